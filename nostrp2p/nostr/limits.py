@@ -1,0 +1,26 @@
+"""Size limits for Nostr events, in one place.
+
+They bound what one event may cost this server (memory, disk, bandwidth); a client's event
+beyond any of them is refused with an error that names the limit.
+"""
+
+MAX_CONTENT_BYTES = 64 * 1024
+"""UTF-8 size of `content`. A kind 6 repost embeds a whole event's JSON, so leave room for one."""
+
+MAX_TAGS = 2000
+"""Tags on one event: a kind 3 follow list has one `p` tag per followee."""
+
+MAX_TAG_ELEMENTS = 16
+"""Elements in one tag (NIP-10 uses at most four or five)."""
+
+MAX_TAG_ELEMENT_BYTES = 1024
+"""UTF-8 size of one tag element."""
+
+MAX_EVENT_JSON_BYTES = 256 * 1024
+"""Size of one event as NIP-01 JSON; the REST layer refuses a larger body before parsing it."""
+
+MAX_KIND = 65535
+"""NIP-01 kinds are integers between 0 and 65535."""
+
+MAX_CREATED_AT = 2**40
+"""created_at beyond this (year ~36812) is nonsense that could overflow other implementations."""

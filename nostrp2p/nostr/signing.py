@@ -1,0 +1,53 @@
+"""BIP-340 Schnorr signatures over secp256k1 (through coincurve) for Nostr events."""
+
+from __future__ import annotations
+
+import os
+
+from coincurve import PrivateKey, PublicKeyXOnly
+
+from .errors import EventError
+from .event import Event, Tags, compute_id
+
+
+def xonly_public_key(secret: bytes) -> bytes:
+    """The 32-byte x-only public key of a 32-byte secret key."""
+    return PrivateKey(secret).public_key_xonly.format()
+
+
+def schnorr_sign(secret: bytes, message: bytes, aux_rand: bytes | None = None) -> bytes:
+    if aux_rand is None:
+        aux_rand = os.urandom(32)
+    return PrivateKey(secret).sign_schnorr(message, aux_rand)
+
+
+def schnorr_verify(pubkey: bytes, message: bytes, sig: bytes) -> bool:
+    """True when ``sig`` is a valid BIP-340 signature; False for any invalid key or signature."""
+    if len(pubkey) != 32 or len(sig) != 64:
+        return False
+    try:
+        key = PublicKeyXOnly(pubkey)
+    except ValueError:
+        # Not an x coordinate on the curve (or not below the field size): no signature is valid.
+        return False
+    try:
+        return key.verify(sig, message)
+    except ValueError:
+        return False
+
+
+def sign_event(secret: bytes, created_at: int, kind: int, tags: Tags, content: str) -> Event:
+    """Make a complete, signed event (what a client does; the server itself never holds a secret
+    key except in tests and tools)."""
+    pubkey = xonly_public_key(secret)
+    tags = tuple(tuple(tag) for tag in tags)
+    event_id = compute_id(pubkey, created_at, kind, tags, content)
+    return Event(event_id, pubkey, created_at, kind, tags, content, schnorr_sign(secret, event_id))
+
+
+def verify_event(event: Event) -> None:
+    """Raise :class:`EventError` unless the id matches the content and the signature is valid."""
+    if event.expected_id() != event.id:
+        raise EventError("id", "does not match the event's NIP-01 serialisation")
+    if not schnorr_verify(event.pubkey, event.id, event.sig):
+        raise EventError("sig", "is not a valid BIP-340 signature of the id by the pubkey")
