@@ -1,0 +1,93 @@
+"""The ``nostrp2p`` command for people: keys, and a shortcut to run the server.
+
+    nostrp2p genkey                     a new key pair, in every form
+    nostrp2p key decode KEY             an npub, nsec or hex key in every form
+    nostrp2p server [OPTIONS]           the same as: twistd --nodaemon nostrp2p [OPTIONS]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .nostr.keys import KeyFormatError, KeyPair, decode_key, nip19_encode
+
+SECRET_WARNING = (
+    "Keep the secret key in your client only. The server needs only the public key "
+    "(nostrp2p server --pubkey npub1...); never give it the secret key."
+)
+
+
+def genkey(out) -> int:
+    pair = KeyPair.generate()
+    print("Secret Key:", pair.nsec, file=out)
+    print("Secret Key (hex):", pair.secret.hex(), file=out)
+    print("Public Key:", pair.npub, file=out)
+    print("Public Key (hex):", pair.public.hex(), file=out)
+    print(file=out)
+    print(SECRET_WARNING, file=out)
+    return 0
+
+
+def decode(text: str, out, err) -> int:
+    try:
+        decoded = decode_key(text)
+    except KeyFormatError as e:
+        print(f"nostrp2p key decode: {e}", file=err)
+        return 2
+    if decoded.kind == "npub":
+        print("Public Key:", nip19_encode("npub", decoded.key), file=out)
+        print("Public Key (hex):", decoded.key.hex(), file=out)
+    elif decoded.kind == "nsec":
+        pair = KeyPair.from_secret(decoded.key)
+        print("Secret Key:", pair.nsec, file=out)
+        print("Secret Key (hex):", pair.secret.hex(), file=out)
+        print("Public Key:", pair.npub, file=out)
+        print("Public Key (hex):", pair.public.hex(), file=out)
+        print(file=out)
+        print(SECRET_WARNING, file=out)
+    else:
+        # Bare hex says nothing of what it is: show both readings.
+        print("As a public key:", nip19_encode("npub", decoded.key), file=out)
+        print("As a secret key:", nip19_encode("nsec", decoded.key), file=out)
+    return 0
+
+
+def run_server(args: list[str]) -> int:
+    from twisted.scripts.twistd import run
+
+    # --pidfile= : a foreground server under a supervisor needs no pid file in the cwd.
+    sys.argv = ["twistd", "--nodaemon", "--pidfile=", "nostrp2p", *args]
+    run()
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="nostrp2p", description="NostrP2P keys and server.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("genkey", help="generate a new key pair (nsec, hex, npub, hex)")
+    key = commands.add_parser("key", help="convert keys between forms")
+    key_commands = key.add_subparsers(dest="key_command", required=True)
+    key_decode = key_commands.add_parser("decode", help="show an npub, nsec or hex key in every form")
+    key_decode.add_argument("key")
+    commands.add_parser(
+        "server", add_help=False,
+        help="run a server in the foreground (twistd --nodaemon nostrp2p); --help lists options",
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None, out=None, err=None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    out = out or sys.stdout
+    err = err or sys.stderr
+    if argv[:1] == ["server"]:
+        return run_server(argv[1:])
+    args = _parser().parse_args(argv)
+    if args.command == "genkey":
+        return genkey(out)
+    return decode(args.key, out, err)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,30 @@
+"""Structured logging for the whole server, with one switch: --debug.
+
+twistd builds its log observers after the service exists, so the level cannot be imposed on
+them from here; instead every module of the server logs through :class:`Logger`, which drops
+debug events unless debug logging was switched on. Everything else is twisted.logger as usual.
+"""
+
+from __future__ import annotations
+
+from twisted.logger import LogLevel
+from twisted.logger import Logger as _TwistedLogger
+
+_minimum = [LogLevel.info]
+
+
+def configure_logging(debug: bool) -> None:
+    _minimum[0] = LogLevel.debug if debug else LogLevel.info
+
+
+def debug_enabled() -> bool:
+    return _minimum[0] is LogLevel.debug
+
+
+class Logger(_TwistedLogger):
+    """twisted.logger.Logger that honours --debug."""
+
+    def emit(self, level, format=None, **kwargs):
+        if level is LogLevel.debug and not debug_enabled():
+            return
+        super().emit(level, format, **kwargs)

@@ -1,0 +1,75 @@
+"""``twistd nostrp2p`` command-line options."""
+
+from __future__ import annotations
+
+from twisted.python import usage
+
+from .config import (
+    DEFAULT_MAX_EVENTS, DEFAULT_OVERLAY_HOST, DEFAULT_OVERLAY_PORT, ConfigError, build_config,
+    read_config_file,
+)
+
+# Flags whose presence on the command line means True; absent, the config file decides.
+_FLAGS = ("deny-write", "debug")
+
+
+class ServerOptions(usage.Options):
+    synopsis = "[options]"
+    longdesc = (
+        "Runs a NostrP2P server: the owner's mobile client talks REST to it, and it talks to "
+        "other users' servers over an encrypted UDP overlay. Values may come from a config file "
+        "(--config, see etc/nostrp2p.conf); options on the command line win over the file."
+    )
+
+    optParameters = [
+        ["config", "c", None, "Config file (INI, section [nostrp2p], keys = long option names)."],
+        ["pubkey", "p", None, "Owner's public key, npub1... or 64 hex characters (required)."],
+        ["listen", "l", None,
+         f"Overlay UDP address and port [default: {DEFAULT_OVERLAY_HOST}:{DEFAULT_OVERLAY_PORT}]."],
+        ["rest", "r", None,
+         "REST API endpoint, a Twisted endpoint string: tcp:PORT:interface=ADDR, or "
+         "ssl:PORT:privateKey=KEY.pem:certKey=CERT.pem for TLS "
+         "[default: overlay port + 1 on the overlay's interface]."],
+        ["datadir", None, None,
+         "Directory for the overlay key, the embedded Redis and its files "
+         "[default: $STATE_DIRECTORY, else ~/.nostrp2p]."],
+        ["redis", None, None,
+         "Use this Redis instead of the embedded one: redis://HOST:PORT/DB or unix:/PATH "
+         "[default: empty, start and supervise an embedded redis-server in the data directory]."],
+        ["max-events", None, None, f"Events kept at most; the oldest go first [default: {DEFAULT_MAX_EVENTS}]."],
+        ["network-password", None, None,
+         "Pre-shared password of a private overlay; servers without it cannot join or read "
+         "[default: none, the public overlay]."],
+    ]
+    optFlags = [
+        ["deny-write", "w", "Refuse writes from the client (for a bootstrap server); reads still work."],
+        ["debug", "d", "Log at debug level."],
+    ]
+
+    def __init__(self):
+        super().__init__()
+        self.bootstrap: list[str] = []
+        self.config = None
+
+    def opt_bootstrap(self, address):
+        """HOST:PORT of a server already in the overlay, to join through (repeatable)."""
+        self.bootstrap.append(address)
+
+    opt_b = opt_bootstrap
+
+    def postOptions(self):
+        values: dict[str, object] = {}
+        try:
+            if self["config"]:
+                values.update(read_config_file(self["config"]))
+            for name, *_ in self.optParameters:
+                if name != "config" and self[name] is not None:
+                    values[name] = self[name]
+            for name in _FLAGS:
+                if self[name]:
+                    values[name] = True
+            if self.bootstrap:
+                values["bootstrap"] = self.bootstrap
+            self.config = build_config(values)
+        except ConfigError as e:
+            raise usage.UsageError(str(e)) from None

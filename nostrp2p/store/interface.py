@@ -1,0 +1,63 @@
+"""What the rest of the server may ask of the event store.
+
+Two implementations are not planned; the interface exists so that the REST and node layers are
+written against a contract (and documented semantics) rather than against Redis commands.
+Every method returns a Deferred. Event ids and pubkeys are 32-byte ``bytes``.
+"""
+
+from __future__ import annotations
+
+from zope.interface import Attribute, Interface
+
+
+class IEventStore(Interface):
+    def add(event):
+        """Store a *verified* :class:`~nostrp2p.nostr.Event`.
+
+        Fires with True when the event was new, False when an event with that id was already
+        held (nothing changes then). Fires only after Redis acknowledged the write, so a caller
+        may then tell a client "stored" (docs/STORE.md says what survives a crash).
+        A kind 0 or 3 event also becomes its author's current profile / follow list when it is
+        newer (NIP-01 replaceable rule: newer created_at wins; equal time: lowest id wins).
+        """
+
+    def get(event_ids):
+        """Fires with the held events among ``event_ids`` (any order; unknown ids are skipped)."""
+
+    def query(event_filter):
+        """Fires with the events matching a :class:`~nostrp2p.nostr.Filter` (full NIP-01
+        semantics: ids, authors, kinds, #tags, since, until), newest first (created_at
+        descending, ties by id ascending), at most ``event_filter.limit`` of them, and never more
+        than the store's own answer cap."""
+
+    def current_profile(pubkey):
+        """Fires with the author's current kind 0 event, or None."""
+
+    def current_follow_list(pubkey):
+        """Fires with the author's current kind 3 event, or None."""
+
+    def last_refreshed(pubkey, what):
+        """Fires with the unix time (float) when ``what`` ("profile" or "follows") of that
+        author was last fetched from the author's server, or None."""
+
+    def mark_refreshed(pubkey, what, when):
+        """Record that ``what`` of that author was fetched at unix time ``when``."""
+
+    def count():
+        """Fires with the number of events held."""
+
+    def enqueue_resend(destination, payload, due):
+        """Persist an undelivered unicast: ``payload`` bytes for the server of ``destination``
+        (an owner pubkey), first retry due at unix time ``due``. Fires with its item id."""
+
+    def due_resends(now, limit):
+        """Fires with up to ``limit`` queued items (:class:`~nostrp2p.store.resend.ResendItem`:
+        item_id, destination, payload, attempts, due) whose due time is <= ``now``."""
+
+    def reschedule_resend(item_id, due):
+        """Count one more failed attempt of the item and set its next due time."""
+
+    def remove_resend(item_id):
+        """Forget an item (delivered, or out of attempts)."""
+
+    timeline = Attribute("The size-capped in-memory window of recent events in front of Redis.")
