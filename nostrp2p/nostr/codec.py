@@ -20,12 +20,14 @@ from .parse import check_int, check_text, parse_tags
 _MAX_BLOB = limits.MAX_EVENT_JSON_BYTES
 
 
+def event_to_fields(event: Event) -> list:
+    """The array that :func:`pack_event` packs (also nested inside other messages)."""
+    return [event.id, event.pubkey, event.created_at, event.kind,
+            [list(tag) for tag in event.tags], event.content, event.sig]
+
+
 def pack_event(event: Event) -> bytes:
-    return msgpack.packb(
-        [event.id, event.pubkey, event.created_at, event.kind,
-         [list(tag) for tag in event.tags], event.content, event.sig],
-        use_bin_type=True,
-    )
+    return msgpack.packb(event_to_fields(event), use_bin_type=True)
 
 
 def unpack_event(blob: bytes) -> Event:

@@ -1,0 +1,70 @@
+"""Where an event the owner published goes, kind by kind (docs/API.md lists the same table).
+
+| kind | delivery |
+| 1 with `p` tags naming others and no `q` tag (mention, reply) | unicast to each named server |
+| 1 otherwise (post, quote repost), 6 (repost), 0 (profile)      | broadcast to every server    |
+| 3 (follow list)                                                | stored; others fetch it      |
+| 7 (reaction)                                                   | unicast to the first `p` tag |
+| anything else                                                  | refused                      |
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ..nostr import Event, EventError
+
+PROFILE, POST, FOLLOWS, REPOST, REACTION = 0, 1, 3, 6, 7
+ACCEPTED_KINDS = frozenset({PROFILE, POST, FOLLOWS, REPOST, REACTION})
+
+_HEX64 = re.compile(r"[0-9a-f]{64}\Z")
+
+
+@dataclass(frozen=True)
+class Broadcast:
+    pass
+
+
+@dataclass(frozen=True)
+class Unicast:
+    targets: tuple[bytes, ...]  # owner pubkeys, in tag order, without duplicates
+
+
+@dataclass(frozen=True)
+class StoreOnly:
+    pass
+
+
+Delivery = Broadcast | Unicast | StoreOnly
+
+
+def _named_pubkeys(event: Event) -> list[bytes]:
+    keys = []
+    for i, tag in enumerate(event.tags):
+        if len(tag) >= 2 and tag[0] == "p":
+            if not _HEX64.match(tag[1]):
+                raise EventError(f"tags[{i}][1]", "a p tag must hold a 64-character lowercase hex pubkey")
+            key = bytes.fromhex(tag[1])
+            if key not in keys:
+                keys.append(key)
+    return keys
+
+
+def plan_delivery(event: Event, owner: bytes) -> Delivery:
+    """How to deliver an event its owner published; :class:`EventError` if it is refused."""
+    if event.kind not in ACCEPTED_KINDS:
+        raise EventError("kind", f"kind {event.kind} is not accepted (accepted: 0, 1, 3, 6, 7)")
+    if event.kind == POST:
+        others = [k for k in _named_pubkeys(event) if k != owner]
+        if others and not event.has_tag("q"):
+            return Unicast(tuple(others))
+        return Broadcast()
+    if event.kind == REACTION:
+        named = _named_pubkeys(event)
+        if not named:
+            raise EventError("tags", "a reaction needs a p tag naming the reacted-to author")
+        return Unicast((named[0],))
+    if event.kind == FOLLOWS:
+        return StoreOnly()
+    return Broadcast()  # profile, repost

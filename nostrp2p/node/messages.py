@@ -1,0 +1,89 @@
+"""The node layer's messages, carried by the overlay as opaque payloads (docs/PROTOCOL.md).
+
+A payload is a MessagePack array ``[version, type, ...]``:
+
+- ``[1, 1, [event, ...]]`` EVENTS: events delivered (broadcast, unicast, or a request's answer),
+  each in the packed form of :mod:`nostrp2p.nostr.codec` (as a nested array, not a blob).
+- ``[1, 2, what, argument]`` REQUEST: ``what`` is ``"profile"`` or ``"follows"`` (argument nil:
+  the receiver's owner's), ``"post"`` (argument: the 32-byte event id) or ``"share"`` (argument:
+  unix time; events held since then). Answered with EVENTS.
+
+Decoding checks every type; a hostile payload raises :class:`MessageError` and nothing else.
+Signatures are *not* checked here: the node verifies every event before believing it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+import msgpack
+
+from ..nostr import Event, EventError
+from ..nostr.codec import event_from_fields, event_to_fields
+from ..nostr.limits import MAX_CREATED_AT, MAX_TAGS
+
+VERSION = 1
+EVENTS, REQUEST = 1, 2
+REQUEST_KINDS = frozenset({"profile", "follows", "post", "share"})
+
+MAX_PAYLOAD_BYTES = 2 * 1024 * 1024
+"""A payload larger than this is refused before decoding (the overlay's own limit is lower)."""
+
+
+class MessageError(ValueError):
+    """A payload from another server that is not a valid node message."""
+
+
+@dataclass(frozen=True)
+class EventsMessage:
+    events: tuple[Event, ...]
+
+
+@dataclass(frozen=True)
+class Request:
+    what: str
+    argument: Optional[object] = None  # None, a 32-byte id (post) or a unix time (share)
+
+
+def encode_events(events) -> bytes:
+    return msgpack.packb([VERSION, EVENTS, [event_to_fields(e) for e in events]], use_bin_type=True)
+
+
+def encode_request(request: Request) -> bytes:
+    if request.what not in REQUEST_KINDS:
+        raise ValueError(f"unknown request {request.what!r}")
+    return msgpack.packb([VERSION, REQUEST, request.what, request.argument], use_bin_type=True)
+
+
+def decode(payload: bytes) -> EventsMessage | Request:
+    if len(payload) > MAX_PAYLOAD_BYTES:
+        raise MessageError(f"payload of {len(payload)} bytes is over {MAX_PAYLOAD_BYTES}")
+    try:
+        message = msgpack.unpackb(
+            payload, raw=False, strict_map_key=True, max_map_len=0, max_ext_len=0,
+            max_array_len=max(MAX_TAGS, 10_000),
+        )
+    except (ValueError, msgpack.ExtraData, msgpack.FormatError, msgpack.StackError) as e:
+        raise MessageError(f"not MessagePack ({e.__class__.__name__})") from None
+    if not isinstance(message, list) or len(message) < 2 or message[0] != VERSION:
+        raise MessageError("not a node message of version 1")
+    if message[1] == EVENTS and len(message) == 3 and isinstance(message[2], list):
+        try:
+            return EventsMessage(tuple(event_from_fields(fields) for fields in message[2]))
+        except EventError as e:
+            raise MessageError(f"bad event: {e}") from None
+    if message[1] == REQUEST and len(message) == 4:
+        return _request(message[2], message[3])
+    raise MessageError("unknown message type")
+
+
+def _request(what: object, argument: object) -> Request:
+    if what in ("profile", "follows") and argument is None:
+        return Request(what)
+    if what == "post" and isinstance(argument, bytes) and len(argument) == 32:
+        return Request(what, argument)
+    if (what == "share" and isinstance(argument, int) and not isinstance(argument, bool)
+            and 0 <= argument <= MAX_CREATED_AT):
+        return Request(what, argument)
+    raise MessageError(f"malformed request {what!r}")

@@ -1,0 +1,34 @@
+"""Token buckets keyed by peer or author, in a table of bounded size."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Hashable
+
+
+class RateLimiter:
+    """Allows ``rate`` events per ``per`` seconds per key, with bursts up to ``rate``.
+
+    The table keeps at most ``max_keys`` buckets; the least recently used key is forgotten
+    first, which at worst gives a forgotten key a fresh full bucket: bounded memory is worth that.
+    """
+
+    def __init__(self, rate: float, per: float, max_keys: int):
+        self._capacity = float(rate)
+        self._refill = rate / per
+        self._max_keys = max_keys
+        self._buckets: OrderedDict[Hashable, tuple[float, float]] = OrderedDict()
+
+    def allow(self, key: Hashable, now: float, cost: float = 1.0) -> bool:
+        tokens, stamp = self._buckets.pop(key, (self._capacity, now))
+        tokens = min(self._capacity, tokens + (now - stamp) * self._refill)
+        allowed = tokens >= cost
+        if allowed:
+            tokens -= cost
+        self._buckets[key] = (tokens, now)
+        if len(self._buckets) > self._max_keys:
+            self._buckets.popitem(last=False)
+        return allowed
+
+    def __len__(self) -> int:
+        return len(self._buckets)
