@@ -48,6 +48,7 @@ class ServerConfig:
     debug: bool = False
     max_events: int = DEFAULT_MAX_EVENTS
     network_password: Optional[str] = field(default=None, repr=False)
+    log_json: Optional[Path] = None
 
 
 def default_data_dir() -> Path:
@@ -140,7 +141,7 @@ def _positive_int(option: str, value: object) -> int:
 
 KNOWN_KEYS = frozenset({
     "listen", "rest", "pubkey", "bootstrap", "deny-write", "debug", "datadir", "redis",
-    "max-events", "network-password",
+    "max-events", "network-password", "log-json",
 })
 
 
@@ -182,4 +183,5 @@ def build_config(values: Mapping[str, object]) -> ServerConfig:
         debug=_bool("debug", values.get("debug") or False),
         max_events=_positive_int("max-events", values.get("max-events") or DEFAULT_MAX_EVENTS),
         network_password=str(values["network-password"]) if values.get("network-password") else None,
+        log_json=Path(str(values["log-json"])).expanduser() if values.get("log-json") else None,
     )

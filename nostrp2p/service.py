@@ -9,7 +9,7 @@ from twisted.application.service import MultiService
 
 
 from .config import ConfigError, ServerConfig
-from .logging import Logger, configure_logging
+from .logging import JSONLogFile, Logger, configure_logging
 
 log = Logger()
 
@@ -30,6 +30,8 @@ def make_service(config: ServerConfig) -> MultiService:
     prepare_data_dir(config)
     top = MultiService()
     top.setName("nostrp2p")
+    if config.log_json is not None:
+        JSONLogFile(str(config.log_json)).setServiceParent(top)
     log.info(
         "NostrP2P server for {owner}: overlay {overlay}, REST {rest}, data in {data_dir}",
         owner=config.owner_pubkey.hex(), overlay=str(config.overlay),

@@ -13,6 +13,12 @@ HEX = "7e7e9c42a91bfef19fa929e5fda1b72e0ebc1a4c1141673e2794234d86addf4e"
 NSEC = "nsec1vl029mgpspedva04g90vltkh6fvh240zqtv9k0t9af8935ke9laqsnlfe5"
 
 
+DOCUMENTED_OPTIONS = [
+    "--config", "--pubkey", "--listen", "--rest", "--datadir", "--redis", "--max-events",
+    "--network-password", "--log-json", "--deny-write", "--debug", "--bootstrap",
+]
+
+
 def parse(*args):
     options = ServerOptions()
     options.parseOptions(list(args))
@@ -41,12 +47,14 @@ class OptionTests(TestCase):
             "-p", HEX, "-l", "127.0.0.1:1", "-r", "tcp:9999", "-b", "192.0.2.1:20000",
             "--bootstrap", "peer.example:7777", "-w", "-d", "--datadir", "/tmp/x",
             "--redis", "unix:/run/redis.sock", "--max-events", "5", "--network-password", "pw",
+            "--log-json", "/tmp/log.json",
         )
         self.assertEqual(config.bootstrap, (HostPort("192.0.2.1", 20000), HostPort("peer.example", 7777)))
         self.assertEqual((config.deny_write, config.debug), (True, True))
         self.assertEqual((config.rest_endpoint, config.redis_url), ("tcp:9999", "unix:/run/redis.sock"))
         self.assertEqual((config.data_dir, config.max_events), (Path("/tmp/x"), 5))
         self.assertEqual(config.network_password, "pw")
+        self.assertEqual(config.log_json, Path("/tmp/log.json"))
         self.assertNotIn("pw", repr(config))  # never printed in logs by accident
 
     def assertRefused(self, args, *words):
@@ -71,9 +79,7 @@ class OptionTests(TestCase):
 
     def test_help_documents_every_option(self):
         text = str(ServerOptions())
-        for option in ["--config", "--pubkey", "--listen", "--rest", "--datadir", "--redis",
-                       "--max-events", "--network-password", "--deny-write", "--debug",
-                       "--bootstrap"]:
+        for option in DOCUMENTED_OPTIONS:
             self.assertIn(option, text)
 
 

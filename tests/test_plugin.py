@@ -9,8 +9,7 @@ from twisted.application.service import IServiceMaker
 from twisted.plugin import getPlugins
 from twisted.trial.unittest import SkipTest, TestCase
 
-OPTIONS = ["--config", "--pubkey", "--listen", "--rest", "--datadir", "--redis", "--max-events",
-           "--network-password", "--deny-write", "--debug", "--bootstrap"]
+from tests.test_options import DOCUMENTED_OPTIONS
 
 
 class PluginTests(TestCase):
@@ -31,5 +30,5 @@ class PluginTests(TestCase):
             cwd="/", timeout=60,
         )
         self.assertEqual(result.returncode, 0, result.stderr)
-        for option in OPTIONS:
+        for option in DOCUMENTED_OPTIONS:
             self.assertIn(option, result.stdout)
