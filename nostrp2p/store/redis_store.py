@@ -1,0 +1,266 @@
+"""IEventStore on Redis (through a txredisapi client opened with ``charset=None``).
+
+Every write that touches more than one key is one Lua script (scripts.py), so it is atomic.
+The client is binary-safe: it returns ``bytes`` for every bulk string, and numbers are not
+converted (``convertNumbers=False``), so a packed event is never mistaken for an integer.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Iterable, Optional
+
+import msgpack
+from twisted.internet.defer import Deferred
+from twisted.logger import Logger
+from zope.interface import implementer
+
+from ..nostr import Event, EventError, Filter
+from ..nostr.codec import pack_event, unpack_event
+from . import keys, limits, scripts
+from .interface import IEventStore
+from .resend import ResendItem
+from .timeline import RecentWindow
+
+log = Logger()
+
+_REPLACEABLE = {0: "profile", 3: "follows"}
+
+
+class StoreError(Exception):
+    """A request the store refuses (bad argument), named precisely."""
+
+
+def _deferred(method):
+    @functools.wraps(method)
+    def wrapper(*args, **kwargs):
+        return Deferred.fromCoroutine(method(*args, **kwargs))
+    return wrapper
+
+
+@implementer(IEventStore)
+class RedisEventStore:
+    def __init__(self, redis, max_events: int = limits.MAX_EVENTS,
+                 timeline: Optional[RecentWindow] = None):
+        if max_events < 1:
+            raise StoreError(f"max_events must be at least 1, not {max_events}")
+        self.redis = redis
+        self.max_events = max_events
+        self.timeline = timeline if timeline is not None else RecentWindow()
+        self.counters = {"added": 0, "duplicates": 0, "trimmed": 0, "corrupt": 0,
+                         "timeline_hits": 0, "timeline_misses": 0}
+
+    # -- events ------------------------------------------------------------------------------
+
+    @_deferred
+    async def add(self, event: Event) -> bool:
+        blob = pack_event(event)
+        okey = keys.order_key(event.created_at, event.id)
+        current = keys.CURRENT.get(event.kind, keys.CURRENT[0])
+        result = await self.redis.eval(
+            scripts.ADD_EVENT,
+            keys=[keys.EVENTS, keys.TIME, keys.TRIMMABLE, keys.author_key(event.pubkey), current],
+            args=[event.id, blob, okey, event.pubkey, b"1" if event.kind in _REPLACEABLE else b"0",
+                  self.max_events, limits.TRIM_BATCH, keys.AUTHOR_PREFIX],
+        )
+        if not result or result[0] == 0:
+            self.counters["duplicates"] += 1
+            return False
+        self.counters["added"] += 1
+        self.timeline.insert(event, len(blob))
+        for gone_id in result[1:]:
+            self.counters["trimmed"] += 1
+            self.timeline.discard(gone_id)
+        return True
+
+    @_deferred
+    async def get(self, event_ids: Iterable[bytes]) -> list[Event]:
+        wanted = list(dict.fromkeys(event_ids))
+        if len(wanted) > limits.MAX_GET_IDS:
+            raise StoreError(f"{len(wanted)} ids asked for, over the limit of {limits.MAX_GET_IDS}")
+        if not wanted:
+            return []
+        return self._decode_all(await self.redis.hmget(keys.EVENTS, wanted))
+
+    def _decode_all(self, blobs: Iterable[Optional[bytes]]) -> list[Event]:
+        found = []
+        for blob in blobs:
+            if blob is None:
+                continue
+            try:
+                found.append(unpack_event(blob))
+            except EventError as e:
+                # Only a damaged data file could do this; skip the record, keep serving.
+                self.counters["corrupt"] += 1
+                log.error("skipped a corrupt stored event: {why}", why=str(e))
+        return found
+
+    @_deferred
+    async def query(self, event_filter: Filter) -> list[Event]:
+        limit = limits.MAX_ANSWER_EVENTS
+        if event_filter.limit is not None:
+            limit = min(limit, event_filter.limit)
+        if limit <= 0:
+            return []
+        if event_filter.ids is not None:
+            held = await self.get(list(event_filter.ids)[: limits.MAX_GET_IDS])
+            return _newest_first(e for e in held if event_filter.matches(e))[:limit]
+        if event_filter.authors is None:
+            answer = self.timeline.answer(event_filter, limit)
+            if answer is not None:
+                self.counters["timeline_hits"] += 1
+                return answer
+            self.counters["timeline_misses"] += 1
+            return await self._scan(keys.TIME, event_filter, limit)
+        found: list[Event] = []
+        for author in sorted(event_filter.authors):
+            found.extend(await self._scan(keys.author_key(author), event_filter, limit))
+        return _newest_first(found)[:limit]
+
+    async def _scan(self, index: bytes, event_filter: Filter, limit: int) -> list[Event]:
+        """Walk one index newest first, in pages, until ``limit`` matches or the scan bound."""
+        start = keys.newest_bound(event_filter.until)
+        end = keys.oldest_bound(event_filter.since)
+        found: list[Event] = []
+        scanned = 0
+        while scanned < limits.QUERY_MAX_SCANNED:
+            page = await self.redis.execute_command(
+                "ZRANGEBYLEX", index, start, end, "LIMIT", 0, limits.QUERY_PAGE)
+            if not page:
+                break
+            scanned += len(page)
+            blobs = await self.redis.hmget(keys.EVENTS, [keys.order_key_id(k) for k in page])
+            for event in self._decode_all(blobs):
+                if event_filter.matches(event):
+                    found.append(event)
+                    if len(found) >= limit:
+                        return found
+            if len(page) < limits.QUERY_PAGE:
+                break
+            start = b"(" + page[-1]
+        return found
+
+    @_deferred
+    async def current_profile(self, pubkey: bytes) -> Optional[Event]:
+        return await self._current(0, pubkey)
+
+    @_deferred
+    async def current_follow_list(self, pubkey: bytes) -> Optional[Event]:
+        return await self._current(3, pubkey)
+
+    async def _current(self, kind: int, pubkey: bytes) -> Optional[Event]:
+        okey = await self.redis.hget(keys.CURRENT[kind], pubkey)
+        if okey is None:
+            return None
+        found = self._decode_all([await self.redis.hget(keys.EVENTS, keys.order_key_id(okey))])
+        return found[0] if found else None
+
+    @_deferred
+    async def count(self) -> int:
+        return int(await self.redis.execute_command("ZCARD", keys.TIME))
+
+    @_deferred
+    async def warm(self) -> int:
+        """Fill the in-memory window with the newest events Redis holds (called at start)."""
+        page = await self.redis.execute_command(
+            "ZRANGEBYLEX", keys.TIME, "-", "+", "LIMIT", 0, self.timeline.max_events)
+        events = []
+        for start in range(0, len(page), limits.QUERY_PAGE):
+            chunk = page[start:start + limits.QUERY_PAGE]
+            blobs = await self.redis.hmget(keys.EVENTS, [keys.order_key_id(k) for k in chunk])
+            events.extend((unpack_event(b), len(b)) for b in blobs if b is not None)
+        total = await self.count()
+        self.timeline.fill(events, complete=total <= len(events))
+        return len(events)
+
+    # -- "last refreshed" stamps -------------------------------------------------------------
+
+    @_deferred
+    async def last_refreshed(self, pubkey: bytes, what: str) -> Optional[float]:
+        value = await self.redis.hget(_refreshed_key(what), pubkey)
+        return None if value is None else float(value)
+
+    @_deferred
+    async def mark_refreshed(self, pubkey: bytes, what: str, when: float) -> None:
+        await self.redis.eval(scripts.MARK_REFRESHED, keys=[_refreshed_key(what)],
+                              args=[pubkey, repr(float(when)), limits.MAX_REFRESH_STAMPS])
+
+    # -- the resend queue --------------------------------------------------------------------
+
+    @_deferred
+    async def enqueue_resend(self, destination: bytes, payload: bytes, due: float) -> bytes:
+        if len(payload) > limits.MAX_RESEND_PAYLOAD_BYTES:
+            raise StoreError(f"resend payload of {len(payload)} bytes, over the limit of "
+                             f"{limits.MAX_RESEND_PAYLOAD_BYTES}")
+        item = _pack_item(destination, payload, 0, due)
+        return await self.redis.eval(
+            scripts.ENQUEUE_RESEND, keys=[keys.RESEND_ITEMS, keys.RESEND_DUE, keys.RESEND_SEQ],
+            args=[item, repr(float(due)), limits.MAX_RESEND_ITEMS])
+
+    @_deferred
+    async def due_resends(self, now: float, limit: int) -> list[ResendItem]:
+        limit = max(0, min(limit, limits.MAX_RESEND_ITEMS))
+        if limit == 0:
+            return []
+        ids = await self.redis.execute_command(
+            "ZRANGEBYSCORE", keys.RESEND_DUE, "-inf", repr(float(now)), "LIMIT", 0, limit)
+        if not ids:
+            return []
+        blobs = await self.redis.hmget(keys.RESEND_ITEMS, ids)
+        items = []
+        for item_id, blob in zip(ids, blobs):
+            if blob is None:
+                continue
+            item = _unpack_item(item_id, blob)
+            if item is None:
+                self.counters["corrupt"] += 1
+                await self._remove(item_id)
+            else:
+                items.append(item)
+        return items
+
+    @_deferred
+    async def reschedule_resend(self, item_id: bytes, due: float) -> None:
+        blob = await self.redis.hget(keys.RESEND_ITEMS, item_id)
+        item = None if blob is None else _unpack_item(item_id, blob)
+        if item is None:
+            return
+        attempts = item.attempts + 1
+        if attempts >= limits.MAX_RESEND_ATTEMPTS:
+            await self._remove(item_id)
+            return
+        await self.redis.eval(
+            scripts.RESCHEDULE_RESEND, keys=[keys.RESEND_ITEMS, keys.RESEND_DUE],
+            args=[item_id, _pack_item(item.destination, item.payload, attempts, due), repr(float(due))])
+
+    @_deferred
+    async def remove_resend(self, item_id: bytes) -> None:
+        await self._remove(item_id)
+
+    async def _remove(self, item_id: bytes) -> None:
+        await self.redis.eval(scripts.REMOVE_RESEND, keys=[keys.RESEND_ITEMS, keys.RESEND_DUE],
+                              args=[item_id])
+
+
+def _newest_first(events: Iterable[Event]) -> list[Event]:
+    unique = {e.id: e for e in events}
+    return sorted(unique.values(), key=lambda e: (-e.created_at, e.id))
+
+
+def _refreshed_key(what: str) -> bytes:
+    try:
+        return keys.REFRESHED[what]
+    except KeyError:
+        raise StoreError(f'"what" must be "profile" or "follows", not {what!r}') from None
+
+
+def _pack_item(destination: bytes, payload: bytes, attempts: int, due: float) -> bytes:
+    return msgpack.packb([destination, payload, attempts, float(due)], use_bin_type=True)
+
+
+def _unpack_item(item_id: bytes, blob: bytes) -> Optional[ResendItem]:
+    try:
+        destination, payload, attempts, due = msgpack.unpackb(blob, raw=False)
+        return ResendItem(item_id, bytes(destination), bytes(payload), int(attempts), float(due))
+    except (ValueError, TypeError, msgpack.ExtraData, msgpack.FormatError, msgpack.StackError):
+        return None

@@ -1,0 +1,96 @@
+"""Lua scripts for the writes that must be atomic.
+
+Redis runs a script without interleaving other commands, so an event, its indexes, the
+replaceable "current" pointer and the trimming it causes are written all or nothing.
+Byte strings are compared byte by byte: Lua's ``<`` on strings goes through strcoll, which
+depends on the server's locale.
+"""
+
+ADD_EVENT = b"""
+local events, time, trimmable, author, current = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local id, blob, okey, pubkey = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local replaceable, max_events, batch = ARGV[5] == '1', tonumber(ARGV[6]), tonumber(ARGV[7])
+local author_prefix = ARGV[8]
+
+local function before(a, b)
+  for i = 1, 40 do
+    local x, y = string.byte(a, i), string.byte(b, i)
+    if x ~= y then return x < y end
+  end
+  return false
+end
+
+if redis.call('HSETNX', events, id, blob) == 0 then return {0} end
+redis.call('ZADD', time, 0, okey)
+redis.call('ZADD', author, 0, okey)
+local keep = false
+if replaceable then
+  local old = redis.call('HGET', current, pubkey)
+  if not old or before(okey, old) then
+    redis.call('HSET', current, pubkey, okey)
+    keep = true
+    if old then redis.call('ZADD', trimmable, 0, old .. pubkey) end
+  end
+end
+if not keep then redis.call('ZADD', trimmable, 0, okey .. pubkey) end
+
+local result = {1}
+local excess = redis.call('ZCARD', time) - max_events
+if excess > 0 then
+  local oldest = redis.call('ZRANGE', trimmable, -math.min(excess, batch), -1)
+  for _, member in ipairs(oldest) do
+    local gone_key, gone_author = string.sub(member, 1, 40), string.sub(member, 41)
+    local gone_id = string.sub(member, 9, 40)
+    redis.call('HDEL', events, gone_id)
+    redis.call('ZREM', time, gone_key)
+    redis.call('ZREM', trimmable, member)
+    redis.call('ZREM', author_prefix .. gone_author, gone_key)
+    table.insert(result, gone_id)
+  end
+end
+return result
+"""
+"""KEYS: events, time, trimmable, author index, current hash (or any key for other kinds).
+ARGV: id, packed event, order key, pubkey, '1' if replaceable, max events, trim batch,
+author index prefix. Returns {1, trimmed ids...} for a new event, {0} for a duplicate."""
+
+MARK_REFRESHED = b"""
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+if redis.call('HLEN', KEYS[1]) > tonumber(ARGV[3]) then
+  local victim = redis.call('HRANDFIELD', KEYS[1])
+  if victim ~= ARGV[1] then redis.call('HDEL', KEYS[1], victim) end
+end
+return 1
+"""
+"""KEYS: the stamps hash. ARGV: pubkey, time, bound."""
+
+ENQUEUE_RESEND = b"""
+local items, due, seq = KEYS[1], KEYS[2], KEYS[3]
+if redis.call('HLEN', items) >= tonumber(ARGV[3]) then
+  local victim = redis.call('ZRANGE', due, 0, 0)[1]
+  if victim then
+    redis.call('HDEL', items, victim)
+    redis.call('ZREM', due, victim)
+  end
+end
+local id = tostring(redis.call('INCR', seq))
+redis.call('HSET', items, id, ARGV[1])
+redis.call('ZADD', due, ARGV[2], id)
+return id
+"""
+"""KEYS: items, due, seq. ARGV: packed item, due time, bound. Returns the new item id."""
+
+RESCHEDULE_RESEND = b"""
+local items, due = KEYS[1], KEYS[2]
+if redis.call('HEXISTS', items, ARGV[1]) == 0 then return 0 end
+redis.call('HSET', items, ARGV[1], ARGV[2])
+redis.call('ZADD', due, ARGV[3], ARGV[1])
+return 1
+"""
+"""KEYS: items, due. ARGV: item id, repacked item, new due time."""
+
+REMOVE_RESEND = b"""
+redis.call('HDEL', KEYS[1], ARGV[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+return 1
+"""
