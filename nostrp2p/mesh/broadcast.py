@@ -1,0 +1,185 @@
+"""Plumtree broadcast over the active view: payloads travel an eager spanning tree (duplicates
+prune the link that brought them), every other neighbour gets batched IHAVE announcements, and a
+node that hears of a message it lacks grafts the announcer into its tree. A new neighbour is
+told the ids of recent messages, which is how a node that was briefly away catches up."""
+
+from __future__ import annotations
+
+import collections
+import hashlib
+
+from nostrp2p.mesh import limits, wire
+
+
+class PayloadTooLarge(ValueError):
+    """A broadcast payload above limits.MAX_BROADCAST_PAYLOAD (no fragmentation yet)."""
+
+
+class Broadcast:
+    def __init__(self, node):
+        self.node = node
+        self.eager: set[bytes] = set()
+        self.lazy: set[bytes] = set()
+        self.seen: collections.OrderedDict[bytes, float] = collections.OrderedDict()
+        # mid -> (origin owner, payload, hops, time received)
+        self.store: collections.OrderedDict[bytes, tuple] = collections.OrderedDict()
+        self.lazy_queue: dict[bytes, collections.deque] = {}
+        self.missing: collections.OrderedDict[bytes, list] = collections.OrderedDict()
+        self.flush_scheduled = False
+        self.sequence = 0
+        node.handle(wire.MSG_GOSSIP, self._on_gossip)
+        node.handle(wire.MSG_IHAVE, self._on_ihave)
+        node.handle(wire.MSG_GRAFT, self._on_graft)
+        node.handle(wire.MSG_PRUNE, self._on_prune)
+
+    # --- API -------------------------------------------------------------------------------
+    def broadcast(self, payload: bytes, now: float) -> bytes:
+        if not isinstance(payload, bytes):
+            raise TypeError("a broadcast payload is bytes")
+        if len(payload) > limits.MAX_BROADCAST_PAYLOAD:
+            raise PayloadTooLarge(
+                f"broadcast payload of {len(payload)} bytes exceeds MAX_BROADCAST_PAYLOAD "
+                f"({limits.MAX_BROADCAST_PAYLOAD})"
+            )
+        self.sequence += 1
+        ident = self.node.identity
+        salt = self.node.rng.randbytes(8)
+        mid = hashlib.blake2b(
+            ident.public_key + self.sequence.to_bytes(8, "big") + salt + payload, digest_size=16
+        ).digest()
+        self._remember(mid, ident.owner_key, payload, 0, now)
+        self._push(mid, ident.owner_key, payload, 0, None, now)
+        return mid
+
+    # --- neighbours ------------------------------------------------------------------------
+    def neighbor_up(self, static, now):
+        self.lazy.discard(static)
+        self.eager.add(static)
+        self._expire_store(now)
+        recent = list(self.store)[-limits.RECOVERY_ANNOUNCE_MAX:]
+        for start in range(0, len(recent), limits.MAX_IHAVE_IDS):
+            self.node.send(static, None, [wire.MSG_IHAVE, recent[start:start + limits.MAX_IHAVE_IDS]], now)
+
+    def neighbor_down(self, static, now):
+        self.eager.discard(static)
+        self.lazy.discard(static)
+        self.lazy_queue.pop(static, None)
+
+    # --- handlers --------------------------------------------------------------------------
+    def _on_gossip(self, peer, message, now):
+        if len(message) != 5:
+            raise wire.MalformedFrame("GOSSIP has 5 fields")
+        mid = wire.want_bytes(message[1], 16)
+        origin = wire.want_bytes(message[2], 32)
+        hops = wire.want_int(message[3], 0, limits.MAX_HOPS)
+        payload = wire.want_bytes(message[4])
+        sender = peer.static
+        if mid in self.seen:
+            self.node.count("duplicate_gossip")
+            if sender in self.eager:
+                self.eager.discard(sender)
+                self.lazy.add(sender)
+                self.node.send(sender, None, [wire.MSG_PRUNE], now)
+            return
+        if sender in self.node.membership.active:
+            self.lazy.discard(sender)
+            self.eager.add(sender)
+        self.missing.pop(mid, None)
+        self._remember(mid, origin, payload, hops, now)
+        self.node.deliver(payload, origin, mid)
+        self._push(mid, origin, payload, hops + 1, sender, now)
+
+    def _on_ihave(self, peer, message, now):
+        if len(message) != 2:
+            raise wire.MalformedFrame("IHAVE has 2 fields")
+        for mid in wire.want_list(message[1], limits.MAX_IHAVE_IDS):
+            mid = wire.want_bytes(mid, 16)
+            if mid in self.seen:
+                continue
+            announcers = self.missing.get(mid)
+            if announcers is None:
+                if len(self.missing) >= limits.MISSING_MAX:
+                    self.missing.popitem(last=False)
+                    self.node.count("missing_table_full")
+                announcers = self.missing[mid] = []
+                self.node.timers.call_at(now + limits.GRAFT_TIMEOUT, self._graft_timer, mid)
+            if len(announcers) < limits.MISSING_ANNOUNCERS_MAX and peer.static not in announcers:
+                announcers.append(peer.static)
+
+    def _graft_timer(self, now, mid):
+        announcers = self.missing.get(mid)
+        if announcers is None or mid in self.seen:
+            return
+        active = self.node.membership.active
+        while announcers:
+            announcer = announcers.pop(0)
+            if announcer in active:
+                self.lazy.discard(announcer)
+                self.eager.add(announcer)
+                self.node.send(announcer, None, [wire.MSG_GRAFT, mid], now)
+                self.node.count("graft_sent")
+                self.node.timers.call_at(now + limits.GRAFT_RETRY, self._graft_timer, mid)
+                if not announcers:
+                    announcers.append(announcer)  # nobody else said so: ask it again next time
+                return
+        del self.missing[mid]
+
+    def _on_graft(self, peer, message, now):
+        if len(message) != 2:
+            raise wire.MalformedFrame("GRAFT has 2 fields")
+        mid = wire.want_bytes(message[1], 16)
+        if peer.static in self.node.membership.active:
+            self.lazy.discard(peer.static)
+            self.eager.add(peer.static)
+        stored = self.store.get(mid)
+        if stored is not None:
+            origin, payload, hops, _ = stored
+            self._send_gossip(peer.static, mid, origin, payload, hops + 1, now)
+
+    def _on_prune(self, peer, message, now):
+        if peer.static in self.eager:
+            self.eager.discard(peer.static)
+            self.lazy.add(peer.static)
+
+    # --- internals -------------------------------------------------------------------------
+    def _send_gossip(self, static, mid, origin, payload, hops, now):
+        self.node.send(static, None, [wire.MSG_GOSSIP, mid, origin, hops, payload], now)
+
+    def _push(self, mid, origin, payload, hops, sender, now):
+        for static in list(self.eager):
+            if static != sender:
+                self._send_gossip(static, mid, origin, payload, hops, now)
+        for static in self.lazy:
+            if static != sender:
+                queue = self.lazy_queue.get(static)
+                if queue is None:
+                    queue = self.lazy_queue[static] = collections.deque(maxlen=limits.LAZY_QUEUE_MAX)
+                queue.append(mid)
+        if self.lazy_queue and not self.flush_scheduled:
+            self.flush_scheduled = True
+            self.node.timers.call_at(now + limits.LAZY_FLUSH_INTERVAL, self._flush)
+
+    def _flush(self, now):
+        self.flush_scheduled = False
+        queues, self.lazy_queue = self.lazy_queue, {}
+        for static, queue in queues.items():
+            if static not in self.node.membership.active:
+                continue
+            ids = list(queue)
+            for start in range(0, len(ids), limits.MAX_IHAVE_IDS):
+                self.node.send(static, None, [wire.MSG_IHAVE, ids[start:start + limits.MAX_IHAVE_IDS]], now)
+
+    def _remember(self, mid, origin, payload, hops, now):
+        seen = self.seen
+        seen[mid] = now
+        while len(seen) > limits.SEEN_CACHE_MAX or (seen and next(iter(seen.values())) < now - limits.SEEN_TTL):
+            seen.popitem(last=False)
+        self.store[mid] = (origin, payload, hops, now)
+        self._expire_store(now)
+
+    def _expire_store(self, now):
+        store = self.store
+        while len(store) > limits.MESSAGE_STORE_MAX or (
+            store and next(iter(store.values()))[3] < now - limits.MESSAGE_STORE_TTL
+        ):
+            store.popitem(last=False)

@@ -1,0 +1,234 @@
+"""Link security: the two-message X25519 handshake and the per-datagram AEAD with a replay window.
+
+Handshake (docs/PROTOCOL.md has the bytes): the initiator sends its ephemeral and static public
+keys under a BLAKE2b MAC keyed by the network key (the hashed network password, or zeros), so a
+server without the password never answers an outsider. The responder answers with its own
+ephemeral and static keys. Both derive the session keys from three Diffie-Hellman results:
+ee (forward secrecy), es (only the real responder can compute it) and se (only the real
+initiator can), the transcript hash, and the network key. The responder proves itself with an
+AEAD tag in its answer; the initiator proves itself with its first data frame, and until then
+the responder sends nothing on that session.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from nacl import bindings
+from nacl.exceptions import CryptoError
+
+from nostrp2p.mesh import limits, wire
+from nostrp2p.mesh.wire import MalformedFrame
+
+_AEAD_ENCRYPT = bindings.crypto_aead_chacha20poly1305_ietf_encrypt
+_AEAD_DECRYPT = bindings.crypto_aead_chacha20poly1305_ietf_decrypt
+
+ZERO_NETWORK_KEY = bytes(32)
+
+
+def network_key(password: str | bytes | None) -> bytes:
+    """The 32-byte pre-shared key mixed into every handshake; zeros for an open network."""
+    if not password:
+        return ZERO_NETWORK_KEY
+    if isinstance(password, str):
+        password = password.encode("utf-8")
+    return hashlib.blake2b(password, digest_size=32, person=b"np2p-netkey-v1").digest()
+
+
+def _nonce(counter: int) -> bytes:
+    return b"\x00\x00\x00\x00" + counter.to_bytes(8, "little")
+
+
+def _dh(secret: bytes, public: bytes) -> bytes:
+    try:
+        return bindings.crypto_scalarmult(secret, public)
+    except (CryptoError, RuntimeError, ValueError, TypeError) as exc:
+        # a low-order point yields an all-zero secret, which libsodium refuses
+        raise MalformedFrame("unusable public key") from exc
+
+
+def _init_mac(net_key: bytes, body: bytes) -> bytes:
+    return hashlib.blake2b(body, key=net_key, digest_size=wire.TAG_SIZE, person=b"np2p-init-v1").digest()
+
+
+def _derive(net_key: bytes, ee: bytes, es: bytes, se: bytes, transcript: bytes):
+    okm = hashlib.blake2b(ee + es + se + transcript, key=net_key, digest_size=64, person=b"np2p-keys-v1").digest()
+    return okm[:32], okm[32:]  # initiator->responder, responder->initiator
+
+
+@dataclass(frozen=True)
+class InitMessage:
+    ephemeral: bytes
+    static: bytes
+    owner: bytes
+    sender_sid: int
+    raw: bytes
+
+
+@dataclass(frozen=True)
+class RespMessage:
+    ephemeral: bytes
+    static: bytes
+    owner: bytes
+    sender_sid: int
+    receiver_sid: int
+    prefix: bytes
+    confirm: bytes
+
+
+def make_init(net_key: bytes, eph_public: bytes, static_public: bytes, owner: bytes, sid: int) -> bytes:
+    body = bytes((wire.MAGIC, wire.FRAME_INIT)) + wire.pack([eph_public, static_public, owner, sid])
+    return body + _init_mac(net_key, body)
+
+
+def parse_init(net_key: bytes, datagram: bytes) -> InitMessage:
+    """Raises MalformedFrame, or BadMac when the network key differs."""
+    if len(datagram) < 2 + wire.TAG_SIZE:
+        raise MalformedFrame("short INIT")
+    body, mac = datagram[: -wire.TAG_SIZE], datagram[-wire.TAG_SIZE:]
+    if not _constant_eq(_init_mac(net_key, body), mac):
+        raise BadMac("INIT MAC does not match this network key")
+    fields = wire.unpack(body[2:])
+    fields = wire.want_list(fields, 4)
+    if len(fields) != 4:
+        raise MalformedFrame("INIT has 4 fields")
+    return InitMessage(
+        wire.want_bytes(fields[0], 32),
+        wire.want_bytes(fields[1], 32),
+        wire.want_bytes(fields[2], 32),
+        wire.want_int(fields[3], 1, 2 ** 32 - 1),
+        datagram,
+    )
+
+
+class BadMac(MalformedFrame):
+    """Authentication failed: wrong network password, or forged/corrupted bytes."""
+
+
+def _constant_eq(a: bytes, b: bytes) -> bool:
+    import hmac
+
+    return hmac.compare_digest(a, b)
+
+
+def respond(net_key, static_secret, static_public, owner, eph_secret, eph_public, sid, init: InitMessage):
+    """Responder side: returns (RESP datagram, key to send, key to receive)."""
+    prefix = bytes((wire.MAGIC, wire.FRAME_RESP)) + wire.pack(
+        [eph_public, static_public, owner, sid, init.sender_sid]
+    )
+    ee = _dh(eph_secret, init.ephemeral)
+    es = _dh(static_secret, init.ephemeral)
+    se = _dh(eph_secret, init.static)
+    transcript = hashlib.blake2b(init.raw + prefix, digest_size=32).digest()
+    i2r, r2i = _derive(net_key, ee, es, se, transcript)
+    confirm = _AEAD_ENCRYPT(b"", transcript, _nonce(0), r2i)
+    return prefix + confirm, r2i, i2r
+
+
+def parse_resp(datagram: bytes) -> RespMessage:
+    if len(datagram) < 2 + wire.TAG_SIZE:
+        raise MalformedFrame("short RESP")
+    prefix, confirm = datagram[: -wire.TAG_SIZE], datagram[-wire.TAG_SIZE:]
+    fields = wire.want_list(wire.unpack(prefix[2:]), 5)
+    if len(fields) != 5:
+        raise MalformedFrame("RESP has 5 fields")
+    return RespMessage(
+        wire.want_bytes(fields[0], 32),
+        wire.want_bytes(fields[1], 32),
+        wire.want_bytes(fields[2], 32),
+        wire.want_int(fields[3], 1, 2 ** 32 - 1),
+        wire.want_int(fields[4], 1, 2 ** 32 - 1),
+        prefix,
+        confirm,
+    )
+
+
+def complete(net_key, static_secret, eph_secret, init_raw: bytes, resp: RespMessage):
+    """Initiator side: verify the responder's proof; returns (key to send, key to receive)."""
+    ee = _dh(eph_secret, resp.ephemeral)
+    es = _dh(eph_secret, resp.static)
+    se = _dh(static_secret, resp.ephemeral)
+    transcript = hashlib.blake2b(init_raw + resp.prefix, digest_size=32).digest()
+    i2r, r2i = _derive(net_key, ee, es, se, transcript)
+    try:
+        _AEAD_DECRYPT(resp.confirm, transcript, _nonce(0), r2i)
+    except CryptoError as exc:
+        raise BadMac("RESP proof does not verify") from exc
+    return i2r, r2i
+
+
+class ReplayWindow:
+    """Sliding window over received counters (RFC 6479 style, as a Python int bitmap)."""
+
+    __slots__ = ("highest", "bitmap")
+
+    def __init__(self):
+        self.highest = 0
+        self.bitmap = 1  # counter 0 belongs to the handshake proof, never to data
+
+    def fresh(self, counter: int) -> bool:
+        if counter > self.highest:
+            return True
+        offset = self.highest - counter
+        if offset >= limits.REPLAY_WINDOW:
+            return False
+        return not (self.bitmap >> offset) & 1
+
+    def mark(self, counter: int) -> None:
+        if counter > self.highest:
+            shift = counter - self.highest
+            self.bitmap = ((self.bitmap << shift) | 1) & ((1 << limits.REPLAY_WINDOW) - 1)
+            self.highest = counter
+        else:
+            self.bitmap |= 1 << (self.highest - counter)
+
+
+class Session:
+    """One direction pair of AEAD keys between us and a peer identity."""
+
+    __slots__ = (
+        "local_sid", "remote_sid", "peer_static", "peer_owner", "send_key", "recv_key",
+        "send_counter", "window", "created", "initiator", "confirmed", "last_recv",
+    )
+
+    def __init__(self, local_sid, remote_sid, peer_static, peer_owner, send_key, recv_key, now, initiator):
+        self.local_sid = local_sid
+        self.remote_sid = remote_sid
+        self.peer_static = peer_static
+        self.peer_owner = peer_owner
+        self.send_key = send_key
+        self.recv_key = recv_key
+        self.send_counter = 0
+        self.window = ReplayWindow()
+        self.created = now
+        self.initiator = initiator
+        # The initiator has verified the responder's proof; the responder waits for the first
+        # valid data frame before trusting the session.
+        self.confirmed = initiator
+        self.last_recv = now
+
+    def seal(self, plaintext: bytes) -> bytes:
+        self.send_counter += 1
+        header = wire.DATA_HEADER.pack(wire.MAGIC, wire.FRAME_DATA, self.remote_sid, self.send_counter)
+        return header + _AEAD_ENCRYPT(plaintext, header, _nonce(self.send_counter), self.send_key)
+
+    def open(self, datagram: bytes) -> bytes:
+        """Decrypt a DATA frame addressed to this session; raises Replayed or BadMac."""
+        header = datagram[: wire.DATA_HEADER_SIZE]
+        counter = wire.DATA_HEADER.unpack(header)[3]
+        if not self.window.fresh(counter):
+            raise Replayed("counter already seen or too old")
+        try:
+            plaintext = _AEAD_DECRYPT(datagram[wire.DATA_HEADER_SIZE:], header, _nonce(counter), self.recv_key)
+        except CryptoError as exc:
+            raise BadMac("data frame does not decrypt") from exc
+        self.window.mark(counter)
+        return plaintext
+
+    def expired(self, now: float) -> bool:
+        return now - self.created > limits.SESSION_MAX_AGE or self.send_counter >= limits.REKEY_AFTER_MESSAGES
+
+
+class Replayed(MalformedFrame):
+    """A data frame whose counter the replay window has already accepted or left behind."""

@@ -1,0 +1,234 @@
+"""HyParView partial views: a small symmetric active view (the links broadcast uses) and a larger
+passive view of backups, kept fresh by periodic shuffles. Both have fixed bounds, so a node's
+state and its steady control traffic do not grow with the size of the network."""
+
+from __future__ import annotations
+
+import collections
+
+from nostrp2p.mesh import limits, wire
+from nostrp2p.mesh.descriptor import Descriptor
+
+
+class Membership:
+    def __init__(self, node, bootstrap):
+        self.node = node
+        self.active: dict[bytes, Descriptor] = {}
+        self.passive: dict[bytes, Descriptor] = {}
+        self.requested: dict[bytes, float] = {}  # NEIGHBOR requests in flight -> deadline
+        self.suspects: collections.OrderedDict[bytes, Descriptor] = collections.OrderedDict()
+        self.bootstrap = list(bootstrap)[: limits.MAX_BOOTSTRAP]
+        self.next_rejoin = 0.0
+        self.next_suspect_retry = 0.0
+        node.handle(wire.MSG_JOIN, self._on_join)
+        node.handle(wire.MSG_JOIN_ACCEPT, self._on_join_accept)
+        node.handle(wire.MSG_FORWARD_JOIN, self._on_forward_join)
+        node.handle(wire.MSG_NEIGHBOR, self._on_neighbor)
+        node.handle(wire.MSG_NEIGHBOR_REPLY, self._on_neighbor_reply)
+        node.handle(wire.MSG_DISCONNECT, self._on_disconnect)
+        node.handle(wire.MSG_SHUFFLE, self._on_shuffle)
+        node.handle(wire.MSG_SHUFFLE_REPLY, self._on_shuffle_reply)
+
+    # --- lifecycle -------------------------------------------------------------------------
+    def start(self, now):
+        self._join(now)
+        rng = self.node.rng
+        self.node.timers.call_at(now + rng.uniform(0.5, 1.0) * limits.MAINTENANCE_INTERVAL, self._maintain)
+        self.node.timers.call_at(now + rng.uniform(0.5, 1.0) * limits.SHUFFLE_INTERVAL, self._shuffle)
+
+    def stop(self, now):
+        for static in list(self.active):
+            self.node.send(static, None, [wire.MSG_DISCONNECT], now)
+
+    def _join(self, now):
+        if self.bootstrap:
+            address = self.node.rng.choice(self.bootstrap)
+            self.node.links.send_to_address(address, [wire.MSG_JOIN], now)
+        self.next_rejoin = now + limits.REJOIN_INTERVAL
+
+    # --- view changes ----------------------------------------------------------------------
+    def _descriptor(self, peer) -> Descriptor:
+        host, port = peer.address
+        return Descriptor(peer.static, peer.owner, str(host), int(port))
+
+    def _add_active(self, desc: Descriptor, now, fresh_peer=False):
+        if desc.static == self.node.identity.public_key:
+            return
+        if desc.static in self.active:
+            if fresh_peer:
+                # It asks to join although we hold it as a neighbour: it restarted and lost its
+                # state, so it gets the catch-up announcements a new neighbour gets.
+                self.node.neighbor_up(desc.static, now)
+            return
+        if len(self.active) >= limits.ACTIVE_VIEW_MAX:
+            victim = self.node.rng.choice(list(self.active))
+            self.node.send(victim, None, [wire.MSG_DISCONNECT], now)
+            self._add_passive(self._remove_active(victim, now))
+        self.active[desc.static] = desc
+        self.passive.pop(desc.static, None)
+        self.suspects.pop(desc.static, None)
+        self.requested.pop(desc.static, None)
+        self.node.neighbor_up(desc.static, now)
+
+    def _remove_active(self, static, now):
+        desc = self.active.pop(static)
+        self.node.neighbor_down(static, now)
+        return desc
+
+    def _add_passive(self, desc: Descriptor):
+        if desc.static == self.node.identity.public_key or desc.static in self.active or desc.static in self.passive:
+            return
+        if len(self.passive) >= limits.PASSIVE_VIEW_MAX:
+            del self.passive[self.node.rng.choice(list(self.passive))]
+        self.passive[desc.static] = desc
+
+    def peer_failed(self, static, now):
+        """The link layer lost the peer (timeout, unreachable): drop it and refill."""
+        desc = self.active.get(static) or self.passive.get(static)
+        if static in self.active:
+            self._remove_active(static, now)
+        self.passive.pop(static, None)
+        self.requested.pop(static, None)
+        if desc is not None:
+            self.suspects[static] = desc
+            self.suspects.move_to_end(static)
+            while len(self.suspects) > limits.SUSPECT_MAX:
+                self.suspects.popitem(last=False)
+        self._refill(now)
+
+    def address_unreachable(self, address, now):
+        if not self.active and address in self.bootstrap:
+            self.next_rejoin = min(self.next_rejoin, now + limits.MAINTENANCE_INTERVAL)
+
+    def _refill(self, now):
+        for static, deadline in list(self.requested.items()):
+            if deadline <= now:
+                del self.requested[static]
+        wanted = limits.ACTIVE_VIEW_MAX - len(self.active) - len(self.requested)
+        candidates = [d for s, d in self.passive.items() if s not in self.requested]
+        if wanted <= 0 or not candidates:
+            return
+        desc = self.node.rng.choice(candidates)
+        self._ask_neighbor(desc, not self.active, now)
+
+    def _ask_neighbor(self, desc, high, now):
+        self.requested[desc.static] = now + limits.NEIGHBOR_REQUEST_TIMEOUT
+        self.node.send(desc.static, desc.address, [wire.MSG_NEIGHBOR, high], now)
+
+    def _maintain(self, now):
+        self._refill(now)
+        if not self.active and not self.requested and now >= self.next_rejoin:
+            self._join(now)
+        if self.suspects and now >= self.next_suspect_retry:
+            # Retrying an old neighbour now and then is what reconnects two halves of a
+            # healed partition; asking with high priority makes it a real link.
+            static = self.node.rng.choice(list(self.suspects))
+            desc = self.suspects.pop(static)
+            if static not in self.active and static not in self.requested:
+                self._ask_neighbor(desc, True, now)
+            self.next_suspect_retry = now + limits.SUSPECT_RETRY_INTERVAL
+        self.node.timers.call_at(now + limits.MAINTENANCE_INTERVAL, self._maintain)
+
+    # --- handlers --------------------------------------------------------------------------
+    def _on_join(self, peer, message, now):
+        desc = self._descriptor(peer)
+        self._add_active(desc, now, fresh_peer=True)
+        self.node.send(peer.static, None, [wire.MSG_JOIN_ACCEPT], now)
+        for static in list(self.active):
+            if static != peer.static:
+                self.node.send(static, None, [wire.MSG_FORWARD_JOIN, desc.encode(), limits.ACTIVE_RANDOM_WALK], now)
+
+    def _on_join_accept(self, peer, message, now):
+        self._add_active(self._descriptor(peer), now)
+
+    def _on_forward_join(self, peer, message, now):
+        if len(message) != 3:
+            raise wire.MalformedFrame("FORWARD_JOIN has 3 fields")
+        desc = Descriptor.decode(message[1])
+        ttl = wire.want_int(message[2], 0, limits.ACTIVE_RANDOM_WALK)
+        if desc.static == self.node.identity.public_key:
+            return
+        if ttl == 0 or len(self.active) <= 1:
+            if desc.static not in self.active and desc.static not in self.requested:
+                self._ask_neighbor(desc, True, now)
+            return
+        if ttl == limits.PASSIVE_RANDOM_WALK:
+            self._add_passive(desc)
+        others = [s for s in self.active if s != peer.static and s != desc.static]
+        if others:
+            self.node.send(self.node.rng.choice(others), None, [wire.MSG_FORWARD_JOIN, message[1], ttl - 1], now)
+        elif desc.static not in self.active:
+            self._ask_neighbor(desc, True, now)
+
+    def _on_neighbor(self, peer, message, now):
+        if len(message) != 2 or not isinstance(message[1], bool):
+            raise wire.MalformedFrame("NEIGHBOR has a priority flag")
+        accept = message[1] or len(self.active) < limits.ACTIVE_VIEW_MAX or peer.static in self.active
+        if accept:
+            self._add_active(self._descriptor(peer), now, fresh_peer=True)
+        else:
+            self._add_passive(self._descriptor(peer))
+        self.node.send(peer.static, None, [wire.MSG_NEIGHBOR_REPLY, accept], now)
+
+    def _on_neighbor_reply(self, peer, message, now):
+        if len(message) != 2 or not isinstance(message[1], bool):
+            raise wire.MalformedFrame("NEIGHBOR_REPLY has an answer flag")
+        asked = self.requested.pop(peer.static, None) is not None
+        if message[1] and asked:
+            self._add_active(self._descriptor(peer), now)
+        elif message[1] and peer.static not in self.active:
+            # We did not ask (or gave up asking): undo the link the other side just made.
+            self.node.send(peer.static, None, [wire.MSG_DISCONNECT], now)
+        elif not message[1]:
+            self._add_passive(self._descriptor(peer))
+            self._refill(now)
+
+    def _on_disconnect(self, peer, message, now):
+        if peer.static in self.active:
+            self._add_passive(self._remove_active(peer.static, now))
+            self._refill(now)
+
+    def _sample(self):
+        rng = self.node.rng
+        active = list(self.active.values())
+        passive = list(self.passive.values())
+        return rng.sample(active, min(limits.SHUFFLE_ACTIVE, len(active))) + rng.sample(
+            passive, min(limits.SHUFFLE_PASSIVE, len(passive))
+        )
+
+    def _shuffle(self, now):
+        if self.active:
+            target = self.node.rng.choice(list(self.active))
+            sample = [d.encode() for d in self._sample() if d.static != target]
+            self.node.send(target, None, [wire.MSG_SHUFFLE, None, limits.ACTIVE_RANDOM_WALK, sample], now)
+        jitter = self.node.rng.uniform(0.8, 1.2)
+        self.node.timers.call_at(now + limits.SHUFFLE_INTERVAL * jitter, self._shuffle)
+
+    def _decode_sample(self, value):
+        return [Descriptor.decode(d) for d in wire.want_list(value, limits.MAX_SAMPLE_DESCRIPTORS)]
+
+    def _on_shuffle(self, peer, message, now):
+        if len(message) != 4:
+            raise wire.MalformedFrame("SHUFFLE has 4 fields")
+        origin = self._descriptor(peer) if message[1] is None else Descriptor.decode(message[1])
+        ttl = wire.want_int(message[2], 0, limits.ACTIVE_RANDOM_WALK)
+        sample = self._decode_sample(message[3])
+        if origin.static == self.node.identity.public_key:
+            return
+        others = [s for s in self.active if s != peer.static and s != origin.static]
+        if ttl > 1 and others:
+            forward = [wire.MSG_SHUFFLE, origin.encode(), ttl - 1, message[3]]
+            self.node.send(self.node.rng.choice(others), None, forward, now)
+            return
+        passive = list(self.passive.values())
+        reply = self.node.rng.sample(passive, min(len(sample), len(passive)))
+        self.node.send(origin.static, origin.address, [wire.MSG_SHUFFLE_REPLY, [d.encode() for d in reply]], now)
+        for desc in sample:
+            self._add_passive(desc)
+        self._add_passive(origin)
+
+    def _on_shuffle_reply(self, peer, message, now):
+        if len(message) != 2:
+            raise wire.MalformedFrame("SHUFFLE_REPLY has 2 fields")
+        for desc in self._decode_sample(message[1]):
+            self._add_passive(desc)

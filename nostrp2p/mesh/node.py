@@ -1,0 +1,159 @@
+"""OverlayNode: the sans-I/O overlay core.
+
+Fed with ``datagram_received(datagram, address, now)`` and ``tick(now)``; answers with
+``take_outgoing()`` (a list of (datagram, address)) and ``next_deadline()``. It never reads a clock
+and never touches a socket, so the same object runs on the reactor (service.py) and in the
+deterministic simulator (sim/). Upward events go through the ``on_broadcast`` callback.
+"""
+
+from __future__ import annotations
+
+import collections
+from dataclasses import dataclass
+
+from nostrp2p.mesh import crypto, limits, wire
+from nostrp2p.mesh.broadcast import Broadcast, PayloadTooLarge  # noqa: F401 (re-exported)
+from nostrp2p.mesh.descriptor import PeerStatus
+from nostrp2p.mesh.identity import Identity
+from nostrp2p.mesh.links import LINK_CHECK_INTERVAL, Links
+from nostrp2p.mesh.membership import Membership
+from nostrp2p.mesh.timers import Timers
+
+PAYLOAD_MESSAGES = frozenset({wire.MSG_GOSSIP})
+
+
+@dataclass(frozen=True)
+class OverlayConfig:
+    bootstrap: tuple = ()  # ((host, port), ...)
+    network_password: str | bytes | None = None
+
+
+class OverlayNode:
+    def __init__(self, identity: Identity, config: OverlayConfig, rng, on_broadcast=None):
+        self.identity = identity
+        self.config = config
+        self.rng = rng
+        self.on_broadcast = on_broadcast
+        self.stats = collections.Counter()
+        self.timers = Timers()
+        self._outgoing = []
+        self._handlers = {}
+        self.running = False
+        self.handle(wire.MSG_PING, lambda peer, message, now: None)
+        self.handle(wire.MSG_CLOSE, self._on_close)
+        self.links = Links(self, crypto.network_key(config.network_password))
+        self.membership = Membership(self, config.bootstrap)
+        self.broadcaster = Broadcast(self)
+
+    # --- driving ---------------------------------------------------------------------------
+    def start(self, now: float) -> None:
+        self.running = True
+        self.membership.start(now)
+        self.timers.call_at(now + LINK_CHECK_INTERVAL, self._sweep)
+
+    def stop(self, now: float) -> None:
+        """Leave cleanly: tell neighbours, close every session."""
+        self.membership.stop(now)
+        for static in list(self.links.peers):
+            self.links.close(static, now)
+        self.running = False
+
+    def datagram_received(self, datagram: bytes, address, now: float) -> None:
+        if not self.running:
+            return
+        self.stats["datagrams_received"] += 1
+        if len(datagram) > limits.MAX_DATAGRAM:
+            self.count("drop_oversize")
+            return
+        if len(datagram) < 2 or datagram[0] != wire.MAGIC:
+            self.count("drop_not_overlay")
+            return
+        self.links.receive(datagram, address, now)
+
+    def tick(self, now: float) -> None:
+        if self.running:
+            self.timers.run_due(now)
+
+    def next_deadline(self):
+        return self.timers.next_deadline() if self.running else None
+
+    def take_outgoing(self) -> list:
+        out, self._outgoing = self._outgoing, []
+        return out
+
+    def broadcast(self, payload: bytes, now: float) -> bytes:
+        """Send ``payload`` to every live server; returns its 16-byte message id. Raises
+        PayloadTooLarge above limits.MAX_BROADCAST_PAYLOAD."""
+        return self.broadcaster.broadcast(payload, now)
+
+    def peers(self) -> list:
+        out = []
+        for static, desc in self.membership.active.items():
+            peer = self.links.peers.get(static)
+            out.append(PeerStatus(
+                static, desc.owner, peer.address if peer else desc.address,
+                static in self.broadcaster.eager, peer.last_recv if peer else 0.0,
+            ))
+        return out
+
+    # --- for the layers inside -------------------------------------------------------------
+    def handle(self, message_type: int, handler) -> None:
+        """Register ``handler(peer, message, now)`` for an inner message type (the extension
+        point for unicast and NAT traversal)."""
+        self._handlers[message_type] = handler
+
+    def dispatch(self, peer, message, now):
+        handler = self._handlers.get(message[0])
+        if handler is None:
+            self.count("drop_unknown_message_type")
+            return
+        handler(peer, message, now)
+
+    def send(self, static, address, message, now):
+        self.links.send(static, address, message, now)
+
+    def emit(self, datagram, address, kind):
+        self._outgoing.append((datagram, address))
+        if kind in PAYLOAD_MESSAGES:
+            self.stats["payload_sent"] += 1
+        else:
+            self.stats["control_sent"] += 1
+
+    def count(self, reason: str) -> None:
+        self.stats[reason] += 1
+
+    def deliver(self, payload, origin, mid):
+        self.stats["delivered"] += 1
+        if self.on_broadcast is not None:
+            self.on_broadcast(payload, origin, mid)
+
+    def needs_peer(self, static) -> bool:
+        return static in self.membership.active
+
+    def peer_connected(self, peer, now):
+        self.stats["sessions_established"] += 1
+
+    def peer_failed(self, static, now):
+        self.membership.peer_failed(static, now)
+
+    def peer_unreachable(self, static, now):
+        self.membership.peer_failed(static, now)
+
+    def address_unreachable(self, address, now):
+        self.membership.address_unreachable(address, now)
+
+    def neighbor_up(self, static, now):
+        self.broadcaster.neighbor_up(static, now)
+
+    def neighbor_down(self, static, now):
+        self.broadcaster.neighbor_down(static, now)
+
+    def _on_close(self, peer, message, now):
+        static = peer.static
+        self.links.forget(static)
+        if static in self.membership.active:
+            self.membership.peer_failed(static, now)
+
+    def _sweep(self, now):
+        self.links.sweep(now)
+        self.timers.call_at(now + LINK_CHECK_INTERVAL, self._sweep)

@@ -1,0 +1,212 @@
+"""The simulator's event loop. Each node is an unchanged OverlayNode; the simulator only carries
+its datagrams (with the link model's delays and faults) and calls ``tick`` at its deadlines."""
+
+from __future__ import annotations
+
+import collections
+import hashlib
+import heapq
+import itertools
+import random
+from dataclasses import dataclass
+
+from nostrp2p.mesh.identity import Identity
+from nostrp2p.mesh.node import OverlayConfig, OverlayNode
+
+_DELIVER = 0
+_TIMER = 1
+
+
+@dataclass(frozen=True)
+class LinkModel:
+    """How datagrams travel: base one-way latency per link is drawn once in [min, max]; each
+    datagram adds up to ``jitter`` (which reorders), and is lost or duplicated at the given
+    rates."""
+
+    latency_min: float = 0.01
+    latency_max: float = 0.08
+    jitter: float = 0.01
+    loss: float = 0.0
+    duplicate: float = 0.0
+
+
+class SimHost:
+    __slots__ = ("address", "identity", "bootstrap", "password", "node", "up", "incarnation",
+                 "scheduled", "retired_stats")
+
+    def __init__(self, address, identity, bootstrap, password):
+        self.address = address
+        self.identity = identity
+        self.bootstrap = bootstrap
+        self.password = password
+        self.node = None
+        self.up = False
+        self.incarnation = 0
+        self.scheduled = None
+        self.retired_stats = collections.Counter()  # counters of earlier incarnations
+
+    def stats(self):
+        total = collections.Counter(self.retired_stats)
+        if self.node is not None:
+            total.update(self.node.stats)
+        return total
+
+
+class SimNetwork:
+    def __init__(self, seed: int = 0, link: LinkModel = LinkModel()):
+        self.seed = seed
+        self.link = link
+        self.rng = random.Random(seed)
+        self.now = 0.0
+        self.hosts: dict[tuple, SimHost] = {}
+        self._events = []
+        self._seq = itertools.count()
+        self._latency = {}
+        self._groups = None  # address -> partition label, while partitioned
+        self.deliveries: dict[bytes, dict[tuple, float]] = collections.defaultdict(dict)
+        self.datagrams_sent = 0
+
+    # --- topology --------------------------------------------------------------------------
+    def identity_for(self, index: int, owner_key: bytes | None = None) -> Identity:
+        """A deterministic key pair for node ``index`` (so runs repeat exactly)."""
+        secret = hashlib.blake2b(f"sim-{self.seed}-{index}".encode(), digest_size=32).digest()
+        owner = owner_key or hashlib.blake2b(b"owner" + secret, digest_size=32).digest()
+        return Identity.from_private(secret, owner)
+
+    def add_node(self, bootstrap=(), password=None, identity=None, address=None) -> tuple:
+        index = len(self.hosts)
+        address = address or (f"node-{index}", 7000)
+        identity = identity or self.identity_for(index)
+        host = SimHost(address, identity, tuple(bootstrap), password)
+        self.hosts[address] = host
+        self._boot(host)
+        return address
+
+    def _boot(self, host):
+        host.incarnation += 1
+        rng = random.Random(f"{self.seed}/{host.address}/{host.incarnation}")
+        config = OverlayConfig(bootstrap=host.bootstrap, network_password=host.password)
+
+        def delivered(payload, origin, mid, address=host.address):
+            self.deliveries[mid].setdefault(address, self.now)
+
+        host.node = OverlayNode(host.identity, config, rng, on_broadcast=delivered)
+        host.up = True
+        host.scheduled = None
+        host.node.start(self.now)
+        self._flush(host)
+
+    def crash(self, address) -> None:
+        """The process dies: no goodbye, its state is lost."""
+        host = self.hosts[address]
+        host.up = False
+        host.retired_stats.update(host.node.stats)
+        host.node = None
+
+    def restart(self, address) -> None:
+        """The process comes back with its key but nothing else, and rejoins."""
+        host = self.hosts[address]
+        if not host.up:
+            self._boot(host)
+
+    def stop(self, address) -> None:
+        """A clean shutdown: the node says goodbye first."""
+        host = self.hosts[address]
+        host.node.stop(self.now)
+        self._flush(host)
+        self.crash(address)
+
+    def partition(self, groups) -> None:
+        """Split the network: datagrams cross only within one of ``groups`` (lists of addresses)."""
+        self._groups = {}
+        for label, group in enumerate(groups):
+            for address in group:
+                self._groups[address] = label
+
+    def heal(self) -> None:
+        self._groups = None
+
+    def node(self, address) -> OverlayNode:
+        return self.hosts[address].node
+
+    def live(self):
+        return [a for a, h in self.hosts.items() if h.up]
+
+    # --- sending ---------------------------------------------------------------------------
+    def broadcast(self, address, payload: bytes) -> bytes:
+        host = self.hosts[address]
+        mid = host.node.broadcast(payload, self.now)
+        self.deliveries[mid].setdefault(address, self.now)
+        self._flush(host)
+        return mid
+
+    def inject(self, datagram: bytes, source, destination, delay: float = 0.0) -> None:
+        """Put a datagram of our own making on the wire (for tests of hostile input)."""
+        self._schedule(self.now + delay, _DELIVER, (destination, datagram, source))
+
+    def _link_latency(self, a, b):
+        key = (a, b) if a <= b else (b, a)
+        latency = self._latency.get(key)
+        if latency is None:
+            digest = hashlib.blake2b(repr((self.seed, key)).encode(), digest_size=8).digest()
+            fraction = int.from_bytes(digest, "big") / 2 ** 64
+            latency = self.link.latency_min + fraction * (self.link.latency_max - self.link.latency_min)
+            self._latency[key] = latency
+        return latency
+
+    def _flush(self, host):
+        node = host.node
+        link = self.link
+        rng = self.rng
+        for datagram, destination in node.take_outgoing():
+            self.datagrams_sent += 1
+            if self._groups is not None and self._groups.get(host.address) != self._groups.get(destination):
+                continue
+            if link.loss and rng.random() < link.loss:
+                continue
+            copies = 2 if link.duplicate and rng.random() < link.duplicate else 1
+            base = self._link_latency(host.address, destination)
+            for _ in range(copies):
+                delay = base + (rng.random() * link.jitter if link.jitter else 0.0)
+                self._schedule(self.now + delay, _DELIVER, (destination, datagram, host.address))
+        deadline = node.next_deadline()
+        if deadline is not None and (host.scheduled is None or deadline < host.scheduled):
+            host.scheduled = deadline
+            self._schedule(deadline, _TIMER, (host.address, host.incarnation))
+
+    def _schedule(self, when, kind, data):
+        heapq.heappush(self._events, (when, next(self._seq), kind, data))
+
+    # --- running ---------------------------------------------------------------------------
+    def run_until(self, until: float) -> None:
+        events = self._events
+        hosts = self.hosts
+        while events and events[0][0] <= until:
+            when, _, kind, data = heapq.heappop(events)
+            self.now = when
+            if kind == _DELIVER:
+                destination, datagram, source = data
+                host = hosts.get(destination)
+                if host is None or not host.up:
+                    continue
+                host.node.datagram_received(datagram, source, when)
+            else:
+                address, incarnation = data
+                host = hosts[address]
+                if not host.up or host.incarnation != incarnation:
+                    continue
+                if host.scheduled == when:
+                    host.scheduled = None
+                host.node.tick(when)
+            self._flush(host)
+        self.now = max(self.now, until)
+
+    def run_for(self, seconds: float) -> None:
+        self.run_until(self.now + seconds)
+
+    # --- measuring -------------------------------------------------------------------------
+    def total(self, counter: str) -> int:
+        return sum(h.stats()[counter] for h in self.hosts.values())
+
+    def reached(self, mid: bytes) -> set:
+        return set(self.deliveries.get(mid, ()))
