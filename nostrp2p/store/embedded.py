@@ -121,8 +121,12 @@ class EmbeddedRedis(Service):
             os.makedirs(self.data_dir, mode=0o700, exist_ok=True)
         except OSError as e:
             raise StoreStartError(f"cannot create data directory {self.data_dir}: {e.strerror}") from None
-        if not os.access(self.data_dir, os.W_OK | os.X_OK):
-            raise StoreStartError(f"data directory {self.data_dir} is not writable by this user")
+        probe = os.path.join(self.data_dir, ".write-probe")
+        try:
+            os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
+            os.unlink(probe)
+        except OSError as e:
+            raise StoreStartError(f"data directory {self.data_dir} is not writable: {e.strerror}") from None
         self.executable = self.executable or redis_executable()
         lock = FilesystemLock(os.path.join(self.data_dir, LOCK_NAME))
         try:

@@ -93,7 +93,10 @@ class StoreService(Service):
             else:
                 waiter.callback(result)
         if isinstance(result, Failure) and not waiters:
-            log.failure("the event store did not start", result)
+            if result.check(StoreStartError):
+                log.error("the event store did not start: {why}", why=result.getErrorMessage())
+            else:
+                log.failure("the event store did not start", result)
         return None
 
     def when_ready(self) -> Deferred:
