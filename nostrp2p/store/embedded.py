@@ -27,6 +27,7 @@ log = Logger()
 
 SOCKET_NAME = "redis.sock"
 LOCK_NAME = "redis.lock"
+PID_NAME = "redis.pid"
 AOF_NAME = "appendonly.aof"
 READY_LINE = b"eady to accept connections"  # "Ready ..." (TCP) or "...now ready ..." (unix only)
 
@@ -137,6 +138,7 @@ class EmbeddedRedis(Service):
             raise StoreStartError(f"another server holds the data directory {self.data_dir} "
                                   f"(lock {LOCK_NAME}); stop it or choose another directory")
         self._lock = lock
+        self._refuse_leftover_server()
         path = os.path.join(self.data_dir, SOCKET_NAME)
         if len(path.encode()) > limits.UNIX_SOCKET_PATH_MAX:
             # A socket path must fit sun_path. The server binds the relative name in its working
@@ -146,9 +148,24 @@ class EmbeddedRedis(Service):
             path = os.path.join(self._link_dir, "d", SOCKET_NAME)
         self.socket_path = path
 
+    def _refuse_leftover_server(self) -> None:
+        """A redis-server orphaned by a crashed parent would share the AOF with a new one."""
+        try:
+            with open(os.path.join(self.data_dir, PID_NAME)) as f:
+                pid = int(f.read().strip())
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                command = f.read()
+        except (OSError, ValueError):
+            return
+        if b"redis-server" in command:
+            self._lock.unlock()
+            self._lock = None
+            raise StoreStartError(f"a redis-server (pid {pid}) left over from an earlier run still "
+                                  f"uses {self.data_dir}; stop it, then start again")
+
     def _arguments(self) -> list[str]:
         args = [self.executable, "--port", "0", "--unixsocket", SOCKET_NAME,
-                "--unixsocketperm", "700", "--dir", ".", "--daemonize", "no", "--logfile", "",
+                "--unixsocketperm", "700", "--dir", ".", "--daemonize", "no", "--logfile", "", "--pidfile", PID_NAME,
                 "--save", "", "--databases", "1"]
         if self.fsync is None:
             args += ["--appendonly", "no"]

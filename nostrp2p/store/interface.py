@@ -22,7 +22,9 @@ class IEventStore(Interface):
         """
 
     def get(event_ids):
-        """Fires with the held events among ``event_ids`` (any order; unknown ids are skipped)."""
+        """Fires with the held events among ``event_ids`` (any order; unknown ids are skipped).
+        More than ``limits.MAX_GET_IDS`` ids fail with
+        :class:`~nostrp2p.store.redis_store.StoreError`."""
 
     def query(event_filter):
         """Fires with the events matching a :class:`~nostrp2p.nostr.Filter` (full NIP-01
@@ -41,21 +43,26 @@ class IEventStore(Interface):
         author was last fetched from the author's server, or None."""
 
     def mark_refreshed(pubkey, what, when):
-        """Record that ``what`` of that author was fetched at unix time ``when``."""
+        """Record that ``what`` of that author was fetched at unix time ``when``.
+        Another ``what`` fails with :class:`~nostrp2p.store.redis_store.StoreError`; at most
+        ``limits.MAX_REFRESH_STAMPS`` authors are remembered per ``what``."""
 
     def count():
         """Fires with the number of events held."""
 
     def enqueue_resend(destination, payload, due):
         """Persist an undelivered unicast: ``payload`` bytes for the server of ``destination``
-        (an owner pubkey), first retry due at unix time ``due``. Fires with its item id."""
+        (an owner pubkey), first retry due at unix time ``due``. Fires with its item id
+        (``bytes``). With ``limits.MAX_RESEND_ITEMS`` queued, the item due soonest is dropped
+        to make room; a payload over ``limits.MAX_RESEND_PAYLOAD_BYTES`` fails with StoreError."""
 
     def due_resends(now, limit):
         """Fires with up to ``limit`` queued items (:class:`~nostrp2p.store.resend.ResendItem`:
         item_id, destination, payload, attempts, due) whose due time is <= ``now``."""
 
     def reschedule_resend(item_id, due):
-        """Count one more failed attempt of the item and set its next due time."""
+        """Count one more failed attempt of the item and set its next due time. An item
+        that reaches ``limits.MAX_RESEND_ATTEMPTS`` is dropped; an unknown id is ignored."""
 
     def remove_resend(item_id):
         """Forget an item (delivered, or out of attempts)."""

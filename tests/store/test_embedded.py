@@ -113,6 +113,23 @@ class LifecycleTests(unittest.TestCase):
         self.assertTrue(await service.store.add(make_event()))
 
     @async_test
+    async def test_orphaned_server_on_the_directory_is_refused(self):
+        orphan = EmbeddedRedis(self.mktemp(), reactor, fsync=None)
+        orphan.startService()
+        self.addCleanup(orphan.stopService)
+        await within_deadline(orphan.ready())
+        # As if its parent had died: the lock is gone, the server still runs.
+        orphan._lock.unlock()
+        orphan._lock = None
+        service = StoreService(orphan.data_dir, fsync=None)
+        service.startService()
+        self.addCleanup(service.stopService)
+        with self.assertRaises(StoreStartError) as caught:
+            await service.when_ready()
+        self.assertIn(f"redis-server (pid {orphan.pid}) left over", str(caught.exception))
+        self.assertTrue(process_alive(orphan.pid))
+
+    @async_test
     async def test_unusable_data_directory_is_a_clear_error(self):
         blocker = self.mktemp()
         with open(blocker, "w") as f:

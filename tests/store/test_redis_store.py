@@ -6,7 +6,9 @@ from twisted.internet.defer import Deferred
 from twisted.trial import unittest
 
 from nostrp2p.nostr import Filter
-from nostrp2p.store import limits
+from zope.interface.verify import verifyObject
+
+from nostrp2p.store import IEventStore, limits
 from nostrp2p.store.redis_store import StoreError
 from nostrp2p.store.testing import start_test_service, start_test_store
 
@@ -21,6 +23,11 @@ def async_test(method):
 
 
 class AddAndGetTests(unittest.TestCase):
+    @async_test
+    async def test_implements_the_interface(self):
+        store = await start_test_store(self)
+        self.assertTrue(verifyObject(IEventStore, store))
+
     @async_test
     async def test_add_reports_new_then_duplicate(self):
         store = await start_test_store(self)
