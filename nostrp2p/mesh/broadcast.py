@@ -102,7 +102,11 @@ class Broadcast:
                     self.missing.popitem(last=False)
                     self.node.count("missing_table_full")
                 announcers = self.missing[mid] = []
-                self.node.timers.call_at(now + limits.GRAFT_TIMEOUT, self._graft_timer, mid)
+                # Spread over [1, 1+GRAFT_JITTER] x timeout: when a piece of the tree is cut off, its
+                # first graft usually reconnects the whole piece before the others fire, so
+                # fewer redundant links (and later duplicates) are made.
+                delay = limits.GRAFT_TIMEOUT * (1.0 + limits.GRAFT_JITTER * self.node.rng.random())
+                self.node.timers.call_at(now + delay, self._graft_timer, mid)
             if len(announcers) < limits.MISSING_ANNOUNCERS_MAX and peer.static not in announcers:
                 announcers.append(peer.static)
 

@@ -97,6 +97,8 @@ LAZY_QUEUE_MAX = 256
 """Ids waiting to be announced to one peer; older ones are dropped past this."""
 GRAFT_TIMEOUT = 1.0
 """Seconds to wait for the eager copy after an IHAVE before grafting."""
+GRAFT_JITTER = 1.0
+"""The first graft waits GRAFT_TIMEOUT times a random factor in [1, 1 + GRAFT_JITTER]."""
 GRAFT_RETRY = 0.5
 """Seconds before grafting the next announcer when a GRAFT brought nothing."""
 MISSING_MAX = 1024

@@ -65,6 +65,7 @@ class SimNetwork:
         self._groups = None  # address -> partition label, while partitioned
         self.deliveries: dict[bytes, dict[tuple, float]] = collections.defaultdict(dict)
         self.datagrams_sent = 0
+        self.taps = []  # callables (source, destination, datagram): see every datagram sent
 
     # --- topology --------------------------------------------------------------------------
     def identity_for(self, index: int, owner_key: bytes | None = None) -> Identity:
@@ -160,6 +161,8 @@ class SimNetwork:
         rng = self.rng
         for datagram, destination in node.take_outgoing():
             self.datagrams_sent += 1
+            for tap in self.taps:
+                tap(host.address, destination, datagram)
             if self._groups is not None and self._groups.get(host.address) != self._groups.get(destination):
                 continue
             if link.loss and rng.random() < link.loss:

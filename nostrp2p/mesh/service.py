@@ -1,0 +1,161 @@
+"""MeshService: the overlay core on a real UDP port, as a Twisted service.
+
+The protocol adapter is thin: datagrams in, the core's datagrams out, one IDelayedCall kept at the
+core's next deadline. STUN Binding requests on the same socket (first two bits zero) are answered
+by nostrp2p.mesh.stun; everything else goes to the core, which drops and counts what it cannot use.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import random
+
+from twisted.application.service import Service
+from twisted.internet.protocol import DatagramProtocol
+from twisted.logger import Logger
+
+from nostrp2p.mesh import stun
+from nostrp2p.mesh.identity import OWNER_KEY_SIZE, load_or_create
+from nostrp2p.mesh.node import OverlayConfig, OverlayNode
+
+
+class _OverlayProtocol(DatagramProtocol):
+    def __init__(self, service):
+        self.service = service
+
+    def datagramReceived(self, datagram, address):
+        self.service._datagram(datagram, address)
+
+
+def _check_address(address, what):
+    host, port = address
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        raise ValueError(f"{what} host must be an IP address literal, not {host!r}") from None
+    if not isinstance(port, int) or not 0 <= port <= 65535:
+        raise ValueError(f"{what} port must be 0-65535, not {port!r}")
+    return (host, port)
+
+
+class MeshService(Service):
+    log = Logger()
+
+    def __init__(self, listen, key_path, owner_key: bytes, bootstrap, reactor, network_password=None):
+        if not isinstance(owner_key, bytes) or len(owner_key) != OWNER_KEY_SIZE:
+            raise ValueError("the owner key is 32 bytes")
+        self.listen = _check_address(listen, "listen")
+        self.bootstrap = tuple(_check_address(a, "bootstrap") for a in bootstrap)
+        self.key_path = key_path
+        self.owner_key = owner_key
+        self.network_password = network_password
+        self.reactor = reactor
+        self.node = None
+        self._port = None
+        self._timer = None
+        self._callbacks = []
+        self._send_errors = 0
+        self._stun_answered = 0
+
+    # --- what the node layer calls ---------------------------------------------------------
+    def on_broadcast(self, callback) -> None:
+        """Register ``callback(payload: bytes, origin_owner_key: bytes) -> None``."""
+        self._callbacks.append(callback)
+
+    def broadcast(self, payload: bytes) -> bytes:
+        """Send ``payload`` to every server; returns the 16-byte message id. Raises
+        PayloadTooLarge above limits.MAX_BROADCAST_PAYLOAD, RuntimeError when not running."""
+        if self.node is None or not self.node.running:
+            raise RuntimeError("the mesh service is not running")
+        mid = self.node.broadcast(payload, self.reactor.seconds())
+        self._pump()
+        return mid
+
+    def peers(self) -> list:
+        """Active neighbours as PeerStatus values (overlay key, owner key, address, ...)."""
+        return self.node.peers() if self.node is not None else []
+
+    def stats(self) -> dict:
+        """Counters: datagrams, deliveries, and every drop reason (``drop_*``)."""
+        counters = dict(self.node.stats) if self.node is not None else {}
+        counters["send_errors"] = self._send_errors
+        counters["stun_answered"] = self._stun_answered
+        return counters
+
+    @property
+    def overlay_key(self) -> bytes:
+        return self.node.identity.public_key
+
+    @property
+    def address(self):
+        """The (host, port) actually bound (useful with port 0)."""
+        return (self.listen[0], self._port.getHost().port)
+
+    # --- service lifecycle -----------------------------------------------------------------
+    def startService(self):
+        identity = load_or_create(self.key_path, self.owner_key)
+        config = OverlayConfig(bootstrap=self.bootstrap, network_password=self.network_password)
+        self.node = OverlayNode(identity, config, random.SystemRandom(), on_broadcast=self._deliver)
+        self._port = self.reactor.listenUDP(self.listen[1], _OverlayProtocol(self), interface=self.listen[0])
+        self.node.start(self.reactor.seconds())
+        self.log.info("overlay listening on {host}:{port} as {key}", host=self.listen[0],
+                      port=self._port.getHost().port, key=identity.public_key.hex())
+        super().startService()
+        self._pump()
+
+    def stopService(self):
+        super().stopService()
+        if self.node is not None and self.node.running:
+            self.node.stop(self.reactor.seconds())
+            self._pump()
+        if self._timer is not None and self._timer.active():
+            self._timer.cancel()
+        self._timer = None
+        port, self._port = self._port, None
+        if port is not None:
+            return port.stopListening()
+
+    # --- adapter ---------------------------------------------------------------------------
+    def _datagram(self, datagram, address):
+        if stun.looks_like_stun(datagram):
+            answer = stun.answer(datagram, address)
+            if answer is not None:
+                self._stun_answered += 1
+                self._write(answer, address)
+            return
+        self.node.datagram_received(datagram, address, self.reactor.seconds())
+        self._pump()
+
+    def _write(self, datagram, address):
+        if self._port is None:
+            return
+        try:
+            self._port.write(datagram, address)
+        except OSError as exc:  # unreachable network, bad address from a peer descriptor
+            self._send_errors += 1
+            self.log.debug("overlay send to {address} failed: {error}", address=address, error=exc)
+
+    def _pump(self):
+        for datagram, address in self.node.take_outgoing():
+            self._write(datagram, address)
+        deadline = self.node.next_deadline()
+        if self._timer is not None and self._timer.active():
+            if deadline is not None and self._timer.getTime() <= deadline:
+                return
+            self._timer.cancel()
+        self._timer = None
+        if deadline is not None:
+            delay = max(0.0, deadline - self.reactor.seconds())
+            self._timer = self.reactor.callLater(delay, self._tick)
+
+    def _tick(self):
+        self._timer = None
+        self.node.tick(self.reactor.seconds())
+        self._pump()
+
+    def _deliver(self, payload, origin, mid):
+        for callback in list(self._callbacks):
+            try:
+                callback(payload, origin)
+            except Exception:
+                self.log.failure("broadcast callback failed for message {mid}", mid=mid.hex())

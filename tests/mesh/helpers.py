@@ -1,0 +1,30 @@
+"""Small networks in the simulator for the overlay tests."""
+
+from nostrp2p.mesh.sim import LinkModel, SimNetwork
+
+
+def grow(count, seed=1, link=LinkModel(), password=None, settle=30.0, spacing=0.3):
+    """A network of ``count`` nodes, each joining through the first; returns (net, addresses)."""
+    net = SimNetwork(seed=seed, link=link)
+    addresses = [net.add_node(password=password)]
+    for _ in range(count - 1):
+        net.run_for(spacing)
+        addresses.append(net.add_node(bootstrap=[addresses[0]], password=password))
+    net.run_for(settle)
+    return net, addresses
+
+
+def connected(net, addresses):
+    """Whether the active views (as seen by both ends) connect all of ``addresses``."""
+    by_key = {net.node(a).identity.public_key: a for a in addresses}
+    start = addresses[0]
+    seen = {start}
+    stack = [start]
+    while stack:
+        node = net.node(stack.pop())
+        for static in node.membership.active:
+            other = by_key.get(static)
+            if other is not None and other not in seen:
+                seen.add(other)
+                stack.append(other)
+    return len(seen) == len(addresses)
