@@ -66,6 +66,8 @@ SHUFFLE_PASSIVE = 4
 SHUFFLE_INTERVAL = 30.0
 MAINTENANCE_INTERVAL = 2.0
 """How often the view is checked: refill the active view from the passive one, rejoin."""
+TOPUP_INTERVAL = 15.0
+"""A node with a non-empty but short active view asks one passive peer this often."""
 KEEPALIVE_INTERVAL = 5.0
 """A PING goes to an active peer that has been sent nothing for this long."""
 PEER_TIMEOUT = 16.0

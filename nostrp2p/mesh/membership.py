@@ -20,6 +20,7 @@ class Membership:
         self.bootstrap = list(bootstrap)[: limits.MAX_BOOTSTRAP]
         self.next_rejoin = 0.0
         self.next_suspect_retry = 0.0
+        self.next_topup = 0.0
         node.handle(wire.MSG_JOIN, self._on_join)
         node.handle(wire.MSG_JOIN_ACCEPT, self._on_join_accept)
         node.handle(wire.MSG_FORWARD_JOIN, self._on_forward_join)
@@ -116,7 +117,11 @@ class Membership:
         self.node.send(desc.static, desc.address, [wire.MSG_NEIGHBOR, high], now)
 
     def _maintain(self, now):
-        self._refill(now)
+        if not self.active or now >= self.next_topup:
+            # An empty view is refilled at once; a merely short one now and then, since in a
+            # full network most low-priority requests are refused.
+            self._refill(now)
+            self.next_topup = now + limits.TOPUP_INTERVAL
         if not self.active and not self.requested and now >= self.next_rejoin:
             self._join(now)
         if self.suspects and now >= self.next_suspect_retry:
@@ -180,8 +185,9 @@ class Membership:
             # We did not ask (or gave up asking): undo the link the other side just made.
             self.node.send(peer.static, None, [wire.MSG_DISCONNECT], now)
         elif not message[1]:
+            # No immediate retry: in a network where every view is full that would be an
+            # endless ask-and-refuse loop; maintenance asks again later.
             self._add_passive(self._descriptor(peer))
-            self._refill(now)
 
     def _on_disconnect(self, peer, message, now):
         if peer.static in self.active:

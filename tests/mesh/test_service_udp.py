@@ -1,0 +1,101 @@
+"""Several MeshServices on 127.0.0.1 UDP in one reactor: they find each other through a bootstrap
+server, a broadcast reaches all of them, and stopping one closes its sessions."""
+
+import os
+import stat
+
+from twisted.internet import defer, reactor, task
+from twisted.internet.protocol import DatagramProtocol
+from twisted.trial.unittest import TestCase
+
+from nostrp2p.mesh import stun
+from nostrp2p.mesh.identity import KeyFileError
+from nostrp2p.mesh.service import MeshService
+
+DEADLINE = 15.0  # seconds of real time before a poll gives up
+
+
+@defer.inlineCallbacks
+def wait_for(predicate, what):
+    waited = 0.0
+    while not predicate():
+        if waited > DEADLINE:
+            raise AssertionError(f"timed out waiting for {what}")
+        yield task.deferLater(reactor, 0.05, lambda: None)
+        waited += 0.05
+
+
+class MeshServiceTests(TestCase):
+    def _service(self, index, bootstrap=(), password=None):
+        key_path = os.path.join(self.directory, f"overlay-{index}.key")
+        owner = bytes([index]) * 32
+        service = MeshService(("127.0.0.1", 0), key_path, owner, bootstrap, reactor, network_password=password)
+        service.startService()
+        self.addCleanup(lambda: service.running and service.stopService())
+        return service
+
+    def setUp(self):
+        self.directory = self.mktemp()
+        os.makedirs(self.directory)
+
+    @defer.inlineCallbacks
+    def test_broadcast_reaches_every_server(self):
+        first = self._service(1)
+        others = [self._service(i, [first.address]) for i in range(2, 6)]
+        services = [first] + others
+        received = {i: [] for i in range(len(services))}
+        for i, service in enumerate(services):
+            service.on_broadcast(lambda payload, origin, i=i: received[i].append((payload, origin)))
+        yield wait_for(lambda: all(s.peers() for s in services), "every server to have a neighbour")
+        mid = others[2].broadcast(b"hello over real UDP")
+        self.assertEqual(len(mid), 16)
+        expected = [(b"hello over real UDP", bytes([4]) * 32)]
+        yield wait_for(lambda: all(received[i] == expected for i in range(len(services)) if i != 3),
+                       "the broadcast to reach all")
+        self.assertEqual(received[3], [])  # the origin is not told of its own broadcast
+
+    @defer.inlineCallbacks
+    def test_stopping_closes_sessions_and_peers_notice(self):
+        first = self._service(1)
+        second = self._service(2, [first.address])
+        yield wait_for(lambda: first.peers() and second.peers(), "the two to connect")
+        [peer] = first.peers()
+        self.assertEqual(peer.owner_key, bytes([2]) * 32)
+        self.assertEqual(peer.overlay_key, second.overlay_key)
+        yield second.stopService()
+        yield wait_for(lambda: not first.peers(), "the first to drop the stopped server")
+
+    @defer.inlineCallbacks
+    def test_garbage_and_stun_on_the_same_port(self):
+        first = self._service(1)
+        answers = []
+        probe = DatagramProtocol()
+        probe.datagramReceived = lambda data, address: answers.append(data)
+        port = reactor.listenUDP(0, probe, interface="127.0.0.1")
+        self.addCleanup(port.stopListening)
+        port.write(b"\xa1\x03" + b"\x00" * 60, first.address)
+        port.write(b"\xff" * 1500, first.address)
+        port.write(stun.binding_request(), first.address)
+        yield wait_for(lambda: answers, "the STUN answer")
+        self.assertEqual(stun.mapped_address(stun.decode(answers[0])), ("127.0.0.1", port.getHost().port))
+        yield wait_for(lambda: first.stats().get("drop_oversize") == 1 and first.stats().get("drop_unknown_session") == 1,
+                       "the bad datagrams to be counted")
+        self.assertEqual(first.stats()["stun_answered"], 1)
+
+    def test_key_file_is_created_private_and_reused(self):
+        first = self._service(1)
+        key = first.overlay_key
+        path = os.path.join(self.directory, "overlay-1.key")
+        self.assertEqual(stat.S_IMODE(os.stat(path).st_mode), 0o600)
+        first.stopService()
+        again = self._service(1)
+        self.assertEqual(again.overlay_key, key)
+
+    def test_bad_key_file_and_bad_arguments_are_refused_clearly(self):
+        path = os.path.join(self.directory, "broken.key")
+        with open(path, "wb") as handle:
+            handle.write(b"short")
+        service = MeshService(("127.0.0.1", 0), path, bytes(32), [], reactor)
+        self.assertRaises(KeyFileError, service.startService)
+        self.assertRaises(ValueError, MeshService, ("127.0.0.1", 0), path, b"short", [], reactor)
+        self.assertRaises(ValueError, MeshService, ("127.0.0.1", 0), path, bytes(32), [("example.org", 1)], reactor)
