@@ -24,6 +24,9 @@ MAX_ANSWER_EVENTS = 500
 QUERY_PAGE = 200
 """Index entries read from Redis per round trip while a query scans."""
 
+QUERY_FIRST_PAGE_MIN = 16
+"""Smallest first page of a scan (a limit of 1 with a kind filter should not read one by one)."""
+
 QUERY_MAX_SCANNED = 20_000
 """Index entries one query may examine before it answers with what it found: a filter that
 matches almost nothing (a rare #tag) must not walk the whole store."""

@@ -80,12 +80,25 @@ class RedisEventStore:
             raise StoreError(f"{len(wanted)} ids asked for, over the limit of {limits.MAX_GET_IDS}")
         if not wanted:
             return []
-        return self._decode_all(await self.redis.hmget(keys.EVENTS, wanted))
+        return self._decode_all(await self._read_events(wanted))
+
+    async def _read_events(self, event_ids: list[bytes]) -> list:
+        reply = await self.redis.eval(scripts.READ_EVENTS, keys=[keys.EVENTS], args=event_ids)
+        return msgpack.unpackb(reply, raw=True)
+
+    async def _read_page(self, index: bytes, start: bytes, end: bytes, count: int):
+        """(order keys, packed events) of up to ``count`` index entries from ``start``."""
+        reply = await self.redis.eval(scripts.READ_PAGE, keys=[index, keys.EVENTS],
+                                      args=[start, end, count])
+        unpacker = msgpack.Unpacker(raw=True, max_buffer_size=len(reply) + 1)
+        unpacker.feed(reply)
+        page, blobs = list(unpacker)
+        return page, blobs
 
     def _decode_all(self, blobs: Iterable[Optional[bytes]]) -> list[Event]:
         found = []
         for blob in blobs:
-            if blob is None:
+            if not blob:  # missing (None from HGET, false from a script)
                 continue
             try:
                 found.append(unpack_event(blob))
@@ -123,21 +136,23 @@ class RedisEventStore:
         end = keys.oldest_bound(event_filter.since)
         found: list[Event] = []
         scanned = 0
+        # The first page is as big as the answer may be (a plain "newest N" reads nothing
+        # more); a selective filter then reads full pages.
+        page_size = min(limits.QUERY_PAGE, max(limit, limits.QUERY_FIRST_PAGE_MIN))
         while scanned < limits.QUERY_MAX_SCANNED:
-            page = await self.redis.execute_command(
-                "ZRANGEBYLEX", index, start, end, "LIMIT", 0, limits.QUERY_PAGE)
+            page, blobs = await self._read_page(index, start, end, page_size)
             if not page:
                 break
             scanned += len(page)
-            blobs = await self.redis.hmget(keys.EVENTS, [keys.order_key_id(k) for k in page])
             for event in self._decode_all(blobs):
                 if event_filter.matches(event):
                     found.append(event)
                     if len(found) >= limit:
                         return found
-            if len(page) < limits.QUERY_PAGE:
+            if len(page) < page_size:
                 break
             start = b"(" + page[-1]
+            page_size = limits.QUERY_PAGE
         return found
 
     @_deferred
@@ -162,13 +177,11 @@ class RedisEventStore:
     @_deferred
     async def warm(self) -> int:
         """Fill the in-memory window with the newest events Redis holds (called at start)."""
-        page = await self.redis.execute_command(
-            "ZRANGEBYLEX", keys.TIME, "-", "+", "LIMIT", 0, self.timeline.max_events)
+        page, blobs = await self._read_page(keys.TIME, b"-", b"+", self.timeline.max_events)
         events = []
-        for start in range(0, len(page), limits.QUERY_PAGE):
-            chunk = page[start:start + limits.QUERY_PAGE]
-            blobs = await self.redis.hmget(keys.EVENTS, [keys.order_key_id(k) for k in chunk])
-            events.extend((unpack_event(b), len(b)) for b in blobs if b is not None)
+        for blob in blobs:
+            for event in self._decode_all([blob]):
+                events.append((event, len(blob)))
         total = await self.count()
         self.timeline.fill(events, complete=total <= len(events))
         return len(events)

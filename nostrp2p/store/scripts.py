@@ -94,3 +94,19 @@ redis.call('HDEL', KEYS[1], ARGV[1])
 redis.call('ZREM', KEYS[2], ARGV[1])
 return 1
 """
+
+READ_PAGE = b"""
+local page = redis.call('ZRANGEBYLEX', KEYS[1], ARGV[1], ARGV[2], 'LIMIT', 0, tonumber(ARGV[3]))
+if #page == 0 then return cmsgpack.pack({}, {}) end
+local ids = {}
+for i, key in ipairs(page) do ids[i] = string.sub(key, 9, 40) end
+return cmsgpack.pack(page, redis.call('HMGET', KEYS[2], unpack(ids)))
+"""
+"""One page of an index and the packed events it names, as one MessagePack reply: the client's
+reply parser costs a reactor turn per multi-bulk element, one bulk string is far cheaper.
+KEYS: index, events. ARGV: start, end, count. Returns pack(order keys) .. pack(blobs or false)."""
+
+READ_EVENTS = b"""
+return cmsgpack.pack(redis.call('HMGET', KEYS[1], unpack(ARGV)))
+"""
+"""KEYS: events. ARGV: ids. Returns pack(blobs or false)."""
