@@ -31,6 +31,11 @@ QUERY_MAX_SCANNED = 20_000
 """Index entries one query may examine before it answers with what it found: a filter that
 matches almost nothing (a rare #tag) must not walk the whole store."""
 
+AUTHOR_INDEX_MAX = 16
+"""Filters naming at most this many authors walk each author's own index (concurrently); more
+authors (a follow list's timeline) walk the global time index once, which on a home server is
+mostly followees' events anyway."""
+
 MAX_GET_IDS = 1_000
 """Ids looked up by one get()."""
 

@@ -11,7 +11,7 @@ import functools
 from typing import Iterable, Optional
 
 import msgpack
-from twisted.internet.defer import Deferred
+from twisted.internet.defer import Deferred, FirstError, gatherResults
 from twisted.logger import Logger
 from zope.interface import implementer
 
@@ -118,17 +118,20 @@ class RedisEventStore:
         if event_filter.ids is not None:
             held = await self.get(list(event_filter.ids)[: limits.MAX_GET_IDS])
             return _newest_first(e for e in held if event_filter.matches(e))[:limit]
-        if event_filter.authors is None:
-            answer = self.timeline.answer(event_filter, limit)
-            if answer is not None:
-                self.counters["timeline_hits"] += 1
-                return answer
-            self.counters["timeline_misses"] += 1
-            return await self._scan(keys.TIME, event_filter, limit)
-        found: list[Event] = []
-        for author in sorted(event_filter.authors):
-            found.extend(await self._scan(keys.author_key(author), event_filter, limit))
-        return _newest_first(found)[:limit]
+        if event_filter.authors is not None and len(event_filter.authors) <= limits.AUTHOR_INDEX_MAX:
+            walks = [Deferred.fromCoroutine(self._scan(keys.author_key(author), event_filter, limit))
+                     for author in event_filter.authors]
+            try:
+                results = await gatherResults(walks, consumeErrors=True)
+            except FirstError as e:
+                e.subFailure.raiseException()
+            return _newest_first(event for found in results for event in found)[:limit]
+        answer = self.timeline.answer(event_filter, limit)
+        if answer is not None:
+            self.counters["timeline_hits"] += 1
+            return answer
+        self.counters["timeline_misses"] += 1
+        return await self._scan(keys.TIME, event_filter, limit)
 
     async def _scan(self, index: bytes, event_filter: Filter, limit: int) -> list[Event]:
         """Walk one index newest first, in pages, until ``limit`` matches or the scan bound."""

@@ -142,6 +142,10 @@ class QueryTests(unittest.TestCase):
                 kwargs["ids"] = frozenset(rng.choice(events).id for _ in range(rng.randrange(1, 6)))
             if rng.random() < 0.4:
                 kwargs["authors"] = frozenset(rng.sample(pubkeys, rng.randrange(1, 3)))
+            elif rng.random() < 0.2:
+                # A follow list's worth: more authors than are walked one index each.
+                strangers = [rng.randbytes(32) for _ in range(limits.AUTHOR_INDEX_MAX)]
+                kwargs["authors"] = frozenset(rng.sample(pubkeys, 2) + strangers)
             if rng.random() < 0.4:
                 kwargs["kinds"] = frozenset(rng.sample([0, 1, 3, 6, 7], rng.randrange(1, 3)))
             if rng.random() < 0.2:
