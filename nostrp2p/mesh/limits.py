@@ -77,6 +77,8 @@ NEIGHBOR_REQUEST_TIMEOUT = 4.0
 SUSPECT_MAX = 16
 """Failed peers remembered for an occasional retry, so partitions heal."""
 SUSPECT_RETRY_INTERVAL = 20.0
+SUSPECT_ATTEMPTS = 6
+"""Retries of one failed peer before it is forgotten."""
 REJOIN_INTERVAL = 10.0
 """With an empty active view, a bootstrap peer is asked to JOIN again this often."""
 MAX_BOOTSTRAP = 16

@@ -16,7 +16,10 @@ class Membership:
         self.active: dict[bytes, Descriptor] = {}
         self.passive: dict[bytes, Descriptor] = {}
         self.requested: dict[bytes, float] = {}  # NEIGHBOR requests in flight -> deadline
-        self.suspects: collections.OrderedDict[bytes, Descriptor] = collections.OrderedDict()
+        # failed peers -> (descriptor, retries so far); retries in flight -> count, descriptor
+        self.suspects: collections.OrderedDict[bytes, tuple] = collections.OrderedDict()
+        self.retrying: dict[bytes, int] = {}
+        self.retrying_desc: dict[bytes, Descriptor] = {}
         self.bootstrap = list(bootstrap)[: limits.MAX_BOOTSTRAP]
         self.next_rejoin = 0.0
         self.next_suspect_retry = 0.0
@@ -66,6 +69,8 @@ class Membership:
             self.node.send(victim, None, [wire.MSG_DISCONNECT], now)
             self._add_passive(self._remove_active(victim, now))
         self.active[desc.static] = desc
+        self.retrying.pop(desc.static, None)
+        self.retrying_desc.pop(desc.static, None)
         self.passive.pop(desc.static, None)
         self.suspects.pop(desc.static, None)
         self.requested.pop(desc.static, None)
@@ -86,12 +91,16 @@ class Membership:
     def peer_failed(self, static, now):
         """The link layer lost the peer (timeout, unreachable): drop it and refill."""
         desc = self.active.get(static) or self.passive.get(static)
+        if desc is None and static in self.retrying:
+            desc = self.retrying_desc.get(static)
         if static in self.active:
             self._remove_active(static, now)
         self.passive.pop(static, None)
         self.requested.pop(static, None)
-        if desc is not None:
-            self.suspects[static] = desc
+        attempts = self.retrying.pop(static, 0)
+        self.retrying_desc.pop(static, None)
+        if desc is not None and attempts < limits.SUSPECT_ATTEMPTS:
+            self.suspects[static] = (desc, attempts)
             self.suspects.move_to_end(static)
             while len(self.suspects) > limits.SUSPECT_MAX:
                 self.suspects.popitem(last=False)
@@ -128,13 +137,22 @@ class Membership:
             # Retrying an old neighbour now and then is what reconnects two halves of a
             # healed partition; asking with high priority makes it a real link.
             static = self.node.rng.choice(list(self.suspects))
-            desc = self.suspects.pop(static)
+            desc, attempts = self.suspects.pop(static)
             if static not in self.active and static not in self.requested:
+                self._remember_retry(desc, attempts + 1)
                 self._ask_neighbor(desc, True, now)
             self.next_suspect_retry = now + limits.SUSPECT_RETRY_INTERVAL
         self.node.timers.call_at(now + limits.MAINTENANCE_INTERVAL, self._maintain)
 
     # --- handlers --------------------------------------------------------------------------
+    def _remember_retry(self, desc, attempts):
+        self.retrying[desc.static] = attempts
+        self.retrying_desc[desc.static] = desc
+        while len(self.retrying) > limits.SUSPECT_MAX:
+            oldest = next(iter(self.retrying))
+            del self.retrying[oldest]
+            self.retrying_desc.pop(oldest, None)
+
     def _on_join(self, peer, message, now):
         desc = self._descriptor(peer)
         self._add_active(desc, now, fresh_peer=True)

@@ -141,3 +141,17 @@ class BroadcastTests(TestCase):
         net.run_for(10)
         for mid in missed:
             self.assertIn(away, net.reached(mid))
+
+
+class DeadPeerTests(TestCase):
+    def test_a_server_gone_for_good_is_retried_a_bounded_number_of_times(self):
+        net, nodes = grow(6, seed=31, settle=10)
+        gone = nodes[3]
+        net.crash(gone)
+        towards_gone = []
+        net.taps.append(lambda src, dst, d: towards_gone.append(net.now) if dst == gone else None)
+        net.run_for(limits.SUSPECT_ATTEMPTS * limits.SUSPECT_RETRY_INTERVAL * 4)
+        self.assertTrue(towards_gone)  # it was retried (a partition would heal)...
+        last = net.now
+        net.run_for(600)
+        self.assertEqual([t for t in towards_gone if t > last], [])  # ...and then forgotten
