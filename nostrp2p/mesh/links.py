@@ -125,8 +125,11 @@ class Links:
                 peer = self.peers.get(hs.expected)
                 if peer is not None and peer.handshake is hs:
                     peer.handshake = None
-                    if peer.current is None:
-                        self.forget(hs.expected)
+                    if peer.current is not None:
+                        # A rekey went unanswered: the session still works until
+                        # SESSION_MAX_AGE, and keepalives decide whether the peer is alive.
+                        return
+                    self.forget(hs.expected)
                 self.node.peer_unreachable(hs.expected, now)
             else:
                 self.node.address_unreachable(hs.address, now)

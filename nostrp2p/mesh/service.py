@@ -106,8 +106,10 @@ class MeshService(Service):
     def stopService(self):
         super().stopService()
         if self.node is not None and self.node.running:
+            neighbours = len(self.node.membership.active)
             self.node.stop(self.reactor.seconds())
             self._pump()
+            self.log.info("overlay stopped, {count} neighbours told", count=neighbours)
         if self._timer is not None and self._timer.active():
             self._timer.cancel()
         self._timer = None

@@ -50,6 +50,21 @@ class HandshakeTests(TestCase):
         self.assertIn(b, net.reached(mid))
 
 
+    def test_sessions_are_rekeyed_and_keep_working_past_their_maximum_age(self):
+        net = SimNetwork(seed=7)
+        a = net.add_node()
+        b = net.add_node(bootstrap=[a])
+        net.run_for(5)
+        first = {net.node(x).links.peers[net.node(y).identity.public_key].current.local_sid for x, y in ((a, b), (b, a))}
+        net.run_for(limits.SESSION_MAX_AGE * 2)
+        later = {net.node(x).links.peers[net.node(y).identity.public_key].current.local_sid for x, y in ((a, b), (b, a))}
+        self.assertFalse(first & later)
+        self.assertEqual(net.node(a).stats["peer_timed_out"], 0)
+        mid = net.broadcast(a, b"after rekeying")
+        net.run_for(2)
+        self.assertIn(b, net.reached(mid))
+
+
 class HostileInputTests(TestCase):
     def setUp(self):
         self.net = SimNetwork(seed=5)
