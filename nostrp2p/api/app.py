@@ -1,0 +1,153 @@
+"""The REST API of CLIENT-WIRE.md: POST /publish and POST /req as a Klein app.
+
+``make_api(...)`` builds the resource; ``api_service(...)`` (endpoint.py) serves it.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+
+from klein import Klein
+from twisted.internet.defer import ensureDeferred
+from twisted.web.resource import Resource
+
+from ..logging import Logger
+from ..nostr import EventError, event_from_json_bytes, filter_from_json, strict_json_loads
+from ..nostr.client_wire import encode_events_answer
+from . import limits, reads
+from .body import accepts_gzip, read_body
+from .cors import ALLOWED_METHODS, add_cors_headers
+from .errors import ApiError, error_body
+from .hooks import INodeHooks
+
+log = Logger()
+
+SUCCESS_BODY = json.dumps({"Status": "SUCCESS"}).encode("utf-8")
+
+
+class _Api:
+    def __init__(self, store, node, owner_pubkey: bytes, writable: bool):
+        self.store = store
+        self.node = INodeHooks(node)
+        self.owner = owner_pubkey
+        self.writable = writable
+
+    async def publish(self, request) -> bytes:
+        if not self.writable:
+            raise ApiError(403, "server", "this server does not accept writes (deny-write mode)")
+        event = _parse(event_from_json_bytes, read_body(request))
+        if event.kind not in limits.ACCEPTED_KINDS:
+            raise ApiError(400, "kind", f"kind {event.kind} is not accepted "
+                           f"(accepted: {', '.join(map(str, sorted(limits.ACCEPTED_KINDS)))})")
+        if event.pubkey != self.owner:
+            raise ApiError(403, "pubkey", "only this server's owner may publish here")
+        try:
+            new = await self.store.add(event)
+        except Exception as e:
+            log.failure("the store did not take {event_id}", event_id=event.id_hex)
+            raise ApiError(503, "store", f"the event could not be stored: {type(e).__name__}")
+        if new:
+            try:
+                self.node.published(event)
+            except Exception:
+                # Stored is what the client was promised; delivery problems are the node's.
+                log.failure("the node layer failed on published {event_id}", event_id=event.id_hex)
+        request.setHeader(b"content-type", b"application/json")
+        return SUCCESS_BODY
+
+    async def req(self, request) -> bytes:
+        event_filter = _parse(lambda body: filter_from_json(strict_json_loads(body)),
+                              read_body(request))
+        try:
+            events = await reads.answer(self.store, event_filter)
+        except Exception as e:
+            log.failure("the store could not answer a /req")
+            raise ApiError(503, "store", f"the store could not answer: {type(e).__name__}")
+        if reads.asks_for_specific(event_filter):
+            try:
+                self.node.wanted(event_filter, events)
+            except Exception:
+                log.failure("the node layer failed on a wanted filter")
+        body = encode_events_answer(events)
+        request.setHeader(b"content-type", b"application/octet-stream")
+        request.setHeader(b"vary", b"Accept-Encoding")
+        if len(body) >= limits.GZIP_MIN_BYTES and accepts_gzip(request):
+            body = gzip.compress(body, limits.GZIP_LEVEL, mtime=0)
+            request.setHeader(b"content-encoding", b"gzip")
+        return body
+
+
+def _parse(parser, body: bytes):
+    try:
+        return parser(body)
+    except EventError as e:
+        raise ApiError(400, e.field, e.reason) from None
+
+
+async def _answer(request, handler) -> bytes:
+    method = request.method
+    if method == b"OPTIONS":
+        # A preflight: the CORS headers are the whole answer.
+        request.setResponseCode(204)
+        return b""
+    try:
+        if method != b"POST":
+            request.setHeader(b"allow", ALLOWED_METHODS)
+            raise ApiError(405, "method", f"{method.decode('latin-1')} is not allowed; use POST")
+        return await handler(request)
+    except ApiError as e:
+        return _refuse(request, e)
+
+
+def _refuse(request, error: ApiError) -> bytes:
+    log.debug("refused {method} {path}: {status} {field}: {reason}",
+              method=request.method, path=request.path, status=error.status,
+              field=error.field, reason=error.reason)
+    request.setResponseCode(error.status)
+    request.setHeader(b"content-type", b"application/json")
+    request.responseHeaders.removeHeader(b"content-encoding")
+    return error.body()
+
+
+class _CorsResource(Resource):
+    """Adds the CORS headers to every response before Klein renders it, whatever it is."""
+
+    isLeaf = True
+
+    def __init__(self, inner):
+        super().__init__()
+        self._inner = inner
+
+    def render(self, request):
+        add_cors_headers(request)
+        return self._inner.render(request)
+
+
+def make_api(store, node, owner_pubkey: bytes, writable: bool) -> Resource:
+    """The REST API as a twisted.web resource (serve it with :func:`api_service`).
+
+    ``store`` provides IEventStore, ``node`` provides :class:`INodeHooks` (``NoOverlay()``
+    without an overlay), ``owner_pubkey`` is the 32-byte key whose events /publish accepts,
+    ``writable=False`` is deny-write mode (reads still work).
+    """
+    api = _Api(store, node, owner_pubkey, writable)
+    app = Klein()
+
+    @app.route("/publish", methods=None)
+    def publish(request):
+        return ensureDeferred(_answer(request, api.publish))
+
+    @app.route("/req", methods=None)
+    def req(request):
+        return ensureDeferred(_answer(request, api.req))
+
+    @app.route("/", branch=True, methods=None)
+    def unknown(request):
+        if request.method == b"OPTIONS":
+            request.setResponseCode(204)
+            return b""
+        return _refuse(request, ApiError(
+            404, "path", f"no endpoint {request.path.decode('latin-1')!r}; use /publish or /req"))
+
+    return _CorsResource(app.resource())
