@@ -83,6 +83,9 @@ def _parse(parser, body: bytes):
         return parser(body)
     except EventError as e:
         raise ApiError(400, e.field, e.reason) from None
+    except ValueError as e:
+        # json.loads refuses integers of more than 4300 digits with a bare ValueError.
+        raise ApiError(400, "json", str(e)) from None
 
 
 async def _answer(request, handler) -> bytes:

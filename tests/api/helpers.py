@@ -65,8 +65,12 @@ class RunningApi:
     async def post(self, path: str, body, headers: Optional[dict] = None):
         if not isinstance(body, bytes):
             body = json.dumps(body).encode("utf-8")
-        return await self.http.post(self.url + path, data=body,
-                                    headers=headers or CLIENT_HEADERS)
+        response = await self.http.post(self.url + path, data=body,
+                                        headers=headers or CLIENT_HEADERS)
+        # Read (and keep) the body now, so the connection goes back to the pool, whose
+        # cleanup closes it.
+        await response.content()
+        return response
 
     async def raw(self, method: bytes, path: str, body: Optional[bytes], headers: dict):
         """(response, body bytes) exactly as sent: no decoding of gzip answers."""
