@@ -116,9 +116,11 @@ async def main(reactor, ingest: int, max_events: int):
             await run_bounded((lambda e=e: store.add(e)) for e in batch)
             done += len(batch)
             info = await redis.execute_command("INFO", "memory")
-            used = next(line for line in info.split(b"\r\n") if line.startswith(b"used_memory:"))
+            fields = dict(line.split(b":", 1) for line in info.split(b"\r\n") if b":" in line)
+            used = b"used_memory:" + fields[b"used_memory"]
             print(f"  {done:>9} ingested: {rss_mb(pid):7.1f} MB RSS, "
                   f"used_memory {int(used.split(b':')[1]) / 2**20:6.1f} MB, "
+                  f"lua {int(fields[b'used_memory_lua']) / 2**20:5.1f} MB, "
                   f"{await store.count()} events held, "
                   f"{done / (time.perf_counter() - started):6.0f} adds/s")
     finally:
