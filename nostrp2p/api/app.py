@@ -89,6 +89,13 @@ def _parse(parser, body: bytes):
 
 
 async def _answer(request, handler) -> bytes:
+    body = await _body(request, handler)
+    # Known up front, so the answer goes out in one piece instead of chunked.
+    request.setHeader(b"content-length", b"%d" % len(body))
+    return body
+
+
+async def _body(request, handler) -> bytes:
     method = request.method
     if method == b"OPTIONS":
         # A preflight: the CORS headers are the whole answer.
@@ -150,7 +157,9 @@ def make_api(store, node, owner_pubkey: bytes, writable: bool) -> Resource:
         if request.method == b"OPTIONS":
             request.setResponseCode(204)
             return b""
-        return _refuse(request, ApiError(
+        body = _refuse(request, ApiError(
             404, "path", f"no endpoint {request.path.decode('latin-1')!r}; use /publish or /req"))
+        request.setHeader(b"content-length", b"%d" % len(body))
+        return body
 
     return _CorsResource(app.resource())

@@ -1,0 +1,97 @@
+"""Serving the API from an endpoint string, plain TCP and TLS, and the node hooks."""
+
+import json
+import os
+
+import twisted.test
+from twisted.internet import reactor
+from twisted.internet.defer import Deferred
+from twisted.internet.endpoints import clientFromString, connectProtocol
+from twisted.internet.protocol import Protocol
+from twisted.trial import unittest
+from zope.interface import implementer
+from zope.interface.verify import verifyObject
+
+from nostrp2p.api import INodeHooks, NoOverlay, api_service, make_api
+from nostrp2p.store.testing import start_test_store
+
+from .helpers import OWNER, async_test, post
+
+CERT = os.path.join(os.path.dirname(twisted.test.__file__), "server.pem")
+
+
+class _OneExchange(Protocol):
+    def __init__(self, request: bytes):
+        self.request = request
+        self.answer = b""
+        self.done = Deferred()
+
+    def connectionMade(self):
+        self.transport.write(self.request)
+
+    def dataReceived(self, data):
+        self.answer += data
+
+    def connectionLost(self, reason):
+        self.done.callback(self.answer)
+
+
+def publish_request(event) -> bytes:
+    body = json.dumps(event.to_json()).encode()
+    return (b"POST /publish HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+            b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body)) + body
+
+
+async def serve_and_publish(testcase, description_for_port, client_description, node=None):
+    store = await start_test_store(testcase)
+    service = api_service(make_api(store, node or NoOverlay(), OWNER.public, True),
+                          description_for_port, reactor)
+    service.startService()
+    testcase.addCleanup(service.stopService)
+    port = (await service._waitingForPort).getHost().port
+    protocol = _OneExchange(publish_request(post(1732400000)))
+    await connectProtocol(clientFromString(reactor, client_description % port), protocol)
+    answer = await protocol.done
+    return store, answer
+
+
+@implementer(INodeHooks)
+class _BrokenNode:
+    def published(self, event):
+        raise RuntimeError("overlay exploded")
+
+    def wanted(self, event_filter, held_events):
+        raise RuntimeError("overlay exploded")
+
+
+class ServiceTests(unittest.TestCase):
+    @async_test
+    async def test_plain_tcp_endpoint(self):
+        store, answer = await serve_and_publish(
+            self, "tcp:0:interface=127.0.0.1", "tcp:host=127.0.0.1:port=%d")
+        self.assertTrue(answer.startswith(b"HTTP/1.1 200 "), answer)
+        self.assertTrue(answer.endswith(b"\r\n\r\n{\"Status\": \"SUCCESS\"}"), answer)
+        self.assertIn(b"Content-Length: 21\r\n", answer)
+        self.assertEqual(await store.count(), 1)
+
+    @async_test
+    async def test_tls_endpoint(self):
+        store, answer = await serve_and_publish(
+            self, f"ssl:0:interface=127.0.0.1:privateKey={CERT}:certKey={CERT}",
+            "ssl:host=127.0.0.1:port=%d")
+        self.assertTrue(answer.startswith(b"HTTP/1.1 200 "), answer)
+        self.assertEqual(await store.count(), 1)
+
+    def test_bad_endpoint_description_is_refused_before_starting(self):
+        self.assertRaises(ValueError, api_service, object(), "nonsense:1", reactor)
+
+    def test_no_overlay_provides_the_hooks(self):
+        self.assertTrue(verifyObject(INodeHooks, NoOverlay()))
+
+    @async_test
+    async def test_a_failing_node_does_not_undo_a_stored_event(self):
+        store, answer = await serve_and_publish(
+            self, "tcp:0:interface=127.0.0.1", "tcp:host=127.0.0.1:port=%d", node=_BrokenNode())
+        self.assertTrue(answer.startswith(b"HTTP/1.1 200 "), answer)
+        self.assertEqual(await store.count(), 1)
+        self.assertEqual(len(self.flushLoggedErrors(RuntimeError)), 1)
