@@ -85,3 +85,6 @@ defragmentation: with events coming and going its RSS creeps up while used_memor
 RSS_RESTART_FRAGMENTATION = 1.4
 """...but only when RSS is this many times the memory Redis actually uses: a store that is
 simply full is not restarted in vain."""
+
+MAX_HELD_OPERATIONS = 10_000
+"""Operations held while the embedded server restarts for memory; more are refused."""

@@ -32,9 +32,10 @@ class StoreError(Exception):
 
 
 def _deferred(method):
+    """A public operation: a Deferred, held at the gate while the store is paused."""
     @functools.wraps(method)
-    def wrapper(*args, **kwargs):
-        return Deferred.fromCoroutine(method(*args, **kwargs))
+    def wrapper(self, *args, **kwargs):
+        return Deferred.fromCoroutine(self._gated(method(self, *args, **kwargs)))
     return wrapper
 
 
@@ -47,8 +48,49 @@ class RedisEventStore:
         self.redis = redis
         self.max_events = max_events
         self.timeline = timeline if timeline is not None else RecentWindow()
+        self._held: Optional[list[Deferred]] = None  # operations waiting while paused
+        self._in_flight = 0
+        self._drained: list[Deferred] = []
         self.counters = {"added": 0, "duplicates": 0, "trimmed": 0, "corrupt": 0,
                          "timeline_hits": 0, "timeline_misses": 0}
+
+    # -- pausing (for a planned restart of the server) ----------------------------------------
+
+    async def _gated(self, operation):
+        if self._held is not None:
+            if len(self._held) >= limits.MAX_HELD_OPERATIONS:
+                operation.close()
+                raise StoreError("the store is restarting its server and has too many waiting "
+                                 "requests; try again shortly")
+            waiter = Deferred()
+            self._held.append(waiter)
+            await waiter
+        self._in_flight += 1
+        try:
+            return await operation
+        finally:
+            self._in_flight -= 1
+            if self._in_flight == 0:
+                drained, self._drained = self._drained, []
+                for waiter in drained:
+                    waiter.callback(None)
+
+    def pause(self) -> Deferred:
+        """Hold new operations and fire when those already sent to Redis have finished."""
+        if self._held is None:
+            self._held = []
+        waiter = Deferred()
+        if self._in_flight == 0:
+            waiter.callback(None)
+        else:
+            self._drained.append(waiter)
+        return waiter
+
+    def resume(self) -> None:
+        """Let the held operations go, in the order they came."""
+        held, self._held = self._held or [], None
+        for waiter in held:
+            waiter.callback(None)
 
     # -- events ------------------------------------------------------------------------------
 
@@ -75,6 +117,9 @@ class RedisEventStore:
 
     @_deferred
     async def get(self, event_ids: Iterable[bytes]) -> list[Event]:
+        return await self._get(event_ids)
+
+    async def _get(self, event_ids: Iterable[bytes]) -> list[Event]:
         wanted = list(dict.fromkeys(event_ids))
         if len(wanted) > limits.MAX_GET_IDS:
             raise StoreError(f"{len(wanted)} ids asked for, over the limit of {limits.MAX_GET_IDS}")
@@ -116,7 +161,7 @@ class RedisEventStore:
         if limit <= 0:
             return []
         if event_filter.ids is not None:
-            held = await self.get(list(event_filter.ids)[: limits.MAX_GET_IDS])
+            held = await self._get(list(event_filter.ids)[: limits.MAX_GET_IDS])
             return _newest_first(e for e in held if event_filter.matches(e))[:limit]
         if event_filter.authors is not None and len(event_filter.authors) <= limits.AUTHOR_INDEX_MAX:
             walks = [Deferred.fromCoroutine(self._scan(keys.author_key(author), event_filter, limit))
@@ -175,6 +220,9 @@ class RedisEventStore:
 
     @_deferred
     async def count(self) -> int:
+        return await self._count()
+
+    async def _count(self) -> int:
         return int(await self.redis.execute_command("ZCARD", keys.TIME))
 
     @_deferred
@@ -185,7 +233,7 @@ class RedisEventStore:
         for blob in blobs:
             for event in self._decode_all([blob]):
                 events.append((event, len(blob)))
-        total = await self.count()
+        total = await self._count()
         self.timeline.fill(events, complete=total <= len(events))
         return len(events)
 

@@ -149,7 +149,7 @@ class StoreService(Service):
         return False
 
     async def _check_memory(self) -> bool:
-        if self.embedded is None or self.client is None:
+        if self.embedded is None or self.client is None or self.store is None:
             return False
         info = await self.client.execute_command("INFO", "memory")
         fields = dict(line.split(b":", 1) for line in info.split(b"\r\n") if b":" in line)
@@ -158,7 +158,13 @@ class StoreService(Service):
             return False
         log.info("redis-server RSS {rss} MB for {used} MB of data: restarting it to give the "
                  "difference back", rss=rss >> 20, used=used >> 20)
-        await self.embedded.restart()
+        # Let what was sent finish and hold what comes, so no caller sees the restart.
+        await self.store.pause()
+        try:
+            await self.embedded.restart()
+            await self.client.ping()  # fires once the client has reconnected
+        finally:
+            self.store.resume()
         return True
 
     @staticmethod

@@ -4,7 +4,7 @@ import os
 import signal
 
 from twisted.internet import reactor
-from twisted.internet.defer import Deferred
+from twisted.internet.defer import Deferred, gatherResults
 from twisted.internet.task import deferLater
 from twisted.trial import unittest
 
@@ -195,10 +195,16 @@ class MemoryRestartTests(unittest.TestCase):
         # Any RSS over 1 byte counts as inflated now.
         self.patch(limits, "RSS_RESTART_FRAGMENTATION", 0.0)
         old_pid = service.embedded.pid
-        self.assertTrue(await service.check_memory())
+        # Writes sent just before and during the restart are neither lost nor failed.
+        before = [store.add(make_event(3, created_at=9500 + n, content="before")) for n in range(20)]
+        restart = service.check_memory()
+        during = [store.add(make_event(4, created_at=9600 + n, content="during")) for n in range(20)]
+        self.assertTrue(await within_deadline(restart))
+        self.assertEqual(await within_deadline(gatherResults(before + during)), [True] * 40)
         self.assertNotEqual(service.embedded.pid, old_pid)
         self.assertFalse(process_alive(old_pid))
         self.assertEqual(len(await within_deadline(store.get([e.id for e in events]))), len(events))
+        self.assertEqual(await store.count(), len(events) + 40)
 
     @async_test
     async def test_a_server_under_the_rss_bound_is_left_alone(self):
