@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import gzip
 import json
 
 from klein import Klein
@@ -14,8 +13,8 @@ from twisted.web.resource import Resource
 
 from ..logging import Logger
 from ..nostr import EventError, event_from_json_bytes, filter_from_json, strict_json_loads
-from ..nostr.client_wire import encode_events_answer
 from . import limits, reads
+from .answers import AnswerEncoder
 from .body import accepts_gzip, read_body
 from .cors import ALLOWED_METHODS, add_cors_headers
 from .errors import ApiError, error_body
@@ -32,6 +31,7 @@ class _Api:
         self.node = INodeHooks(node)
         self.owner = owner_pubkey
         self.writable = writable
+        self.answers = AnswerEncoder()
 
     async def publish(self, request) -> bytes:
         if not self.writable:
@@ -69,13 +69,13 @@ class _Api:
                 self.node.wanted(event_filter, events)
             except Exception:
                 log.failure("the node layer failed on a wanted filter")
-        body = encode_events_answer(events)
         request.setHeader(b"content-type", b"application/octet-stream")
         request.setHeader(b"vary", b"Accept-Encoding")
-        if len(body) >= limits.GZIP_MIN_BYTES and accepts_gzip(request):
-            body = gzip.compress(body, limits.GZIP_LEVEL, mtime=0)
+        # A handful of events is smaller than gzip's own overhead.
+        gzipped = len(events) >= limits.GZIP_MIN_EVENTS and accepts_gzip(request)
+        if gzipped:
             request.setHeader(b"content-encoding", b"gzip")
-        return body
+        return self.answers.encode(events, gzipped)
 
 
 def _parse(parser, body: bytes):

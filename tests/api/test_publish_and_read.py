@@ -255,3 +255,15 @@ class RefusedPublishTests(unittest.TestCase):
             response = await api.post("/publish", bad, headers)
             self.assertEqual(response.code, 400)
             self.assertEqual(json.loads(await response.content())["Field"], "content-encoding")
+
+
+class AnswerEncoderTests(unittest.TestCase):
+    def test_cached_answers_are_the_client_wire_bytes(self):
+        from nostrp2p.api.answers import AnswerEncoder
+        from nostrp2p.nostr.client_wire import encode_events_answer
+        encoder = AnswerEncoder()
+        events = [post(1732400000 + i, f"post {i}", tags=[["t", "x" * i]]) for i in range(40)]
+        for chosen in ([], events[:1], events, events[5:30], events[::-1], events):
+            expected = encode_events_answer(chosen)
+            self.assertEqual(encoder.encode(chosen, False), expected)
+            self.assertEqual(gzip.decompress(encoder.encode(chosen, True)), expected)

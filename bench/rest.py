@@ -1,0 +1,245 @@
+"""REST API throughput and latency, against a bare Klein endpoint in the same run.
+
+    .venv/bin/python bench/rest.py [--seconds 3] [--publish 5000] [--connections 8]
+
+The server side (this process, one core) runs the real API on a real embedded-Redis store
+holding 300 events, and a bare Klein app whose /req and /publish return the very same bytes
+without doing anything. A load process (this script with --load) drives both over loopback
+with keep-alive connections and reports:
+
+- /req for the client's first timeline poll (300 events, gzip accepted): requests/s as a
+  ratio of the bare endpoint's (goal >= 0.5), and p50/p99 latency of sequential requests
+  (goal p99 <= 10 ms);
+- /publish of distinct signed kind 1 events: events/s (goal >= 1,500) and the same ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+from twisted.internet import defer, protocol, reactor  # noqa: E402
+
+TIMELINE_EVENTS = 300
+FIRST_POLL = b'{"kinds":[40000],"since":-1,"until":-1,"limit":300}'
+SECRET = bytes.fromhex("42" * 32)
+LATENCY_SAMPLES = 1000
+
+
+# -- load side (a separate process, so the server keeps its core) --------------------------
+
+class _KeepAliveClient(protocol.Protocol):
+    """Sends requests one after the other on one connection, timing each answer."""
+
+    def __init__(self, requests, latencies):
+        self.requests = requests  # an iterator of raw request bytes
+        self.latencies = latencies
+        self.buffer = b""
+        self.done = defer.Deferred()
+        self.sent_at = 0.0
+        self.statuses = {}
+
+    def connectionMade(self):
+        self._next()
+
+    def _next(self):
+        request = next(self.requests, None)
+        if request is None:
+            self.transport.loseConnection()
+            return
+        self.sent_at = time.perf_counter()
+        self.transport.write(request)
+
+    def dataReceived(self, data):
+        self.buffer += data
+        while True:
+            head_end = self.buffer.find(b"\r\n\r\n")
+            if head_end < 0:
+                return
+            head = self.buffer[:head_end].lower()
+            length = int(head.split(b"content-length:")[1].split(b"\r\n")[0])
+            if len(self.buffer) < head_end + 4 + length:
+                return
+            status = int(head.split(b" ")[1])
+            self.statuses[status] = self.statuses.get(status, 0) + 1
+            self.buffer = self.buffer[head_end + 4 + length:]
+            self.latencies.append(time.perf_counter() - self.sent_at)
+            self._next()
+
+    def connectionLost(self, reason):
+        self.done.callback(self.statuses)
+
+
+async def _drive(port, requests, connections):
+    """Send every request (an iterator shared by the connections); (seconds, latencies)."""
+    latencies = []
+    clients = [_KeepAliveClient(requests, latencies) for _ in range(connections)]
+    started = time.perf_counter()
+    for client in clients:
+        factory = protocol.ClientFactory.forProtocol(lambda c=client: c)
+        reactor.connectTCP("127.0.0.1", port, factory)
+    statuses = await defer.gatherResults([c.done for c in clients])
+    elapsed = time.perf_counter() - started
+    merged = {}
+    for s in statuses:
+        for code, n in s.items():
+            merged[code] = merged.get(code, 0) + n
+    if set(merged) != {200}:
+        raise SystemExit(f"unexpected statuses {merged}")
+    return elapsed, latencies
+
+
+def _raw_post(path: bytes, body: bytes, accept: bytes) -> bytes:
+    return (b"POST " + path + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            b"Content-Type: application/json\r\nAccept: " + accept + b"\r\n"
+            b"Accept-Encoding: gzip, deflate\r\n"
+            b"Content-Length: %d\r\n\r\n" % len(body)) + body
+
+
+async def _load(args):
+    from nostrp2p.nostr import sign_event
+
+    results = {}
+    req = _raw_post(b"/req", FIRST_POLL, b"application/octet-stream")
+    for name, port in (("bare_req", args.bare_port), ("api_req", args.api_port)):
+        count = [0]
+        deadline = time.perf_counter() + args.seconds
+
+        def timed():
+            while time.perf_counter() < deadline:
+                count[0] += 1
+                yield req
+        elapsed, _ = await _drive(port, timed(), args.connections)
+        _, latencies = await _drive(port, iter([req] * LATENCY_SAMPLES), 1)
+        latencies.sort()
+        results[name] = {"per_second": count[0] / elapsed,
+                         "p50_ms": 1000 * latencies[len(latencies) // 2],
+                         "p99_ms": 1000 * latencies[int(len(latencies) * 0.99)]}
+    start = 1_800_000_000
+    for name, port, offset in (("bare_publish", args.bare_port, 0),
+                               ("api_publish", args.api_port, args.publish)):
+        bodies = [
+            json.dumps(sign_event(SECRET, start + offset + n, 1, (), f"bench post {n}")
+                       .to_json()).encode()
+            for n in range(args.publish)
+        ]
+        requests = iter([_raw_post(b"/publish", b, b"application/json") for b in bodies])
+        elapsed, _ = await _drive(port, requests, args.connections)
+        results[name] = {"per_second": args.publish / elapsed}
+    print(json.dumps(results))
+
+
+# -- server side ---------------------------------------------------------------------------
+
+def _bare_klein(req_answer: bytes, req_headers: dict, publish_answer: bytes):
+    from klein import Klein
+
+    app = Klein()
+
+    @app.route("/req", methods=["POST"])
+    def req(request):
+        request.content.read()
+        for name, value in req_headers.items():
+            request.setHeader(name, value)
+        return req_answer
+
+    @app.route("/publish", methods=["POST"])
+    def publish(request):
+        request.content.read()
+        request.setHeader(b"content-type", b"application/json")
+        request.setHeader(b"content-length", b"%d" % len(publish_answer))
+        return publish_answer
+
+    return app.resource()
+
+
+async def _serve(args):
+    from twisted.internet.utils import getProcessOutputAndValue
+    from twisted.web.client import Agent, FileBodyProducer, readBody
+    from twisted.web.http_headers import Headers
+    from twisted.web.server import Site
+    import io
+
+    from nostrp2p.api import NoOverlay, api_site, make_api
+    from nostrp2p.nostr import KeyPair, sign_event
+    from nostrp2p.store.service import StoreService
+    from nostrp2p.logging import configure_logging
+
+    configure_logging(False)
+    owner = KeyPair.from_secret(SECRET)
+    data_dir = tempfile.mkdtemp(prefix="bench-rest-")
+    store_service = StoreService(data_dir)
+    store_service.startService()
+    store = await store_service.when_ready()
+    for n in range(TIMELINE_EVENTS):
+        await store.add(sign_event(owner.secret, 1_700_000_000 + n, 1,
+                                   (("p", owner.public.hex()),), f"timeline post number {n}"))
+
+    api_port = reactor.listenTCP(0, api_site(make_api(store, NoOverlay(), owner.public, True)),
+                                 interface="127.0.0.1")
+    agent = Agent(reactor)
+    response = await agent.request(
+        b"POST", b"http://127.0.0.1:%d/req" % api_port.getHost().port,
+        Headers({"Accept-Encoding": ["gzip"], "Content-Type": ["application/json"]}),
+        FileBodyProducer(io.BytesIO(FIRST_POLL)))
+    answer = await readBody(response)
+    headers = {name: values[0] for name, values in response.headers.getAllRawHeaders()
+               if name.lower() in (b"content-type", b"content-encoding", b"vary")}
+    headers[b"content-length"] = b"%d" % len(answer)
+    bare = Site(_bare_klein(answer, headers, b'{"Status": "SUCCESS"}'))
+    bare.log = lambda request: None
+    bare_port = reactor.listenTCP(0, bare, interface="127.0.0.1")
+
+    out, err, code = await getProcessOutputAndValue(
+        sys.executable,
+        [os.path.abspath(__file__), "--load", "--api-port", str(api_port.getHost().port),
+         "--bare-port", str(bare_port.getHost().port), "--seconds", str(args.seconds),
+         "--publish", str(args.publish), "--connections", str(args.connections)],
+        env=os.environ)
+    if code != 0:
+        raise SystemExit(f"load process failed:\n{err.decode()}")
+    r = json.loads(out)
+    print(f"timeline answer: {TIMELINE_EVENTS} events, {len(answer)} bytes gzip")
+    print(f"/req     bare Klein {r['bare_req']['per_second']:8.0f}/s  "
+          f"API {r['api_req']['per_second']:8.0f}/s  "
+          f"ratio {r['api_req']['per_second'] / r['bare_req']['per_second']:.2f} (goal >= 0.5)")
+    print(f"/req     latency sequential: API p50 {r['api_req']['p50_ms']:.2f} ms "
+          f"p99 {r['api_req']['p99_ms']:.2f} ms (goal p99 <= 10 ms); "
+          f"bare p50 {r['bare_req']['p50_ms']:.2f} ms p99 {r['bare_req']['p99_ms']:.2f} ms")
+    print(f"/publish bare Klein {r['bare_publish']['per_second']:8.0f}/s  "
+          f"API {r['api_publish']['per_second']:8.0f} events/s (goal >= 1500)  "
+          f"ratio {r['api_publish']['per_second'] / r['bare_publish']['per_second']:.2f}")
+    held = await store.count()
+    print(f"store holds {held} events (expected {TIMELINE_EVENTS + args.publish})")
+    await api_port.stopListening()
+    await bare_port.stopListening()
+    await store_service.stopService()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=3.0)
+    parser.add_argument("--publish", type=int, default=5000)
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--load", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--api-port", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--bare-port", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    task = _load if args.load else _serve
+
+    def run(_reactor):
+        return defer.Deferred.fromCoroutine(task(args))
+
+    from twisted.internet.task import react
+    react(run)
+
+
+if __name__ == "__main__":
+    main()
