@@ -17,7 +17,7 @@ from . import limits, reads
 from .answers import AnswerEncoder
 from .body import accepts_gzip, read_body
 from .cors import ALLOWED_METHODS, add_cors_headers
-from .errors import ApiError, error_body
+from .errors import ApiError
 from .hooks import INodeHooks
 
 log = Logger()

@@ -29,7 +29,7 @@ class NoOverlay:
     """For a server running without the overlay: events stay local, nothing is fetched."""
 
     def published(self, event: Event) -> None:
-        log.info("stored {event_id} (kind {kind}); no overlay to deliver it",
+        log.debug("stored {event_id} (kind {kind}); no overlay to deliver it",
                  event_id=event.id_hex, kind=event.kind)
 
     def wanted(self, event_filter: Filter, held_events: Iterable[Event]) -> None:

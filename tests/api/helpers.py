@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from typing import Optional
 
@@ -10,7 +11,6 @@ from twisted.internet import reactor
 from twisted.internet.defer import Deferred
 from twisted.web.client import Agent, FileBodyProducer, HTTPConnectionPool, readBody
 from twisted.web.http_headers import Headers
-import io
 from treq.client import HTTPClient
 from zope.interface import implementer
 
