@@ -118,11 +118,12 @@ async def main(reactor, ingest: int, max_events: int):
             info = await redis.execute_command("INFO", "memory")
             fields = dict(line.split(b":", 1) for line in info.split(b"\r\n") if b":" in line)
             used = b"used_memory:" + fields[b"used_memory"]
-            print(f"  {done:>9} ingested: {rss_mb(pid):7.1f} MB RSS, "
+            print(f"  {done:>9} ingested: {rss_mb(service.embedded.pid):7.1f} MB RSS, "
                   f"used_memory {int(used.split(b':')[1]) / 2**20:6.1f} MB, "
                   f"lua {int(fields[b'used_memory_lua']) / 2**20:5.1f} MB, "
                   f"{await store.count()} events held, "
-                  f"{done / (time.perf_counter() - started):6.0f} adds/s")
+                  f"{done / (time.perf_counter() - started):6.0f} adds/s, "
+                  f"{service.embedded.restarts} memory restarts")
     finally:
         await service.stopService()
 

@@ -74,7 +74,7 @@ MAX_OUTPUT_LINE_BYTES = 8 * 1024
 UNIX_SOCKET_PATH_MAX = 100
 """Longest socket path connected to directly (sun_path holds 108 bytes on Linux, 104 on BSD)."""
 
-MEMORY_CHECK_SECONDS = 60.0
+MEMORY_CHECK_SECONDS = 20.0
 """How often the embedded server's memory is looked at."""
 
 RSS_RESTART_BYTES = 100 * 1024 * 1024
