@@ -2,6 +2,7 @@
 
 import os
 import signal
+import socket
 
 from twisted.internet import reactor
 from twisted.internet.defer import Deferred, gatherResults
@@ -169,6 +170,31 @@ class ExternalRedisTests(unittest.TestCase):
         await until(lambda: server.restarts == 1, "the external server to restart")
         await within_deadline(server.ready())
         self.assertEqual(await within_deadline(store.get([before.id])), [before])
+
+    @async_test
+    async def test_redis_url_on_loopback(self):
+        probe = socket.socket()
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+        probe.close()
+
+        class LoopbackRedis(EmbeddedRedis):
+            def _arguments(self):
+                args = super()._arguments()
+                args[args.index("--port") + 1] = str(port)
+                return args + ["--bind", "127.0.0.1"]
+
+        server = LoopbackRedis(self.mktemp(), reactor, fsync=None)
+        server.startService()
+        self.addCleanup(server.stopService)
+        await within_deadline(server.ready())
+        service = StoreService(self.mktemp(), redis_url=f"redis://127.0.0.1:{port}/0")
+        service.startService()
+        self.addCleanup(service.stopService)
+        store = await within_deadline(service.when_ready())
+        event = make_event(content="over tcp")
+        self.assertTrue(await store.add(event))
+        self.assertEqual(await store.get([event.id]), [event])
 
     def test_url_forms(self):
         self.assertEqual(parse_redis_url("redis://127.0.0.1:6380/2"), ("tcp", ("127.0.0.1", 6380, 2)))
