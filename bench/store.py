@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import shutil
 import sys
 import tempfile
 import time
@@ -126,6 +127,7 @@ async def main(reactor, ingest: int, max_events: int):
                   f"{service.embedded.restarts} memory restarts")
     finally:
         await service.stopService()
+        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 if __name__ == "__main__":
