@@ -194,7 +194,9 @@ async def _serve(args):
     headers = {name: values[0] for name, values in response.headers.getAllRawHeaders()
                if name.lower() in (b"content-type", b"content-encoding", b"vary")}
     headers[b"content-length"] = b"%d" % len(answer)
-    bare = Site(_bare_klein(answer, headers, b'{"Status": "SUCCESS"}'))
+    # Same Site options as the API (no form parsing), so the ratio is the API's own cost.
+    bare = Site(_bare_klein(answer, headers, b'{"Status": "SUCCESS"}'),
+                parsePOSTFormSubmission=False)
     bare.log = lambda request: None
     bare_port = reactor.listenTCP(0, bare, interface="127.0.0.1")
 

@@ -82,3 +82,15 @@ class BodyBoundTests(unittest.TestCase):
         status, _, body = status_and_body(await exchange(api.port, request))
         self.assertEqual(status, 200)
         self.assertEqual(await api.store.count(), 1)
+
+    @async_test
+    async def test_malformed_multipart_body_gets_the_json_answer(self):
+        api = await start_api(self)
+        body = b"--broken\r\nnot a part"
+        request = (b"POST /publish HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                   b"Content-Type: multipart/form-data; boundary=zzz\r\n"
+                   b"Content-Length: %d\r\n\r\n" % len(body)) + body
+        status, headers, answer = status_and_body(await exchange(api.port, request))
+        self.assertEqual(status, 400)
+        self.assertIn(b"access-control-allow-origin: *", headers)
+        self.assertEqual(json.loads(answer)["Field"], "json")
