@@ -10,6 +10,7 @@ from twisted.internet.endpoints import clientFromString, connectProtocol
 from twisted.internet.protocol import Protocol
 from twisted.trial import unittest
 from zope.interface import implementer
+from zope.interface.exceptions import Invalid
 from zope.interface.verify import verifyObject
 
 from nostrp2p.api import INodeHooks, NoOverlay, api_service, make_api
@@ -95,3 +96,16 @@ class ServiceTests(unittest.TestCase):
         self.assertTrue(answer.startswith(b"HTTP/1.1 200 "), answer)
         self.assertEqual(await store.count(), 1)
         self.assertEqual(len(self.flushLoggedErrors(RuntimeError)), 1)
+
+    @async_test
+    async def test_any_object_with_the_two_methods_is_a_node(self):
+        class Undeclared:
+            def published(self, event):
+                pass
+
+            def wanted(self, event_filter, held_events):
+                pass
+
+        store = await start_test_store(self)
+        make_api(store, Undeclared(), OWNER.public, True)
+        self.assertRaises(Invalid, make_api, store, object(), OWNER.public, True)
