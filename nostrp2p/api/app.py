@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 
 from klein import Klein
-from twisted.internet.defer import ensureDeferred
+from twisted.internet.defer import CancelledError, Deferred, ensureDeferred
 from twisted.web.resource import Resource
 from zope.interface.verify import verifyObject
 
@@ -46,10 +46,18 @@ class _Api:
                            f"(accepted: {', '.join(map(str, sorted(limits.ACCEPTED_KINDS)))})")
         if event.pubkey != self.owner:
             raise ApiError(403, "pubkey", "only this server's owner may publish here")
+        # A client that hangs up makes Klein cancel this handler; the write and the delivery
+        # must still happen together, so they run on their own and are awaited shielded.
+        await _shielded(ensureDeferred(self._store_and_deliver(event)))
+        request.setHeader(b"content-type", b"application/json")
+        return SUCCESS_BODY
+
+    async def _store_and_deliver(self, event) -> None:
         try:
             new = await self.store.add(event)
         except Exception as e:
-            log.failure("the store did not take {event_id}", event_id=event.id_hex)
+            log.warn("the store did not take {event_id}: {error}", event_id=event.id_hex,
+                     error=repr(e))
             raise ApiError(503, "store", f"the event could not be stored: {type(e).__name__}")
         if new:
             try:
@@ -57,16 +65,16 @@ class _Api:
             except Exception:
                 # Stored is what the client was promised; delivery problems are the node's.
                 log.failure("the node layer failed on published {event_id}", event_id=event.id_hex)
-        request.setHeader(b"content-type", b"application/json")
-        return SUCCESS_BODY
 
     async def req(self, request) -> bytes:
         event_filter = _parse(lambda body: filter_from_json(strict_json_loads(body)),
                               read_body(request))
         try:
             events = await reads.answer(self.store, event_filter)
+        except CancelledError:
+            raise  # the client hung up
         except Exception as e:
-            log.failure("the store could not answer a /req")
+            log.warn("the store could not answer a /req: {error}", error=repr(e))
             raise ApiError(503, "store", f"the store could not answer: {type(e).__name__}")
         if reads.asks_for_specific(event_filter):
             try:
@@ -80,6 +88,19 @@ class _Api:
         if gzipped:
             request.setHeader(b"content-encoding", b"gzip")
         return self.answers.encode(events, gzipped)
+
+
+def _shielded(work: Deferred) -> Deferred:
+    """A Deferred firing with ``work``'s result whose cancellation leaves ``work`` running."""
+    shield = Deferred()
+
+    def relay(result):
+        if not shield.called:
+            shield.callback(result)
+        # else: cancelled; the result (an ApiError nobody will read) was logged already.
+
+    work.addBoth(relay)
+    return shield
 
 
 def _parse(parser, body: bytes):

@@ -6,6 +6,7 @@ import os
 import twisted.test
 from twisted.internet import reactor
 from twisted.internet.defer import Deferred
+from twisted.internet.task import deferLater
 from twisted.internet.endpoints import clientFromString, connectProtocol
 from twisted.internet.protocol import Protocol
 from twisted.trial import unittest
@@ -109,3 +110,69 @@ class ServiceTests(unittest.TestCase):
         store = await start_test_store(self)
         make_api(store, Undeclared(), OWNER.public, True)
         self.assertRaises(Invalid, make_api, store, object(), OWNER.public, True)
+
+
+class _HeldStore:
+    """The real store, with writes and reads held until the test releases them."""
+
+    def __init__(self, store):
+        self.store = store
+        self.held = []
+
+    def _hold(self, work):
+        gate = Deferred()
+        self.held.append(gate)
+        return gate.addCallback(lambda _: work())
+
+    def add(self, event):
+        return self._hold(lambda: self.store.add(event))
+
+    def query(self, event_filter):
+        return self._hold(lambda: self.store.query(event_filter))
+
+    def release(self):
+        held, self.held = self.held, []
+        for gate in held:
+            gate.callback(None)
+
+
+class HangUpTests(unittest.TestCase):
+    async def _hang_up_during(self, request_bytes, node):
+        real = await start_test_store(self)
+        store = _HeldStore(real)
+        service = api_service(make_api(store, node, OWNER.public, True),
+                              "tcp:0:interface=127.0.0.1", reactor)
+        service.startService()
+        self.addCleanup(service.stopService)
+        port = (await service._waitingForPort).getHost().port
+        protocol = _OneExchange(request_bytes)
+        await connectProtocol(clientFromString(reactor, f"tcp:host=127.0.0.1:port={port}"),
+                              protocol)
+        while not store.held:  # poll: the request reaches the store after a few reactor turns
+            await deferLater(reactor, 0.001)
+        protocol.transport.loseConnection()
+        await protocol.done
+        store.release()
+        return real
+
+    @async_test
+    async def test_publish_is_stored_and_delivered_when_the_client_hangs_up(self):
+        from .helpers import RecordingNode
+        node = RecordingNode()
+        event = post(1732400000)
+        real = await self._hang_up_during(publish_request(event), node)
+        for _ in range(1000):
+            if node.published_events:
+                break
+            await deferLater(reactor, 0.005)
+        self.assertEqual(node.published_events, [event])
+        self.assertEqual(await real.count(), 1)
+
+    @async_test
+    async def test_read_abandoned_by_the_client_logs_nothing(self):
+        body = b'{"kinds":[40000]}'
+        request = (b"POST /req HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % len(body)
+                   + body)
+        await self._hang_up_during(request, NoOverlay())
+        await deferLater(reactor, 0.01)
+        # trial fails the test if anything was logged as an error
