@@ -37,6 +37,10 @@ def strict_json_loads(body: bytes) -> Any:
         raise EventError("json", f"malformed at line {e.lineno} column {e.colno}: {e.msg}") from None
     except RecursionError:
         raise EventError("json", "nested too deeply") from None
+    except ValueError as e:
+        # Python refuses integers of more than 4,300 digits (CVE-2020-10735) with a bare
+        # ValueError rather than a JSONDecodeError.
+        raise EventError("json", f"malformed: {e}") from None
 
 
 def check_text(field: str, value: Any, max_bytes: int) -> str:

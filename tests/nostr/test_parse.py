@@ -27,6 +27,13 @@ class ParseTests(TestCase):
         obj = _valid()
         self.assertEqual(event_from_json(obj).to_json(), obj)
 
+    def test_huge_integer_is_a_json_error(self):
+        # Python's int parser refuses 4,301+ digits with a bare ValueError: still a 400, not a 500.
+        body = json.dumps(_valid()).replace('"kind": 1', '"kind": ' + "9" * 5000).encode()
+        with self.assertRaises(EventError) as caught:
+            event_from_json_bytes(body)
+        self.assertEqual(caught.exception.field, "json")
+
     def test_missing_field(self):
         obj = _valid()
         del obj["sig"]
