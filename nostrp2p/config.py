@@ -20,6 +20,8 @@ from .nostr.keys import KeyFormatError, parse_public_key
 DEFAULT_OVERLAY_HOST = "0.0.0.0"
 DEFAULT_OVERLAY_PORT = 20000
 DEFAULT_MAX_EVENTS = 100_000
+DEFAULT_RESEND_BASE_SECONDS = 300.0
+DEFAULT_RESEND_CHECK_SECONDS = 30.0
 CONFIG_SECTION = "nostrp2p"
 
 
@@ -49,6 +51,8 @@ class ServerConfig:
     max_events: int = DEFAULT_MAX_EVENTS
     network_password: Optional[str] = field(default=None, repr=False)
     log_json: Optional[Path] = None
+    resend_base_seconds: float = DEFAULT_RESEND_BASE_SECONDS
+    resend_check_seconds: float = DEFAULT_RESEND_CHECK_SECONDS
 
 
 def default_data_dir() -> Path:
@@ -139,9 +143,19 @@ def _positive_int(option: str, value: object) -> int:
     return number
 
 
+def _positive_seconds(option: str, value: object) -> float:
+    try:
+        seconds = float(str(value).strip())
+    except ValueError:
+        raise ConfigError(f"--{option}: expected a number of seconds, got {value!r}") from None
+    if not 0 < seconds < float("inf"):
+        raise ConfigError(f"--{option}: must be a positive number of seconds, got {value!r}")
+    return seconds
+
+
 KNOWN_KEYS = frozenset({
     "listen", "rest", "pubkey", "bootstrap", "deny-write", "debug", "datadir", "redis",
-    "max-events", "network-password", "log-json",
+    "max-events", "network-password", "log-json", "resend-base-seconds", "resend-check-seconds",
 })
 
 
@@ -184,4 +198,8 @@ def build_config(values: Mapping[str, object]) -> ServerConfig:
         max_events=_positive_int("max-events", values.get("max-events") or DEFAULT_MAX_EVENTS),
         network_password=str(values["network-password"]) if values.get("network-password") else None,
         log_json=Path(str(values["log-json"])).expanduser() if values.get("log-json") else None,
+        resend_base_seconds=_positive_seconds(
+            "resend-base-seconds", values.get("resend-base-seconds") or DEFAULT_RESEND_BASE_SECONDS),
+        resend_check_seconds=_positive_seconds(
+            "resend-check-seconds", values.get("resend-check-seconds") or DEFAULT_RESEND_CHECK_SECONDS),
     )

@@ -5,8 +5,8 @@ from __future__ import annotations
 from twisted.python import usage
 
 from .config import (
-    DEFAULT_MAX_EVENTS, DEFAULT_OVERLAY_HOST, DEFAULT_OVERLAY_PORT, ConfigError, build_config,
-    read_config_file,
+    DEFAULT_MAX_EVENTS, DEFAULT_OVERLAY_HOST, DEFAULT_OVERLAY_PORT, DEFAULT_RESEND_BASE_SECONDS,
+    DEFAULT_RESEND_CHECK_SECONDS, ConfigError, build_config, read_config_file,
 )
 
 # Flags whose presence on the command line means True; absent, the config file decides.
@@ -42,6 +42,11 @@ class ServerOptions(usage.Options):
         ["network-password", None, None,
          "Pre-shared password of a private overlay; servers without it cannot join or read "
          "[default: none, the public overlay]."],
+        ["resend-base-seconds", None, None,
+         "Unit of the resend backoff: an undelivered mention or reaction is retried after "
+         f"BASE x 2^n seconds, n = 1..10, then dropped [default: {DEFAULT_RESEND_BASE_SECONDS:g}]."],
+        ["resend-check-seconds", None, None,
+         f"How often the resend queue is looked at [default: {DEFAULT_RESEND_CHECK_SECONDS:g}]."],
     ]
     optFlags = [
         ["deny-write", "w", "Refuse writes from the client (for a bootstrap server); reads still work."],

@@ -16,6 +16,7 @@ NSEC = "nsec1vl029mgpspedva04g90vltkh6fvh240zqtv9k0t9af8935ke9laqsnlfe5"
 DOCUMENTED_OPTIONS = [
     "--config", "--pubkey", "--listen", "--rest", "--datadir", "--redis", "--max-events",
     "--network-password", "--log-json", "--deny-write", "--debug", "--bootstrap",
+    "--resend-base-seconds", "--resend-check-seconds",
 ]
 
 
@@ -47,7 +48,7 @@ class OptionTests(TestCase):
             "-p", HEX, "-l", "127.0.0.1:1", "-r", "tcp:9999", "-b", "192.0.2.1:20000",
             "--bootstrap", "peer.example:7777", "-w", "-d", "--datadir", "/tmp/x",
             "--redis", "unix:/run/redis.sock", "--max-events", "5", "--network-password", "pw",
-            "--log-json", "/tmp/log.json",
+            "--log-json", "/tmp/log.json", "--resend-base-seconds", "1.5", "--resend-check-seconds", "2",
         )
         self.assertEqual(config.bootstrap, (HostPort("192.0.2.1", 20000), HostPort("peer.example", 7777)))
         self.assertEqual((config.deny_write, config.debug), (True, True))
@@ -55,6 +56,7 @@ class OptionTests(TestCase):
         self.assertEqual((config.data_dir, config.max_events), (Path("/tmp/x"), 5))
         self.assertEqual(config.network_password, "pw")
         self.assertEqual(config.log_json, Path("/tmp/log.json"))
+        self.assertEqual((config.resend_base_seconds, config.resend_check_seconds), (1.5, 2.0))
         self.assertNotIn("pw", repr(config))  # never printed in logs by accident
 
     def assertRefused(self, args, *words):
@@ -76,6 +78,9 @@ class OptionTests(TestCase):
         self.assertRefused(["-p", HEX, "--redis", "http://x"], "--redis")
         self.assertRefused(["-p", HEX, "--max-events", "0"], "--max-events")
         self.assertRefused(["-p", HEX, "--max-events", "lots"], "--max-events")
+        self.assertRefused(["-p", HEX, "--resend-base-seconds", "0"], "--resend-base-seconds", "positive")
+        self.assertRefused(["-p", HEX, "--resend-check-seconds", "nan"], "--resend-check-seconds")
+        self.assertRefused(["-p", HEX, "--resend-base-seconds", "soon"], "--resend-base-seconds")
 
     def test_help_documents_every_option(self):
         text = str(ServerOptions())
