@@ -18,14 +18,17 @@ SECRET_WARNING = (
 )
 
 
-def genkey(out) -> int:
-    pair = KeyPair.generate()
+def print_key_pair(pair: KeyPair, out) -> None:
     print("Secret Key:", pair.nsec, file=out)
     print("Secret Key (hex):", pair.secret.hex(), file=out)
     print("Public Key:", pair.npub, file=out)
     print("Public Key (hex):", pair.public.hex(), file=out)
     print(file=out)
     print(SECRET_WARNING, file=out)
+
+
+def genkey(out) -> int:
+    print_key_pair(KeyPair.generate(), out)
     return 0
 
 
@@ -39,13 +42,7 @@ def decode(text: str, out, err) -> int:
         print("Public Key:", nip19_encode("npub", decoded.key), file=out)
         print("Public Key (hex):", decoded.key.hex(), file=out)
     elif decoded.kind == "nsec":
-        pair = KeyPair.from_secret(decoded.key)
-        print("Secret Key:", pair.nsec, file=out)
-        print("Secret Key (hex):", pair.secret.hex(), file=out)
-        print("Public Key:", pair.npub, file=out)
-        print("Public Key (hex):", pair.public.hex(), file=out)
-        print(file=out)
-        print(SECRET_WARNING, file=out)
+        print_key_pair(KeyPair.from_secret(decoded.key), out)
     else:
         # Bare hex says nothing of what it is: show both readings.
         print("As a public key:", nip19_encode("npub", decoded.key), file=out)
