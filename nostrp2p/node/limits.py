@@ -1,28 +1,76 @@
 """Every bound of the node layer, in one place."""
 
+# -- the overlay's message sizes (the overlay refuses anything larger) ----------------------
+
+MAX_UNICAST_PAYLOAD = 512 * 1024
+"""Largest unicast or request/reply payload the overlay carries (its reliable unicast's limit);
+answers to "share" are trimmed, newest events kept, to fit it."""
+
+MAX_BROADCAST_PAYLOAD = 320 * 1024
+"""Largest broadcast payload the overlay carries. One event (at most 256 KiB of NIP-01 JSON,
+less when packed) always fits."""
+
+MAX_EVENTS_PER_MESSAGE = 1000
+"""Events in one incoming message; a message with more is malformed (our answers hold at most
+MAX_EVENTS_PER_ANSWER, and the store looks up at most 1000 ids at once)."""
+
+MAX_EVENTS_PER_ANSWER = 300
+"""Events in one answer to a "share your events" request, before trimming to the size limit."""
+
+# -- the resend queue -----------------------------------------------------------------------
+
 RESEND_BASE_SECONDS = 300.0
 """Resend backoff unit: retry n (1..RESEND_ATTEMPTS) is due RESEND_BASE * 2**n after the last."""
 
 RESEND_ATTEMPTS = 10
 """After this many retries (5 min x 2^10: the last wait is about 3.5 days) an item is dropped."""
 
+RESEND_CHECK_SECONDS = 30.0
+"""How often the queue is looked at for items that are due."""
+
+RESEND_BATCH = 100
+"""Due items taken from the queue per look; the rest wait for the next one."""
+
+# -- work in progress -----------------------------------------------------------------------
+
+MAX_TASKS_IN_FLIGHT = 1024
+"""Store/overlay jobs (storing arrivals, answering, fetching, queueing) running at once; past it
+new work from the overlay is dropped and counted, so a slow store cannot make memory grow."""
+
+# -- abuse bounds ---------------------------------------------------------------------------
+
 RATE_TABLE_SIZE = 4096
 """Peers (or authors) whose rate buckets are remembered; the least recently seen are forgotten."""
 
 PEER_REQUESTS_PER_MINUTE = 120
-"""Requests one peer may make of this server (profiles, follow lists, posts, shares)."""
+"""Requests one peer may make of this server (profiles, follow lists, posts)."""
+
+PEER_SHARES_PER_HOUR = 6
+"""\"Share your events\" requests of one peer answered per hour: each answer is a store query and
+up to MAX_UNICAST_PAYLOAD bytes, and a server asks once or twice when it starts."""
 
 PEER_EVENTS_PER_MINUTE = 600
-"""Events one peer may deliver to this server."""
+"""Events one peer may deliver to this server (each message costs at least one)."""
 
 AUTHOR_EVENTS_PER_HOUR = 720
-"""Events accepted from one author over the overlay: a busy human posts far less."""
+"""New events accepted from one author over the overlay: a busy human posts far less.
+Copies of events already held do not count."""
 
 MAX_FUTURE_SECONDS = 15 * 60
 """An event dated further ahead than this is refused: clocks drift, but not by days."""
 
+# -- catching up and fetching ---------------------------------------------------------------
+
 SHARE_WINDOW_SECONDS = 3 * 24 * 3600
 """"Share your events" covers the last three days."""
+
+SHARE_REPEAT_SECONDS = 60.0
+"""The share request is broadcast again this long after start (at start a server usually has no
+neighbours yet), unless the overlay said it was ready and a request went out then."""
+
+SHARE_MIN_INTERVAL_SECONDS = 600.0
+"""Overlay-ready notices (the first neighbour, or neighbours again after none) send a share
+request at most this often."""
 
 REFRESH_AFTER_SECONDS = 24 * 3600
 """A held profile or follow list older than this is refreshed from its author's server..."""
@@ -30,5 +78,12 @@ REFRESH_AFTER_SECONDS = 24 * 3600
 REFRESH_AT_MOST_EVERY_SECONDS = 3600
 """...at most once an hour per author."""
 
-MAX_EVENTS_PER_ANSWER = 300
-"""Events in one answer to a "share your events" or post request (fits one overlay message)."""
+FETCH_RETRY_SECONDS = 60.0
+"""Something the client asks for again and again (it polls every 10 s) is requested from its
+author's server at most this often while it is missing."""
+
+MAX_FETCHES_PER_WANTED = 32
+"""Requests one /req may cause (a filter may name 1000 ids and 1000 authors)."""
+
+RECENT_FETCHES_MAX = 4096
+"""Remembered recent requests (for FETCH_RETRY_SECONDS); the oldest are forgotten first."""

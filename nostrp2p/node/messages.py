@@ -22,13 +22,14 @@ import msgpack
 from ..nostr import Event, EventError
 from ..nostr.codec import event_from_fields, event_to_fields
 from ..nostr.limits import MAX_CREATED_AT, MAX_TAGS
+from .limits import MAX_BROADCAST_PAYLOAD, MAX_EVENTS_PER_MESSAGE, MAX_UNICAST_PAYLOAD
 
 VERSION = 1
 EVENTS, REQUEST = 1, 2
 REQUEST_KINDS = frozenset({"profile", "follows", "post", "share"})
 
-MAX_PAYLOAD_BYTES = 2 * 1024 * 1024
-"""A payload larger than this is refused before decoding (the overlay's own limit is lower)."""
+MAX_PAYLOAD_BYTES = max(MAX_UNICAST_PAYLOAD, MAX_BROADCAST_PAYLOAD)
+"""A payload larger than this cannot have come through the overlay: refused before decoding."""
 
 
 class MessageError(ValueError):
@@ -50,6 +51,24 @@ def encode_events(events) -> bytes:
     return msgpack.packb([VERSION, EVENTS, [event_to_fields(e) for e in events]], use_bin_type=True)
 
 
+_EVENTS_HEADER = msgpack.packb([VERSION, EVENTS], use_bin_type=True)[1:]  # without the array tag
+_ARRAY32_HEADER_BYTES = 5  # the largest MessagePack array header (array 32)
+
+
+def encode_events_within(events, max_bytes: int) -> tuple[bytes, int]:
+    """The EVENTS message of the longest prefix of ``events`` whose encoding fits ``max_bytes``
+    (callers pass them newest first, so the newest are kept), and how many it holds."""
+    budget = max_bytes - 1 - len(_EVENTS_HEADER) - _ARRAY32_HEADER_BYTES
+    kept = []
+    for event in events:
+        size = len(msgpack.packb(event_to_fields(event), use_bin_type=True))
+        if size > budget:
+            break
+        budget -= size
+        kept.append(event)
+    return encode_events(kept), len(kept)
+
+
 def encode_request(request: Request) -> bytes:
     if request.what not in REQUEST_KINDS:
         raise ValueError(f"unknown request {request.what!r}")
@@ -69,6 +88,8 @@ def decode(payload: bytes) -> EventsMessage | Request:
     if not isinstance(message, list) or len(message) < 2 or message[0] != VERSION:
         raise MessageError("not a node message of version 1")
     if message[1] == EVENTS and len(message) == 3 and isinstance(message[2], list):
+        if len(message[2]) > MAX_EVENTS_PER_MESSAGE:
+            raise MessageError(f"{len(message[2])} events, over the limit of {MAX_EVENTS_PER_MESSAGE}")
         try:
             return EventsMessage(tuple(event_from_fields(fields) for fields in message[2]))
         except EventError as e:

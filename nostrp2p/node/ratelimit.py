@@ -30,5 +30,16 @@ class RateLimiter:
             self._buckets.popitem(last=False)
         return allowed
 
+    def take(self, key: Hashable, now: float, wanted: int) -> int:
+        """Take up to ``wanted`` whole tokens at once; how many were granted (a peer's message
+        of many events keeps as many as its budget allows)."""
+        tokens, stamp = self._buckets.pop(key, (self._capacity, now))
+        tokens = min(self._capacity, tokens + (now - stamp) * self._refill)
+        granted = max(0, min(int(wanted), int(tokens)))
+        self._buckets[key] = (tokens - granted, now)
+        if len(self._buckets) > self._max_keys:
+            self._buckets.popitem(last=False)
+        return granted
+
     def __len__(self) -> int:
         return len(self._buckets)

@@ -1,0 +1,259 @@
+"""The node: delivers what the owner publishes, believes only verified events from other
+servers, answers their requests, fetches what the owner's client asks for and keeps retrying
+unicasts that did not get through.
+
+It sits between the REST API (which calls :meth:`Node.published` and :meth:`Node.wanted`), the
+store (:class:`~nostrp2p.store.interface.IEventStore`) and the overlay
+(:class:`~nostrp2p.node.overlay.IOverlay`). Its time comes from the injected ``clock``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, fields
+from typing import Iterable, Optional
+
+from twisted.internet.defer import Deferred
+
+from ..logging import Logger
+from ..nostr import Event, Filter
+from . import limits
+from .delivery import Broadcast, Unicast, plan_delivery
+from .fetcher import Fetcher
+from .intake import Intake
+from .messages import (
+    EventsMessage, MessageError, Request, decode, encode_events, encode_events_within,
+    encode_request,
+)
+from .overlay import UnicastFailed
+from .ratelimit import RateLimiter
+from .resender import Resender
+from .tasks import TaskSet
+
+log = Logger()
+
+
+@dataclass(frozen=True)
+class NodeSettings:
+    """What a deployment (or an end-to-end test) may change; defaults from :mod:`.limits`."""
+
+    resend_base_seconds: float = limits.RESEND_BASE_SECONDS
+    resend_attempts: int = limits.RESEND_ATTEMPTS
+    resend_check_seconds: float = limits.RESEND_CHECK_SECONDS
+    share_repeat_seconds: float = limits.SHARE_REPEAT_SECONDS
+    share_min_interval_seconds: float = limits.SHARE_MIN_INTERVAL_SECONDS
+    refresh_after_seconds: float = limits.REFRESH_AFTER_SECONDS
+    refresh_every_seconds: float = limits.REFRESH_AT_MOST_EVERY_SECONDS
+    fetch_retry_seconds: float = limits.FETCH_RETRY_SECONDS
+    peer_requests_per_minute: int = limits.PEER_REQUESTS_PER_MINUTE
+    peer_shares_per_hour: int = limits.PEER_SHARES_PER_HOUR
+    peer_events_per_minute: int = limits.PEER_EVENTS_PER_MINUTE
+    author_events_per_hour: int = limits.AUTHOR_EVENTS_PER_HOUR
+
+    def __post_init__(self):
+        for field in fields(self):
+            value = getattr(self, field.name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ValueError(f"{field.name} must be a number, not {value!r}")
+            if field.name == "resend_attempts" and value < 0 or field.name != "resend_attempts" and value <= 0:
+                raise ValueError(f"{field.name} must be positive, not {value!r}")
+
+
+class Node:
+    def __init__(self, store, overlay, owner: bytes, clock,
+                 settings: NodeSettings = NodeSettings()):
+        self.store = store
+        self.overlay = overlay
+        self.owner = owner
+        self.clock = clock
+        self.settings = settings
+        self.counters: Counter[str] = Counter()
+        self.tasks = TaskSet(limits.MAX_TASKS_IN_FLIGHT)
+        self.intake = Intake(store, clock, self.counters, settings.peer_events_per_minute,
+                             settings.author_events_per_hour)
+        self.resender = Resender(store, overlay, clock, self.counters, self.tasks,
+                                 settings.resend_base_seconds, settings.resend_attempts,
+                                 settings.resend_check_seconds)
+        self.fetcher = Fetcher(store, overlay, owner, clock, self.counters, self.tasks,
+                               self.intake, settings.refresh_after_seconds,
+                               settings.refresh_every_seconds, settings.fetch_retry_seconds)
+        self._peer_requests = RateLimiter(settings.peer_requests_per_minute, 60,
+                                          limits.RATE_TABLE_SIZE)
+        self._peer_shares = RateLimiter(settings.peer_shares_per_hour, 3600,
+                                        limits.RATE_TABLE_SIZE)
+        self._share_repeat = None
+        self._last_ready_share: Optional[float] = None
+        self.running = False
+        overlay.set_handlers(self._on_broadcast, self._on_message, self._on_request)
+
+    # -- life cycle --------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Resume the resend queue and ask the overlay for the last three days' events. At start
+        a server usually has no neighbours yet, so the request goes out again when the overlay
+        calls :meth:`overlay_ready`, or else once after ``share_repeat_seconds``."""
+        self.running = True
+        self.resender.start()
+        self._ask_to_share()
+        self._share_repeat = self.clock.callLater(self.settings.share_repeat_seconds,
+                                                  self._repeat_share)
+
+    def stop(self) -> None:
+        """Stop the timers; work in progress finishes on its own (see :meth:`settled`)."""
+        self.running = False
+        self.resender.stop()
+        if self._share_repeat is not None and self._share_repeat.active():
+            self._share_repeat.cancel()
+        self._share_repeat = None
+
+    def overlay_ready(self) -> None:
+        """The overlay has neighbours now (the first one, or some again after none): ask them
+        to share their events, at most once per ``share_min_interval_seconds``."""
+        if not self.running:
+            return
+        now = self.clock.seconds()
+        last = self._last_ready_share
+        if last is not None and now - last < self.settings.share_min_interval_seconds:
+            return
+        self._last_ready_share = now
+        if self._share_repeat is not None and self._share_repeat.active():
+            self._share_repeat.cancel()  # this request is the repeat
+        self._ask_to_share()
+
+    def settled(self) -> Deferred:
+        """Fires when no work is in progress (what has arrived is stored, answers are sent)."""
+        return self.tasks.settled()
+
+    def _repeat_share(self) -> None:
+        self._share_repeat = None
+        self._ask_to_share()
+
+    def _ask_to_share(self) -> None:
+        since = max(0, int(self.clock.seconds()) - limits.SHARE_WINDOW_SECONDS)
+        self.counters["share_asked"] += 1
+        self._broadcast(encode_request(Request("share", since)), "share request")
+
+    def _broadcast(self, payload: bytes, what: str) -> None:
+        if len(payload) > limits.MAX_BROADCAST_PAYLOAD:
+            self.counters["too_large"] += 1
+            log.warn("{what} of {size} bytes is over the broadcast limit; not sent", what=what,
+                     size=len(payload))
+            return
+        try:
+            self.overlay.broadcast(payload)
+        except Exception:
+            # IOverlay.broadcast does not raise; if one does, the caller (a REST request, or
+            # start) must not fail because of it.
+            self.counters["broadcast_failed"] += 1
+            log.failure("the overlay failed to broadcast a {what}", what=what)
+
+    # -- from the REST API -------------------------------------------------------------------
+
+    def published(self, event: Event) -> None:
+        """The owner's event is stored; deliver it. (The API refused what :func:`plan_delivery`
+        refuses, so an error here would be a bug and is raised.)"""
+        delivery = plan_delivery(event, self.owner)
+        payload = encode_events([event])
+        if isinstance(delivery, Broadcast):
+            self._broadcast(payload, f"kind {event.kind} event")
+        elif isinstance(delivery, Unicast):
+            for target in delivery.targets:
+                self.resender.send(target, payload)
+
+    def wanted(self, event_filter: Filter, held: Iterable[Event]) -> None:
+        """The client asked for something; fetch from the authors' servers what is missing (or
+        stale) so that its next poll finds it."""
+        self.tasks.run(self.fetcher.fetch_wanted(event_filter, list(held)), "wanted")
+
+    # -- from the overlay --------------------------------------------------------------------
+
+    def _decode(self, payload: bytes, origin: bytes):
+        try:
+            return decode(payload)
+        except MessageError as e:
+            self.counters["malformed"] += 1
+            log.debug("malformed message from {origin}: {why}", origin=origin.hex(), why=str(e))
+            return None
+
+    def _on_broadcast(self, payload: bytes, origin: bytes) -> None:
+        if origin == self.owner:
+            return
+        if not self.intake.admit_message(origin):
+            return
+        message = self._decode(payload, origin)
+        if isinstance(message, EventsMessage):
+            self.tasks.run(self.intake.accept(message.events, origin, admitted=True), "broadcast")
+        elif isinstance(message, Request) and message.what == "share":
+            if not self._peer_shares.allow(origin, self.clock.seconds()):
+                self.counters["share_rate_limited"] += 1
+                return
+            self.tasks.run(self._share(message.argument, origin), "share answer")
+        elif message is not None:
+            self.counters["unexpected"] += 1
+
+    def _on_message(self, payload: bytes, origin: bytes) -> None:
+        if not self.intake.admit_message(origin):
+            return
+        message = self._decode(payload, origin)
+        if isinstance(message, EventsMessage):
+            self.tasks.run(self.intake.accept(message.events, origin, admitted=True), "unicast")
+        elif message is not None:
+            self.counters["unexpected"] += 1
+
+    def _on_request(self, payload: bytes, origin: bytes):
+        """The reply bytes, or a Deferred of them; always an EVENTS message (empty when the
+        request is refused), never a failure."""
+        if not self._peer_requests.allow(origin, self.clock.seconds()):
+            self.counters["request_rate_limited"] += 1
+            return encode_events([])
+        message = self._decode(payload, origin)
+        if not isinstance(message, Request):
+            return encode_events([])
+        if message.what == "share" and not self._peer_shares.allow(origin, self.clock.seconds()):
+            self.counters["share_rate_limited"] += 1
+            return encode_events([])
+        answering = self.tasks.run(self._answer(message), f"answer {message.what}")
+        return encode_events([]) if answering is None else answering
+
+    async def _answer(self, request: Request) -> bytes:
+        try:
+            if request.what == "profile":
+                found = [await self.store.current_profile(self.owner)]
+            elif request.what == "follows":
+                found = [await self.store.current_follow_list(self.owner)]
+            elif request.what == "post":
+                found = await self.store.get([request.argument])
+            else:
+                found = await self._events_since(request.argument)
+        except Exception as e:
+            # The store is away (restarting, say): the peer asks again later.
+            self.counters["answer_failed"] += 1
+            log.warn("could not answer a {what} request: {why}", what=request.what, why=repr(e))
+            found = []
+        payload, _ = encode_events_within([e for e in found if e is not None],
+                                          limits.MAX_UNICAST_PAYLOAD)
+        return payload
+
+    async def _events_since(self, since: int) -> list[Event]:
+        floor = int(self.clock.seconds()) - limits.SHARE_WINDOW_SECONDS
+        return await self.store.query(Filter(since=max(since, floor),
+                                             limit=limits.MAX_EVENTS_PER_ANSWER))
+
+    async def _share(self, since: int, origin: bytes) -> None:
+        """Answer a broadcast "share your events" by unicast. Not queued for resend when the
+        asker cannot be reached: it asks again when it next starts, and the answer would be
+        stale by then."""
+        events = await self._events_since(since)
+        if not events:
+            return
+        payload, count = encode_events_within(events, limits.MAX_UNICAST_PAYLOAD)
+        if count < len(events):
+            self.counters["share_trimmed"] += 1
+        try:
+            await self.overlay.send(origin, payload)
+        except UnicastFailed as e:
+            self.counters["share_answer_failed"] += 1
+            log.debug("could not answer {origin}'s share request: {why}", origin=origin.hex(),
+                      why=str(e))
+        else:
+            self.counters["share_answered"] += 1

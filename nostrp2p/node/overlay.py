@@ -1,0 +1,30 @@
+"""What the node needs of the overlay. The mesh package provides it (broadcast now, unicast and
+requests with the unicast issue); nothing here knows how."""
+
+from __future__ import annotations
+
+from zope.interface import Interface
+
+
+class UnicastFailed(Exception):
+    """A unicast or request did not reach the destination's server (unknown key, unreachable,
+    timed out): the caller may queue it for a later retry."""
+
+
+class IOverlay(Interface):
+    def broadcast(payload):
+        """Send ``payload`` (bytes) to every server of the overlay."""
+
+    def send(owner_key, payload):
+        """Deliver ``payload`` to the server of ``owner_key`` (32 bytes). Deferred that fires
+        when the destination acknowledged it, or fails with :class:`UnicastFailed`."""
+
+    def request(owner_key, payload):
+        """Send a request to the server of ``owner_key``; Deferred of its reply bytes, or a
+        :class:`UnicastFailed` failure."""
+
+    def set_handlers(on_broadcast, on_message, on_request):
+        """Register the node's callbacks: ``on_broadcast(payload, origin_owner_key)``,
+        ``on_message(payload, origin_owner_key)`` for unicasts, and
+        ``on_request(payload, origin_owner_key)`` returning the reply bytes or a Deferred of
+        them."""

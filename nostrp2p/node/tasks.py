@@ -1,0 +1,60 @@
+"""The node's work in progress (storing arrivals, answering, fetching, queueing), bounded.
+
+Every job runs on its own: a failure is logged where it happened and never reaches the overlay
+or the REST request that caused it. :meth:`TaskSet.settled` lets tests (and a caller that wants
+a clean stop) wait until nothing is left running.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from twisted.internet.defer import Deferred, DeferredList, ensureDeferred
+
+from twisted.python.failure import Failure
+
+from ..logging import Logger
+
+log = Logger()
+
+
+class TaskSet:
+    def __init__(self, max_tasks: int):
+        self._max_tasks = max_tasks
+        self._running: set[Deferred] = set()
+        self.dropped = 0
+
+    def __len__(self) -> int:
+        return len(self._running)
+
+    def run(self, work, what: str) -> Optional[Deferred]:
+        """Run ``work`` (a coroutine or a Deferred). None, and the coroutine is closed unrun,
+        when MAX_TASKS_IN_FLIGHT jobs are running already. The Deferred fires with the job's
+        result, or None when it failed (the failure is logged)."""
+        if len(self._running) >= self._max_tasks:
+            if hasattr(work, "close"):
+                work.close()
+            self.dropped += 1
+            log.debug("too much work in progress; dropped: {what}", what=what)
+            return None
+        task = ensureDeferred(work)
+
+        def finished(result):
+            self._running.discard(task)
+            if isinstance(result, Failure):  # a bug or a store outage
+                log.failure("node job failed: {what}", result, what=what)
+                return None
+            return result
+
+        task.addBoth(finished)
+        if not task.called:
+            self._running.add(task)
+        return task
+
+    def settled(self) -> Deferred:
+        """Fires once no job is running (jobs started by jobs included)."""
+        return ensureDeferred(self._settled())
+
+    async def _settled(self) -> None:
+        while self._running:
+            await DeferredList(list(self._running))

@@ -1,0 +1,99 @@
+"""An in-process overlay for node tests: servers keyed by owner key, every message delivered at
+once, and a record of who sent what to whom.
+
+A server can be made unreachable (its unicasts and requests fail with UnicastFailed, broadcasts
+pass it by) or isolated (it has no neighbours: its broadcasts reach nobody, and nobody's reach
+it), to model a server that is away or has just started.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+from twisted.internet.defer import fail, maybeDeferred, succeed
+from zope.interface import implementer
+
+from nostrp2p.node.messages import decode
+from nostrp2p.node.overlay import IOverlay, UnicastFailed
+
+
+@dataclass(frozen=True)
+class Sent:
+    time: float
+    origin: bytes
+    destination: Optional[bytes]  # None for a broadcast
+    payload: bytes
+    delivered: bool
+
+    @property
+    def message(self):
+        return decode(self.payload)
+
+
+class MemoryNetwork:
+    def __init__(self, clock):
+        self.clock = clock
+        self.overlays: dict[bytes, MemoryOverlay] = {}
+        self.unreachable: set[bytes] = set()
+        self.isolated: set[bytes] = set()
+        self.broadcasts: list[Sent] = []
+        self.unicasts: list[Sent] = []
+        self.requests: list[Sent] = []
+
+    def join(self, owner: bytes) -> "MemoryOverlay":
+        overlay = MemoryOverlay(self, owner)
+        self.overlays[owner] = overlay
+        return overlay
+
+    def leave(self, owner: bytes) -> None:
+        del self.overlays[owner]
+
+    def _target(self, origin: bytes, destination: bytes):
+        if (destination in self.unreachable or origin in self.isolated
+                or destination in self.isolated):
+            return None
+        overlay = self.overlays.get(destination)
+        return overlay if overlay is not None and overlay.handlers else None
+
+    def unicasts_to(self, destination: bytes, delivered: bool = True) -> list[Sent]:
+        return [s for s in self.unicasts if s.destination == destination and s.delivered == delivered]
+
+
+@implementer(IOverlay)
+class MemoryOverlay:
+    def __init__(self, network: MemoryNetwork, owner: bytes):
+        self.network = network
+        self.owner = owner
+        self.handlers = None
+
+    def set_handlers(self, on_broadcast, on_message, on_request) -> None:
+        self.handlers = (on_broadcast, on_message, on_request)
+
+    def broadcast(self, payload: bytes) -> None:
+        net = self.network
+        receivers = [] if self.owner in net.isolated else [
+            o for key, o in net.overlays.items()
+            if key != self.owner and o.handlers and key not in net.unreachable
+            and key not in net.isolated
+        ]
+        net.broadcasts.append(Sent(net.clock.seconds(), self.owner, None, payload, bool(receivers)))
+        for overlay in receivers:
+            overlay.handlers[0](payload, self.owner)
+
+    def send(self, owner_key: bytes, payload: bytes):
+        net = self.network
+        target = net._target(self.owner, owner_key)
+        net.unicasts.append(Sent(net.clock.seconds(), self.owner, owner_key, payload, target is not None))
+        if target is None:
+            return fail(UnicastFailed(f"{owner_key.hex()[:8]} is unreachable"))
+        target.handlers[1](payload, self.owner)
+        return succeed(None)
+
+    def request(self, owner_key: bytes, payload: bytes):
+        net = self.network
+        target = net._target(self.owner, owner_key)
+        net.requests.append(Sent(net.clock.seconds(), self.owner, owner_key, payload, target is not None))
+        if target is None:
+            return fail(UnicastFailed(f"{owner_key.hex()[:8]} is unreachable"))
+        return maybeDeferred(target.handlers[2], payload, self.owner)
