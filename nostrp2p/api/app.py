@@ -13,6 +13,7 @@ from twisted.web.resource import Resource
 from zope.interface.verify import verifyObject
 
 from ..logging import Logger
+from ..node.delivery import ACCEPTED_KINDS, plan_delivery
 from ..nostr import EventError, event_from_json_bytes, filter_from_json, strict_json_loads
 from . import limits, reads
 from .answers import AnswerEncoder
@@ -41,11 +42,16 @@ class _Api:
         if not self.writable:
             raise ApiError(403, "server", "this server does not accept writes (deny-write mode)")
         event = _parse(event_from_json_bytes, read_body(request))
-        if event.kind not in limits.ACCEPTED_KINDS:
+        if event.kind not in ACCEPTED_KINDS:
             raise ApiError(400, "kind", f"kind {event.kind} is not accepted "
-                           f"(accepted: {', '.join(map(str, sorted(limits.ACCEPTED_KINDS)))})")
+                           f"(accepted: {', '.join(map(str, sorted(ACCEPTED_KINDS)))})")
         if event.pubkey != self.owner:
             raise ApiError(403, "pubkey", "only this server's owner may publish here")
+        # The node must be able to deliver what is stored (a reaction names its author).
+        try:
+            plan_delivery(event, self.owner)
+        except EventError as e:
+            raise ApiError(400, e.field, e.reason) from None
         # A client that hangs up makes Klein cancel this handler; the write and the delivery
         # must still happen together, so they run on their own and are awaited shielded.
         await _shielded(ensureDeferred(self._store_and_deliver(event)))

@@ -26,9 +26,6 @@ GZIP_MIN_EVENTS = 3
 """Answers of fewer events (a profile, a post) are sent uncompressed: gzip's framing would
 eat most of the saving on a few hundred bytes."""
 
-ACCEPTED_KINDS = frozenset({0, 1, 3, 6, 7})
-"""Kinds /publish accepts (SEED-BEHAVIOUR.md: profile, post, follow list, repost, reaction)."""
-
 PACKED_EVENTS_CACHED = 4096
 """Events whose MessagePack client form is kept (about 300 bytes each: ~1.2 MB)."""
 

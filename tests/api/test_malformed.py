@@ -8,7 +8,7 @@ import random
 
 from twisted.trial import unittest
 
-from nostrp2p.api import limits
+from nostrp2p.node.delivery import ACCEPTED_KINDS, plan_delivery
 from nostrp2p.nostr import (EventError, event_from_json_bytes, filter_from_json,
                             strict_json_loads)
 from nostrp2p.nostr import limits as nostr_limits
@@ -37,9 +37,15 @@ def owner_publish_oracle(body: bytes) -> int:
         event = event_from_json_bytes(body)
     except (EventError, ValueError):
         return 400
-    if event.kind not in limits.ACCEPTED_KINDS:
+    if event.kind not in ACCEPTED_KINDS:
         return 400
-    return 200 if event.pubkey == OWNER.public else 403
+    if event.pubkey != OWNER.public:
+        return 403
+    try:
+        plan_delivery(event, OWNER.public)
+    except EventError:
+        return 400
+    return 200
 
 
 def req_oracle(body: bytes) -> int:

@@ -210,6 +210,14 @@ class RefusedPublishTests(unittest.TestCase):
             await self._refused(api, post(1732400000, kind=kind), 400, "kind")
 
     @async_test
+    async def test_what_the_node_could_not_deliver_is_refused(self):
+        api = await start_api(self)
+        body = await self._refused(api, post(1732400000, "+", kind=7, tags=[["e", "ab" * 32]]),
+                                   400, "tags")
+        self.assertIn("p tag", body["Reason"])
+        await self._refused(api, post(1732400000, tags=[["p", "not a key"]]), 400, "tags[0][1]")
+
+    @async_test
     async def test_someone_elses_event_is_403_whatever_its_kind(self):
         api = await start_api(self)
         for kind in (0, 1, 3, 6, 7):
