@@ -5,6 +5,7 @@
 | 1 otherwise (post, quote repost), 6 (repost), 0 (profile)      | broadcast to every server    |
 | 3 (follow list)                                                | stored; others fetch it      |
 | 7 (reaction)                                                   | unicast to the first `p` tag |
+|                                                                | (stored only when it is ours)|
 | anything else                                                  | refused                      |
 """
 
@@ -64,6 +65,8 @@ def plan_delivery(event: Event, owner: bytes) -> Delivery:
         named = _named_pubkeys(event)
         if not named:
             raise EventError("tags", "a reaction needs a p tag naming the reacted-to author")
+        if named[0] == owner:
+            return StoreOnly()  # a like of one's own post: its author's server is this one
         return Unicast((named[0],))
     if event.kind == FOLLOWS:
         return StoreOnly()

@@ -51,20 +51,24 @@ def encode_events(events) -> bytes:
     return msgpack.packb([VERSION, EVENTS, [event_to_fields(e) for e in events]], use_bin_type=True)
 
 
-_EVENTS_HEADER = msgpack.packb([VERSION, EVENTS], use_bin_type=True)[1:]  # without the array tag
-_ARRAY32_HEADER_BYTES = 5  # the largest MessagePack array header (array 32)
+_EVENTS_PREFIX_BYTES = len(msgpack.packb([VERSION, EVENTS, []]))  # without the inner header
+
+
+def _array_header_bytes(count: int) -> int:
+    return 1 if count < 16 else 3 if count < 2**16 else 5
 
 
 def encode_events_within(events, max_bytes: int) -> tuple[bytes, int]:
     """The EVENTS message of the longest prefix of ``events`` whose encoding fits ``max_bytes``
     (callers pass them newest first, so the newest are kept), and how many it holds."""
-    budget = max_bytes - 1 - len(_EVENTS_HEADER) - _ARRAY32_HEADER_BYTES
+    body = 0
     kept = []
     for event in events:
         size = len(msgpack.packb(event_to_fields(event), use_bin_type=True))
-        if size > budget:
+        total = _EVENTS_PREFIX_BYTES - 1 + _array_header_bytes(len(kept) + 1) + body + size
+        if total > max_bytes:
             break
-        budget -= size
+        body += size
         kept.append(event)
     return encode_events(kept), len(kept)
 

@@ -31,3 +31,14 @@ class RateLimiterTests(TestCase):
         for key in range(10_000):
             limiter.allow(key, 0)
         self.assertEqual(len(limiter), 100)
+
+
+class TakeManyTests(TestCase):
+    def test_take_grants_what_the_budget_allows(self):
+        limiter = RateLimiter(rate=10, per=60, max_keys=10)
+        self.assertEqual(limiter.take("a", 0, 4), 4)
+        self.assertEqual(limiter.take("a", 0, 10), 6)
+        self.assertEqual(limiter.take("a", 0, 1), 0)
+        self.assertFalse(limiter.allow("a", 0))
+        self.assertEqual(limiter.take("a", 12, 5), 2)  # 12 s refill two tokens at 10 a minute
+        self.assertEqual(limiter.take("b", 12, 0), 0)

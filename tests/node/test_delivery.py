@@ -41,6 +41,10 @@ class DeliveryTests(TestCase):
     def test_reaction_goes_to_the_first_p_tag(self):
         self.assertEqual(plan(7, [["e", ROOT], ["p", BOB.hex()], ["p", ALICE.hex()]], "+"), Unicast((BOB,)))
 
+    def test_a_reaction_to_ones_own_post_stays_home(self):
+        self.assertEqual(plan(7, [["e", ROOT], ["p", OWNER.public.hex()], ["p", BOB.hex()]], "+"),
+                         StoreOnly())
+
     def test_refusals(self):
         for kind, tags, field in [(4, [], "kind"), (30023, [], "kind"), (7, [["e", ROOT]], "tags"),
                                   (1, [["p", "not-hex"]], "tags[0][1]")]:

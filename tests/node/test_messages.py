@@ -40,3 +40,39 @@ class MessageTests(TestCase):
             decode(payload)
         except MessageError:
             pass
+
+
+class SizeBoundTests(TestCase):
+    def test_encode_within_keeps_the_longest_prefix_that_fits(self):
+        from nostrp2p.node.messages import encode_events_within
+        from tests.store.events import make_event
+
+        evs = [make_event(content="x" * 10_000, created_at=1_700_000_000 + n) for n in range(10)]
+        whole = encode_events(evs)
+        payload, count = encode_events_within(evs, len(whole))
+        self.assertEqual((payload, count), (whole, 10))
+        payload, count = encode_events_within(evs, len(whole) - 1)
+        self.assertEqual(count, 9)
+        self.assertEqual(decode(payload), EventsMessage(tuple(evs[:9])))
+        for limit in (35_000, 50_000, 100_000):
+            payload, count = encode_events_within(evs, limit)
+            self.assertLessEqual(len(payload), limit)
+            self.assertEqual(decode(payload).events, tuple(evs[:count]))
+            self.assertGreater(len(encode_events(evs[:count + 1])), limit)
+        self.assertEqual(encode_events_within(evs, 100), (encode_events([]), 0))
+
+    def test_too_many_events_in_one_message_is_malformed(self):
+        from nostrp2p.node.limits import MAX_EVENTS_PER_MESSAGE
+        from tests.store.events import make_event
+
+        fields = msgpack.unpackb(encode_events([make_event()]))[2][0]
+        ok = msgpack.packb([1, 1, [fields] * MAX_EVENTS_PER_MESSAGE], use_bin_type=True)
+        self.assertEqual(len(decode(ok).events), MAX_EVENTS_PER_MESSAGE)
+        with self.assertRaises(MessageError):
+            decode(msgpack.packb([1, 1, [fields] * (MAX_EVENTS_PER_MESSAGE + 1)], use_bin_type=True))
+
+    def test_a_payload_larger_than_the_overlay_carries_is_refused_unread(self):
+        from nostrp2p.node.messages import MAX_PAYLOAD_BYTES
+
+        with self.assertRaises(MessageError):
+            decode(encode_request(Request("profile")) + b"\x00" * MAX_PAYLOAD_BYTES)
