@@ -51,26 +51,24 @@ def encode_events(events) -> bytes:
     return msgpack.packb([VERSION, EVENTS, [event_to_fields(e) for e in events]], use_bin_type=True)
 
 
-_EVENTS_PREFIX_BYTES = len(msgpack.packb([VERSION, EVENTS, []]))  # without the inner header
-
-
-def _array_header_bytes(count: int) -> int:
-    return 1 if count < 16 else 3 if count < 2**16 else 5
+_EVENTS_PREFIX = msgpack.packb([VERSION, EVENTS, []])[:-1]  # without the inner array header
 
 
 def encode_events_within(events, max_bytes: int) -> tuple[bytes, int]:
     """The EVENTS message of the longest prefix of ``events`` whose encoding fits ``max_bytes``
-    (callers pass them newest first, so the newest are kept), and how many it holds."""
-    body = 0
-    kept = []
+    (callers pass them newest first, so the newest are kept), and how many it holds. Byte for
+    byte what :func:`encode_events` gives for that prefix; each event is packed once."""
+    packer = msgpack.Packer(use_bin_type=True)
+    pieces = []
+    size = len(_EVENTS_PREFIX)
     for event in events:
-        size = len(msgpack.packb(event_to_fields(event), use_bin_type=True))
-        total = _EVENTS_PREFIX_BYTES - 1 + _array_header_bytes(len(kept) + 1) + body + size
-        if total > max_bytes:
+        piece = packer.pack(event_to_fields(event))
+        if size + len(piece) + len(packer.pack_array_header(len(pieces) + 1)) > max_bytes:
             break
-        body += size
-        kept.append(event)
-    return encode_events(kept), len(kept)
+        size += len(piece)
+        pieces.append(piece)
+    header = packer.pack_array_header(len(pieces))
+    return b"".join([_EVENTS_PREFIX, header, *pieces]), len(pieces)
 
 
 def encode_request(request: Request) -> bytes:
