@@ -1,5 +1,7 @@
 """Every bound of the node layer, in one place."""
 
+from ..store import limits as _store_limits
+
 # -- the overlay's message sizes (the overlay refuses anything larger) ----------------------
 
 MAX_UNICAST_PAYLOAD = 512 * 1024
@@ -10,9 +12,9 @@ MAX_BROADCAST_PAYLOAD = 320 * 1024
 """Largest broadcast payload the overlay carries. One event (at most 256 KiB of NIP-01 JSON,
 less when packed) always fits."""
 
-MAX_EVENTS_PER_MESSAGE = 1000
-"""Events in one incoming message; a message with more is malformed (our answers hold at most
-MAX_EVENTS_PER_ANSWER, and the store looks up at most 1000 ids at once)."""
+MAX_EVENTS_PER_MESSAGE = _store_limits.MAX_GET_IDS
+"""Events in one incoming message (1000); a message with more is malformed: our answers hold at
+most MAX_EVENTS_PER_ANSWER, and the copies already held are found with one store lookup."""
 
 MAX_EVENTS_PER_ANSWER = 300
 """Events in one answer to a "share your events" request, before trimming to the size limit."""

@@ -68,7 +68,7 @@ class Node:
         self.clock = clock
         self.settings = settings
         self.counters: Counter[str] = Counter()
-        self.tasks = TaskSet(limits.MAX_TASKS_IN_FLIGHT)
+        self.tasks = TaskSet(limits.MAX_TASKS_IN_FLIGHT, self.counters)
         self.intake = Intake(store, clock, self.counters, settings.peer_events_per_minute,
                              settings.author_events_per_hour)
         self.resender = Resender(store, overlay, clock, self.counters, self.tasks,

@@ -7,6 +7,7 @@ a clean stop) wait until nothing is left running.
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Optional
 
 from twisted.internet.defer import Deferred, DeferredList, ensureDeferred
@@ -19,10 +20,10 @@ log = Logger()
 
 
 class TaskSet:
-    def __init__(self, max_tasks: int):
+    def __init__(self, max_tasks: int, counters: Optional[Counter] = None):
         self._max_tasks = max_tasks
         self._running: set[Deferred] = set()
-        self.dropped = 0
+        self.counters = counters if counters is not None else Counter()
 
     def __len__(self) -> int:
         return len(self._running)
@@ -34,7 +35,7 @@ class TaskSet:
         if len(self._running) >= self._max_tasks:
             if hasattr(work, "close"):
                 work.close()
-            self.dropped += 1
+            self.counters["busy_dropped"] += 1
             log.debug("too much work in progress; dropped: {what}", what=what)
             return None
         task = ensureDeferred(work)

@@ -170,3 +170,24 @@ class RateLimitTests(TestCase):
         await cluster.advance(20)  # one request's worth of refill at 3 a minute
         self.assertEqual(await alice.request(BOB.public, ask), encode_events([profile]))
         self.assertEqual(await alice.request(BOB.public, ask), encode_events([]))
+
+
+class BusyTests(TestCase):
+    @async_test
+    async def test_a_flood_faster_than_the_store_is_dropped_and_counted_not_queued(self):
+        cluster = await two_servers(self, peer_events_per_minute=10**6,
+                                    author_events_per_hour=10**6)
+        extra = 20
+        posts = [signed(ALICE, content=f"flood {n}", at=NOW - n)
+                 for n in range(limits.MAX_TASKS_IN_FLIGHT + extra)]
+        bob = cluster.nodes[BOB.public]
+        for post in posts:  # all arrive before the store answered any
+            broadcast(cluster, ALICE, [post])
+        self.assertEqual(len(bob.tasks), limits.MAX_TASKS_IN_FLIGHT)
+        self.assertEqual(bob.counters["busy_dropped"], extra)
+        await cluster.settle()
+        self.assertEqual(await bob.store.count(), limits.MAX_TASKS_IN_FLIGHT)
+        late = signed(ALICE, content="after the flood")
+        broadcast(cluster, ALICE, [late])
+        await cluster.settle()
+        self.assertTrue(await cluster.holds(BOB, late))

@@ -28,7 +28,7 @@ class TaskSetTests(TestCase):
         blockers = [Deferred() for _ in range(3)]
         started = [tasks.run(blocker, "wait") for blocker in blockers]
         self.assertIsNone(started[2])
-        self.assertEqual((len(tasks), tasks.dropped), (2, 1))
+        self.assertEqual((len(tasks), tasks.counters["busy_dropped"]), (2, 1))
 
         async def never_run():
             raise AssertionError("a dropped coroutine must not run")
