@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from twisted.internet.defer import Deferred, succeed
+from twisted.internet.defer import Deferred, ensureDeferred, gatherResults, succeed
 from twisted.internet.task import LoopingCall
 
 from ..logging import Logger
@@ -69,13 +69,23 @@ class Resender:
 
     async def _retry_due(self) -> None:
         now = self.clock.seconds()
-        unreachable = set()  # one failure per destination per pass is enough to know
+        by_destination: dict[bytes, list] = {}
         for item in await self.store.due_resends(now, limits.RESEND_BATCH):
-            if item.destination not in unreachable:
+            by_destination.setdefault(item.destination, []).append(item)
+        # Destinations side by side: one that times out must not hold up the others.
+        await gatherResults([ensureDeferred(self._retry(items, now))
+                             for items in by_destination.values()], consumeErrors=True)
+
+    async def _retry(self, items: list, now: float) -> None:
+        """One destination's due items, in order; after one failure the rest of them count as
+        failed too (the server is not there), without sending."""
+        reachable = True
+        for item in items:
+            if reachable:
                 try:
                     await self.overlay.send(item.destination, item.payload)
                 except UnicastFailed:
-                    unreachable.add(item.destination)
+                    reachable = False
                 else:
                     self.counters["resend_delivered"] += 1
                     await self.store.remove_resend(item.item_id)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
-from twisted.internet.defer import fail, maybeDeferred, succeed
+from twisted.internet.defer import Deferred, fail, maybeDeferred, succeed
 from zope.interface import implementer
 
 from nostrp2p.node.messages import decode
@@ -37,6 +37,8 @@ class MemoryNetwork:
         self.overlays: dict[bytes, MemoryOverlay] = {}
         self.unreachable: set[bytes] = set()
         self.isolated: set[bytes] = set()
+        self.hanging: set[bytes] = set()  # unicasts to these wait until time_out_hanging()
+        self._hung: list = []
         self.broadcasts: list[Sent] = []
         self.unicasts: list[Sent] = []
         self.requests: list[Sent] = []
@@ -55,6 +57,12 @@ class MemoryNetwork:
             return None
         overlay = self.overlays.get(destination)
         return overlay if overlay is not None and overlay.handlers else None
+
+    def time_out_hanging(self) -> None:
+        """Every hanging unicast fails, as the overlay's timeout would make it."""
+        hung, self._hung = self._hung, []
+        for waiting in hung:
+            waiting.errback(UnicastFailed("timed out"))
 
     def unicasts_to(self, destination: bytes, delivered: bool = True) -> list[Sent]:
         return [s for s in self.unicasts if s.destination == destination and s.delivered == delivered]
@@ -83,6 +91,11 @@ class MemoryOverlay:
 
     def send(self, owner_key: bytes, payload: bytes):
         net = self.network
+        if owner_key in net.hanging:
+            net.unicasts.append(Sent(net.clock.seconds(), self.owner, owner_key, payload, False))
+            waiting = Deferred()
+            net._hung.append(waiting)
+            return waiting
         target = net._target(self.owner, owner_key)
         net.unicasts.append(Sent(net.clock.seconds(), self.owner, owner_key, payload, target is not None))
         if target is None:

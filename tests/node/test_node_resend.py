@@ -70,6 +70,36 @@ class ResendScheduleTests(TestCase):
         self.assertEqual(len(cluster.network.unicasts_to(CAROL.public)), 1)  # no extra copy
 
     @async_test
+    async def test_a_destination_that_times_out_does_not_hold_up_the_others(self):
+        cluster = Cluster(self, SETTINGS)
+        await cluster.add(ALICE)
+        await cluster.add(BOB)
+        await cluster.add(CAROL)
+        self.addCleanup(cluster.network.time_out_hanging)  # before the nodes settle
+        cluster.network.unreachable.update({BOB.public, CAROL.public})
+        to_carol = [signed(ALICE, tags=[ptag(CAROL)], content=f"carol {n}") for n in range(2)]
+        to_bob = signed(ALICE, tags=[ptag(BOB)], content="bob")
+        for event in (*to_carol, to_bob):
+            await cluster.publish(ALICE, event)
+        cluster.network.unreachable.clear()
+        cluster.network.hanging.add(CAROL.public)
+        cluster.clock.advance(2 * BASE)
+        for _ in range(100):  # Alice never settles: Carol's first retry is still hanging
+            if await cluster.holds(BOB, to_bob):
+                break
+            await cluster.nodes[BOB.public].settled()
+        self.assertTrue(await cluster.holds(BOB, to_bob))
+        self.assertEqual(len(cluster.network.unicasts_to(CAROL.public, delivered=False)), 3)
+        cluster.network.time_out_hanging()
+        await cluster.settle()
+        # Carol's second item was not tried after the first timed out; both wait for retry 2.
+        self.assertEqual(len(cluster.network.unicasts_to(CAROL.public, delivered=False)), 3)
+        cluster.network.hanging.clear()
+        await cluster.advance(4 * BASE)
+        for event in to_carol:
+            self.assertTrue(await cluster.holds(CAROL, event))
+
+    @async_test
     async def test_a_restarted_server_resumes_its_queue(self):
         cluster = Cluster(self, SETTINGS)
         await cluster.add(ALICE)
