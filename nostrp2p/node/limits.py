@@ -66,9 +66,10 @@ MAX_FUTURE_SECONDS = 15 * 60
 SHARE_WINDOW_SECONDS = 3 * 24 * 3600
 """"Share your events" covers the last three days."""
 
-SHARE_REPEAT_SECONDS = 60.0
+SHARE_REPEAT_SECONDS = 20.0
 """The share request is broadcast again this long after start (at start a server usually has no
-neighbours yet), unless the overlay said it was ready and a request went out then."""
+neighbours yet; joining through a bootstrap takes a few seconds), unless the overlay said it
+was ready and a request went out then."""
 
 SHARE_MIN_INTERVAL_SECONDS = 600.0
 """Overlay-ready notices (the first neighbour, or neighbours again after none) send a share
