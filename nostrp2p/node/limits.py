@@ -81,7 +81,7 @@ REFRESH_AFTER_SECONDS = 24 * 3600
 REFRESH_AT_MOST_EVERY_SECONDS = 3600
 """...at most once an hour per author."""
 
-FETCH_RETRY_SECONDS = 60.0
+FETCH_RETRY_SECONDS = 30.0
 """Something the client asks for again and again (it polls every 10 s) is requested from its
 author's server at most this often while it is missing."""
 

@@ -86,13 +86,14 @@ class FetchOnDemandTests(TestCase):
         profile = signed(ALICE, kind=0, content='{"name":"alice"}')
         await cluster.nodes[ALICE.public].store.add(profile)
         cluster.network.unreachable.add(ALICE.public)
-        for _ in range(5):  # the client polls every 10 s
+        polls = int(limits.FETCH_RETRY_SECONDS // 10)
+        for _ in range(polls):  # the client polls every 10 s
             self.assertEqual(await client_reads(cluster, BOB, profile_filter(ALICE)), [])
             await cluster.advance(10)
         self.assertEqual(len(asked(cluster, "profile", BOB)), 1)
         self.assertEqual(cluster.nodes[BOB.public].counters["fetch_failed"], 1)
         cluster.network.unreachable.clear()
-        await cluster.advance(limits.FETCH_RETRY_SECONDS - 50)
+        await cluster.advance(limits.FETCH_RETRY_SECONDS - 10 * polls)
         await client_reads(cluster, BOB, profile_filter(ALICE))
         self.assertEqual(await client_reads(cluster, BOB, profile_filter(ALICE)), [profile])
         self.assertEqual(len(asked(cluster, "profile", BOB)), 2)
