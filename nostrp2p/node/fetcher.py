@@ -53,20 +53,22 @@ class Fetcher:
                         budget -= 1
         if event_filter.ids is not None or kinds is None:
             return
+        newest: dict[tuple[bytes, int], int] = {}
+        for e in held:
+            newest[e.pubkey, e.kind] = max(e.created_at, newest.get((e.pubkey, e.kind), 0))
         for kind, what in _REPLACEABLE:
             if kind not in kinds:
                 continue
             for author in authors:
-                if budget and await self._needs(author, kind, what, held):
+                if budget and await self._needs(author, what, newest.get((author, kind))):
                     if self._ask(author, Request(what), (None, kind)):
                         budget -= 1
 
-    async def _needs(self, author: bytes, kind: int, what: str, held: list[Event]) -> bool:
+    async def _needs(self, author: bytes, what: str, held_created_at: Optional[int]) -> bool:
         now = self.clock.seconds()
-        current = [e.created_at for e in held if e.pubkey == author and e.kind == kind]
-        if not current:
+        if held_created_at is None:
             return True
-        if now - max(current) < self.refresh_after_seconds:
+        if now - held_created_at < self.refresh_after_seconds:
             return False
         last = await self.store.last_refreshed(author, what)
         return last is None or now - last >= self.refresh_every_seconds

@@ -159,3 +159,17 @@ class RefreshTests(TestCase):
         await cluster.advance(limits.FETCH_RETRY_SECONDS * 2)
         await client_reads(cluster, BOB, follows_filter(ALICE))
         self.assertEqual(len(asked(cluster, "follows", BOB)), 1)
+
+
+class BoundTests(TestCase):
+    @async_test
+    async def test_one_read_causes_a_bounded_number_of_requests(self):
+        from nostrp2p.nostr import KeyPair
+
+        cluster = Cluster(self)
+        await cluster.add(BOB)
+        strangers = [KeyPair.from_secret(bytes([200, n]) * 16) for n in range(50)]
+        await client_reads(cluster, BOB, profile_filter(*strangers))
+        self.assertEqual(len(asked(cluster, "profile", BOB)), limits.MAX_FETCHES_PER_WANTED)
+        await client_reads(cluster, BOB, profile_filter(*strangers))  # the rest, next poll
+        self.assertEqual(len({s.destination for s in asked(cluster, "profile", BOB)}), 50)
