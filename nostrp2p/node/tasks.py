@@ -10,11 +10,14 @@ from __future__ import annotations
 from collections import Counter
 from typing import Optional
 
-from twisted.internet.defer import Deferred, DeferredList, ensureDeferred
-
+from twisted.internet.defer import Deferred, DeferredList, FirstError, ensureDeferred
 from twisted.python.failure import Failure
+from txredisapi import ConnectionError as RedisConnectionError
 
 from ..logging import Logger
+from ..store.redis_store import StoreError
+
+STORE_TROUBLE = (StoreError, RedisConnectionError)
 
 log = Logger()
 
@@ -42,8 +45,8 @@ class TaskSet:
 
         def finished(result):
             self._running.discard(task)
-            if isinstance(result, Failure):  # a bug or a store outage
-                log.failure("node job failed: {what}", result, what=what)
+            if isinstance(result, Failure):
+                self._report(result, what)
                 return None
             return result
 
@@ -51,6 +54,18 @@ class TaskSet:
         if not task.called:
             self._running.add(task)
         return task
+
+    def _report(self, failure: Failure, what: str) -> None:
+        while failure.check(FirstError):  # from gatherResults
+            failure = failure.value.subFailure
+        if failure.check(*STORE_TROUBLE):
+            # The store is away (restarting, say): worth a warning, not a traceback; what was
+            # lost comes again (resends, polls, the next share).
+            self.counters["store_failed"] += 1
+            log.warn("node job failed, the store did not answer: {what}: {why}", what=what,
+                     why=repr(failure.value))
+        else:
+            log.failure("node job failed: {what}", failure, what=what)
 
     def settled(self) -> Deferred:
         """Fires once no job is running (jobs started by jobs included)."""
