@@ -4,7 +4,6 @@ catching up after being away ("share your events")."""
 from twisted.trial.unittest import TestCase
 
 from nostrp2p.node import limits
-from nostrp2p.node.messages import EventsMessage, Request
 from nostrp2p.node.node import NodeSettings
 from nostrp2p.nostr import Filter
 
