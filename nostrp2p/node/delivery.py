@@ -45,7 +45,8 @@ def _named_pubkeys(event: Event) -> list[bytes]:
     for i, tag in enumerate(event.tags):
         if len(tag) >= 2 and tag[0] == "p":
             if not _HEX64.match(tag[1]):
-                raise EventError(f"tags[{i}][1]", "a p tag must hold a 64-character lowercase hex pubkey")
+                raise EventError(f"tags[{i}][1]",
+                                 "a p tag must hold a 64-character lowercase hex pubkey")
             key = bytes.fromhex(tag[1])
             if key not in keys:
                 keys.append(key)

@@ -91,7 +91,8 @@ def decode(payload: bytes) -> EventsMessage | Request:
         raise MessageError("not a node message of version 1")
     if message[1] == EVENTS and len(message) == 3 and isinstance(message[2], list):
         if len(message[2]) > MAX_EVENTS_PER_MESSAGE:
-            raise MessageError(f"{len(message[2])} events, over the limit of {MAX_EVENTS_PER_MESSAGE}")
+            raise MessageError(
+                f"{len(message[2])} events, over the limit of {MAX_EVENTS_PER_MESSAGE}")
         try:
             return EventsMessage(tuple(event_from_fields(fields) for fields in message[2]))
         except EventError as e:

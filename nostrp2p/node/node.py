@@ -55,7 +55,8 @@ class NodeSettings:
             value = getattr(self, field.name)
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise ValueError(f"{field.name} must be a number, not {value!r}")
-            if field.name == "resend_attempts" and value < 0 or field.name != "resend_attempts" and value <= 0:
+            lowest_allowed_is_zero = field.name == "resend_attempts"  # no queue at all
+            if value < 0 or (value == 0 and not lowest_allowed_is_zero):
                 raise ValueError(f"{field.name} must be positive, not {value!r}")
 
 

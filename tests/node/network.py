@@ -65,7 +65,8 @@ class MemoryNetwork:
             waiting.errback(UnicastFailed("timed out"))
 
     def unicasts_to(self, destination: bytes, delivered: bool = True) -> list[Sent]:
-        return [s for s in self.unicasts if s.destination == destination and s.delivered == delivered]
+        return [s for s in self.unicasts
+                if s.destination == destination and s.delivered == delivered]
 
 
 @implementer(IOverlay)
@@ -97,7 +98,8 @@ class MemoryOverlay:
             net._hung.append(waiting)
             return waiting
         target = net._target(self.owner, owner_key)
-        net.unicasts.append(Sent(net.clock.seconds(), self.owner, owner_key, payload, target is not None))
+        net.unicasts.append(
+            Sent(net.clock.seconds(), self.owner, owner_key, payload, target is not None))
         if target is None:
             return fail(UnicastFailed(f"{owner_key.hex()[:8]} is unreachable"))
         target.handlers[1](payload, self.owner)
@@ -106,7 +108,8 @@ class MemoryOverlay:
     def request(self, owner_key: bytes, payload: bytes):
         net = self.network
         target = net._target(self.owner, owner_key)
-        net.requests.append(Sent(net.clock.seconds(), self.owner, owner_key, payload, target is not None))
+        net.requests.append(
+            Sent(net.clock.seconds(), self.owner, owner_key, payload, target is not None))
         if target is None:
             return fail(UnicastFailed(f"{owner_key.hex()[:8]} is unreachable"))
         return maybeDeferred(target.handlers[2], payload, self.owner)

@@ -21,7 +21,8 @@ class DeliveryTests(TestCase):
 
     def test_reply_goes_to_the_named_servers_only(self):
         self.assertEqual(
-            plan(1, [["e", ROOT, "", "root"], ["p", ALICE.hex()], ["p", BOB.hex()], ["p", ALICE.hex()]]),
+            plan(1, [["e", ROOT, "", "root"], ["p", ALICE.hex()], ["p", BOB.hex()],
+                     ["p", ALICE.hex()]]),
             Unicast((ALICE, BOB)),
         )
 
@@ -29,7 +30,8 @@ class DeliveryTests(TestCase):
         self.assertEqual(plan(1, [["p", OWNER.public.hex()]]), Broadcast())
 
     def test_quote_repost_is_broadcast_even_with_p_tags(self):
-        self.assertEqual(plan(1, [["e", ROOT, "", "mention"], ["p", ALICE.hex()], ["q"]]), Broadcast())
+        self.assertEqual(plan(1, [["e", ROOT, "", "mention"], ["p", ALICE.hex()], ["q"]]),
+                         Broadcast())
 
     def test_repost_and_profile_are_broadcast(self):
         self.assertEqual(plan(6, [["e", ROOT, ""], ["p", ALICE.hex()]], "{}"), Broadcast())
@@ -39,7 +41,8 @@ class DeliveryTests(TestCase):
         self.assertEqual(plan(3, [["p", ALICE.hex()], ["p", BOB.hex()]]), StoreOnly())
 
     def test_reaction_goes_to_the_first_p_tag(self):
-        self.assertEqual(plan(7, [["e", ROOT], ["p", BOB.hex()], ["p", ALICE.hex()]], "+"), Unicast((BOB,)))
+        self.assertEqual(plan(7, [["e", ROOT], ["p", BOB.hex()], ["p", ALICE.hex()]], "+"),
+                         Unicast((BOB,)))
 
     def test_a_reaction_to_ones_own_post_stays_home(self):
         self.assertEqual(plan(7, [["e", ROOT], ["p", OWNER.public.hex()], ["p", BOB.hex()]], "+"),

@@ -69,7 +69,8 @@ class SizeBoundTests(TestCase):
         ok = msgpack.packb([1, 1, [fields] * MAX_EVENTS_PER_MESSAGE], use_bin_type=True)
         self.assertEqual(len(decode(ok).events), MAX_EVENTS_PER_MESSAGE)
         with self.assertRaises(MessageError):
-            decode(msgpack.packb([1, 1, [fields] * (MAX_EVENTS_PER_MESSAGE + 1)], use_bin_type=True))
+            decode(msgpack.packb([1, 1, [fields] * (MAX_EVENTS_PER_MESSAGE + 1)],
+                                 use_bin_type=True))
 
     def test_a_payload_larger_than_the_overlay_carries_is_refused_unread(self):
         from nostrp2p.node.messages import MAX_PAYLOAD_BYTES

@@ -78,7 +78,8 @@ class FollowListTests(TestCase):
         follows = signed(ALICE, kind=3, tags=[ptag(BOB), ptag(CAROL)], content="")
         sent_before = len(cluster.network.broadcasts) + len(cluster.network.unicasts)
         await cluster.publish(ALICE, follows)
-        self.assertEqual(len(cluster.network.broadcasts) + len(cluster.network.unicasts), sent_before)
+        self.assertEqual(len(cluster.network.broadcasts) + len(cluster.network.unicasts),
+                         sent_before)
         self.assertFalse(await cluster.holds(BOB, follows))
 
         reply = decode(await cluster.network.overlays[BOB.public].request(
