@@ -1,17 +1,25 @@
-"""Builds the server: one MultiService holding the store, the overlay, the node and the REST API,
-started in that order (each needs the ones before it) and stopped in reverse."""
+"""Builds the server: one MultiService holding the store, the overlay, and the node with the REST
+API, started in that order (each needs the ones before it) and stopped in reverse."""
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import socket
 
 from twisted.application.service import MultiService
 
-
-from .config import ConfigError, ServerConfig
+from .config import ConfigError, HostPort, ServerConfig
 from .logging import JSONLogFile, Logger, configure_logging
+from .mesh.service import MeshService
+from .node.node import NodeSettings
+from .startup import ServerStartup
+from .store import StoreConfigError, StoreService
 
 log = Logger()
+
+OVERLAY_KEY_FILE = "overlay.key"
+REDIS_SUBDIR = "redis"
 
 
 def prepare_data_dir(config: ServerConfig) -> None:
@@ -25,16 +33,72 @@ def prepare_data_dir(config: ServerConfig) -> None:
         raise ConfigError(f"--datadir: {path} is not writable by this user")
 
 
-def make_service(config: ServerConfig) -> MultiService:
+def resolve_bootstrap(peers: tuple[HostPort, ...]) -> tuple[tuple[str, int], ...]:
+    """Bootstrap peers as (IP, port): the overlay addresses peers by IP. Names are looked up once,
+    at start; one that does not resolve is a configuration error (under systemd the server is
+    started again shortly, when the network may be up)."""
+    resolved = []
+    for peer in peers:
+        try:
+            ipaddress.ip_address(peer.host)
+            resolved.append((peer.host, peer.port))
+            continue
+        except ValueError:
+            pass
+        try:
+            infos = socket.getaddrinfo(peer.host, peer.port, type=socket.SOCK_DGRAM)
+        except OSError as e:
+            raise ConfigError(f"--bootstrap: cannot resolve {peer.host!r}: {e}") from None
+        resolved.append((infos[0][4][0], peer.port))
+    return tuple(resolved)
+
+
+def make_service(config: ServerConfig, reactor=None, on_fatal=None) -> MultiService:
+    """``on_fatal`` is called when the server cannot start after all (the store did not start,
+    the REST endpoint cannot listen); by default the reactor stops."""
+    if reactor is None:
+        from twisted.internet import reactor
     configure_logging(config.debug)
+    settings = node_settings(config)
     prepare_data_dir(config)
     top = MultiService()
     top.setName("nostrp2p")
     if config.log_json is not None:
         JSONLogFile(str(config.log_json)).setServiceParent(top)
+
+    try:
+        store = StoreService(str(config.data_dir / REDIS_SUBDIR), redis_url=config.redis_url,
+                             max_events=config.max_events, reactor=reactor)
+    except StoreConfigError as e:
+        raise ConfigError(f"--redis: {e}") from None
+    store.setServiceParent(top)
+
+    mesh = MeshService(
+        listen=(config.overlay.host, config.overlay.port),
+        key_path=str(config.data_dir / OVERLAY_KEY_FILE),
+        owner_key=config.owner_pubkey,
+        bootstrap=resolve_bootstrap(config.bootstrap),
+        reactor=reactor,
+        network_password=config.network_password,
+    )
+    mesh.setName("overlay")
+    mesh.setServiceParent(top)
+
+    ServerStartup(store, mesh, config.owner_pubkey, config.rest_endpoint,
+                  writable=not config.deny_write, reactor=reactor,
+                  settings=settings, on_fatal=on_fatal).setServiceParent(top)
+
     log.info(
         "NostrP2P server for {owner}: overlay {overlay}, REST {rest}, data in {data_dir}",
         owner=config.owner_pubkey.hex(), overlay=str(config.overlay),
         rest=config.rest_endpoint, data_dir=str(config.data_dir),
     )
     return top
+
+
+def node_settings(config: ServerConfig) -> NodeSettings:
+    try:
+        return NodeSettings(resend_base_seconds=config.resend_base_seconds,
+                            resend_check_seconds=config.resend_check_seconds)
+    except ValueError as e:
+        raise ConfigError(str(e)) from None

@@ -1,0 +1,68 @@
+"""The overlay as the node sees it (:class:`IOverlay`), provided by the mesh service.
+
+The mesh speaks in its own terms (typed unicast errors, a payload limit); the node only needs to
+know whether something got through, so every mesh failure becomes :class:`UnicastFailed` with the
+mesh's reason as its message, and a broadcast that cannot be sent is logged, never raised into
+the REST request that caused it.
+"""
+
+from __future__ import annotations
+
+from twisted.internet.defer import Deferred, fail
+from zope.interface import implementer
+
+from ..logging import Logger
+from ..mesh.broadcast import PayloadTooLarge
+from ..mesh.errors import UnicastError
+from .overlay import IOverlay, UnicastFailed
+
+log = Logger()
+
+
+def _as_unicast_failed(failure):
+    failure.trap(UnicastError, PayloadTooLarge)
+    raise UnicastFailed(f"{type(failure.value).__name__}: {failure.getErrorMessage()}")
+
+
+_UNICAST_METHODS = ("send", "request", "on_message", "on_request")
+
+
+@implementer(IOverlay)
+class MeshOverlay:
+    def __init__(self, mesh):
+        self.mesh = mesh
+        # A mesh without unicast (see docs/PROTOCOL.md) still carries broadcasts; what must go
+        # to one server then waits in the persistent resend queue until a mesh can carry it.
+        self.unicast = all(callable(getattr(mesh, name, None)) for name in _UNICAST_METHODS)
+        if not self.unicast:
+            log.warn("this overlay carries broadcasts only: mentions, replies and reactions wait "
+                     "in the resend queue, and nothing is fetched from other servers")
+
+    def broadcast(self, payload: bytes) -> None:
+        try:
+            self.mesh.broadcast(payload)
+        except PayloadTooLarge as e:
+            log.warn("not broadcast, too large for the overlay: {why}", why=str(e))
+        except RuntimeError as e:  # the overlay is stopping
+            log.warn("not broadcast: {why}", why=str(e))
+
+    def send(self, owner_key: bytes, payload: bytes) -> Deferred:
+        return self._call("send", owner_key, payload)
+
+    def request(self, owner_key: bytes, payload: bytes) -> Deferred:
+        return self._call("request", owner_key, payload)
+
+    def set_handlers(self, on_broadcast, on_message, on_request) -> None:
+        self.mesh.on_broadcast(on_broadcast)
+        if self.unicast:
+            self.mesh.on_message(on_message)
+            self.mesh.on_request(on_request)
+
+    def _call(self, name: str, owner_key: bytes, payload: bytes) -> Deferred:
+        if not self.unicast:
+            return fail(UnicastFailed("NoUnicast: this overlay carries broadcasts only"))
+        try:
+            sent = getattr(self.mesh, name)(owner_key, payload)
+        except (UnicastError, PayloadTooLarge, RuntimeError) as e:
+            return fail(UnicastFailed(f"{type(e).__name__}: {e}"))
+        return sent.addErrback(_as_unicast_failed)

@@ -1,0 +1,126 @@
+"""The part of the server that can start only once the event store answers: the node, then the
+REST endpoint (a client must never reach an API whose store is not there yet).
+
+If the store cannot start or the REST endpoint cannot listen, the server says why and stops:
+under systemd it is then restarted after a pause, and the log holds the reason.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Optional
+
+from twisted.application.service import Service
+from twisted.internet.defer import CancelledError, Deferred
+from twisted.internet.endpoints import serverFromString
+from twisted.internet.task import LoopingCall
+
+from .api import api_site, make_api
+from .logging import Logger
+from .node.mesh_overlay import MeshOverlay
+from .node.node import Node, NodeSettings
+
+log = Logger()
+
+CONNECTIVITY_CHECK_SECONDS = 1.0
+"""How often the overlay's neighbour count is looked at: a server that gets its first neighbour,
+or some again after losing them all (the home link was down), asks them at once for what it
+missed."""
+
+
+class ConnectivityWatch:
+    """Calls ``on_connected`` each time the overlay goes from no neighbours to some."""
+
+    def __init__(self, mesh, clock, on_connected: Callable[[], None]):
+        self.mesh = mesh
+        self.on_connected = on_connected
+        self.connected = False
+        self._loop = LoopingCall(self._check)
+        self._loop.clock = clock
+
+    def start(self) -> None:
+        self._loop.start(CONNECTIVITY_CHECK_SECONDS, now=True).addErrback(
+            lambda f: log.failure("the overlay connectivity watch stopped", f))
+
+    def stop(self) -> None:
+        if self._loop.running:
+            self._loop.stop()
+
+    def _check(self) -> None:
+        connected = bool(self.mesh.peers())
+        if connected and not self.connected:
+            log.info("overlay connected: {count} neighbours", count=len(self.mesh.peers()))
+            self.on_connected()
+        elif self.connected and not connected:
+            log.warn("overlay has no neighbours; rejoining through the bootstrap peers")
+        self.connected = connected
+
+
+class ServerStartup(Service):
+    name = "node"
+
+    def __init__(self, store_service, mesh, owner: bytes, rest_endpoint: str, writable: bool,
+                 reactor, settings: NodeSettings = NodeSettings(),
+                 on_fatal: Optional[Callable[[], None]] = None):
+        self.store_service = store_service
+        self.mesh = mesh
+        self.owner = owner
+        self.rest_endpoint = rest_endpoint
+        self.writable = writable
+        self.reactor = reactor
+        self.settings = settings
+        self.on_fatal = on_fatal if on_fatal is not None else reactor.stop
+        self.node: Optional[Node] = None
+        self.watch: Optional[ConnectivityWatch] = None
+        self.port = None
+        self._starting: Optional[Deferred] = None
+
+    def startService(self) -> None:
+        super().startService()
+        self._starting = Deferred.fromCoroutine(self._start())
+        self._starting.addErrback(self._fatal)
+
+    async def _start(self) -> None:
+        store = await self.store_service.when_ready()
+        if not self.running:
+            return
+        self.node = Node(store, MeshOverlay(self.mesh), self.owner, self.reactor, self.settings)
+        self.node.start()
+        self.watch = ConnectivityWatch(self.mesh, self.reactor, self.node.overlay_ready)
+        self.watch.start()
+        resource = make_api(store, self.node, self.owner, self.writable)
+        endpoint = serverFromString(self.reactor, self.rest_endpoint)
+        self.port = await endpoint.listen(api_site(resource))
+        if not self.running:
+            await self.port.stopListening()
+            self.port = None
+            return
+        address = self.port.getHost()
+        log.info("REST API listening on {host}:{port}{mode}", host=getattr(address, "host", "?"),
+                 port=getattr(address, "port", "?"), mode="" if self.writable else " (deny-write)")
+
+    def _fatal(self, failure) -> None:
+        if failure.check(CancelledError):  # stopped while starting
+            return
+        log.critical("the server cannot start: {why}", why=failure.getErrorMessage() or
+                     type(failure.value).__name__)
+        if self.running:
+            self.on_fatal()
+
+    async def _stop(self) -> None:
+        if self._starting is not None and not self._starting.called:
+            self._starting.cancel()
+        if self.port is not None:
+            port, self.port = self.port, None
+            await port.stopListening()
+        if self.watch is not None:
+            self.watch.stop()
+            self.watch = None
+        if self.node is not None:
+            node, self.node = self.node, None
+            node.stop()
+            # What arrived is stored before the store stops (it stops after this service).
+            await node.settled()
+
+    def stopService(self) -> Deferred:
+        super().stopService()
+        return Deferred.fromCoroutine(self._stop())
