@@ -111,3 +111,80 @@ MISSING_ANNOUNCERS_MAX = 4
 """Announcers remembered per missing message."""
 MAX_HOPS = 64
 """A GOSSIP with more hops is dropped (loops cannot happen; this bounds a faulty peer)."""
+
+# --- unicast: routing by owner key (see PROTOCOL.md "Unicast") ---------------------------------
+ROUTING_BUCKET_SIZE = 8
+"""Contacts kept per XOR-distance bucket (Kademlia's k): the table holds about k * log2(N)."""
+
+ROUTING_STALE_AFTER = 600.0
+"""A contact not heard from for this long may be replaced by a fresh one in a full bucket."""
+
+LOOKUP_PARALLELISM = 3
+"""FIND queries in flight at once during one lookup (Kademlia's alpha)."""
+
+LOOKUP_QUERY_TIMEOUT = 4.0
+"""A FIND unanswered for this long counts as failed (covers a handshake with retries)."""
+
+LOOKUP_MAX_QUERIES = 40
+"""FIND queries one lookup may send before it gives up."""
+
+MAX_LOOKUPS = 64
+"""Lookups in progress at once; more sends to unknown keys fail at once with UnknownKey."""
+
+ROUTING_ANNOUNCE_DELAY = 3.0
+"""After start, a server looks itself up (so the servers nearest its key learn of it) this soon..."""
+
+ROUTING_REFRESH_INTERVAL = 300.0
+"""...and again this often, as Kademlia refreshes, so tables follow churn."""
+
+REHANDSHAKE_AFTER_TRIES = 3
+"""A fragment unacknowledged after this many sends makes a fresh handshake with its destination
+(unless it is an active neighbour, watched by keepalives): the other side may have restarted
+and lost the session."""
+
+MAX_FOUND_DESCRIPTORS = 8
+"""Descriptors in one FOUND answer (k)."""
+
+# --- unicast: reliable messages -----------------------------------------------------------------
+MAX_UNICAST_PAYLOAD = 512 * 1024
+"""Largest payload of one unicast, request or reply (a 300-event answer fits)."""
+
+FRAGMENT_SIZE = 1000
+"""Payload bytes per fragment: the UNICAST frame around it stays under MAX_DATAGRAM."""
+
+SEND_WINDOW = 8
+"""Unacknowledged fragments in flight per message (MAX_PENDING_PER_PEER covers a handshake)."""
+
+MAX_OUTGOING_MESSAGES = 256
+"""Unicasts (and requests, and replies) being sent at once; more fail at once."""
+
+MAX_OUTGOING_PER_PEER = 32
+"""Of those, to one destination server."""
+
+RTO_INITIAL = 1.0
+RTO_MIN = 0.2
+RTO_MAX = 8.0
+"""Retransmission timeout bounds (RFC 6298 estimator over acknowledged fragments)."""
+
+MAX_RETRANSMISSIONS = 6
+"""A fragment sent this many times without an acknowledgement fails its message (TimedOut):
+with the doubling timeout that is about half a minute."""
+
+MAX_REASSEMBLY_MESSAGES = 64
+"""Partly received messages held at once; the oldest is dropped to make room."""
+
+MAX_REASSEMBLY_BYTES = 4 * 1024 * 1024
+"""Bytes held in partly received messages at once."""
+
+REASSEMBLY_TIMEOUT = 60.0
+"""A partly received message with no new fragment for this long is dropped."""
+
+DELIVERED_IDS_MAX = 8192
+DELIVERED_IDS_TTL = 600.0
+"""Message ids already delivered upward (so a retransmitted copy is acknowledged, not redelivered)."""
+
+REQUEST_TIMEOUT = 30.0
+"""A request whose reply has not come back in this long fails with TimedOut."""
+
+MAX_PENDING_REQUESTS = 256
+"""Requests waiting for a reply at once."""

@@ -82,7 +82,10 @@ class Membership:
         return desc
 
     def _add_passive(self, desc: Descriptor):
-        if desc.static == self.node.identity.public_key or desc.static in self.active or desc.static in self.passive:
+        if desc.static == self.node.identity.public_key:
+            return
+        self.node.saw_descriptor(desc)  # every server met in passing is a routing contact
+        if desc.static in self.active or desc.static in self.passive:
             return
         if len(self.passive) >= limits.PASSIVE_VIEW_MAX:
             del self.passive[self.node.rng.choice(list(self.passive))]

@@ -17,7 +17,9 @@ from nostrp2p.mesh.descriptor import PeerStatus
 from nostrp2p.mesh.identity import Identity
 from nostrp2p.mesh.links import LINK_CHECK_INTERVAL, Links
 from nostrp2p.mesh.membership import Membership
+from nostrp2p.mesh.routing import Router
 from nostrp2p.mesh.timers import Timers
+from nostrp2p.mesh.unicast import Unicast
 
 PAYLOAD_MESSAGES = frozenset({wire.MSG_GOSSIP})
 
@@ -29,11 +31,15 @@ class OverlayConfig:
 
 
 class OverlayNode:
-    def __init__(self, identity: Identity, config: OverlayConfig, rng, on_broadcast=None):
+    def __init__(self, identity: Identity, config: OverlayConfig, rng, on_broadcast=None,
+                 on_message=None, on_request=None):
         self.identity = identity
         self.config = config
         self.rng = rng
         self.on_broadcast = on_broadcast
+        self.on_message = on_message  # (payload, origin_owner)
+        self.on_request = on_request  # (payload, origin_owner, respond(reply, now, error=None))
+        self.last_now = 0.0  # latest time the caller gave us (for descriptors learnt in passing)
         self.stats = collections.Counter()
         self.timers = Timers()
         self._outgoing = []
@@ -44,15 +50,20 @@ class OverlayNode:
         self.links = Links(self, crypto.network_key(config.network_password))
         self.membership = Membership(self, config.bootstrap)
         self.broadcaster = Broadcast(self)
+        self.router = Router(self)
+        self.unicaster = Unicast(self, self.router)
 
     # --- driving ---------------------------------------------------------------------------
     def start(self, now: float) -> None:
+        self.last_now = now
         self.running = True
         self.membership.start(now)
+        self.router.start(now)
         self.timers.call_at(now + LINK_CHECK_INTERVAL, self._sweep)
 
     def stop(self, now: float) -> None:
-        """Leave cleanly: tell neighbours, close every session."""
+        """Leave cleanly: tell neighbours, close every session, fail what is pending."""
+        self.unicaster.cancel_all(now)
         self.membership.stop(now)
         for static in list(self.links.peers):
             self.links.close(static, now)
@@ -61,6 +72,7 @@ class OverlayNode:
     def datagram_received(self, datagram: bytes, address, now: float) -> None:
         if not self.running:
             return
+        self.last_now = now
         self.stats["datagrams_received"] += 1
         if len(datagram) > limits.MAX_DATAGRAM:
             self.count("drop_oversize")
@@ -72,6 +84,7 @@ class OverlayNode:
 
     def tick(self, now: float) -> None:
         if self.running:
+            self.last_now = now
             self.timers.run_due(now)
 
     def next_deadline(self):
@@ -85,6 +98,32 @@ class OverlayNode:
         """Send ``payload`` to every live server; returns its 16-byte message id. Raises
         PayloadTooLarge above limits.MAX_BROADCAST_PAYLOAD."""
         return self.broadcaster.broadcast(payload, now)
+
+    def send_unicast(self, owner: bytes, payload: bytes, now: float, done) -> bytes:
+        """Deliver ``payload`` to the server of ``owner``: ``done(error, None, now)``. Raises
+        unicast.PayloadTooLarge above limits.MAX_UNICAST_PAYLOAD."""
+        self.last_now = now
+        return self.unicaster.send(owner, payload, now, done)
+
+    def request(self, owner: bytes, payload: bytes, now: float, done, timeout=None) -> bytes:
+        """Ask the server of ``owner``: ``done(error, reply, now)``."""
+        self.last_now = now
+        return self.unicaster.request(owner, payload, now, done, timeout)
+
+    def unicast_message(self, payload: bytes, origin: bytes) -> None:
+        self.stats["unicast_messages_delivered"] += 1
+        if self.on_message is not None:
+            self.on_message(payload, origin)
+
+    def unicast_request(self, payload: bytes, origin: bytes, respond) -> None:
+        if self.on_request is None:
+            respond(None, self.last_now, "this server answers no requests")
+        else:
+            self.on_request(payload, origin, respond)
+
+    def saw_descriptor(self, desc) -> None:
+        """Membership met a server in passing: a routing contact."""
+        self.router.saw(desc, self.last_now)
 
     def peers(self) -> list:
         out = []
@@ -132,11 +171,13 @@ class OverlayNode:
 
     def peer_connected(self, peer, now):
         self.stats["sessions_established"] += 1
+        self.router.learn(peer, now)
 
     def peer_failed(self, static, now):
         self.membership.peer_failed(static, now)
 
     def peer_unreachable(self, static, now):
+        self.unicaster.peer_unreachable(static, now)
         self.membership.peer_failed(static, now)
 
     def address_unreachable(self, address, now):
@@ -144,6 +185,8 @@ class OverlayNode:
 
     def neighbor_up(self, static, now):
         self.broadcaster.neighbor_up(static, now)
+        if len(self.membership.active) == 1:  # (re)joined: let the nearest servers know us
+            self.router.announce(now)
 
     def neighbor_down(self, static, now):
         self.broadcaster.neighbor_down(static, now)

@@ -30,6 +30,23 @@ class LinkModel:
     duplicate: float = 0.0
 
 
+class Outcome:
+    """What became of one simulated unicast or request."""
+
+    __slots__ = ("started", "finished", "error", "result")
+
+    def __init__(self, started):
+        self.started = started
+        self.finished = None
+        self.error = None
+        self.result = None
+
+    def done(self, error, result, now):
+        if self.finished is not None:
+            raise AssertionError("an outcome was reported twice")
+        self.finished, self.error, self.result = now, error, result
+
+
 class SimHost:
     __slots__ = ("address", "identity", "bootstrap", "password", "node", "up", "incarnation",
                  "scheduled", "retired_stats")
@@ -65,6 +82,8 @@ class SimNetwork:
         self._groups = None  # address -> partition label, while partitioned
         self.deliveries: dict[bytes, dict[tuple, float]] = collections.defaultdict(dict)
         self.datagrams_sent = 0
+        # unicasts delivered: address -> [(payload, origin owner)]
+        self.messages: dict[tuple, list] = collections.defaultdict(list)
         self.taps = []  # callables (source, destination, datagram): see every datagram sent
 
     # --- topology --------------------------------------------------------------------------
@@ -91,7 +110,15 @@ class SimNetwork:
         def delivered(payload, origin, mid, address=host.address):
             self.deliveries[mid].setdefault(address, self.now)
 
-        host.node = OverlayNode(host.identity, config, rng, on_broadcast=delivered)
+        def message(payload, origin, address=host.address):
+            self.messages[address].append((payload, origin))
+
+        def request(payload, origin, respond):
+            # Simulated servers answer every request with what they were asked, marked.
+            respond(b"re:" + payload, self.now)
+
+        host.node = OverlayNode(host.identity, config, rng, on_broadcast=delivered,
+                                on_message=message, on_request=request)
         host.up = True
         host.scheduled = None
         host.node.start(self.now)
@@ -140,6 +167,25 @@ class SimNetwork:
         self.deliveries[mid].setdefault(address, self.now)
         self._flush(host)
         return mid
+
+    def unicast(self, address, owner: bytes, payload: bytes) -> "Outcome":
+        """Send from the node at ``address`` to the server of ``owner``; the outcome fills in
+        as the simulation runs."""
+        host = self.hosts[address]
+        outcome = Outcome(self.now)
+        host.node.send_unicast(owner, payload, self.now, outcome.done)
+        self._flush(host)
+        return outcome
+
+    def request(self, address, owner: bytes, payload: bytes, timeout=None) -> "Outcome":
+        host = self.hosts[address]
+        outcome = Outcome(self.now)
+        host.node.request(owner, payload, self.now, outcome.done, timeout)
+        self._flush(host)
+        return outcome
+
+    def owner_of(self, address) -> bytes:
+        return self.hosts[address].identity.owner_key
 
     def inject(self, datagram: bytes, source, destination, delay: float = 0.0) -> None:
         """Put a datagram of our own making on the wire (for tests of hostile input)."""

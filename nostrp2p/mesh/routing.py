@@ -1,0 +1,262 @@
+"""Finding the server of an owner key: a Kademlia XOR table over a hash of owner keys, filled
+from every server this one meets (sessions, membership samples, lookup answers), and iterative
+lookups through it. A server keeps about k * log2(N) contacts and a lookup takes about log2(N)
+steps, whatever the size of the network."""
+
+from __future__ import annotations
+
+import collections
+import hashlib
+
+from nostrp2p.mesh import limits, wire
+from nostrp2p.mesh.descriptor import Descriptor
+
+
+def route_id(owner: bytes) -> int:
+    """Where an owner key sits in the XOR space (hashed, so keys cannot be ground to crowd one
+    server's neighbourhood cheaply)."""
+    return int.from_bytes(hashlib.blake2b(owner, digest_size=32, person=b"np2p-route-v1").digest(), "big")
+
+
+class RoutingTable:
+    def __init__(self, own_owner: bytes):
+        self.own = route_id(own_owner)
+        self.own_owner = own_owner
+        # bucket index -> OrderedDict static -> (descriptor, route id, last seen), oldest first
+        self.buckets: dict[int, collections.OrderedDict] = {}
+        self.by_owner: dict[bytes, bytes] = {}  # owner -> static of its newest contact
+
+    def __len__(self):
+        return sum(len(b) for b in self.buckets.values())
+
+    def add(self, desc: Descriptor, now: float) -> None:
+        if desc.owner == self.own_owner:
+            return
+        rid = route_id(desc.owner)
+        index = (rid ^ self.own).bit_length() - 1
+        if index < 0:
+            return
+        bucket = self.buckets.setdefault(index, collections.OrderedDict())
+        if desc.static in bucket:
+            bucket.move_to_end(desc.static)
+        elif len(bucket) >= limits.ROUTING_BUCKET_SIZE:
+            oldest_static, (oldest, _, seen) = next(iter(bucket.items()))
+            if now - seen < limits.ROUTING_STALE_AFTER:
+                return  # Kademlia keeps long-lived contacts: they are the likeliest to stay
+            self.remove(oldest_static)
+            bucket = self.buckets.setdefault(index, collections.OrderedDict())
+        bucket[desc.static] = (desc, rid, now)
+        self.by_owner[desc.owner] = desc.static
+
+    def remove(self, static: bytes) -> None:
+        for index, bucket in list(self.buckets.items()):
+            entry = bucket.pop(static, None)
+            if entry is not None:
+                if self.by_owner.get(entry[0].owner) == static:
+                    del self.by_owner[entry[0].owner]
+                if not bucket:
+                    del self.buckets[index]
+                return
+
+    def contact_for(self, owner: bytes):
+        static = self.by_owner.get(owner)
+        if static is None:
+            return None
+        index = (route_id(owner) ^ self.own).bit_length() - 1
+        entry = self.buckets.get(index, {}).get(static)
+        return entry[0] if entry else None
+
+    def closest(self, target: int, count: int, exclude=()) -> list[Descriptor]:
+        entries = [(rid ^ target, desc) for bucket in self.buckets.values()
+                   for desc, rid, _ in bucket.values() if desc.static not in exclude]
+        entries.sort(key=lambda e: e[0])
+        return [desc for _, desc in entries[:count]]
+
+
+class Lookup:
+    """One iterative lookup of an owner key; ``done(descriptor or None)`` is called once."""
+
+    def __init__(self, router, lookup_id: int, owner: bytes, now: float):
+        self.router = router
+        self.id = lookup_id
+        self.owner = owner
+        self.target = route_id(owner)
+        self.candidates: dict[bytes, Descriptor] = {}
+        self.asked: set[bytes] = set()
+        self.in_flight: dict[bytes, float] = {}  # static -> deadline
+        self.resent: set[bytes] = set()  # asked twice already (one datagram may be lost)
+        self.queries = 0
+        self.waiters = []
+        self.finished = False
+        for desc in router.table.closest(self.target, limits.ROUTING_BUCKET_SIZE * 2):
+            self.candidates[desc.static] = desc
+
+    def step(self, now: float) -> None:
+        if self.finished:
+            return
+        for static, deadline in list(self.in_flight.items()):
+            if deadline > now:
+                continue
+            desc = self.candidates.get(static)
+            if static not in self.resent and desc is not None:
+                self.resent.add(static)
+                self._ask(desc, now)
+            else:
+                del self.in_flight[static]
+                self.candidates.pop(static, None)
+        ranked = sorted(self.candidates.values(), key=lambda d: route_id(d.owner) ^ self.target)
+        closest = ranked[: limits.ROUTING_BUCKET_SIZE]
+        for desc in closest:
+            if len(self.in_flight) >= limits.LOOKUP_PARALLELISM:
+                break
+            if desc.static in self.asked or self.queries >= limits.LOOKUP_MAX_QUERIES:
+                continue
+            self.asked.add(desc.static)
+            self.queries += 1
+            self._ask(desc, now)
+        if not self.in_flight:
+            self.finish(None, now)
+
+    def _ask(self, desc, now):
+        # Half the query timeout per try: one resend fits in it (a lost FIND or FOUND).
+        wait = limits.LOOKUP_QUERY_TIMEOUT / 2
+        self.in_flight[desc.static] = now + wait
+        self.router.node.send(desc.static, desc.address, [wire.MSG_FIND, self.id, self.owner], now)
+        self.router.node.timers.call_at(now + wait, self._timer)
+
+    def _timer(self, now):
+        self.step(now)
+
+    def answered(self, static: bytes, found: list[Descriptor], now: float) -> None:
+        if self.finished or self.in_flight.pop(static, None) is None:
+            return
+        own = self.router.node.identity.public_key
+        for desc in found:
+            if desc.static == own:
+                continue
+            if desc.owner == self.owner:
+                self.finish(desc, now)
+                return
+            if desc.static not in self.asked:
+                self.candidates.setdefault(desc.static, desc)
+        self.step(now)
+
+    def finish(self, desc, now) -> None:
+        if self.finished:
+            return
+        self.finished = True
+        if self.router.lookups.get(self.owner) is self:
+            del self.router.lookups[self.owner]
+        if desc is not None:
+            self.router.table.add(desc, now)
+        for waiter in self.waiters:
+            waiter(desc, now)
+
+
+class Router:
+    """Answers FIND, runs lookups, and learns contacts from what the core sees."""
+
+    def __init__(self, node):
+        self.node = node
+        self.table = RoutingTable(node.identity.owner_key)
+        self.lookups: dict[bytes, Lookup] = {}
+        self._next_lookup_id = 1
+        self.announcing = None
+        node.handle(wire.MSG_FIND, self._on_find)
+        node.handle(wire.MSG_FOUND, self._on_found)
+
+    def start(self, now: float) -> None:
+        self.node.timers.call_at(now + limits.ROUTING_ANNOUNCE_DELAY, self._refresh)
+
+    def _refresh(self, now):
+        if self.announcing is not None and not self.announcing.finished:
+            self.node.timers.call_at(now + limits.ROUTING_ANNOUNCE_DELAY, self._refresh)
+            return
+        self.announce(now)
+        jitter = self.node.rng.uniform(0.8, 1.2)
+        self.node.timers.call_at(now + limits.ROUTING_REFRESH_INTERVAL * jitter, self._refresh)
+
+    def announce(self, now: float) -> None:
+        """Look ourselves up: every server asked learns of us, and the ones nearest our key are
+        the ones a lookup for us will ask."""
+        if self.announcing is not None and not self.announcing.finished:
+            return
+        own = self.node.identity.owner_key
+        self.announcing = Lookup(self, self._new_lookup_id(), own, now)
+        self.announcing.step(now)
+
+    def _new_lookup_id(self) -> int:
+        lookup_id = self._next_lookup_id
+        self._next_lookup_id = self._next_lookup_id % 0xFFFFFFFF + 1
+        return lookup_id
+
+    def saw(self, desc: Descriptor, now: float) -> None:
+        self.table.add(desc, now)
+
+    def forget(self, static: bytes) -> None:
+        self.table.remove(static)
+
+    def locate(self, owner: bytes, now: float, done) -> None:
+        """``done(descriptor or None, now)``: the contact of the server serving ``owner``."""
+        known = self.table.contact_for(owner)
+        if known is not None:
+            done(known, now)
+            return
+        lookup = self.lookups.get(owner)
+        if lookup is None:
+            if len(self.lookups) >= limits.MAX_LOOKUPS:
+                self.node.count("drop_out_lookup_table_full")
+                done(None, now)
+                return
+            lookup = Lookup(self, self._new_lookup_id(), owner, now)
+            self.lookups[owner] = lookup
+            lookup.waiters.append(done)
+            lookup.step(now)
+        else:
+            lookup.waiters.append(done)
+
+    def _on_find(self, peer, message, now):
+        if len(message) != 3:
+            raise wire.MalformedFrame("FIND has 3 fields")
+        lookup_id = wire.want_int(message[1], 0, 0xFFFFFFFF)
+        owner = wire.want_bytes(message[2], 32)
+        self.learn(peer, now)
+        if owner == self.node.identity.owner_key:
+            found = [self._self_descriptor(peer)]
+        else:
+            found = self.table.closest(route_id(owner), limits.MAX_FOUND_DESCRIPTORS, exclude={peer.static})
+        self.node.send(peer.static, None, [wire.MSG_FOUND, lookup_id, [d.encode() for d in found]], now)
+
+    def _self_descriptor(self, peer) -> Descriptor:
+        # No address: the asker already reaches us where it sent the FIND (see _resolve_self).
+        ident = self.node.identity
+        return Descriptor(ident.public_key, ident.owner_key, "0.0.0.0", 0)
+
+    def _on_found(self, peer, message, now):
+        if len(message) != 3:
+            raise wire.MalformedFrame("FOUND has 3 fields")
+        wire.want_int(message[1], 0, 0xFFFFFFFF)
+        found = [Descriptor.decode(d) for d in wire.want_list(message[2], limits.MAX_FOUND_DESCRIPTORS)]
+        found = [self._resolve_self(peer, d) for d in found]
+        for desc in found:
+            self.table.add(desc, now)
+        running = list(self.lookups.values())
+        if self.announcing is not None:
+            running.append(self.announcing)
+        for lookup in running:
+            if peer.static in lookup.in_flight:
+                lookup.answered(peer.static, found, now)
+
+    @staticmethod
+    def _resolve_self(peer, desc: Descriptor) -> Descriptor:
+        """A server naming itself gives no address: it is where its answer came from."""
+        if desc.static == peer.static:
+            host, port = peer.address
+            return Descriptor(desc.static, desc.owner, str(host), int(port))
+        return desc
+
+    def learn(self, peer, now):
+        if peer.owner is not None:
+            host, port = peer.address
+            self.table.add(Descriptor(peer.static, peer.owner, str(host), int(port)), now)
+
