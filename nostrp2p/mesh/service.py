@@ -11,10 +11,13 @@ import ipaddress
 import random
 
 from twisted.application.service import Service
+from twisted.internet.defer import Deferred, maybeDeferred
 from twisted.internet.protocol import DatagramProtocol
-from twisted.logger import Logger
+
+from nostrp2p.logging import Logger
 
 from nostrp2p.mesh import stun
+from nostrp2p.mesh.errors import Unreachable
 from nostrp2p.mesh.identity import OWNER_KEY_SIZE, load_or_create
 from nostrp2p.mesh.node import OverlayConfig, OverlayNode
 
@@ -54,6 +57,8 @@ class MeshService(Service):
         self._port = None
         self._timer = None
         self._callbacks = []
+        self._message_callbacks = []
+        self._request_handler = None
         self._send_errors = 0
         self._stun_answered = 0
 
@@ -70,6 +75,50 @@ class MeshService(Service):
         mid = self.node.broadcast(payload, self.reactor.seconds())
         self._pump()
         return mid
+
+    def on_message(self, callback) -> None:
+        """Register ``callback(payload: bytes, origin_owner_key: bytes) -> None`` for unicasts."""
+        self._message_callbacks.append(callback)
+
+    def on_request(self, handler) -> None:
+        """Set ``handler(payload, origin_owner_key) -> bytes | Deferred[bytes]``, the answerer of
+        requests. Its failure is logged and the requester gets a RemoteError at once."""
+        self._request_handler = handler
+
+    def send(self, owner_key: bytes, payload: bytes) -> Deferred:
+        """Deliver ``payload`` to the server of ``owner_key``. Fires when it acknowledged the
+        whole message; fails with UnknownKey, Unreachable or TimedOut (mesh.errors). Raises
+        unicast.PayloadTooLarge above limits.MAX_UNICAST_PAYLOAD."""
+        result = Deferred()
+        if not self._running_node():
+            result.errback(Unreachable("the overlay is not running"))
+            return result
+        self.node.send_unicast(owner_key, payload, self.reactor.seconds(),
+                               lambda error, _, now: self._settle(result, error, None))
+        self._pump()
+        return result
+
+    def request(self, owner_key: bytes, payload: bytes, timeout: float | None = None) -> Deferred:
+        """Ask the server of ``owner_key``; fires with its reply (bytes), or fails as send does,
+        or with RemoteError (it could not answer) or TimedOut (no reply in time)."""
+        result = Deferred()
+        if not self._running_node():
+            result.errback(Unreachable("the overlay is not running"))
+            return result
+        self.node.request(owner_key, payload, self.reactor.seconds(),
+                          lambda error, reply, now: self._settle(result, error, reply), timeout)
+        self._pump()
+        return result
+
+    def _running_node(self) -> bool:
+        return self.node is not None and self.node.running
+
+    @staticmethod
+    def _settle(result: Deferred, error, value) -> None:
+        if error is None:
+            result.callback(value)
+        else:
+            result.errback(error)
 
     def peers(self) -> list:
         """Active neighbours as PeerStatus values (overlay key, owner key, address, ...)."""
@@ -95,7 +144,8 @@ class MeshService(Service):
     def startService(self):
         identity = load_or_create(self.key_path, self.owner_key)
         config = OverlayConfig(bootstrap=self.bootstrap, network_password=self.network_password)
-        self.node = OverlayNode(identity, config, random.SystemRandom(), on_broadcast=self._deliver)
+        self.node = OverlayNode(identity, config, random.SystemRandom(), on_broadcast=self._deliver,
+                                on_message=self._deliver_message, on_request=self._answer)
         self._port = self.reactor.listenUDP(self.listen[1], _OverlayProtocol(self), interface=self.listen[0])
         self.node.start(self.reactor.seconds())
         self.log.info("overlay listening on {host}:{port} as {key}", host=self.listen[0],
@@ -154,6 +204,35 @@ class MeshService(Service):
         self._timer = None
         self.node.tick(self.reactor.seconds())
         self._pump()
+
+    def _deliver_message(self, payload, origin):
+        for callback in list(self._message_callbacks):
+            try:
+                callback(payload, origin)
+            except Exception:
+                self.log.failure("unicast callback failed")
+
+    def _answer(self, payload, origin, respond):
+        if self._request_handler is None:
+            respond(None, self.reactor.seconds(), "this server answers no requests")
+            self._pump()
+            return
+
+        def answered(reply):
+            if not isinstance(reply, bytes):
+                raise TypeError(f"a request handler answered {type(reply).__name__}, not bytes")
+            self._respond(respond, reply, None)
+
+        def failed(failure):
+            self.log.failure("answering a request from {origin} failed", failure, origin=origin.hex())
+            self._respond(respond, None, "the server could not answer")
+
+        maybeDeferred(self._request_handler, payload, origin).addCallback(answered).addErrback(failed)
+
+    def _respond(self, respond, reply, error):
+        if self._running_node():
+            respond(reply, self.reactor.seconds(), error)
+            self._pump()
 
     def _deliver(self, payload, origin, mid):
         for callback in list(self._callbacks):

@@ -330,12 +330,14 @@ class Unicast:
             static, address = peer.static, peer.address
 
             def respond(reply, when, error=None):
+                if error is None and len(reply) > limits.MAX_UNICAST_PAYLOAD:
+                    error = f"the reply of {len(reply)} bytes is over {limits.MAX_UNICAST_PAYLOAD}"
                 if error is not None:
                     self._start(self.node.rng.randbytes(16), static, address, KIND_REFUSED, mid,
                                 str(error).encode()[: limits.FRAGMENT_SIZE], when, _ignore)
                 else:
                     self._start(self.node.rng.randbytes(16), static, address, KIND_REPLY, mid,
-                                reply[: limits.MAX_UNICAST_PAYLOAD], when, _ignore)
+                                reply, when, _ignore)
 
             self.node.unicast_request(payload, origin, respond)
         elif partial.ref is not None:
