@@ -12,7 +12,8 @@ from nostrp2p.mesh import limits, wire
 
 
 class PayloadTooLarge(ValueError):
-    """A broadcast payload above limits.MAX_BROADCAST_PAYLOAD (no fragmentation yet)."""
+    """A payload above what the overlay carries in one message: MAX_BROADCAST_MESSAGE for a
+    broadcast, MAX_UNICAST_PAYLOAD for a unicast or request."""
 
 
 class Broadcast:

@@ -188,3 +188,21 @@ REQUEST_TIMEOUT = 30.0
 
 MAX_PENDING_REQUESTS = 256
 """Requests waiting for a reply at once."""
+
+# --- broadcast of payloads larger than one datagram ---------------------------------------------
+MAX_BROADCAST_MESSAGE = 320 * 1024
+"""Largest payload :meth:`OverlayNode.broadcast` accepts: any Nostr event this server accepts.
+Above MAX_BROADCAST_PART it travels as parts, each its own Plumtree message."""
+
+MAX_BROADCAST_PART = MAX_BROADCAST_PAYLOAD - 32
+"""Payload bytes in one part (the part header takes the rest of MAX_BROADCAST_PAYLOAD)."""
+
+MAX_BROADCAST_ASSEMBLIES = 32
+"""Large broadcasts being put together at once; the oldest is dropped to make room."""
+
+MAX_BROADCAST_ASSEMBLY_BYTES = 2 * 1024 * 1024
+"""Bytes held in parts of large broadcasts at once."""
+
+BROADCAST_ASSEMBLY_TIMEOUT = 120.0
+"""Parts of a large broadcast not completed in this long are dropped (MESSAGE_STORE_TTL: a part
+still missing by then can no longer be grafted)."""

@@ -12,7 +12,8 @@ import collections
 from dataclasses import dataclass
 
 from nostrp2p.mesh import crypto, limits, wire
-from nostrp2p.mesh.broadcast import Broadcast, PayloadTooLarge  # noqa: F401 (re-exported)
+from nostrp2p.mesh.broadcast import Broadcast, PayloadTooLarge
+from nostrp2p.mesh.broadcast_parts import Assembler, split
 from nostrp2p.mesh.descriptor import PeerStatus
 from nostrp2p.mesh.identity import Identity
 from nostrp2p.mesh.links import LINK_CHECK_INTERVAL, Links
@@ -50,6 +51,7 @@ class OverlayNode:
         self.links = Links(self, crypto.network_key(config.network_password))
         self.membership = Membership(self, config.bootstrap)
         self.broadcaster = Broadcast(self)
+        self.assembler = Assembler(self)
         self.router = Router(self)
         self.unicaster = Unicast(self, self.router)
 
@@ -95,13 +97,22 @@ class OverlayNode:
         return out
 
     def broadcast(self, payload: bytes, now: float) -> bytes:
-        """Send ``payload`` to every live server; returns its 16-byte message id. Raises
-        PayloadTooLarge above limits.MAX_BROADCAST_PAYLOAD."""
-        return self.broadcaster.broadcast(payload, now)
+        """Send ``payload`` to every live server; returns its 16-byte message id (the id of the
+        group of parts when it travels in parts). Raises PayloadTooLarge above
+        limits.MAX_BROADCAST_MESSAGE."""
+        if not isinstance(payload, bytes):
+            raise TypeError("a broadcast payload is bytes")
+        if len(payload) > limits.MAX_BROADCAST_MESSAGE:
+            raise PayloadTooLarge(f"broadcast payload of {len(payload)} bytes exceeds "
+                                  f"MAX_BROADCAST_MESSAGE ({limits.MAX_BROADCAST_MESSAGE})")
+        self.last_now = now
+        group = self.rng.randbytes(16)
+        mids = [self.broadcaster.broadcast(part, now) for part in split(payload, group)]
+        return mids[0] if len(mids) == 1 else group
 
     def send_unicast(self, owner: bytes, payload: bytes, now: float, done) -> bytes:
         """Deliver ``payload`` to the server of ``owner``: ``done(error, None, now)``. Raises
-        unicast.PayloadTooLarge above limits.MAX_UNICAST_PAYLOAD."""
+        PayloadTooLarge above limits.MAX_UNICAST_PAYLOAD."""
         self.last_now = now
         return self.unicaster.send(owner, payload, now, done)
 
@@ -161,7 +172,12 @@ class OverlayNode:
     def count(self, reason: str) -> None:
         self.stats[reason] += 1
 
-    def deliver(self, payload, origin, mid):
+    def deliver(self, gossip_payload, origin, mid):
+        taken = self.assembler.take(gossip_payload, origin, self.last_now)
+        if taken is None:
+            return
+        payload, group = taken
+        mid = group or mid
         self.stats["delivered"] += 1
         if self.on_broadcast is not None:
             self.on_broadcast(payload, origin, mid)

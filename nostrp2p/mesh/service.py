@@ -69,7 +69,7 @@ class MeshService(Service):
 
     def broadcast(self, payload: bytes) -> bytes:
         """Send ``payload`` to every server; returns the 16-byte message id. Raises
-        PayloadTooLarge above limits.MAX_BROADCAST_PAYLOAD, RuntimeError when not running."""
+        PayloadTooLarge above limits.MAX_BROADCAST_MESSAGE, RuntimeError when not running."""
         if self.node is None or not self.node.running:
             raise RuntimeError("the mesh service is not running")
         mid = self.node.broadcast(payload, self.reactor.seconds())
@@ -88,7 +88,7 @@ class MeshService(Service):
     def send(self, owner_key: bytes, payload: bytes) -> Deferred:
         """Deliver ``payload`` to the server of ``owner_key``. Fires when it acknowledged the
         whole message; fails with UnknownKey, Unreachable or TimedOut (mesh.errors). Raises
-        unicast.PayloadTooLarge above limits.MAX_UNICAST_PAYLOAD."""
+        PayloadTooLarge above limits.MAX_UNICAST_PAYLOAD."""
         result = Deferred()
         if not self._running_node():
             result.errback(Unreachable("the overlay is not running"))

@@ -11,11 +11,8 @@ from __future__ import annotations
 import collections
 
 from nostrp2p.mesh import limits, wire
+from nostrp2p.mesh.broadcast import PayloadTooLarge
 from nostrp2p.mesh.errors import RemoteError, TimedOut, Unreachable, UnknownKey
-
-
-class PayloadTooLarge(ValueError):
-    """A unicast, request or reply above limits.MAX_UNICAST_PAYLOAD."""
 
 
 KIND_MESSAGE = 0

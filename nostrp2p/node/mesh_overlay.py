@@ -24,19 +24,10 @@ def _as_unicast_failed(failure):
     raise UnicastFailed(f"{type(failure.value).__name__}: {failure.getErrorMessage()}")
 
 
-_UNICAST_METHODS = ("send", "request", "on_message", "on_request")
-
-
 @implementer(IOverlay)
 class MeshOverlay:
     def __init__(self, mesh):
         self.mesh = mesh
-        # A mesh without unicast (see docs/PROTOCOL.md) still carries broadcasts; what must go
-        # to one server then waits in the persistent resend queue until a mesh can carry it.
-        self.unicast = all(callable(getattr(mesh, name, None)) for name in _UNICAST_METHODS)
-        if not self.unicast:
-            log.warn("this overlay carries broadcasts only: mentions, replies and reactions wait "
-                     "in the resend queue, and nothing is fetched from other servers")
 
     def broadcast(self, payload: bytes) -> None:
         try:
@@ -54,15 +45,12 @@ class MeshOverlay:
 
     def set_handlers(self, on_broadcast, on_message, on_request) -> None:
         self.mesh.on_broadcast(on_broadcast)
-        if self.unicast:
-            self.mesh.on_message(on_message)
-            self.mesh.on_request(on_request)
+        self.mesh.on_message(on_message)
+        self.mesh.on_request(on_request)
 
     def _call(self, name: str, owner_key: bytes, payload: bytes) -> Deferred:
-        if not self.unicast:
-            return fail(UnicastFailed("NoUnicast: this overlay carries broadcasts only"))
         try:
             sent = getattr(self.mesh, name)(owner_key, payload)
-        except (UnicastError, PayloadTooLarge, RuntimeError) as e:
+        except (UnicastError, PayloadTooLarge) as e:
             return fail(UnicastFailed(f"{type(e).__name__}: {e}"))
         return sent.addErrback(_as_unicast_failed)

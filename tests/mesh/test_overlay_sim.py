@@ -155,3 +155,21 @@ class DeadPeerTests(TestCase):
         last = net.now
         net.run_for(600)
         self.assertEqual([t for t in towards_gone if t > last], [])  # ...and then forgotten
+
+
+class LargeBroadcastTests(TestCase):
+    def test_payloads_of_many_parts_arrive_whole_once_everywhere_under_loss(self):
+        net, nodes = grow(30, seed=41, link=LinkModel(loss=0.01, jitter=0.03, duplicate=0.01))
+        got = {}
+        for address in nodes:
+            net.node(address).on_broadcast = (
+                lambda payload, origin, mid, a=address: got.setdefault(a, []).append(payload))
+        sizes = [1, limits.MAX_BROADCAST_PAYLOAD - 1, limits.MAX_BROADCAST_PAYLOAD, 40_000]
+        payloads = [bytes([n + 1]) * size for n, size in enumerate(sizes)]
+        for payload in payloads:
+            net.broadcast(nodes[4], payload)
+        net.run_for(30)
+        for address in nodes:
+            if address != nodes[4]:
+                self.assertEqual(sorted(map(len, got.get(address, []))), sorted(sizes), address)
+                self.assertEqual(sorted(got[address]), sorted(payloads))

@@ -8,7 +8,7 @@ from twisted.trial.unittest import TestCase
 from nostrp2p.mesh import limits
 from nostrp2p.mesh.errors import TimedOut, Unreachable, UnknownKey
 from nostrp2p.mesh.sim import LinkModel
-from nostrp2p.mesh.unicast import PayloadTooLarge
+from nostrp2p.mesh.broadcast import PayloadTooLarge
 from tests.mesh.helpers import grow
 
 LOSSY = LinkModel(loss=0.01, jitter=0.03, duplicate=0.01)
