@@ -5,8 +5,11 @@
 (b) 1,000 nodes, 1% loss, 20% of the nodes crash and come back during the run: delivery over
     (message, live node) pairs, where a node counts for a message if it was up when the message
     was sent and is up at the end (what it missed while down it must catch up on).
-(c) per-node view sizes and steady control messages per node per minute at N = 100, 300, 1,000,
-    as ratios of the N = 100 baseline next to log2(N) / log2(100).
+    The same run sends one unicast a second between random live servers: delivery of those
+    whose destination stayed up, and the FIND queries each lookup needed (an upper bound of its
+    hops) against 2 log2(N).
+(c) per-node view sizes, routing-table sizes and steady control messages per node per minute at
+    N = 100, 300, 1,000, as ratios of the N = 100 baseline next to log2(N) / log2(100).
 
     python bench/overlay_sim.py            # the full run (minutes)
     python bench/overlay_sim.py --small    # the same, small (seconds; run by the test suite)
@@ -66,6 +69,13 @@ def scenario_b(n=1000, duration=240.0, gap=1.0, churn=0.2, loss=0.01, seed=202):
     start = net.now
     live_at = {}
     mids = []
+    unicasts = []  # (outcome, destination, payload, sent at)
+    down_times = {}  # address -> [(down, up)]
+    for when, action, address in plan:
+        if action == "crash":
+            down_times.setdefault(address, []).append([start + when, None])
+        else:
+            down_times[address][-1][1] = start + when
     step = 0
     while net.now - start < duration:
         t = net.now - start
@@ -76,6 +86,10 @@ def scenario_b(n=1000, duration=240.0, gap=1.0, churn=0.2, loss=0.01, seed=202):
         mid = net.broadcast(source, b"b%06d" % step + b"." * 200)
         live_at[mid] = set(net.live())
         mids.append(mid)
+        destination = rng.choice([a for a in net.live() if a != source])
+        payload = b"u%06d" % step
+        unicasts.append((net.unicast(source, net.owner_of(destination), payload), destination,
+                         payload, net.now, net.owner_of(source)))
         step += 1
         net.run_for(gap)
     net.run_for(30)  # let the last ones settle and the returned ones catch up
@@ -86,7 +100,21 @@ def scenario_b(n=1000, duration=240.0, gap=1.0, churn=0.2, loss=0.01, seed=202):
         reached = net.reached(mid)
         pairs += len(expected)
         delivered += len(expected & reached)
+    sent = arrived = 0
+    for outcome, destination, payload, when, origin in unicasts:
+        finished = outcome.finished if outcome.finished is not None else net.now
+        if any(down <= finished and (up is None or up >= when)
+               for down, up in down_times.get(destination, ())):
+            continue  # the destination was away while it was being sent
+        sent += 1
+        arrived += outcome.error is None and (payload, origin) in net.messages[destination]
+    queries = sorted(q for a in nodes if net.hosts[a].node is not None
+                     for q in net.node(a).router.recent_queries)
     return {
+        "unicasts": sent,
+        "unicast_delivery": arrived / sent,
+        "lookup_queries_mean": sum(queries) / len(queries),
+        "lookup_queries_p99": queries[int(0.99 * (len(queries) - 1))],
         "nodes": n,
         "broadcasts": len(mids),
         "crashed_and_returned": int(churn * n),
@@ -108,6 +136,7 @@ def scenario_c(sizes=(100, 300, 1000), window=120.0, seed=303):
         active = [len(net.node(a).membership.active) for a in nodes]
         passive = [len(net.node(a).membership.passive) for a in nodes]
         sessions = [len(net.node(a).links.peers) for a in nodes]
+        routing = [len(net.node(a).router.table) for a in nodes]
         rows.append({
             "nodes": n,
             "active_mean": sum(active) / n,
@@ -115,6 +144,8 @@ def scenario_c(sizes=(100, 300, 1000), window=120.0, seed=303):
             "passive_mean": sum(passive) / n,
             "passive_max": max(passive),
             "sessions_max": max(sessions),
+            "routing_mean": sum(routing) / n,
+            "routing_max": max(routing),
             "control_per_node_per_minute": control / n / (window / 60),
         })
     return rows
@@ -140,14 +171,19 @@ def main(argv=None):
     print(f"(b) {b['nodes']} nodes, {b['loss']:.0%} loss, {b['crashed_and_returned']} crashed and returned, "
           f"{b['broadcasts']} broadcasts: delivery {b['delivery']:.4%} of {b['pairs']} (message, live node) pairs "
           f"[target >= 99.9%]; payload per broadcast {b['payload_per_broadcast']:.1f}; wall time {b_wall:.1f} s")
+    print(f"    unicast: {b['unicasts']} to destinations that stayed up: delivery {b['unicast_delivery']:.4%} "
+          f"[target >= 99.9%]; FIND queries per lookup mean {b['lookup_queries_mean']:.1f}, "
+          f"p99 {b['lookup_queries_p99']} [2 log2 N = {2 * math.log2(b['nodes']):.1f}]")
     rows = scenario_c(c_sizes)
     base = rows[0]
-    print("(c) N      log2N-ratio  active(mean/max)  passive(mean/max)  sessions-max  control/node/min  ratio")
+    print("(c) N      log2N-ratio  active(mean/max)  passive(mean/max)  sessions-max  routing(mean/max)  "
+          "control/node/min  ratio")
     for row in rows:
         log_ratio = math.log2(row["nodes"]) / math.log2(base["nodes"])
         ratio = row["control_per_node_per_minute"] / base["control_per_node_per_minute"]
         print(f"    {row['nodes']:<6} {log_ratio:<12.2f} {row['active_mean']:.2f}/{row['active_max']:<11} "
               f"{row['passive_mean']:.1f}/{row['passive_max']:<13} {row['sessions_max']:<13} "
+              f"{row['routing_mean']:.1f}/{row['routing_max']:<13} "
               f"{row['control_per_node_per_minute']:<17.1f} {ratio:.2f}")
     print(f"total wall time {time.perf_counter() - began:.1f} s")
     return a, b, rows

@@ -142,6 +142,9 @@ REHANDSHAKE_AFTER_TRIES = 3
 (unless it is an active neighbour, watched by keepalives): the other side may have restarted
 and lost the session."""
 
+RECENT_LOOKUPS_KEPT = 64
+"""Query counts of recent lookups kept for measurement."""
+
 MAX_FOUND_DESCRIPTORS = 8
 """Descriptors in one FOUND answer (k)."""
 

@@ -147,6 +147,7 @@ class Lookup:
         self.finished = True
         if self.router.lookups.get(self.owner) is self:
             del self.router.lookups[self.owner]
+            self.router.recent_queries.append(self.queries)
         if desc is not None:
             self.router.table.add(desc, now)
         for waiter in self.waiters:
@@ -160,6 +161,8 @@ class Router:
         self.node = node
         self.table = RoutingTable(node.identity.owner_key)
         self.lookups: dict[bytes, Lookup] = {}
+        # FIND queries of recent finished lookups (for the benchmark's hop counts)
+        self.recent_queries: collections.deque[int] = collections.deque(maxlen=limits.RECENT_LOOKUPS_KEPT)
         self._next_lookup_id = 1
         self.announcing = None
         node.handle(wire.MSG_FIND, self._on_find)

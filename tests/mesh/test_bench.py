@@ -25,6 +25,7 @@ class OverlayBenchTests(TestCase):
         self.assertEqual(a["delivery"], 1.0)
         self.assertLessEqual(a["ratio_to_n_minus_1"], 1.2)
         self.assertGreaterEqual(b["delivery"], 0.999)
+        self.assertGreaterEqual(b["unicast_delivery"], 0.999)
         # Views have fixed bounds, so per-node state and control traffic stay flat as N grows.
         first, last = rows[0], rows[-1]
         self.assertLessEqual(last["active_max"], 5)
