@@ -240,15 +240,18 @@ class Router:
             raise wire.MalformedFrame("FOUND has 3 fields")
         wire.want_int(message[1], 0, 0xFFFFFFFF)
         found = [Descriptor.decode(d) for d in wire.want_list(message[2], limits.MAX_FOUND_DESCRIPTORS)]
-        found = [self._resolve_self(peer, d) for d in found]
-        for desc in found:
-            self.table.add(desc, now)
         running = list(self.lookups.values())
         if self.announcing is not None:
             running.append(self.announcing)
-        for lookup in running:
-            if peer.static in lookup.in_flight:
-                lookup.answered(peer.static, found, now)
+        asking = [lookup for lookup in running if peer.static in lookup.in_flight]
+        if not asking:
+            self.node.count("drop_unasked_found")  # nobody may fill our table uninvited
+            return
+        found = [self._resolve_self(peer, d) for d in found]
+        for desc in found:
+            self.table.add(desc, now)
+        for lookup in asking:
+            lookup.answered(peer.static, found, now)
 
     @staticmethod
     def _resolve_self(peer, desc: Descriptor) -> Descriptor:

@@ -23,7 +23,7 @@ DATA_HEADER_SIZE = DATA_HEADER.size  # 14
 TAG_SIZE = 16  # Poly1305 / BLAKE2b-128 tags
 
 # Inner message types (first element of the decrypted MessagePack array). 1-9 link,
-# 10-19 membership, 20-29 broadcast; 30 and up are left for unicast and NAT traversal.
+# 10-19 membership, 20-29 broadcast, 30-39 unicast; 40 and up are left for NAT traversal.
 MSG_PING = 1
 MSG_CLOSE = 2
 MSG_JOIN = 10

@@ -9,6 +9,7 @@ from twisted.trial.unittest import TestCase
 from nostrp2p.mesh import wire
 from nostrp2p.mesh.identity import Identity
 from nostrp2p.mesh.node import OverlayConfig, OverlayNode
+from tests.mesh.helpers import grow
 
 
 def _node():
@@ -32,3 +33,29 @@ class FuzzTests(TestCase):
         node.tick(2.0)
         drops = sum(v for k, v in node.stats.items() if k.startswith("drop_"))
         self.assertEqual(drops, 1)
+
+
+_field = st.one_of(st.none(), st.booleans(), st.integers(-2, 2**33), st.binary(max_size=40),
+                   st.text(max_size=10), st.lists(st.binary(max_size=33), max_size=3))
+
+
+class HostileUnicastMessages(TestCase):
+    """Inner unicast and routing messages of any shape from an authenticated peer are refused as
+    malformed or handled; none raises anything else, and the node keeps working."""
+
+    def setUp(self):
+        self.net, self.nodes = grow(3, seed=51, settle=10)
+        self.node = self.net.node(self.nodes[0])
+        self.peer = next(iter(self.node.links.peers.values()))
+
+    @settings(max_examples=400, deadline=None)
+    @given(st.sampled_from([wire.MSG_FIND, wire.MSG_FOUND, wire.MSG_UNICAST, wire.MSG_UNICAST_ACK]),
+           st.lists(_field, max_size=8))
+    def test_any_shape_is_refused_or_handled(self, message_type, fields):
+        try:
+            self.node.dispatch(self.peer, [message_type, *fields], self.net.now)
+        except wire.MalformedFrame:
+            pass
+        outcome = self.net.unicast(self.nodes[1], self.net.owner_of(self.nodes[0]), b"still works")
+        self.net.run_for(3)
+        self.assertIsNone(outcome.error)
