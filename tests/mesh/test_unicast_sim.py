@@ -68,8 +68,10 @@ class UnicastTests(TestCase):
         self.assertIsNone(first.error)
         net.crash(target)
         outcome = net.unicast(nodes[4], net.owner_of(target), b"while away")
-        _settle(net, [outcome])
-        self.assertIsInstance(outcome.error, (Unreachable, TimedOut, UnknownKey))
+        stranger = net.unicast(nodes[7], net.owner_of(target), b"from one that never met it")
+        _settle(net, [outcome, stranger])
+        self.assertIsInstance(outcome.error, Unreachable)
+        self.assertIsInstance(stranger.error, Unreachable)  # its contacts still name it
         self.assertEqual(net.messages[target], [(b"warm-up", net.owner_of(nodes[4]))])
         net.restart(target)
         net.run_for(20)
