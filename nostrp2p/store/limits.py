@@ -8,6 +8,10 @@ MAX_EVENTS = 100_000
 """Events kept in Redis (default; StoreService takes another). The oldest go first, except each
 author's current profile (kind 0) and follow list (kind 3), which are never trimmed."""
 
+ADD_BATCH_MAX = 256
+"""Events written by one script call at most: the adds made in one reactor turn are coalesced
+(one round trip and one argument list instead of one per event), up to this many."""
+
 TRIM_BATCH = 16
 """Oldest events removed by one add at most once over MAX_EVENTS: trimming is incremental, each
 write pays a small bounded cost and no scan ever stops the world."""

@@ -42,10 +42,18 @@ def _deferred(method):
 @implementer(IEventStore)
 class RedisEventStore:
     def __init__(self, redis, max_events: int = limits.MAX_EVENTS,
-                 timeline: Optional[RecentWindow] = None):
+                 timeline: Optional[RecentWindow] = None, clock=None):
         if max_events < 1:
             raise StoreError(f"max_events must be at least 1, not {max_events}")
+        if clock is None:
+            from twisted.internet import reactor as clock
         self.redis = redis
+        self.clock = clock
+        self._adds: list[tuple] = []  # (event, packed, order key, Deferred) for the next write
+        self._adds_scheduled = False
+        self._reads: list[tuple] = []  # (ids, Deferred) for the next read
+        self._read_ids: dict[bytes, None] = {}  # their ids, in order, once each
+        self._reads_scheduled = False
         self.max_events = max_events
         self.timeline = timeline if timeline is not None else RecentWindow()
         self._held: Optional[list[Deferred]] = None  # operations waiting while paused
@@ -98,13 +106,41 @@ class RedisEventStore:
     async def add(self, event: Event) -> bool:
         blob = pack_event(event)
         okey = keys.order_key(event.created_at, event.id)
-        current = keys.CURRENT.get(event.kind, keys.CURRENT[0])
-        result = await self.redis.eval(
-            scripts.ADD_EVENT,
-            keys=[keys.EVENTS, keys.TIME, keys.TRIMMABLE, keys.author_key(event.pubkey), current],
-            args=[event.id, blob, okey, event.pubkey, b"1" if event.kind in _REPLACEABLE else b"0",
-                  self.max_events, limits.TRIM_BATCH, keys.AUTHOR_PREFIX],
-        )
+        written = Deferred()
+        self._adds.append((event, blob, okey, written))
+        if len(self._adds) >= limits.ADD_BATCH_MAX:
+            self._write_adds()
+        elif not self._adds_scheduled:
+            # The other adds of this reactor turn (datagrams and replies come in bursts) join
+            # this one in a single script call.
+            self._adds_scheduled = True
+            self.clock.callLater(0, self._write_adds)
+        return await written
+
+    def _write_adds(self) -> None:
+        self._adds_scheduled = False
+        batch, self._adds = self._adds, []
+        if not batch:
+            return
+        args = [self.max_events, limits.TRIM_BATCH, keys.AUTHOR_PREFIX, keys.CURRENT[0],
+                keys.CURRENT[3]]
+        for event, blob, okey, _ in batch:
+            kind = b"%d" % event.kind if event.kind in _REPLACEABLE else b"-"
+            args += [event.id, blob, okey, event.pubkey, kind]
+        written = self.redis.eval(scripts.ADD_EVENTS, keys=[keys.EVENTS, keys.TIME, keys.TRIMMABLE],
+                                  args=args)
+
+        def done(results):
+            for (event, blob, _, waiter), result in zip(batch, results):
+                waiter.callback(self._added(event, blob, result))
+
+        def failed(failure):
+            for *_, waiter in batch:
+                waiter.errback(failure)
+
+        written.addCallbacks(done, failed)
+
+    def _added(self, event: Event, blob: bytes, result) -> bool:
         if not result or result[0] == 0:
             self.counters["duplicates"] += 1
             return False
@@ -127,9 +163,37 @@ class RedisEventStore:
             return []
         return self._decode_all(await self._read_events(wanted))
 
-    async def _read_events(self, event_ids: list[bytes]) -> list:
-        reply = await self.redis.eval(scripts.READ_EVENTS, keys=[keys.EVENTS], args=event_ids)
-        return msgpack.unpackb(reply, raw=True)
+    def _read_events(self, event_ids: list[bytes]) -> Deferred:
+        """The packed events of ``event_ids`` (None where missing), in order. The reads of one
+        reactor turn share one script call, as the adds do."""
+        wanted = len(set(event_ids) | self._read_ids.keys())
+        if self._reads and wanted > limits.MAX_GET_IDS:
+            self._flush_reads()
+        result = Deferred()
+        self._reads.append((event_ids, result))
+        self._read_ids.update(dict.fromkeys(event_ids))
+        if not self._reads_scheduled:
+            self._reads_scheduled = True
+            self.clock.callLater(0, self._flush_reads)
+        return result
+
+    def _flush_reads(self) -> None:
+        self._reads_scheduled = False
+        reads, self._reads = self._reads, []
+        ids, self._read_ids = list(self._read_ids), {}
+        if not reads:
+            return
+
+        def answer(reply):
+            blobs = dict(zip(ids, msgpack.unpackb(reply, raw=True)))
+            for event_ids, waiter in reads:
+                waiter.callback([blobs.get(i) for i in event_ids])
+
+        def failed(failure):
+            for _, waiter in reads:
+                waiter.errback(failure)
+
+        self.redis.eval(scripts.READ_EVENTS, keys=[keys.EVENTS], args=ids).addCallbacks(answer, failed)
 
     async def _read_page(self, index: bytes, start: bytes, end: bytes, count: int):
         """(order keys, packed events) of up to ``count`` index entries from ``start``."""

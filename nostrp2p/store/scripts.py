@@ -6,11 +6,10 @@ Byte strings are compared byte by byte: Lua's ``<`` on strings goes through strc
 depends on the server's locale.
 """
 
-ADD_EVENT = b"""
-local events, time, trimmable, author, current = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
-local id, blob, okey, pubkey = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local replaceable, max_events, batch = ARGV[5] == '1', tonumber(ARGV[6]), tonumber(ARGV[7])
-local author_prefix = ARGV[8]
+ADD_EVENTS = b"""
+local events, time, trimmable = KEYS[1], KEYS[2], KEYS[3]
+local max_events, batch, author_prefix = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]
+local current_keys = {['0'] = ARGV[4], ['3'] = ARGV[5]}
 
 local function before(a, b)
   for i = 1, 40 do
@@ -20,39 +19,50 @@ local function before(a, b)
   return false
 end
 
-if redis.call('HSETNX', events, id, blob) == 0 then return {0} end
-redis.call('ZADD', time, 0, okey)
-redis.call('ZADD', author, 0, okey)
-local keep = false
-if replaceable then
-  local old = redis.call('HGET', current, pubkey)
-  if not old or before(okey, old) then
-    redis.call('HSET', current, pubkey, okey)
-    keep = true
-    if old then redis.call('ZADD', trimmable, 0, old .. pubkey) end
+local results = {}
+for i = 6, #ARGV, 5 do
+  local id, blob, okey, pubkey, kind = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]
+  local result = {1}
+  if redis.call('HSETNX', events, id, blob) == 0 then
+    result = {0}
+  else
+    redis.call('ZADD', time, 0, okey)
+    redis.call('ZADD', author_prefix .. pubkey, 0, okey)
+    local keep = false
+    local current = current_keys[kind]
+    if current then
+      local old = redis.call('HGET', current, pubkey)
+      if not old or before(okey, old) then
+        redis.call('HSET', current, pubkey, okey)
+        keep = true
+        if old then redis.call('ZADD', trimmable, 0, old .. pubkey) end
+      end
+    end
+    if not keep then redis.call('ZADD', trimmable, 0, okey .. pubkey) end
+    local excess = redis.call('ZCARD', time) - max_events
+    if excess > 0 then
+      local oldest = redis.call('ZRANGE', trimmable, -math.min(excess, batch), -1)
+      for _, member in ipairs(oldest) do
+        local gone_key, gone_author = string.sub(member, 1, 40), string.sub(member, 41)
+        local gone_id = string.sub(member, 9, 40)
+        redis.call('HDEL', events, gone_id)
+        redis.call('ZREM', time, gone_key)
+        redis.call('ZREM', trimmable, member)
+        redis.call('ZREM', author_prefix .. gone_author, gone_key)
+        table.insert(result, gone_id)
+      end
+    end
   end
+  table.insert(results, result)
 end
-if not keep then redis.call('ZADD', trimmable, 0, okey .. pubkey) end
-
-local result = {1}
-local excess = redis.call('ZCARD', time) - max_events
-if excess > 0 then
-  local oldest = redis.call('ZRANGE', trimmable, -math.min(excess, batch), -1)
-  for _, member in ipairs(oldest) do
-    local gone_key, gone_author = string.sub(member, 1, 40), string.sub(member, 41)
-    local gone_id = string.sub(member, 9, 40)
-    redis.call('HDEL', events, gone_id)
-    redis.call('ZREM', time, gone_key)
-    redis.call('ZREM', trimmable, member)
-    redis.call('ZREM', author_prefix .. gone_author, gone_key)
-    table.insert(result, gone_id)
-  end
-end
-return result
+return results
 """
-"""KEYS: events, time, trimmable, author index, current hash (or any key for other kinds).
-ARGV: id, packed event, order key, pubkey, '1' if replaceable, max events, trim batch,
-author index prefix. Returns {1, trimmed ids...} for a new event, {0} for a duplicate."""
+"""Adds events in order, in one call (the ``add`` calls of one reactor turn, coalesced).
+KEYS: events, time, trimmable. ARGV: max events, trim batch, author index prefix,
+current-profile hash, current-follow-list hash, then per event: id, packed event, order key,
+pubkey, kind ('0', '3', or '-' for kinds that are not replaceable). Returns per event
+{1, trimmed ids...} for a new event, {0} for a duplicate (of a stored one or an earlier one in
+the same call)."""
 
 MARK_REFRESHED = b"""
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])

@@ -129,7 +129,8 @@ class StoreService(Service):
             self.client = await txredisapi.Connection(
                 host, port, dbid=db, reconnect=True, charset=None, convertNumbers=False)
         store = RedisEventStore(self.client, self.max_events,
-                                RecentWindow(self.timeline_events, self.timeline_bytes))
+                                RecentWindow(self.timeline_events, self.timeline_bytes),
+                                clock=self.reactor)
         warmed = await store.warm()
         self.store = store
         if self.embedded is not None and self.running:
