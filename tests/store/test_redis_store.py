@@ -29,6 +29,25 @@ class AddAndGetTests(unittest.TestCase):
         self.assertTrue(verifyObject(IEventStore, store))
 
     @async_test
+    async def test_adds_and_reads_in_one_turn_each_get_their_own_answer(self):
+        # Calls made together are written (and read) by one script call; each caller must
+        # still get exactly what one call alone would have answered.
+        from twisted.internet.defer import gatherResults
+        store = await start_test_store(self)
+        post = make_event(author=1)
+        old_profile = make_event(author=2, kind=0, created_at=1_700_000_000)
+        new_profile = make_event(author=2, kind=0, created_at=1_700_000_500)
+        results = await gatherResults([store.add(e) for e in
+                                       (post, post, new_profile, old_profile)])
+        self.assertEqual(results, [True, False, True, True])
+        self.assertEqual(await store.current_profile(new_profile.pubkey), new_profile)
+        many = [make_event(author=3, created_at=1_700_001_000 + n) for n in range(600)]
+        self.assertEqual(await gatherResults([store.add(e) for e in many]), [True] * 600)
+        reads = await gatherResults([store.get([post.id]), store.get([b"\x00" * 32]),
+                                     store.get([many[5].id, post.id])])
+        self.assertEqual(reads, [[post], [], [many[5], post]])
+
+    @async_test
     async def test_add_reports_new_then_duplicate(self):
         store = await start_test_store(self)
         event = make_event()
