@@ -128,6 +128,10 @@ LOOKUP_QUERY_TIMEOUT = 4.0
 LOOKUP_MAX_QUERIES = 40
 """FIND queries one lookup may send before it gives up."""
 
+LOOKUP_RETRY_DELAY = 5.0
+"""A lookup that found nothing is tried once more this much later before a send fails with
+UnknownKey: a server that just came back may not have announced itself yet."""
+
 MAX_LOOKUPS = 64
 """Lookups in progress at once; more sends to unknown keys fail at once with UnknownKey."""
 
@@ -209,3 +213,23 @@ MAX_BROADCAST_ASSEMBLY_BYTES = 2 * 1024 * 1024
 BROADCAST_ASSEMBLY_TIMEOUT = 120.0
 """Parts of a large broadcast not completed in this long are dropped (MESSAGE_STORE_TTL: a part
 still missing by then can no longer be grafted)."""
+
+# --- unicast through relays (when no direct session can be made) -------------------------------
+MAX_RELAY_HOPS = 3
+"""Servers a relayed message may pass through; each hop also refuses one already on its path."""
+
+RELAY_ROUTES_MAX = 256
+"""Destinations reached through a relay, remembered (least recently used forgotten)."""
+
+RELAY_HINTS_MAX = 256
+"""Destinations with servers known to know them (candidate relays), remembered..."""
+
+RELAY_HINTS_PER_DESTINATION = 4
+"""...and candidate relays per destination."""
+
+RELAY_BUDGET_PER_SECOND = 200
+"""Messages one server may have this server relay per second; more are dropped and counted, so a
+relay cannot be used to flood."""
+
+RELAY_ORIGINS_MAX = 1024
+"""Servers whose relay budgets are tracked at once."""

@@ -83,6 +83,10 @@ class Links:
         if peer.handshake is None:
             self._initiate(peer.address, static, now)
 
+    def has_session(self, static: bytes) -> bool:
+        peer = self.peers.get(static)
+        return peer is not None and peer.current is not None
+
     def send_to_address(self, address, message: list, now: float) -> None:
         """Reach a server known only by address (a bootstrap peer)."""
         hs = self._initiate(address, None, now)

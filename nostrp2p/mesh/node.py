@@ -18,6 +18,7 @@ from nostrp2p.mesh.descriptor import PeerStatus
 from nostrp2p.mesh.identity import Identity
 from nostrp2p.mesh.links import LINK_CHECK_INTERVAL, Links
 from nostrp2p.mesh.membership import Membership
+from nostrp2p.mesh.relay import Relay
 from nostrp2p.mesh.routing import Router
 from nostrp2p.mesh.timers import Timers
 from nostrp2p.mesh.unicast import Unicast
@@ -54,6 +55,7 @@ class OverlayNode:
         self.assembler = Assembler(self)
         self.router = Router(self)
         self.unicaster = Unicast(self, self.router)
+        self.relay = Relay(self)
 
     # --- driving ---------------------------------------------------------------------------
     def start(self, now: float) -> None:
@@ -160,6 +162,8 @@ class OverlayNode:
         handler(peer, message, now)
 
     def send(self, static, address, message, now):
+        if self.relay.send_via(static, message, now):
+            return
         self.links.send(static, address, message, now)
 
     def emit(self, datagram, address, kind):

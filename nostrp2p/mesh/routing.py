@@ -58,6 +58,13 @@ class RoutingTable:
                     del self.buckets[index]
                 return
 
+    def descriptor_of(self, static: bytes):
+        for bucket in self.buckets.values():
+            entry = bucket.get(static)
+            if entry is not None:
+                return entry[0]
+        return None
+
     def contact_for(self, owner: bytes):
         static = self.by_owner.get(owner)
         if static is None:
@@ -248,8 +255,11 @@ class Router:
             self.node.count("drop_unasked_found")  # nobody may fill our table uninvited
             return
         found = [self._resolve_self(peer, d) for d in found]
+        host, port = peer.address
+        responder = Descriptor(peer.static, peer.owner, str(host), int(port))
         for desc in found:
             self.table.add(desc, now)
+            self.node.relay.hint(desc.static, responder)  # it knows that server: a relay to try
         for lookup in asking:
             lookup.answered(peer.static, found, now)
 

@@ -129,11 +129,16 @@ class Unicast:
             self._deliver_local(mid, payload, kind, now, done)
             return mid
 
-        def located(desc, now):
-            if desc is None:
+        def located(desc, now, last_try=False):
+            if desc is not None:
+                self._start(mid, desc.static, desc.address, kind, ref, payload, now, done)
+            elif last_try:
                 done(UnknownKey(f"no server of {owner.hex()[:16]}... found in the overlay"), None, now)
             else:
-                self._start(mid, desc.static, desc.address, kind, ref, payload, now, done)
+                self.node.timers.call_at(now + limits.LOOKUP_RETRY_DELAY, look_again)
+
+        def look_again(now):
+            self.router.locate(owner, now, lambda desc, now: located(desc, now, last_try=True))
 
         self.router.locate(owner, now, located)
         return mid
@@ -202,13 +207,20 @@ class Unicast:
             if sent + rt.rto > now + 1e-9:
                 continue
             if out.tries[index] > limits.MAX_RETRANSMISSIONS:
-                self._finish(out, TimedOut("not acknowledged after "
-                                           f"{limits.MAX_RETRANSMISSIONS} retransmissions"), now)
+                if out.static in self.node.relay.routes:
+                    error = Unreachable("not acknowledged, directly or through relays")
+                else:
+                    error = TimedOut(f"not acknowledged after {limits.MAX_RETRANSMISSIONS} "
+                                     "retransmissions")
+                self._finish(out, error, now)
                 return
             self.node.count("unicast_retransmitted")
-            if out.tries[index] == limits.REHANDSHAKE_AFTER_TRIES and not self.node.needs_peer(out.static):
-                self.node.links.forget(out.static)
-                self.node.count("unicast_rehandshake")
+            if out.tries[index] == limits.REHANDSHAKE_AFTER_TRIES:
+                if out.static in self.node.relay.routes:
+                    self.node.relay.route_around(out.static)  # that relay did not get through
+                elif not self.node.needs_peer(out.static):
+                    self.node.links.forget(out.static)
+                    self.node.count("unicast_rehandshake")
             rt.back_off()
             self._send_fragment(out, index, now)
         if out.sent_at:
@@ -226,7 +238,8 @@ class Unicast:
         out.acked.add(index)
         if sent is not None and out.tries.get(index) == 1:  # Karn: no samples from retransmissions
             self._round_trip(peer.static).sample(now - sent)
-        out.address = peer.address
+        if peer.address is not None:
+            out.address = peer.address
         if len(out.acked) == len(out.fragments):
             self._finish(out, None, now)
         else:
@@ -239,16 +252,25 @@ class Unicast:
         if self.per_peer[out.static] <= 0:
             del self.per_peer[out.static]
         if error is None:
+            self.node.relay.reached(out.static)
             self.node.count("unicast_acknowledged")
         else:
             self.node.count("unicast_failed")
         out.done(error, None, now)
 
     def peer_unreachable(self, static, now) -> None:
-        """The links gave up on ``static``: what was going there fails, the contact goes."""
+        """The links gave up on ``static``: what was going there goes through a relay now, or
+        fails when no relay is left to try."""
+        going = [o for o in self.outgoing.values() if o.static == static]
+        if going and self.node.relay.route_around(static):
+            for out in going:
+                for index in list(out.sent_at):
+                    self._send_fragment(out, index, now)
+            return
         self.router.forget(static)
-        for out in [o for o in self.outgoing.values() if o.static == static]:
-            self._finish(out, Unreachable("no session could be made with its server"), now)
+        for out in going:
+            self._finish(out, Unreachable("no session could be made with its server, "
+                                          "directly or through a relay"), now)
 
     # --- receiving -----------------------------------------------------------------------------
     def _on_fragment(self, peer, message, now):

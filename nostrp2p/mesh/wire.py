@@ -42,6 +42,8 @@ MSG_FIND = 30
 MSG_FOUND = 31
 MSG_UNICAST = 32
 MSG_UNICAST_ACK = 33
+MSG_RELAY = 34
+MSG_RELAYED = 35
 
 
 class MalformedFrame(ValueError):

@@ -49,7 +49,8 @@ class HostileUnicastMessages(TestCase):
         self.peer = next(iter(self.node.links.peers.values()))
 
     @settings(max_examples=400, deadline=None)
-    @given(st.sampled_from([wire.MSG_FIND, wire.MSG_FOUND, wire.MSG_UNICAST, wire.MSG_UNICAST_ACK]),
+    @given(st.sampled_from([wire.MSG_FIND, wire.MSG_FOUND, wire.MSG_UNICAST, wire.MSG_UNICAST_ACK,
+                            wire.MSG_RELAY, wire.MSG_RELAYED]),
            st.lists(_field, max_size=8))
     def test_any_shape_is_refused_or_handled(self, message_type, fields):
         try:

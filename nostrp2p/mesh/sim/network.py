@@ -80,6 +80,7 @@ class SimNetwork:
         self._seq = itertools.count()
         self._latency = {}
         self._groups = None  # address -> partition label, while partitioned
+        self._blocked: set[frozenset] = set()  # pairs that cannot exchange datagrams
         self.deliveries: dict[bytes, dict[tuple, float]] = collections.defaultdict(dict)
         self.datagrams_sent = 0
         # unicasts delivered: address -> [(payload, origin owner)]
@@ -151,6 +152,11 @@ class SimNetwork:
             for address in group:
                 self._groups[address] = label
 
+    def block(self, a, b) -> None:
+        """No datagram passes between ``a`` and ``b`` (a firewall, NATs that will not open), while
+        both still reach everyone else."""
+        self._blocked.add(frozenset((a, b)))
+
     def heal(self) -> None:
         self._groups = None
 
@@ -210,6 +216,8 @@ class SimNetwork:
             for tap in self.taps:
                 tap(host.address, destination, datagram)
             if self._groups is not None and self._groups.get(host.address) != self._groups.get(destination):
+                continue
+            if self._blocked and frozenset((host.address, destination)) in self._blocked:
                 continue
             if link.loss and rng.random() < link.loss:
                 continue

@@ -1,0 +1,168 @@
+"""Unicast through peers when no direct session with the destination can be made (a firewall,
+a NAT that does not let us in): the origin hands the message to a relay, which passes it on
+over its own session with the destination, or to a server nearer the destination, at most
+MAX_RELAY_HOPS times and never twice through one server. The destination answers along the way
+it was reached. Only unicast frames travel this way, within a per-origin budget."""
+
+from __future__ import annotations
+
+import collections
+
+from nostrp2p.mesh import limits, wire
+from nostrp2p.mesh.descriptor import Descriptor
+from nostrp2p.mesh.routing import route_id
+
+RELAYABLE = frozenset({wire.MSG_UNICAST, wire.MSG_UNICAST_ACK})
+
+
+class RelayedPeer:
+    """The origin of a relayed message, as the layers above see a peer."""
+
+    __slots__ = ("static", "owner", "address")
+
+    def __init__(self, static, owner, address):
+        self.static = static
+        self.owner = owner
+        self.address = address
+
+
+class Relay:
+    def __init__(self, node):
+        self.node = node
+        self.routes: collections.OrderedDict[bytes, Descriptor] = collections.OrderedDict()
+        self.hints: collections.OrderedDict[bytes, list] = collections.OrderedDict()
+        self.tried: dict[bytes, set] = {}
+        self.owners: dict[bytes, bytes] = {}  # relayed origins -> their owner keys
+        self.budgets: collections.OrderedDict[bytes, list] = collections.OrderedDict()
+        node.handle(wire.MSG_RELAY, self._on_relay)
+        node.handle(wire.MSG_RELAYED, self._on_relayed)
+
+    # --- origin side ---------------------------------------------------------------------------
+    def hint(self, destination: bytes, relay: Descriptor) -> None:
+        """``relay`` told us of ``destination``: it may be able to reach it for us."""
+        if relay.static == destination:
+            return
+        hints = self.hints.pop(destination, [])
+        hints = [relay] + [h for h in hints if h.static != relay.static]
+        self.hints[destination] = hints[: limits.RELAY_HINTS_PER_DESTINATION]
+        while len(self.hints) > limits.RELAY_HINTS_MAX:
+            self.hints.popitem(last=False)
+
+    def route_around(self, destination: bytes) -> bool:
+        """Direct contact with ``destination`` failed: use a relay not tried yet, if any."""
+        tried = self.tried.setdefault(destination, set())
+        while len(self.tried) > limits.RELAY_ROUTES_MAX:
+            self.tried.pop(next(iter(self.tried)))
+        candidates = list(self.hints.get(destination, ()))
+        candidates += [d for d in self.node.membership.active.values()]
+        for relay in candidates:
+            if relay.static not in tried and relay.static != destination:
+                tried.add(relay.static)
+                self.routes[destination] = relay
+                self.routes.move_to_end(destination)
+                while len(self.routes) > limits.RELAY_ROUTES_MAX:
+                    self.routes.popitem(last=False)
+                self.node.count("relay_route_chosen")
+                return True
+        self.routes.pop(destination, None)
+        self.tried.pop(destination, None)  # a later message starts over, direct first
+        return False
+
+    def reached(self, destination: bytes) -> None:
+        """A message to ``destination`` got through: its relays may all be tried again later."""
+        self.tried.pop(destination, None)
+
+    def send_via(self, destination: bytes, message: list, now: float) -> bool:
+        """Send ``message`` through the relay chosen for ``destination``, if there is one and
+        no direct session."""
+        relay = self.routes.get(destination)
+        if relay is None or message[0] not in RELAYABLE or self.node.links.has_session(destination):
+            return False
+        ident = self.node.identity
+        frame = [wire.MSG_RELAY, destination, self.owner_of(destination), limits.MAX_RELAY_HOPS,
+                 [ident.public_key], ident.owner_key, message]
+        self.node.links.send(relay.static, relay.address, frame, now)
+        return True
+
+    # --- relay side ----------------------------------------------------------------------------
+    def _within_budget(self, origin: bytes, now: float) -> bool:
+        window = self.budgets.pop(origin, None)
+        if window is None or now - window[0] >= 1.0:
+            window = [now, 0]
+        window[1] += 1
+        self.budgets[origin] = window
+        while len(self.budgets) > limits.RELAY_ORIGINS_MAX:
+            self.budgets.popitem(last=False)
+        return window[1] <= limits.RELAY_BUDGET_PER_SECOND
+
+    def owner_of(self, static: bytes) -> bytes:
+        known = self.owners.get(static)
+        if known is None:
+            desc = self.node.router.table.descriptor_of(static)
+            known = desc.owner if desc is not None else bytes(32)
+        return known
+
+    def _on_relay(self, peer, message, now):
+        if len(message) != 7:
+            raise wire.MalformedFrame("RELAY has 7 fields")
+        destination = wire.want_bytes(message[1], 32)
+        destination_owner = wire.want_bytes(message[2], 32)
+        ttl = wire.want_int(message[3], 1, limits.MAX_RELAY_HOPS)
+        path = [wire.want_bytes(s, 32) for s in wire.want_list(message[4], limits.MAX_RELAY_HOPS)]
+        owner = wire.want_bytes(message[5], 32)
+        inner = wire.want_list(message[6], 8)
+        if not path or not inner or inner[0] not in RELAYABLE:
+            raise wire.MalformedFrame("RELAY carries a unicast frame from a named origin")
+        me = self.node.identity.public_key
+        if me in path or path[-1] != peer.static:
+            self.node.count("drop_relay_loop")
+            return
+        if len(path) == 1:
+            owner = peer.owner  # the first relay knows the origin's claim from its session
+        if not self._within_budget(path[0], now):
+            self.node.count("drop_relay_over_budget")
+            return
+        if destination == me:
+            self._on_relayed(peer, [wire.MSG_RELAYED, path[0], owner, inner], now)
+            return
+        known = self.node.router.table.descriptor_of(destination)
+        if self.node.links.has_session(destination) or known is not None:
+            address = known.address if known is not None else None
+            self.node.count("relayed")
+            self.node.links.send(destination, address, [wire.MSG_RELAYED, path[0], owner, inner], now)
+            return
+        if ttl <= 1:
+            self.node.count("drop_relay_no_route")
+            return
+        # Pass it on to a server nearer the destination's key that we have a session with.
+        nearer = [d for d in self.node.router.table.closest(route_id(destination_owner),
+                                                             limits.ROUTING_BUCKET_SIZE)
+                  if d.static not in path and self.node.links.has_session(d.static)]
+        if not nearer:
+            self.node.count("drop_relay_no_route")
+            return
+        self.node.count("relayed")
+        forward = [wire.MSG_RELAY, destination, destination_owner, ttl - 1, path + [me], owner, inner]
+        self.node.links.send(nearer[0].static, nearer[0].address, forward, now)
+
+    def _on_relayed(self, peer, message, now):
+        if len(message) != 4:
+            raise wire.MalformedFrame("RELAYED has 4 fields")
+        origin = wire.want_bytes(message[1], 32)
+        owner = wire.want_bytes(message[2], 32)
+        inner = wire.want_list(message[3], 8)
+        if not inner or inner[0] not in RELAYABLE or origin == self.node.identity.public_key:
+            raise wire.MalformedFrame("RELAYED carries a unicast frame from another server")
+        if not self.node.links.has_session(origin):
+            # Answer the way we were reached.
+            host, port = peer.address
+            self.routes[origin] = Descriptor(peer.static, peer.owner, str(host), int(port))
+            self.owners[origin] = owner
+            while len(self.owners) > limits.RELAY_ROUTES_MAX:
+                self.owners.pop(next(iter(self.owners)))
+            self.routes.move_to_end(origin)
+            while len(self.routes) > limits.RELAY_ROUTES_MAX:
+                self.routes.popitem(last=False)
+        self.node.count("relayed_received")
+        self.node.dispatch(RelayedPeer(origin, owner, None), inner, now)
+

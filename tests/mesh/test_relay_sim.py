@@ -1,0 +1,49 @@
+"""Unicast through peers when two servers cannot exchange datagrams directly."""
+
+from twisted.trial.unittest import TestCase
+
+from nostrp2p.mesh import limits, wire
+from nostrp2p.mesh.errors import Unreachable
+from nostrp2p.mesh.sim import LinkModel
+from tests.mesh.helpers import grow
+from tests.mesh.test_unicast_sim import _settle
+
+
+class RelayTests(TestCase):
+    def test_blocked_pair_talks_through_a_relay_both_ways(self):
+        net, nodes = grow(30, seed=61, link=LinkModel(loss=0.01, jitter=0.02))
+        a, b = nodes[5], nodes[23]
+        net.block(a, b)
+        there = net.unicast(a, net.owner_of(b), b"x" * 5000)
+        asked = net.request(b, net.owner_of(a), b"and back?")
+        _settle(net, [there, asked])
+        self.assertIsNone(there.error)
+        self.assertEqual(net.messages[b], [(b"x" * 5000, net.owner_of(a))])
+        self.assertEqual((asked.error, asked.result), (None, b"re:and back?"))
+        self.assertGreater(net.total("relayed"), 0)
+        self.assertFalse(net.node(a).links.has_session(net.node(b).identity.public_key))
+
+    def test_unreachable_when_no_path_at_all(self):
+        net, nodes = grow(20, seed=62)
+        lonely = nodes[9]
+        for other in nodes:
+            if other != lonely:
+                net.block(lonely, other)
+        net.run_for(5)
+        outcome = net.unicast(nodes[2], net.owner_of(lonely), b"anyone?")
+        _settle(net, [outcome], limit=300)
+        self.assertIsInstance(outcome.error, Unreachable)
+
+    def test_a_relay_refuses_loops_and_floods(self):
+        net, nodes = grow(5, seed=63, settle=10)
+        relay = net.node(nodes[0])
+        peer = next(iter(relay.links.peers.values()))
+        me = relay.identity.public_key
+        inner = [wire.MSG_UNICAST_ACK, b"\x01" * 16, 0]
+        relay.dispatch(peer, [wire.MSG_RELAY, b"\x02" * 32, b"\x03" * 32, 2, [peer.static, me],
+                              peer.owner, inner], net.now)
+        self.assertEqual(relay.stats["drop_relay_loop"], 1)
+        for _ in range(limits.RELAY_BUDGET_PER_SECOND + 5):
+            relay.dispatch(peer, [wire.MSG_RELAY, b"\x02" * 32, b"\x03" * 32, 1, [peer.static],
+                                  peer.owner, inner], net.now)
+        self.assertEqual(relay.stats["drop_relay_over_budget"], 5)
