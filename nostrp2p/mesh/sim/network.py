@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from nostrp2p.mesh.identity import Identity
 from nostrp2p.mesh.node import OverlayConfig, OverlayNode
+from nostrp2p.mesh.sim.nat import NatBox, NatType
 
 _DELIVER = 0
 _TIMER = 1
@@ -49,7 +50,7 @@ class Outcome:
 
 class SimHost:
     __slots__ = ("address", "identity", "bootstrap", "password", "node", "up", "incarnation",
-                 "scheduled", "retired_stats")
+                 "scheduled", "retired_stats", "nat")
 
     def __init__(self, address, identity, bootstrap, password):
         self.address = address
@@ -61,6 +62,7 @@ class SimHost:
         self.incarnation = 0
         self.scheduled = None
         self.retired_stats = collections.Counter()  # counters of earlier incarnations
+        self.nat = None  # the NatBox it sits behind, if any
 
     def stats(self):
         total = collections.Counter(self.retired_stats)
@@ -81,6 +83,7 @@ class SimNetwork:
         self._latency = {}
         self._groups = None  # address -> partition label, while partitioned
         self._blocked: set[frozenset] = set()  # pairs that cannot exchange datagrams
+        self.nats: dict[str, NatBox] = {}  # public host -> NAT box
         self.deliveries: dict[bytes, dict[tuple, float]] = collections.defaultdict(dict)
         self.datagrams_sent = 0
         # unicasts delivered: address -> [(payload, origin owner)]
@@ -94,11 +97,19 @@ class SimNetwork:
         owner = owner_key or hashlib.blake2b(b"owner" + secret, digest_size=32).digest()
         return Identity.from_private(secret, owner)
 
-    def add_node(self, bootstrap=(), password=None, identity=None, address=None) -> tuple:
+    def add_nat(self, name: str, kind: NatType, **options) -> NatBox:
+        """A NAT box whose public host is ``name``; put servers behind it with add_node(nat=...)."""
+        box = self.nats[name] = NatBox(name, kind, **options)
+        return box
+
+    def add_node(self, bootstrap=(), password=None, identity=None, address=None, nat=None) -> tuple:
         index = len(self.hosts)
+        if nat is not None:
+            address = nat.private_address(index)
         address = address or (f"node-{index}", 7000)
         identity = identity or self.identity_for(index)
         host = SimHost(address, identity, tuple(bootstrap), password)
+        host.nat = nat
         self.hosts[address] = host
         self._boot(host)
         return address
@@ -223,9 +234,12 @@ class SimNetwork:
                 continue
             copies = 2 if link.duplicate and rng.random() < link.duplicate else 1
             base = self._link_latency(host.address, destination)
+            source = host.address
+            if host.nat is not None and not host.nat.owns(destination):
+                source = host.nat.outbound(host.address, destination, self.now)
             for _ in range(copies):
                 delay = base + (rng.random() * link.jitter if link.jitter else 0.0)
-                self._schedule(self.now + delay, _DELIVER, (destination, datagram, host.address))
+                self._schedule(self.now + delay, _DELIVER, (destination, datagram, source))
         deadline = node.next_deadline()
         if deadline is not None and (host.scheduled is None or deadline < host.scheduled):
             host.scheduled = deadline
@@ -243,7 +257,7 @@ class SimNetwork:
             self.now = when
             if kind == _DELIVER:
                 destination, datagram, source = data
-                host = hosts.get(destination)
+                host = self._receiver(destination, source, when)
                 if host is None or not host.up:
                     continue
                 host.node.datagram_received(datagram, source, when)
@@ -257,6 +271,18 @@ class SimNetwork:
                 host.node.tick(when)
             self._flush(host)
         self.now = max(self.now, until)
+
+    def _receiver(self, destination, source, when):
+        host = self.hosts.get(destination)
+        if host is not None:
+            if host.nat is not None and not host.nat.owns(source):
+                return None  # a private address is not reachable from outside its NAT
+            return host
+        box = self.nats.get(destination[0])
+        if box is None:
+            return None
+        internal = box.inbound(destination[1], source, when)
+        return self.hosts.get(internal) if internal is not None else None
 
     def run_for(self, seconds: float) -> None:
         self.run_until(self.now + seconds)
