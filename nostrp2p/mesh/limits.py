@@ -233,3 +233,14 @@ relay cannot be used to flood."""
 
 RELAY_ORIGINS_MAX = 1024
 """Servers whose relay budgets are tracked at once."""
+
+# --- NAT traversal ------------------------------------------------------------------------------
+REFLEXIVE_OBSERVATIONS_MAX = 8
+"""Peers' reports of the address our datagrams come from, kept (one per reporting host)."""
+
+WHOAMI_ASKED_MAX = 256
+"""Peers already asked where they see us (once per session), remembered."""
+
+PUNCH_BUDGET_PER_MINUTE = 30
+"""Hole-punch introductions one server may ask of this one (as introducer or as target) per
+minute; more are dropped and counted."""

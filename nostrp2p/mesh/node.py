@@ -21,6 +21,7 @@ from nostrp2p.mesh.membership import Membership
 from nostrp2p.mesh.relay import Relay
 from nostrp2p.mesh.routing import Router
 from nostrp2p.mesh.timers import Timers
+from nostrp2p.mesh.traversal import Traversal
 from nostrp2p.mesh.unicast import Unicast
 
 PAYLOAD_MESSAGES = frozenset({wire.MSG_GOSSIP})
@@ -56,6 +57,7 @@ class OverlayNode:
         self.router = Router(self)
         self.unicaster = Unicast(self, self.router)
         self.relay = Relay(self)
+        self.traversal = Traversal(self)
 
     # --- driving ---------------------------------------------------------------------------
     def start(self, now: float) -> None:
@@ -192,6 +194,7 @@ class OverlayNode:
     def peer_connected(self, peer, now):
         self.stats["sessions_established"] += 1
         self.router.learn(peer, now)
+        self.traversal.session_up(peer, now)
 
     def peer_failed(self, static, now):
         self.membership.peer_failed(static, now)

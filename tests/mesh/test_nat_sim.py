@@ -80,3 +80,63 @@ class OverlayBehindNatsTests(TestCase):
         mid = net.broadcast(publics[2], b"to everyone, NATs or not")
         net.run_for(5)
         self.assertTrue({a, b} <= net.reached(mid))
+
+
+CONES = (NatType.FULL_CONE, NatType.ADDRESS_RESTRICTED, NatType.PORT_RESTRICTED)
+
+
+class TraversalTests(TestCase):
+    def test_servers_learn_their_public_address_and_nat_behaviour(self):
+        net = SimNetwork(seed=95)
+        boot = net.add_node()
+        for _ in range(4):
+            net.add_node(bootstrap=[boot])
+        cone = net.add_node(bootstrap=[boot], nat=net.add_nat("nat-c", NatType.PORT_RESTRICTED))
+        sym = net.add_node(bootstrap=[boot], nat=net.add_nat("nat-s", NatType.SYMMETRIC))
+        net.run_for(60)
+        self.assertEqual(net.node(cone).traversal.behaviour, "endpoint-independent")
+        self.assertEqual(net.node(sym).traversal.behaviour, "endpoint-dependent")
+        self.assertEqual(net.node(boot).traversal.behaviour, "endpoint-independent")
+        self.assertEqual(net.node(cone).traversal.reflexive_addresses()[0][0], "nat-c")
+        self.assertEqual(len(set(net.node(sym).traversal.reflexive_addresses())),
+                         len(net.node(sym).traversal.observed))
+
+    def test_cone_nats_are_punched_through_for_a_direct_session(self):
+        for n, (first, second) in enumerate(itertools.product(CONES, repeat=2)):
+            net = SimNetwork(seed=100 + n)
+            boot = net.add_node()
+            for _ in range(3):
+                net.add_node(bootstrap=[boot])
+            a = net.add_node(bootstrap=[boot], nat=net.add_nat("nat-a", first))
+            b = net.add_node(bootstrap=[boot], nat=net.add_nat("nat-b", second))
+            net.run_for(30)
+            a_key, b_key = net.node(a).identity.public_key, net.node(b).identity.public_key
+            # Make them strangers: no session, and their NATs' permissions for each other gone.
+            net.block(a, b)
+            net.node(a).links.forget(b_key)
+            net.node(b).links.forget(a_key)
+            net.run_for(70)
+            net.unblock(a, b)
+            outcome = net.unicast(a, net.owner_of(b), b"one way only")
+            # Within seconds, not at the next chance meeting of membership traffic (a minute or
+            # more): the introduction through a relay is what opens the way.
+            started = net.now
+            while not net.node(a).links.has_session(b_key) and net.now - started < 10:
+                net.run_for(0.1)
+            self.assertTrue(net.node(a).links.has_session(b_key), (first, second))
+            _settle(net, [outcome])
+            self.assertIsNone(outcome.error, (first, second))
+
+    def test_symmetric_against_port_restricted_stays_relayed(self):
+        net = SimNetwork(seed=120)
+        boot = net.add_node()
+        for _ in range(3):
+            net.add_node(bootstrap=[boot])
+        a = net.add_node(bootstrap=[boot], nat=net.add_nat("nat-a", NatType.PORT_RESTRICTED))
+        b = net.add_node(bootstrap=[boot], nat=net.add_nat("nat-b", NatType.SYMMETRIC))
+        net.run_for(30)
+        outcome = net.unicast(a, net.owner_of(b), b"through a relay")
+        _settle(net, [outcome])
+        self.assertIsNone(outcome.error)
+        self.assertFalse(net.node(a).links.has_session(net.node(b).identity.public_key))
+        self.assertGreater(net.total("punch_answered"), 0)  # it was tried, and could not work

@@ -77,11 +77,10 @@ class NatBox:
             return None
         if self.kind is NatType.FULL_CONE:
             return mapping.internal
-        if self.kind is NatType.ADDRESS_RESTRICTED:
-            allowed = remote[0] in mapping.allowed
-        else:  # port-restricted, and symmetric (whose mapping has one remote anyway)
-            allowed = remote in mapping.allowed
-        if not allowed:
+        # Each remote's permission lives as long as traffic goes out to it (a conntrack entry).
+        key = remote[0] if self.kind is NatType.ADDRESS_RESTRICTED else remote
+        sent = mapping.allowed.get(key)
+        if sent is None or now - sent > self.mapping_timeout:
             self.dropped += 1
             return None
         return mapping.internal

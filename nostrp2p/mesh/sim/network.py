@@ -168,6 +168,9 @@ class SimNetwork:
         both still reach everyone else."""
         self._blocked.add(frozenset((a, b)))
 
+    def unblock(self, a, b) -> None:
+        self._blocked.discard(frozenset((a, b)))
+
     def heal(self) -> None:
         self._groups = None
 

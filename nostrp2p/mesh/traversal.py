@@ -1,0 +1,129 @@
+"""Getting through NATs: a server learns the address its datagrams leave from (each peer it
+opens a session with says where it sees it), classifies its NAT's mapping as
+endpoint-independent (the same public address whoever it talks to) or endpoint-dependent
+(symmetric), and when a handshake with another server goes unanswered it has a server that both
+can reach introduce them: the introducer tells the target where the asker's datagrams come from,
+and the target sends its handshake there. That opens the target's NAT towards the asker, and the
+asker's own earlier attempt has opened its NAT towards the target, so the first authenticated
+packet through makes a direct session. Until then (or when it cannot work, for two symmetric
+NATs) the relay carries the messages."""
+
+from __future__ import annotations
+
+import collections
+
+from nostrp2p.mesh import limits, wire
+
+UNKNOWN = "unknown"
+ENDPOINT_INDEPENDENT = "endpoint-independent"
+ENDPOINT_DEPENDENT = "endpoint-dependent"
+
+
+class Traversal:
+    def __init__(self, node):
+        self.node = node
+        self.observed: collections.OrderedDict[str, tuple] = collections.OrderedDict()
+        self.behaviour = UNKNOWN
+        self.asked: collections.OrderedDict[bytes, None] = collections.OrderedDict()
+        self.budgets: collections.OrderedDict[bytes, list] = collections.OrderedDict()
+        node.handle(wire.MSG_WHOAMI, self._on_whoami)
+        node.handle(wire.MSG_YOU_ARE, self._on_you_are)
+        node.handle(wire.MSG_PUNCH_REQUEST, self._on_punch_request)
+        node.handle(wire.MSG_PUNCH, self._on_punch)
+
+    # --- reflexive addresses -------------------------------------------------------------------
+    def session_up(self, peer, now) -> None:
+        if peer.static in self.asked:
+            return
+        self.asked[peer.static] = None
+        while len(self.asked) > limits.WHOAMI_ASKED_MAX:
+            self.asked.popitem(last=False)
+        self.node.send(peer.static, None, [wire.MSG_WHOAMI], now)
+
+    def _on_whoami(self, peer, message, now):
+        if peer.address is None:
+            return  # reached through a relay: we do not see its datagrams
+        host, port = peer.address
+        self.node.send(peer.static, None, [wire.MSG_YOU_ARE, str(host), int(port)], now)
+
+    def _on_you_are(self, peer, message, now):
+        if len(message) != 3 or not isinstance(message[1], str) or \
+                not 0 < len(message[1]) <= limits.MAX_HOST_LENGTH:
+            raise wire.MalformedFrame("YOU_ARE has a host and a port")
+        seen = (message[1], wire.want_int(message[2], 0, 65535))
+        reporter = str(peer.address[0]) if peer.address is not None else None
+        if reporter is None:
+            return
+        before = self.observed.get(reporter)
+        if before is not None and before != seen:
+            self.node.count("reflexive_address_changed")
+        self.observed.pop(reporter, None)
+        self.observed[reporter] = seen
+        while len(self.observed) > limits.REFLEXIVE_OBSERVATIONS_MAX:
+            self.observed.popitem(last=False)
+        self._classify()
+
+    def _classify(self) -> None:
+        addresses = set(self.observed.values())
+        if len(self.observed) < 2:
+            behaviour = UNKNOWN
+        elif len(addresses) == 1:
+            behaviour = ENDPOINT_INDEPENDENT
+        else:
+            behaviour = ENDPOINT_DEPENDENT
+        if behaviour != self.behaviour:
+            self.behaviour = behaviour
+            self.node.count(f"nat_{behaviour}")
+
+    def reflexive_addresses(self) -> list:
+        """The public addresses peers see us at, most reported first."""
+        counts = collections.Counter(self.observed.values())
+        return [address for address, _ in counts.most_common()]
+
+    # --- hole punching -------------------------------------------------------------------------
+    def punch(self, destination: bytes, introducer, now) -> None:
+        """Ask ``introducer`` (a descriptor of a server we have a session with, or can make one
+        with) to have ``destination`` open its NAT towards us."""
+        self.node.count("punch_requested")
+        self.node.links.send(introducer.static, introducer.address,
+                             [wire.MSG_PUNCH_REQUEST, destination], now)
+
+    def _within_budget(self, origin: bytes, now: float) -> bool:
+        window = self.budgets.pop(origin, None)
+        if window is None or now - window[0] >= 60.0:
+            window = [now, 0]
+        window[1] += 1
+        self.budgets[origin] = window
+        while len(self.budgets) > limits.RELAY_ORIGINS_MAX:
+            self.budgets.popitem(last=False)
+        return window[1] <= limits.PUNCH_BUDGET_PER_MINUTE
+
+    def _on_punch_request(self, peer, message, now):
+        if len(message) != 2:
+            raise wire.MalformedFrame("PUNCH_REQUEST has 2 fields")
+        destination = wire.want_bytes(message[1], 32)
+        if peer.address is None or not self._within_budget(peer.static, now):
+            self.node.count("drop_punch_refused")
+            return
+        if not self.node.links.has_session(destination):
+            self.node.count("drop_punch_no_session")
+            return
+        host, port = peer.address
+        introduction = [wire.MSG_PUNCH, peer.static, peer.owner, str(host), int(port)]
+        self.node.links.send(destination, None, introduction, now)
+
+    def _on_punch(self, peer, message, now):
+        if len(message) != 5 or not isinstance(message[3], str) or \
+                not 0 < len(message[3]) <= limits.MAX_HOST_LENGTH:
+            raise wire.MalformedFrame("PUNCH has 5 fields")
+        origin = wire.want_bytes(message[1], 32)
+        wire.want_bytes(message[2], 32)
+        address = (message[3], wire.want_int(message[4], 1, 65535))
+        if origin == self.node.identity.public_key or self.node.links.has_session(origin):
+            return
+        if not self._within_budget(peer.static, now):
+            self.node.count("drop_punch_refused")
+            return
+        # Our handshake towards where the asker's datagrams come from opens our NAT for it.
+        self.node.count("punch_answered")
+        self.node.links.send(origin, address, [wire.MSG_PING], now)
