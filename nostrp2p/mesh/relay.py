@@ -9,6 +9,7 @@ from __future__ import annotations
 import collections
 
 from nostrp2p.mesh import limits, wire
+from nostrp2p.mesh.budget import WindowBudget
 from nostrp2p.mesh.descriptor import Descriptor
 from nostrp2p.mesh.routing import route_id
 
@@ -33,7 +34,7 @@ class Relay:
         self.hints: collections.OrderedDict[bytes, list] = collections.OrderedDict()
         self.tried: dict[bytes, set] = {}
         self.owners: dict[bytes, bytes] = {}  # relayed origins -> their owner keys
-        self.budgets: collections.OrderedDict[bytes, list] = collections.OrderedDict()
+        self.budget = WindowBudget(limits.RELAY_BUDGET_PER_SECOND, 1.0, limits.RELAY_ORIGINS_MAX)
         node.handle(wire.MSG_RELAY, self._on_relay)
         node.handle(wire.MSG_RELAYED, self._on_relayed)
 
@@ -85,16 +86,6 @@ class Relay:
         return True
 
     # --- relay side ----------------------------------------------------------------------------
-    def _within_budget(self, origin: bytes, now: float) -> bool:
-        window = self.budgets.pop(origin, None)
-        if window is None or now - window[0] >= 1.0:
-            window = [now, 0]
-        window[1] += 1
-        self.budgets[origin] = window
-        while len(self.budgets) > limits.RELAY_ORIGINS_MAX:
-            self.budgets.popitem(last=False)
-        return window[1] <= limits.RELAY_BUDGET_PER_SECOND
-
     def owner_of(self, static: bytes) -> bytes:
         known = self.owners.get(static)
         if known is None:
@@ -119,7 +110,7 @@ class Relay:
             return
         if len(path) == 1:
             owner = peer.owner  # the first relay knows the origin's claim from its session
-        if not self._within_budget(path[0], now):
+        if not self.budget.allow(path[0], now):
             self.node.count("drop_relay_over_budget")
             return
         if destination == me:

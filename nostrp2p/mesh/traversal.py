@@ -13,6 +13,7 @@ from __future__ import annotations
 import collections
 
 from nostrp2p.mesh import limits, wire
+from nostrp2p.mesh.budget import WindowBudget
 
 UNKNOWN = "unknown"
 ENDPOINT_INDEPENDENT = "endpoint-independent"
@@ -25,7 +26,7 @@ class Traversal:
         self.observed: collections.OrderedDict[str, tuple] = collections.OrderedDict()
         self.behaviour = UNKNOWN
         self.asked: collections.OrderedDict[bytes, None] = collections.OrderedDict()
-        self.budgets: collections.OrderedDict[bytes, list] = collections.OrderedDict()
+        self.budget = WindowBudget(limits.PUNCH_BUDGET_PER_MINUTE, 60.0, limits.RELAY_ORIGINS_MAX)
         node.handle(wire.MSG_WHOAMI, self._on_whoami)
         node.handle(wire.MSG_YOU_ARE, self._on_you_are)
         node.handle(wire.MSG_PUNCH_REQUEST, self._on_punch_request)
@@ -88,21 +89,11 @@ class Traversal:
         self.node.links.send(introducer.static, introducer.address,
                              [wire.MSG_PUNCH_REQUEST, destination], now)
 
-    def _within_budget(self, origin: bytes, now: float) -> bool:
-        window = self.budgets.pop(origin, None)
-        if window is None or now - window[0] >= 60.0:
-            window = [now, 0]
-        window[1] += 1
-        self.budgets[origin] = window
-        while len(self.budgets) > limits.RELAY_ORIGINS_MAX:
-            self.budgets.popitem(last=False)
-        return window[1] <= limits.PUNCH_BUDGET_PER_MINUTE
-
     def _on_punch_request(self, peer, message, now):
         if len(message) != 2:
             raise wire.MalformedFrame("PUNCH_REQUEST has 2 fields")
         destination = wire.want_bytes(message[1], 32)
-        if peer.address is None or not self._within_budget(peer.static, now):
+        if peer.address is None or not self.budget.allow(peer.static, now):
             self.node.count("drop_punch_refused")
             return
         if not self.node.links.has_session(destination):
@@ -121,7 +112,7 @@ class Traversal:
         address = (message[3], wire.want_int(message[4], 1, 65535))
         if origin == self.node.identity.public_key or self.node.links.has_session(origin):
             return
-        if not self._within_budget(peer.static, now):
+        if not self.budget.allow(peer.static, now):
             self.node.count("drop_punch_refused")
             return
         # Our handshake towards where the asker's datagrams come from opens our NAT for it.

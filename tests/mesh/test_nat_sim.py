@@ -45,19 +45,22 @@ class NatBoxTests(TestCase):
         self.assertIsNone(box.inbound(mapped[1], REMOTE, 31.0))
 
 
+def nat_pair(first: NatType, second: NatType, seed: int):
+    """A public bootstrap, three public servers, and servers a and b behind NATs of their own."""
+    net = SimNetwork(seed=seed)
+    boot = net.add_node()
+    publics = [net.add_node(bootstrap=[boot]) for _ in range(3)]
+    a = net.add_node(bootstrap=[boot], nat=net.add_nat("nat-a", first))
+    b = net.add_node(bootstrap=[boot], nat=net.add_nat("nat-b", second))
+    net.run_for(30)
+    return net, a, b, [boot] + publics
+
+
 class OverlayBehindNatsTests(TestCase):
-    def _pair(self, first: NatType, second: NatType, seed: int):
-        net = SimNetwork(seed=seed)
-        boot = net.add_node()
-        publics = [net.add_node(bootstrap=[boot]) for _ in range(3)]
-        a = net.add_node(bootstrap=[boot], nat=net.add_nat("nat-a", first))
-        b = net.add_node(bootstrap=[boot], nat=net.add_nat("nat-b", second))
-        net.run_for(30)
-        return net, a, b, [boot] + publics
 
     def test_every_pair_of_nat_types_exchanges_messages_both_ways(self):
         for n, (first, second) in enumerate(itertools.product(NatType, repeat=2)):
-            net, a, b, _ = self._pair(first, second, seed=70 + n)
+            net, a, b, _ = nat_pair(first, second, seed=70 + n)
             there = net.unicast(a, net.owner_of(b), b"a to b")
             back = net.request(b, net.owner_of(a), b"b to a")
             _settle(net, [there, back])
@@ -75,7 +78,7 @@ class OverlayBehindNatsTests(TestCase):
                 self.assertGreater(net.total("relayed"), 0)
 
     def test_a_server_behind_a_nat_joins_and_gets_broadcasts(self):
-        net, a, b, publics = self._pair(NatType.SYMMETRIC, NatType.PORT_RESTRICTED, seed=90)
+        net, a, b, publics = nat_pair(NatType.SYMMETRIC, NatType.PORT_RESTRICTED, seed=90)
         self.assertTrue(net.node(a).peers() and net.node(b).peers())
         mid = net.broadcast(publics[2], b"to everyone, NATs or not")
         net.run_for(5)
@@ -103,13 +106,7 @@ class TraversalTests(TestCase):
 
     def test_cone_nats_are_punched_through_for_a_direct_session(self):
         for n, (first, second) in enumerate(itertools.product(CONES, repeat=2)):
-            net = SimNetwork(seed=100 + n)
-            boot = net.add_node()
-            for _ in range(3):
-                net.add_node(bootstrap=[boot])
-            a = net.add_node(bootstrap=[boot], nat=net.add_nat("nat-a", first))
-            b = net.add_node(bootstrap=[boot], nat=net.add_nat("nat-b", second))
-            net.run_for(30)
+            net, a, b, _ = nat_pair(first, second, seed=100 + n)
             a_key, b_key = net.node(a).identity.public_key, net.node(b).identity.public_key
             # Make them strangers: no session, and their NATs' permissions for each other gone.
             net.block(a, b)
@@ -128,13 +125,7 @@ class TraversalTests(TestCase):
             self.assertIsNone(outcome.error, (first, second))
 
     def test_symmetric_against_port_restricted_stays_relayed(self):
-        net = SimNetwork(seed=120)
-        boot = net.add_node()
-        for _ in range(3):
-            net.add_node(bootstrap=[boot])
-        a = net.add_node(bootstrap=[boot], nat=net.add_nat("nat-a", NatType.PORT_RESTRICTED))
-        b = net.add_node(bootstrap=[boot], nat=net.add_nat("nat-b", NatType.SYMMETRIC))
-        net.run_for(30)
+        net, a, b, _ = nat_pair(NatType.PORT_RESTRICTED, NatType.SYMMETRIC, seed=120)
         outcome = net.unicast(a, net.owner_of(b), b"through a relay")
         _settle(net, [outcome])
         self.assertIsNone(outcome.error)
