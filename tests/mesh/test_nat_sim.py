@@ -57,7 +57,6 @@ def nat_pair(first: NatType, second: NatType, seed: int):
 
 
 class OverlayBehindNatsTests(TestCase):
-
     def test_every_pair_of_nat_types_exchanges_messages_both_ways(self):
         for n, (first, second) in enumerate(itertools.product(NatType, repeat=2)):
             net, a, b, _ = nat_pair(first, second, seed=70 + n)
