@@ -86,6 +86,7 @@ class Unicast:
         self.partial_bytes = 0
         self.delivered: collections.OrderedDict[bytes, float] = collections.OrderedDict()
         self.requests: dict[bytes, tuple] = {}  # request id -> (done, deadline)
+        self.locating: dict[bytes, object] = {}  # message id -> done, while its server is looked up
         node.handle(wire.MSG_UNICAST, self._on_fragment)
         node.handle(wire.MSG_UNICAST_ACK, self._on_ack)
 
@@ -97,6 +98,7 @@ class Unicast:
 
     def request(self, owner: bytes, payload: bytes, now: float, done, timeout=None) -> bytes:
         """Send a request; ``done(error, reply, now)`` when the reply came back or it failed."""
+        self._check_size(payload)
         if len(self.requests) >= limits.MAX_PENDING_REQUESTS:
             self.node.count("drop_out_requests_full")
             done(TimedOut("too many requests waiting for replies"), None, now)
@@ -119,17 +121,33 @@ class Unicast:
             self._answer_request(mid, Unreachable("the overlay stopped"), None, now)
         for out in list(self.outgoing.values()):
             self._finish(out, Unreachable("the overlay stopped"), now)
+        locating, self.locating = self.locating, {}
+        for done in locating.values():
+            done(Unreachable("the overlay stopped"), None, now)
+
+    @staticmethod
+    def _check_size(payload: bytes) -> None:
+        if len(payload) > limits.MAX_UNICAST_PAYLOAD:
+            raise PayloadTooLarge(f"{len(payload)} bytes, over the limit of {limits.MAX_UNICAST_PAYLOAD}")
 
     # --- sending -------------------------------------------------------------------------------
     def _to_owner(self, owner, payload, kind, ref, now, done, mid=None) -> bytes:
-        if len(payload) > limits.MAX_UNICAST_PAYLOAD:
-            raise PayloadTooLarge(f"{len(payload)} bytes, over the limit of {limits.MAX_UNICAST_PAYLOAD}")
+        self._check_size(payload)
         mid = mid or self.node.rng.randbytes(16)
         if owner == self.node.identity.owner_key:
             self._deliver_local(mid, payload, kind, now, done)
             return mid
+        if len(self.locating) >= limits.MAX_OUTGOING_MESSAGES:
+            self.node.count("drop_out_unicast_full")
+            done(Unreachable("too many messages waiting for their server to be found"), None, now)
+            return mid
+        self.locating[mid] = done
 
         def located(desc, now, last_try=False):
+            if self.locating.get(mid) is not done:
+                return  # the overlay stopped meanwhile and said so
+            if desc is not None or last_try:
+                del self.locating[mid]
             if desc is not None:
                 self._start(mid, desc.static, desc.address, kind, ref, payload, now, done)
             elif last_try:

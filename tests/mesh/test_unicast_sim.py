@@ -91,6 +91,16 @@ class UnicastTests(TestCase):
         _settle(net, [late])
         self.assertIsInstance(late.error, (TimedOut, Unreachable))
 
+    def test_stopping_fails_what_is_still_being_looked_up(self):
+        net, nodes = grow(10, seed=38)
+        looking = net.unicast(nodes[2], b"\x43" * 32, b"to a server nobody knows")
+        asking = net.request(nodes[2], b"\x44" * 32, b"and a question")
+        net.run_for(0.5)
+        self.assertIsNone(looking.finished)
+        net.stop(nodes[2])
+        self.assertIsInstance(looking.error, Unreachable)
+        self.assertIsInstance(asking.error, Unreachable)
+
     def test_sending_to_oneself_delivers_locally(self):
         net, nodes = grow(3, seed=37)
         outcome = net.unicast(nodes[0], net.owner_of(nodes[0]), b"note to self")
