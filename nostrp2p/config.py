@@ -53,6 +53,7 @@ class ServerConfig:
     log_json: Optional[Path] = None
     resend_base_seconds: float = DEFAULT_RESEND_BASE_SECONDS
     resend_check_seconds: float = DEFAULT_RESEND_CHECK_SECONDS
+    stun_servers: tuple[HostPort, ...] = ()
 
 
 def default_data_dir() -> Path:
@@ -143,6 +144,16 @@ def _positive_int(option: str, value: object) -> int:
     return number
 
 
+def _address_list(value) -> list:
+    """Repeated on the command line (a list), or one config-file line of HOST:PORT separated by
+    spaces or commas."""
+    if not value:
+        return []
+    if isinstance(value, str):
+        return value.replace(",", " ").split()
+    return list(value)
+
+
 def _positive_seconds(option: str, value: object) -> float:
     try:
         seconds = float(str(value).strip())
@@ -156,6 +167,7 @@ def _positive_seconds(option: str, value: object) -> float:
 KNOWN_KEYS = frozenset({
     "listen", "rest", "pubkey", "bootstrap", "deny-write", "debug", "datadir", "redis",
     "max-events", "network-password", "log-json", "resend-base-seconds", "resend-check-seconds",
+    "stun-server",
 })
 
 
@@ -179,9 +191,8 @@ def build_config(values: Mapping[str, object]) -> ServerConfig:
     )
     rest = values.get("rest") or default_rest_endpoint(overlay)
 
-    bootstrap = values.get("bootstrap") or []
-    if isinstance(bootstrap, str):
-        bootstrap = bootstrap.replace(",", " ").split()
+    bootstrap = _address_list(values.get("bootstrap"))
+    stun_servers = _address_list(values.get("stun-server"))
     redis_url = values.get("redis") or None
     if redis_url is not None and not str(redis_url).startswith(("redis://", "unix:")):
         raise ConfigError(f"--redis: expected redis://HOST:PORT/DB or unix:/PATH, got {redis_url!r}")
@@ -192,6 +203,7 @@ def build_config(values: Mapping[str, object]) -> ServerConfig:
         rest_endpoint=check_endpoint(str(rest)),
         data_dir=Path(str(values.get("datadir") or default_data_dir())).expanduser(),
         bootstrap=tuple(parse_host_port("bootstrap", str(b)) for b in bootstrap),
+        stun_servers=tuple(parse_host_port("stun-server", str(b)) for b in stun_servers),
         redis_url=str(redis_url) if redis_url else None,
         deny_write=_bool("deny-write", values.get("deny-write") or False),
         debug=_bool("debug", values.get("debug") or False),

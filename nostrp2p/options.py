@@ -56,6 +56,7 @@ class ServerOptions(usage.Options):
     def __init__(self):
         super().__init__()
         self.bootstrap: list[str] = []
+        self.stun_servers: list[str] = []
         self.config = None
 
     def opt_bootstrap(self, address):
@@ -63,6 +64,11 @@ class ServerOptions(usage.Options):
         self.bootstrap.append(address)
 
     opt_b = opt_bootstrap
+
+    def opt_stun_server(self, address):
+        """HOST:PORT of a standard STUN server to ask for this server's public address
+        (repeatable) [default: none; the overlay's own peers tell it anyway]."""
+        self.stun_servers.append(address)
 
     def postOptions(self):
         values: dict[str, object] = {}
@@ -77,6 +83,8 @@ class ServerOptions(usage.Options):
                     values[name] = True
             if self.bootstrap:
                 values["bootstrap"] = self.bootstrap
+            if self.stun_servers:
+                values["stun-server"] = self.stun_servers
             self.config = build_config(values)
         except ConfigError as e:
             raise usage.UsageError(str(e)) from None

@@ -33,10 +33,10 @@ def prepare_data_dir(config: ServerConfig) -> None:
         raise ConfigError(f"--datadir: {path} is not writable by this user")
 
 
-def resolve_bootstrap(peers: tuple[HostPort, ...]) -> tuple[tuple[str, int], ...]:
-    """Bootstrap peers as (IP, port): the overlay addresses peers by IP. Names are looked up once,
-    at start; one that does not resolve is a configuration error (under systemd the server is
-    started again shortly, when the network may be up)."""
+def resolve_addresses(option: str, peers: tuple[HostPort, ...]) -> tuple[tuple[str, int], ...]:
+    """Bootstrap peers or STUN servers as (IP, port): the overlay addresses them by IP. Names are
+    looked up once, at start; one that does not resolve is a configuration error (under systemd
+    the server is started again shortly, when the network may be up)."""
     resolved = []
     for peer in peers:
         try:
@@ -48,7 +48,7 @@ def resolve_bootstrap(peers: tuple[HostPort, ...]) -> tuple[tuple[str, int], ...
         try:
             infos = socket.getaddrinfo(peer.host, peer.port, type=socket.SOCK_DGRAM)
         except OSError as e:
-            raise ConfigError(f"--bootstrap: cannot resolve {peer.host!r}: {e}") from None
+            raise ConfigError(f"--{option}: cannot resolve {peer.host!r}: {e}") from None
         resolved.append((infos[0][4][0], peer.port))
     return tuple(resolved)
 
@@ -77,9 +77,10 @@ def make_service(config: ServerConfig, reactor=None, on_fatal=None) -> MultiServ
         listen=(config.overlay.host, config.overlay.port),
         key_path=str(config.data_dir / OVERLAY_KEY_FILE),
         owner_key=config.owner_pubkey,
-        bootstrap=resolve_bootstrap(config.bootstrap),
+        bootstrap=resolve_addresses("bootstrap", config.bootstrap),
         reactor=reactor,
         network_password=config.network_password,
+        stun_servers=resolve_addresses("stun-server", config.stun_servers),
     )
     mesh.setName("overlay")
     mesh.setServiceParent(top)

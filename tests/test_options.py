@@ -16,7 +16,7 @@ NSEC = "nsec1vl029mgpspedva04g90vltkh6fvh240zqtv9k0t9af8935ke9laqsnlfe5"
 DOCUMENTED_OPTIONS = [
     "--config", "--pubkey", "--listen", "--rest", "--datadir", "--redis", "--max-events",
     "--network-password", "--log-json", "--deny-write", "--debug", "--bootstrap",
-    "--resend-base-seconds", "--resend-check-seconds",
+    "--resend-base-seconds", "--resend-check-seconds", "--stun-server",
 ]
 
 
@@ -49,6 +49,7 @@ class OptionTests(TestCase):
             "--bootstrap", "peer.example:7777", "-w", "-d", "--datadir", "/tmp/x",
             "--redis", "unix:/run/redis.sock", "--max-events", "5", "--network-password", "pw",
             "--log-json", "/tmp/log.json", "--resend-base-seconds", "1.5", "--resend-check-seconds", "2",
+            "--stun-server", "192.0.2.7:3478", "--stun-server", "stun.example:3478",
         )
         self.assertEqual(config.bootstrap, (HostPort("192.0.2.1", 20000), HostPort("peer.example", 7777)))
         self.assertEqual((config.deny_write, config.debug), (True, True))
@@ -57,6 +58,7 @@ class OptionTests(TestCase):
         self.assertEqual(config.network_password, "pw")
         self.assertEqual(config.log_json, Path("/tmp/log.json"))
         self.assertEqual((config.resend_base_seconds, config.resend_check_seconds), (1.5, 2.0))
+        self.assertEqual(config.stun_servers, (HostPort("192.0.2.7", 3478), HostPort("stun.example", 3478)))
         self.assertNotIn("pw", repr(config))  # never printed in logs by accident
 
     def assertRefused(self, args, *words):
@@ -81,6 +83,7 @@ class OptionTests(TestCase):
         self.assertRefused(["-p", HEX, "--resend-base-seconds", "0"], "--resend-base-seconds", "positive")
         self.assertRefused(["-p", HEX, "--resend-check-seconds", "nan"], "--resend-check-seconds")
         self.assertRefused(["-p", HEX, "--resend-base-seconds", "soon"], "--resend-base-seconds")
+        self.assertRefused(["-p", HEX, "--stun-server", "nowhere"], "--stun-server")
 
     def test_help_documents_every_option(self):
         text = str(ServerOptions())

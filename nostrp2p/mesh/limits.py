@@ -244,3 +244,10 @@ WHOAMI_ASKED_MAX = 256
 PUNCH_BUDGET_PER_MINUTE = 30
 """Hole-punch introductions one server may ask of this one (as introducer or as target) per
 minute; more are dropped and counted."""
+
+STUN_RECHECK_INTERVAL = 300.0
+"""How often the configured STUN servers are asked again for our public address (a mapping can
+change: a router restart, a new address from the provider)."""
+
+MAX_STUN_SERVERS = 8
+"""STUN servers configured at most."""

@@ -31,6 +31,7 @@ PAYLOAD_MESSAGES = frozenset({wire.MSG_GOSSIP})
 class OverlayConfig:
     bootstrap: tuple = ()  # ((host, port), ...)
     network_password: str | bytes | None = None
+    stun_servers: tuple = ()  # ((host, port), ...) of standard STUN servers to ask where we are
 
 
 class OverlayNode:
@@ -65,6 +66,7 @@ class OverlayNode:
         self.running = True
         self.membership.start(now)
         self.router.start(now)
+        self.traversal.start(now)
         self.timers.call_at(now + LINK_CHECK_INTERVAL, self._sweep)
 
     def stop(self, now: float) -> None:
@@ -135,6 +137,13 @@ class OverlayNode:
             respond(None, self.last_now, "this server answers no requests")
         else:
             self.on_request(payload, origin, respond)
+
+    def stun_received(self, datagram: bytes, address, now: float) -> None:
+        """A STUN message that is not a request (the socket's owner answers those): maybe the
+        answer to one of ours."""
+        if self.running:
+            self.last_now = now
+            self.traversal.stun_received(datagram, address, now)
 
     def saw_descriptor(self, desc) -> None:
         """Membership met a server in passing: a routing contact."""

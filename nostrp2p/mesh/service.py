@@ -44,11 +44,13 @@ def _check_address(address, what):
 class MeshService(Service):
     log = Logger()
 
-    def __init__(self, listen, key_path, owner_key: bytes, bootstrap, reactor, network_password=None):
+    def __init__(self, listen, key_path, owner_key: bytes, bootstrap, reactor, network_password=None,
+                 stun_servers=()):
         if not isinstance(owner_key, bytes) or len(owner_key) != OWNER_KEY_SIZE:
             raise ValueError("the owner key is 32 bytes")
         self.listen = _check_address(listen, "listen")
         self.bootstrap = tuple(_check_address(a, "bootstrap") for a in bootstrap)
+        self.stun_servers = tuple(_check_address(a, "STUN server") for a in stun_servers)
         self.key_path = key_path
         self.owner_key = owner_key
         self.network_password = network_password
@@ -61,6 +63,7 @@ class MeshService(Service):
         self._request_handler = None
         self._send_errors = 0
         self._stun_answered = 0
+        self._stun_malformed = 0
 
     # --- what the node layer calls ---------------------------------------------------------
     def on_broadcast(self, callback) -> None:
@@ -129,6 +132,7 @@ class MeshService(Service):
         counters = dict(self.node.stats) if self.node is not None else {}
         counters["send_errors"] = self._send_errors
         counters["stun_answered"] = self._stun_answered
+        counters["drop_malformed_stun_request"] = self._stun_malformed
         return counters
 
     @property
@@ -143,7 +147,8 @@ class MeshService(Service):
     # --- service lifecycle -----------------------------------------------------------------
     def startService(self):
         identity = load_or_create(self.key_path, self.owner_key)
-        config = OverlayConfig(bootstrap=self.bootstrap, network_password=self.network_password)
+        config = OverlayConfig(bootstrap=self.bootstrap, network_password=self.network_password,
+                               stun_servers=self.stun_servers)
         self.node = OverlayNode(identity, config, random.SystemRandom(), on_broadcast=self._deliver,
                                 on_message=self._deliver_message, on_request=self._answer)
         self._port = self.reactor.listenUDP(self.listen[1], _OverlayProtocol(self), interface=self.listen[0])
@@ -170,10 +175,17 @@ class MeshService(Service):
     # --- adapter ---------------------------------------------------------------------------
     def _datagram(self, datagram, address):
         if stun.looks_like_stun(datagram):
-            answer = stun.answer(datagram, address)
+            try:
+                answer = stun.answer(datagram, address)
+            except stun.StunError:
+                self._stun_malformed += 1
+                return
             if answer is not None:
                 self._stun_answered += 1
                 self._write(answer, address)
+            else:
+                self.node.stun_received(datagram, address, self.reactor.seconds())
+                self._pump()
             return
         self.node.datagram_received(datagram, address, self.reactor.seconds())
         self._pump()

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import collections
 
-from nostrp2p.mesh import limits, wire
+from nostrp2p.mesh import limits, stun, wire
 from nostrp2p.mesh.budget import WindowBudget
 
 UNKNOWN = "unknown"
@@ -27,12 +27,65 @@ class Traversal:
         self.behaviour = UNKNOWN
         self.asked: collections.OrderedDict[bytes, None] = collections.OrderedDict()
         self.budget = WindowBudget(limits.PUNCH_BUDGET_PER_MINUTE, 60.0, limits.RELAY_ORIGINS_MAX)
+        self.stun_servers = tuple(node.config.stun_servers)[: limits.MAX_STUN_SERVERS]
+        self.transactions: dict[bytes, tuple] = {}  # transaction id -> (server, BindingTransaction)
         node.handle(wire.MSG_WHOAMI, self._on_whoami)
         node.handle(wire.MSG_YOU_ARE, self._on_you_are)
         node.handle(wire.MSG_PUNCH_REQUEST, self._on_punch_request)
         node.handle(wire.MSG_PUNCH, self._on_punch)
 
     # --- reflexive addresses -------------------------------------------------------------------
+    def start(self, now: float) -> None:
+        if self.stun_servers:
+            self._ask_stun_servers(now)
+
+    def _ask_stun_servers(self, now: float) -> None:
+        if not self.node.running:
+            return
+        for server in self.stun_servers:
+            transaction = stun.BindingTransaction(now, transaction_id=self.node.rng.randbytes(12))
+            self.transactions[transaction.transaction_id] = (server, transaction)
+            self.node.emit(transaction.datagram(), server, "stun")
+            self.node.timers.call_at(transaction.deadline, self._stun_timer,
+                                     transaction.transaction_id)
+        self.node.timers.call_at(now + limits.STUN_RECHECK_INTERVAL, self._ask_stun_servers)
+
+    def _stun_timer(self, now, transaction_id):
+        entry = self.transactions.get(transaction_id)
+        if entry is None:
+            return
+        server, transaction = entry
+        again = transaction.on_timer(now)
+        if again is not None:
+            self.node.emit(again, server, "stun")
+        if transaction.deadline is None:
+            del self.transactions[transaction_id]
+            self.node.count("stun_timed_out")
+        else:
+            self.node.timers.call_at(transaction.deadline, self._stun_timer, transaction_id)
+
+    def stun_received(self, datagram: bytes, address, now: float) -> None:
+        try:
+            message = stun.decode(datagram)
+        except stun.StunError:
+            self.node.count("drop_malformed_stun")
+            return
+        entry = self.transactions.get(message.transaction_id)
+        if entry is None or entry[0] != tuple(address):
+            self.node.count("drop_unexpected_stun")
+            return
+        server, transaction = entry
+        try:
+            answered = transaction.on_response(message)
+        except stun.StunError:
+            self.node.count("drop_malformed_stun")
+            return
+        if answered:
+            del self.transactions[message.transaction_id]
+            if transaction.result is not None:
+                self.node.count("stun_answered_us")
+                self._observe(str(server[0]), transaction.result)
+
     def session_up(self, peer, now) -> None:
         if peer.static in self.asked:
             return
@@ -52,9 +105,10 @@ class Traversal:
                 not 0 < len(message[1]) <= limits.MAX_HOST_LENGTH:
             raise wire.MalformedFrame("YOU_ARE has a host and a port")
         seen = (message[1], wire.want_int(message[2], 0, 65535))
-        reporter = str(peer.address[0]) if peer.address is not None else None
-        if reporter is None:
-            return
+        if peer.address is not None:
+            self._observe(str(peer.address[0]), seen)
+
+    def _observe(self, reporter: str, seen: tuple) -> None:
         before = self.observed.get(reporter)
         if before is not None and before != seen:
             self.node.count("reflexive_address_changed")

@@ -67,3 +67,41 @@ class UnicastOverUdpTests(TestCase):
         yield services[1].stopService()
         with self.assertRaises(Unreachable):
             yield pending
+
+
+class StunClientTests(TestCase):
+    timeout = 30
+
+    def setUp(self):
+        self.directory = self.mktemp()
+        os.makedirs(self.directory)
+
+    @defer.inlineCallbacks
+    def test_a_server_learns_its_address_from_a_configured_stun_server(self):
+        stun_server = MeshService(("127.0.0.1", 0), os.path.join(self.directory, "s.key"),
+                                  b"\x01" * 32, (), reactor)
+        stun_server.startService()
+        self.addCleanup(stun_server.stopService)
+        # No bootstrap: the STUN server is the only one that can tell it anything.
+        asker = MeshService(("127.0.0.1", 0), os.path.join(self.directory, "a.key"), b"\x02" * 32,
+                            (), reactor, stun_servers=[stun_server.address])
+        asker.startService()
+        self.addCleanup(asker.stopService)
+        yield wait_for(lambda: asker.node.traversal.observed, "a STUN answer")
+        self.assertEqual(asker.node.traversal.reflexive_addresses(), [asker.address])
+        self.assertEqual(stun_server.stats()["stun_answered"], 1)
+        self.assertEqual(asker.stats()["stun_answered_us"], 1)
+
+    @defer.inlineCallbacks
+    def test_malformed_stun_is_dropped_and_counted(self):
+        from twisted.internet.protocol import DatagramProtocol
+        server = MeshService(("127.0.0.1", 0), os.path.join(self.directory, "s.key"),
+                             b"\x01" * 32, (), reactor)
+        server.startService()
+        self.addCleanup(server.stopService)
+        sender = reactor.listenUDP(0, DatagramProtocol(), interface="127.0.0.1")
+        self.addCleanup(sender.stopListening)
+        # A Binding request header whose attribute runs past the end of the datagram.
+        bad = bytes.fromhex("0001000c2112a442") + b"\x07" * 12 + bytes.fromhex("00200008") + b"\x00"
+        sender.write(bad, server.address)
+        yield wait_for(lambda: server.stats()["drop_malformed_stun_request"] == 1, "the drop")
