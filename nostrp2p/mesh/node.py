@@ -43,6 +43,7 @@ class OverlayNode:
         self.on_broadcast = on_broadcast
         self.on_message = on_message  # (payload, origin_owner)
         self.on_request = on_request  # (payload, origin_owner, respond(reply, now, error=None))
+        self.on_session = None  # (overlay key, owner key, address): a session was established
         self.last_now = 0.0  # latest time the caller gave us (for descriptors learnt in passing)
         self.stats = collections.Counter()
         self.timers = Timers()
@@ -202,6 +203,8 @@ class OverlayNode:
 
     def peer_connected(self, peer, now):
         self.stats["sessions_established"] += 1
+        if self.on_session is not None:
+            self.on_session(peer.static, peer.owner, peer.address)
         self.router.learn(peer, now)
         self.traversal.session_up(peer, now)
 

@@ -151,6 +151,7 @@ class MeshService(Service):
                                stun_servers=self.stun_servers)
         self.node = OverlayNode(identity, config, random.SystemRandom(), on_broadcast=self._deliver,
                                 on_message=self._deliver_message, on_request=self._answer)
+        self.node.on_session = self._session_established
         self._port = self.reactor.listenUDP(self.listen[1], _OverlayProtocol(self), interface=self.listen[0])
         self.node.start(self.reactor.seconds())
         self.log.info("overlay listening on {host}:{port} as {key}", host=self.listen[0],
@@ -164,7 +165,8 @@ class MeshService(Service):
             neighbours = len(self.node.membership.active)
             self.node.stop(self.reactor.seconds())
             self._pump()
-            self.log.info("overlay stopped, {count} neighbours told", count=neighbours)
+            self.log.info("overlay stopped, {count} neighbours told; counters {counters}",
+                          count=neighbours, counters=dict(sorted(self.stats().items())))
         if self._timer is not None and self._timer.active():
             self._timer.cancel()
         self._timer = None
@@ -216,6 +218,11 @@ class MeshService(Service):
         self._timer = None
         self.node.tick(self.reactor.seconds())
         self._pump()
+
+    def _session_established(self, static, owner, address):
+        # A direct session: relayed traffic never makes one. (Debug level: rekeys repeat it.)
+        self.log.debug("overlay session with {owner} at {host}:{port}", owner=owner.hex(),
+                       host=address[0], port=address[1], overlay_key=static.hex())
 
     def _deliver_message(self, payload, origin):
         for callback in list(self._message_callbacks):

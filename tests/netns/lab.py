@@ -107,6 +107,7 @@ class NatLab:
         self._veth("public", "wan", "inet", "p-pub")
         self._in("inet", "ip", "link", "set", "p-pub", "master", "br0")
         self._in("public", "ip", "addr", "add", f"{PUBLIC_ADDRESS}/24", "dev", "wan")
+        self._in("public", "ip", "link", "set", "lo", "up")  # servers talk to themselves too
 
         for i, router in enumerate(ROUTERS):
             self._add_ns(router.name)
@@ -129,6 +130,7 @@ class NatLab:
             self._in(router.name, "ip", "addr", "add", f"{router.lan_net}.1/24", "dev", "lan")
             self._in(host, "ip", "addr", "add", f"{router.lan_net}.2/24", "dev", "eth0")
             self._in(host, "ip", "route", "add", "default", "via", f"{router.lan_net}.1")
+            self._in(host, "ip", "link", "set", "lo", "up")
 
     def exec_argv(self, name: str, argv: list[str]) -> list[str]:
         """The argv that runs ``argv`` inside namespace ``name``."""
