@@ -2,9 +2,9 @@
 bootstrap, two servers behind cone NATs and one behind a symmetric NAT. Mentions from one
 NATed server to the others arrive, through the bootstrap as relay.
 
-(A direct session between the two cone NATs is not made here yet: the first handshake from a
-reaches b's router itself, whose conntrack then holds that 4-tuple, so b's answering handshake
-leaves from another port and a's router drops it. See docs/NAT.md.)"""
+(A direct session between the two cone NATs is not made here yet; the likely cause: the first
+handshake from a reaches b's router itself, whose conntrack then holds that 4-tuple, so b's
+answering handshake leaves from another port and a's router drops it. See docs/NAT.md.)"""
 
 import json
 import subprocess
