@@ -144,3 +144,16 @@ class NatLab:
                 subprocess.run(["kill", "-9", pid], capture_output=True)
             subprocess.run(["ip", "netns", "del", namespace], capture_output=True)
         self.namespaces.clear()
+
+
+def lab_for(testcase) -> NatLab:
+    """A built lab for ``testcase``, destroyed after it; the test is skipped with the reason
+    when this machine cannot build one."""
+    from twisted.trial.unittest import SkipTest
+
+    reason = unavailable_reason()
+    if reason:
+        raise SkipTest(reason)
+    lab = NatLab().build()
+    testcase.addCleanup(lab.destroy)
+    return lab

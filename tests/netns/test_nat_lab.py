@@ -10,9 +10,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from twisted.trial.unittest import SkipTest, TestCase
+from twisted.trial.unittest import TestCase
 
-from tests.netns.lab import PUBLIC_ADDRESS, ROUTERS, NatLab, unavailable_reason
+from tests.netns.lab import PUBLIC_ADDRESS, ROUTERS, NatLab, lab_for
 
 REPO = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
@@ -25,11 +25,7 @@ def python_in(lab: NatLab, namespace: str, script: str, *args: str) -> list[str]
 
 class NatLabTests(TestCase):
     def setUp(self):
-        reason = unavailable_reason()
-        if reason:
-            raise SkipTest(reason)
-        self.lab = NatLab().build()
-        self.addCleanup(self.lab.destroy)
+        self.lab = lab_for(self)
         self.server = subprocess.Popen(
             python_in(self.lab, "public", "stun_server.py", PUBLIC_ADDRESS, "3478", "3479"),
             stdout=subprocess.PIPE, text=True,

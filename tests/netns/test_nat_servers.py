@@ -13,10 +13,10 @@ import time
 from pathlib import Path
 
 from twisted.logger import eventsFromJSONLogFile
-from twisted.trial.unittest import SkipTest, TestCase
+from twisted.trial.unittest import TestCase
 
 from nostrp2p.nostr import KeyPair, sign_event
-from tests.netns.lab import HOSTS, PUBLIC_ADDRESS, NatLab, unavailable_reason
+from tests.netns.lab import HOSTS, PUBLIC_ADDRESS, lab_for
 
 REPO = Path(__file__).resolve().parents[2]
 OVERLAY_PORT = 20000
@@ -36,11 +36,7 @@ class NatServersTests(TestCase):
     timeout = 240
 
     def setUp(self):
-        reason = unavailable_reason()
-        if reason:
-            raise SkipTest(reason)
-        self.lab = NatLab().build()
-        self.addCleanup(self.lab.destroy)
+        self.lab = lab_for(self)
         self.keys = {}
         self.logs = {}
         self.processes = []
