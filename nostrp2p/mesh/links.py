@@ -30,7 +30,7 @@ class Peer:
 
 
 class Handshake:
-    __slots__ = ("sid", "eph_secret", "init", "address", "expected", "attempts", "pending")
+    __slots__ = ("sid", "eph_secret", "init", "address", "expected", "attempts", "pending", "punch")
 
     def __init__(self, sid, eph_secret, init, address, expected):
         self.sid = sid
@@ -40,6 +40,7 @@ class Handshake:
         self.expected = expected  # overlay key we meant to reach, None for a bare address
         self.attempts = 1
         self.pending = collections.deque(maxlen=limits.MAX_PENDING_PER_PEER)
+        self.punch = False  # a hole-punching attempt: its failure changes nothing
 
 
 class HalfOpen:
@@ -87,6 +88,26 @@ class Links:
         peer = self.peers.get(static)
         return peer is not None and peer.current is not None
 
+    def punch(self, static: bytes, address, now: float) -> bool:
+        """Handshake with ``static`` at ``address`` to open our NAT towards it while the other
+        side does the same towards us; the first authenticated packet through makes the session.
+        Nothing is queued on it, and if it goes unanswered nothing fails: a relay carries the
+        messages meanwhile."""
+        peer = self.peers.get(static)
+        if peer is not None and (peer.current is not None or peer.handshake is not None):
+            return False
+        if peer is None:
+            if not self._room_for_peer(now):
+                self.node.count("drop_out_session_table_full")
+                return False
+            peer = self.peers[static] = Peer(static, None, address, now)
+        peer.address = address
+        hs = self._initiate(address, static, now)
+        if hs is None:
+            return False
+        hs.punch = True
+        return True
+
     def send_to_address(self, address, message: list, now: float) -> None:
         """Reach a server known only by address (a bootstrap peer)."""
         hs = self._initiate(address, None, now)
@@ -124,6 +145,14 @@ class Links:
             return
         if hs.attempts >= limits.HANDSHAKE_ATTEMPTS:
             del self.handshakes[sid]
+            if hs.punch:
+                self.node.count("punch_timed_out")
+                peer = self.peers.get(hs.expected)
+                if peer is not None and peer.handshake is hs:
+                    peer.handshake = None
+                    if peer.current is None:
+                        self.forget(hs.expected)
+                return
             self.node.count("handshake_failed")
             if hs.expected is not None:
                 peer = self.peers.get(hs.expected)
@@ -288,7 +317,8 @@ class Links:
             if old is not None and old.handshake is hs:
                 old.handshake = None
                 self.forget(hs.expected)
-            self.node.peer_unreachable(hs.expected, now)
+            if not hs.punch:
+                self.node.peer_unreachable(hs.expected, now)
         peer = self._install(session, address, now)
         if peer is None:
             return

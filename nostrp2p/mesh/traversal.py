@@ -150,25 +150,29 @@ class Traversal:
         if peer.address is None or not self.budget.allow(peer.static, now):
             self.node.count("drop_punch_refused")
             return
-        if not self.node.links.has_session(destination):
+        target = self.node.links.peers.get(destination)
+        if target is None or target.current is None or target.address is None:
             self.node.count("drop_punch_no_session")
             return
-        host, port = peer.address
-        introduction = [wire.MSG_PUNCH, peer.static, peer.owner, str(host), int(port)]
-        self.node.links.send(destination, None, introduction, now)
+        # Each side learns where the other's datagrams come from, and both send at once.
+        self.node.count("punch_introduced")
+        for to, other in ((target, peer), (peer, target)):
+            host, port = other.address
+            self.node.links.send(to.static, None,
+                                 [wire.MSG_PUNCH, other.static, other.owner, str(host), int(port)], now)
 
     def _on_punch(self, peer, message, now):
         if len(message) != 5 or not isinstance(message[3], str) or \
                 not 0 < len(message[3]) <= limits.MAX_HOST_LENGTH:
             raise wire.MalformedFrame("PUNCH has 5 fields")
-        origin = wire.want_bytes(message[1], 32)
+        other = wire.want_bytes(message[1], 32)
         wire.want_bytes(message[2], 32)
         address = (message[3], wire.want_int(message[4], 1, 65535))
-        if origin == self.node.identity.public_key or self.node.links.has_session(origin):
+        if other == self.node.identity.public_key or self.node.links.has_session(other):
             return
         if not self.budget.allow(peer.static, now):
             self.node.count("drop_punch_refused")
             return
-        # Our handshake towards where the asker's datagrams come from opens our NAT for it.
-        self.node.count("punch_answered")
-        self.node.links.send(origin, address, [wire.MSG_PING], now)
+        # Our handshake towards where the other's datagrams come from opens our NAT for it.
+        if self.node.links.punch(other, address, now):
+            self.node.count("punch_answered")

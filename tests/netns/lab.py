@@ -119,10 +119,14 @@ class NatLab:
             if router.symmetric:
                 masquerade.append("--random-fully")
             self._in(router.name, *masquerade)
-            # A NAT admits from outside only what answers traffic that went out.
-            self._in(router.name, "iptables", "-A", "FORWARD", "-i", "wan", "-m", "conntrack",
-                     "--ctstate", "ESTABLISHED,RELATED", "-j", "ACCEPT")
-            self._in(router.name, "iptables", "-A", "FORWARD", "-i", "wan", "-j", "DROP")
+            # A NAT admits from outside only what answers traffic that went out, for its LAN and
+            # for itself, like a home router's firewall. Dropping unsolicited input matters for
+            # punching: a packet the router accepted for itself leaves a conntrack entry that
+            # makes MASQUERADE move the LAN host's answer to another port (docs/NAT.md).
+            for chain in ("FORWARD", "INPUT"):
+                self._in(router.name, "iptables", "-A", chain, "-i", "wan", "-m", "conntrack",
+                         "--ctstate", "ESTABLISHED,RELATED", "-j", "ACCEPT")
+                self._in(router.name, "iptables", "-A", chain, "-i", "wan", "-j", "DROP")
 
         for host, router in HOSTS.items():
             self._add_ns(host)

@@ -1,10 +1,7 @@
 """Real server processes behind real NATs (iptables MASQUERADE in network namespaces): a public
-bootstrap, two servers behind cone NATs and one behind a symmetric NAT. Mentions from one
-NATed server to the others arrive, through the bootstrap as relay.
-
-(A direct session between the two cone NATs is not made here yet; the likely cause: the first
-handshake from a reaches b's router itself, whose conntrack then holds that 4-tuple, so b's
-answering handshake leaves from another port and a's router drops it. See docs/NAT.md.)"""
+bootstrap, two servers behind cone NATs and one behind a symmetric NAT. The two cone-NAT servers
+punch through to a direct session; the symmetric-NAT one is reached through the bootstrap as
+relay."""
 
 import json
 import subprocess
@@ -100,7 +97,7 @@ class NatServersTests(TestCase):
         answer = self._post(name, "/req", {"ids": [event.id.hex()], "kinds": [1]})
         return answer is not None and event.id in answer
 
-    def test_mentions_reach_servers_behind_real_nats_through_the_relay(self):
+    def test_cone_nats_punch_through_and_the_symmetric_one_is_relayed(self):
         self._start("public", "--deny-write")
         for name in ("host-a", "host-b", "host-s"):
             self._start(name)
@@ -116,5 +113,19 @@ class NatServersTests(TestCase):
         self._poll(lambda: self._holds("host-b", to_b), "the mention never reached b")
         self._poll(lambda: self._holds("host-s", to_s), "the mention never reached s")
 
-        # Neither went direct: a's only session is with the bootstrap, which relayed both.
-        self.assertEqual({host for _, host in self._sessions("host-a")}, {PUBLIC_ADDRESS})
+        # a and b punched through: each holds a session with the other at the other's NAT.
+        wan = {name: router.wan for name, router in HOSTS.items()}
+        self._poll(lambda: (b.public.hex(), wan["host-b"]) in self._sessions("host-a")
+                   and (a.public.hex(), wan["host-a"]) in self._sessions("host-b"),
+                   "the cone-NAT servers made no direct session")
+        # s's NAT gives every destination its own port: nobody reaches s but through a relay.
+        for name in ("host-a", "host-b"):
+            self.assertNotIn(wan["host-s"], {host for _, host in self._sessions(name)})
+
+        # With the bootstrap gone there is no relay left: a second mention can only go direct.
+        bootstrap = self.processes[0]
+        bootstrap.terminate()
+        bootstrap.wait(timeout=30)
+        again = sign_event(a.secret, int(time.time()), 1, [["p", b.public.hex()]], "direct, b")
+        self.assertIsNotNone(self._post("host-a", "/publish", again.to_json()))
+        self._poll(lambda: self._holds("host-b", again), "the direct mention never reached b")
