@@ -22,6 +22,7 @@ DEFAULT_OVERLAY_PORT = 20000
 DEFAULT_MAX_EVENTS = 100_000
 DEFAULT_RESEND_BASE_SECONDS = 300.0
 DEFAULT_RESEND_CHECK_SECONDS = 30.0
+DEFAULT_RELAY_KIB_PER_SECOND = 1024
 CONFIG_SECTION = "nostrp2p"
 
 
@@ -54,6 +55,7 @@ class ServerConfig:
     resend_base_seconds: float = DEFAULT_RESEND_BASE_SECONDS
     resend_check_seconds: float = DEFAULT_RESEND_CHECK_SECONDS
     stun_servers: tuple[HostPort, ...] = ()
+    relay_kib_per_second: int = DEFAULT_RELAY_KIB_PER_SECOND
 
 
 def default_data_dir() -> Path:
@@ -144,6 +146,16 @@ def _positive_int(option: str, value: object) -> int:
     return number
 
 
+def _non_negative_int(option: str, value: object) -> int:
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        raise ConfigError(f"--{option}: expected a whole number, got {value!r}") from None
+    if number < 0:
+        raise ConfigError(f"--{option}: must be 0 or more, got {number}")
+    return number
+
+
 def _address_list(value) -> list:
     """Repeated on the command line (a list), or one config-file line of HOST:PORT separated by
     spaces or commas."""
@@ -167,7 +179,7 @@ def _positive_seconds(option: str, value: object) -> float:
 KNOWN_KEYS = frozenset({
     "listen", "rest", "pubkey", "bootstrap", "deny-write", "debug", "datadir", "redis",
     "max-events", "network-password", "log-json", "resend-base-seconds", "resend-check-seconds",
-    "stun-server",
+    "stun-server", "relay-kib-per-second",
 })
 
 
@@ -214,4 +226,12 @@ def build_config(values: Mapping[str, object]) -> ServerConfig:
             "resend-base-seconds", values.get("resend-base-seconds") or DEFAULT_RESEND_BASE_SECONDS),
         resend_check_seconds=_positive_seconds(
             "resend-check-seconds", values.get("resend-check-seconds") or DEFAULT_RESEND_CHECK_SECONDS),
+        relay_kib_per_second=_non_negative_int(
+            "relay-kib-per-second", _given(values, "relay-kib-per-second", DEFAULT_RELAY_KIB_PER_SECOND)),
     )
+
+
+def _given(values: Mapping[str, object], key: str, default: object) -> object:
+    """The value of ``key``, or ``default`` when absent or empty (0 is a value)."""
+    value = values.get(key)
+    return default if value is None or value == "" else value

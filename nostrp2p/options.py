@@ -6,7 +6,7 @@ from twisted.python import usage
 
 from .config import (
     DEFAULT_MAX_EVENTS, DEFAULT_OVERLAY_HOST, DEFAULT_OVERLAY_PORT, DEFAULT_RESEND_BASE_SECONDS,
-    DEFAULT_RESEND_CHECK_SECONDS, ConfigError, build_config, read_config_file,
+    DEFAULT_RELAY_KIB_PER_SECOND, DEFAULT_RESEND_CHECK_SECONDS, ConfigError, build_config, read_config_file,
 )
 
 # Flags whose presence on the command line means True; absent, the config file decides.
@@ -47,6 +47,9 @@ class ServerOptions(usage.Options):
          f"BASE x 2^n seconds, n = 1..10, then dropped [default: {DEFAULT_RESEND_BASE_SECONDS:g}]."],
         ["resend-check-seconds", None, None,
          f"How often the resend queue is looked at [default: {DEFAULT_RESEND_CHECK_SECONDS:g}]."],
+        ["relay-kib-per-second", None, None,
+         "KiB per second this server passes on for servers that cannot reach each other "
+         f"directly; 0 relays nothing [default: {DEFAULT_RELAY_KIB_PER_SECOND}]."],
     ]
     optFlags = [
         ["deny-write", "w", "Refuse writes from the client (for a bootstrap server); reads still work."],

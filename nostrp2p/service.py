@@ -81,6 +81,7 @@ def make_service(config: ServerConfig, reactor=None, on_fatal=None) -> MultiServ
         reactor=reactor,
         network_password=config.network_password,
         stun_servers=resolve_addresses("stun-server", config.stun_servers),
+        relay_bytes_per_second=config.relay_kib_per_second * 1024,
     )
     mesh.setName("overlay")
     mesh.setServiceParent(top)

@@ -16,7 +16,7 @@ NSEC = "nsec1vl029mgpspedva04g90vltkh6fvh240zqtv9k0t9af8935ke9laqsnlfe5"
 DOCUMENTED_OPTIONS = [
     "--config", "--pubkey", "--listen", "--rest", "--datadir", "--redis", "--max-events",
     "--network-password", "--log-json", "--deny-write", "--debug", "--bootstrap",
-    "--resend-base-seconds", "--resend-check-seconds", "--stun-server",
+    "--resend-base-seconds", "--resend-check-seconds", "--stun-server", "--relay-kib-per-second",
 ]
 
 
@@ -35,6 +35,7 @@ class OptionTests(TestCase):
         self.assertEqual(config.bootstrap, ())
         self.assertEqual((config.deny_write, config.debug, config.redis_url), (False, False, None))
         self.assertEqual(config.max_events, 100_000)
+        self.assertEqual(config.relay_kib_per_second, 1024)  # every server relays a little
 
     def test_rest_follows_the_overlay_port(self):
         config = parse("-p", HEX, "-l", "127.0.0.1:30000")
@@ -50,6 +51,7 @@ class OptionTests(TestCase):
             "--redis", "unix:/run/redis.sock", "--max-events", "5", "--network-password", "pw",
             "--log-json", "/tmp/log.json", "--resend-base-seconds", "1.5", "--resend-check-seconds", "2",
             "--stun-server", "192.0.2.7:3478", "--stun-server", "stun.example:3478",
+            "--relay-kib-per-second", "0",
         )
         self.assertEqual(config.bootstrap, (HostPort("192.0.2.1", 20000), HostPort("peer.example", 7777)))
         self.assertEqual((config.deny_write, config.debug), (True, True))
@@ -59,6 +61,7 @@ class OptionTests(TestCase):
         self.assertEqual(config.log_json, Path("/tmp/log.json"))
         self.assertEqual((config.resend_base_seconds, config.resend_check_seconds), (1.5, 2.0))
         self.assertEqual(config.stun_servers, (HostPort("192.0.2.7", 3478), HostPort("stun.example", 3478)))
+        self.assertEqual(config.relay_kib_per_second, 0)  # 0 is a choice: relay nothing
         self.assertNotIn("pw", repr(config))  # never printed in logs by accident
 
     def assertRefused(self, args, *words):
@@ -84,6 +87,8 @@ class OptionTests(TestCase):
         self.assertRefused(["-p", HEX, "--resend-check-seconds", "nan"], "--resend-check-seconds")
         self.assertRefused(["-p", HEX, "--resend-base-seconds", "soon"], "--resend-base-seconds")
         self.assertRefused(["-p", HEX, "--stun-server", "nowhere"], "--stun-server")
+        self.assertRefused(["-p", HEX, "--relay-kib-per-second", "-1"], "--relay-kib-per-second", "0 or more")
+        self.assertRefused(["-p", HEX, "--relay-kib-per-second", "fast"], "--relay-kib-per-second")
 
     def test_help_documents_every_option(self):
         text = str(ServerOptions())

@@ -13,12 +13,12 @@ class WindowBudget:
         self.max_keys = max_keys
         self._used: collections.OrderedDict[bytes, list] = collections.OrderedDict()
 
-    def allow(self, key: bytes, now: float) -> bool:
-        """Spend one of ``key``'s allowance; False when this window's is used up."""
+    def allow(self, key: bytes, now: float, cost: int = 1) -> bool:
+        """Spend ``cost`` of ``key``'s allowance; False when this window's is used up."""
         used = self._used.pop(key, None)
         if used is None or now - used[0] >= self.window:
             used = [now, 0]
-        used[1] += 1
+        used[1] += cost
         self._used[key] = used
         while len(self._used) > self.max_keys:
             self._used.popitem(last=False)

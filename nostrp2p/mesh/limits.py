@@ -234,6 +234,24 @@ relay cannot be used to flood."""
 RELAY_ORIGINS_MAX = 1024
 """Servers whose relay budgets are tracked at once."""
 
+RELAY_BYTES_PER_SECOND = 1024 * 1024
+"""Bytes per second a server passes on for others, in all, unless its operator says otherwise
+(``--relay-kib-per-second``; 0 relays nothing). Frames over it are dropped and counted; the
+origin's retransmissions then find another relay or wait."""
+
+RELAY_BYTES_PER_SECOND_PER_ORIGIN = 128 * 1024
+"""...and for one origin, so that one server cannot take a relay's whole allowance."""
+
+RELAY_PAIRS_MAX = 256
+"""(origin, destination) pairs a server relays between at once; a new pair beyond it is refused
+until one has been idle for RELAY_PAIR_IDLE..."""
+
+RELAY_PAIRS_PER_ORIGIN = 16
+"""...and pairs one origin may hold, so that one server cannot fill the table."""
+
+RELAY_PAIR_IDLE = 60.0
+"""Seconds without a frame after which a relayed pair no longer counts."""
+
 # --- NAT traversal ------------------------------------------------------------------------------
 REFLEXIVE_OBSERVATIONS_MAX = 8
 """Peers' reports of the address our datagrams come from, kept (one per reporting host)."""

@@ -32,6 +32,7 @@ class OverlayConfig:
     bootstrap: tuple = ()  # ((host, port), ...)
     network_password: str | bytes | None = None
     stun_servers: tuple = ()  # ((host, port), ...) of standard STUN servers to ask where we are
+    relay_bytes_per_second: int = limits.RELAY_BYTES_PER_SECOND  # passed on for others; 0: none
 
 
 class OverlayNode:

@@ -2,7 +2,8 @@
 a NAT that does not let us in): the origin hands the message to a relay, which passes it on
 over its own session with the destination, or to a server nearer the destination, at most
 MAX_RELAY_HOPS times and never twice through one server. The destination answers along the way
-it was reached. Only unicast frames travel this way, within a per-origin budget."""
+it was reached. Only unicast frames travel this way, within a per-origin budget, and what a
+server passes on for others is bounded by its RelayAllowance."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import collections
 from nostrp2p.mesh import limits, wire
 from nostrp2p.mesh.budget import WindowBudget
 from nostrp2p.mesh.descriptor import Descriptor
+from nostrp2p.mesh.relay_allowance import RelayAllowance
 from nostrp2p.mesh.routing import route_id
 
 RELAYABLE = frozenset({wire.MSG_UNICAST, wire.MSG_UNICAST_ACK})
@@ -35,6 +37,7 @@ class Relay:
         self.tried: dict[bytes, set] = {}
         self.owners: dict[bytes, bytes] = {}  # relayed origins -> their owner keys
         self.budget = WindowBudget(limits.RELAY_BUDGET_PER_SECOND, 1.0, limits.RELAY_ORIGINS_MAX)
+        self.allowance = RelayAllowance(node.config.relay_bytes_per_second)
         node.handle(wire.MSG_RELAY, self._on_relay)
         node.handle(wire.MSG_RELAYED, self._on_relayed)
 
@@ -79,18 +82,21 @@ class Relay:
         relay = self.routes.get(destination)
         if relay is None or message[0] not in RELAYABLE or self.node.links.has_session(destination):
             return False
+        destination_owner = self.owner_of(destination)
+        if destination_owner is None:
+            return False  # nobody could route it towards a key we do not know
         ident = self.node.identity
-        frame = [wire.MSG_RELAY, destination, self.owner_of(destination), limits.MAX_RELAY_HOPS,
+        frame = [wire.MSG_RELAY, destination, destination_owner, limits.MAX_RELAY_HOPS,
                  [ident.public_key], ident.owner_key, message]
         self.node.links.send(relay.static, relay.address, frame, now)
         return True
 
     # --- relay side ----------------------------------------------------------------------------
-    def owner_of(self, static: bytes) -> bytes:
+    def owner_of(self, static: bytes) -> bytes | None:
         known = self.owners.get(static)
         if known is None:
             desc = self.node.router.table.descriptor_of(static)
-            known = desc.owner if desc is not None else bytes(32)
+            known = desc.owner if desc is not None else None
         return known
 
     def _on_relay(self, peer, message, now):
@@ -118,23 +124,24 @@ class Relay:
             return
         known = self.node.router.table.descriptor_of(destination)
         if self.node.links.has_session(destination) or known is not None:
-            address = known.address if known is not None else None
-            self.node.count("relayed")
-            self.node.links.send(destination, address, [wire.MSG_RELAYED, path[0], owner, inner], now)
-            return
-        if ttl <= 1:
-            self.node.count("drop_relay_no_route")
-            return
-        # Pass it on to a server nearer the destination's key that we have a session with.
-        nearer = [d for d in self.node.router.table.closest(route_id(destination_owner),
-                                                             limits.ROUTING_BUCKET_SIZE)
-                  if d.static not in path and self.node.links.has_session(d.static)]
-        if not nearer:
-            self.node.count("drop_relay_no_route")
+            to, address = destination, (known.address if known is not None else None)
+            frame = [wire.MSG_RELAYED, path[0], owner, inner]
+        else:
+            # Pass it on to a server nearer the destination's key that we have a session with.
+            nearer = [d for d in self.node.router.table.closest(route_id(destination_owner),
+                                                                 limits.ROUTING_BUCKET_SIZE)
+                      if d.static not in path and self.node.links.has_session(d.static)]
+            if ttl <= 1 or not nearer:
+                self.node.count("drop_relay_no_route")
+                return
+            to, address = nearer[0].static, nearer[0].address
+            frame = [wire.MSG_RELAY, destination, destination_owner, ttl - 1, path + [me], owner, inner]
+        refusal = self.allowance.refusal(path[0], destination, len(wire.pack(inner)), now)
+        if refusal is not None:
+            self.node.count(refusal)
             return
         self.node.count("relayed")
-        forward = [wire.MSG_RELAY, destination, destination_owner, ttl - 1, path + [me], owner, inner]
-        self.node.links.send(nearer[0].static, nearer[0].address, forward, now)
+        self.node.links.send(to, address, frame, now)
 
     def _on_relayed(self, peer, message, now):
         if len(message) != 4:

@@ -16,7 +16,7 @@ from twisted.internet.protocol import DatagramProtocol
 
 from nostrp2p.logging import Logger
 
-from nostrp2p.mesh import stun
+from nostrp2p.mesh import limits, stun
 from nostrp2p.mesh.errors import Unreachable
 from nostrp2p.mesh.identity import OWNER_KEY_SIZE, load_or_create
 from nostrp2p.mesh.node import OverlayConfig, OverlayNode
@@ -45,12 +45,13 @@ class MeshService(Service):
     log = Logger()
 
     def __init__(self, listen, key_path, owner_key: bytes, bootstrap, reactor, network_password=None,
-                 stun_servers=()):
+                 stun_servers=(), relay_bytes_per_second=limits.RELAY_BYTES_PER_SECOND):
         if not isinstance(owner_key, bytes) or len(owner_key) != OWNER_KEY_SIZE:
             raise ValueError("the owner key is 32 bytes")
         self.listen = _check_address(listen, "listen")
         self.bootstrap = tuple(_check_address(a, "bootstrap") for a in bootstrap)
         self.stun_servers = tuple(_check_address(a, "STUN server") for a in stun_servers)
+        self.relay_bytes_per_second = relay_bytes_per_second
         self.key_path = key_path
         self.owner_key = owner_key
         self.network_password = network_password
@@ -148,7 +149,8 @@ class MeshService(Service):
     def startService(self):
         identity = load_or_create(self.key_path, self.owner_key)
         config = OverlayConfig(bootstrap=self.bootstrap, network_password=self.network_password,
-                               stun_servers=self.stun_servers)
+                               stun_servers=self.stun_servers,
+                               relay_bytes_per_second=self.relay_bytes_per_second)
         self.node = OverlayNode(identity, config, random.SystemRandom(), on_broadcast=self._deliver,
                                 on_message=self._deliver_message, on_request=self._answer)
         self.node.on_session = self._session_established

@@ -221,6 +221,7 @@ class Unicast:
             return  # a stale timer: an earlier one was armed since
         out.timer_at = None
         rt = self._round_trip(out.static)
+        moved_on = False
         for index, sent in list(out.sent_at.items()):
             if sent + rt.rto > now + 1e-9:
                 continue
@@ -233,12 +234,16 @@ class Unicast:
                 self._finish(out, error, now)
                 return
             self.node.count("unicast_retransmitted")
-            if out.tries[index] == limits.REHANDSHAKE_AFTER_TRIES:
-                if out.static in self.node.relay.routes:
-                    self.node.relay.route_around(out.static)  # that relay did not get through
-                elif not self.node.needs_peer(out.static):
-                    self.node.links.forget(out.static)
-                    self.node.count("unicast_rehandshake")
+            relayed = out.static in self.node.relay.routes
+            if relayed and out.tries[index] >= limits.REHANDSHAKE_AFTER_TRIES and not moved_on:
+                # That relay did not get through (it may have refused): the next one is tried,
+                # once per round of retransmissions.
+                moved_on = True
+                self.node.relay.route_around(out.static)
+            elif not relayed and out.tries[index] == limits.REHANDSHAKE_AFTER_TRIES and \
+                    not self.node.needs_peer(out.static):
+                self.node.links.forget(out.static)
+                self.node.count("unicast_rehandshake")
             rt.back_off()
             self._send_fragment(out, index, now)
         if out.sent_at:

@@ -4,6 +4,7 @@ from twisted.trial.unittest import TestCase
 
 from nostrp2p.mesh import limits, wire
 from nostrp2p.mesh.errors import Unreachable
+from nostrp2p.mesh.relay_allowance import RelayAllowance
 from nostrp2p.mesh.sim import LinkModel
 from tests.mesh.helpers import grow
 from tests.mesh.test_unicast_sim import _settle
@@ -22,6 +23,26 @@ class RelayTests(TestCase):
         self.assertEqual((asked.error, asked.result), (None, b"re:and back?"))
         self.assertGreater(net.total("relayed"), 0)
         self.assertFalse(net.node(a).links.has_session(net.node(b).identity.public_key))
+
+    def test_servers_that_do_not_relay_are_passed_over(self):
+        net, nodes = grow(30, seed=64)
+        a, b = nodes[5], nodes[23]
+        net.block(a, b)
+        # The first two relays a will try (servers that named b to it, then its neighbours)
+        # relay nothing for anyone.
+        origin, b_key = net.node(a), net.node(b).identity.public_key
+        candidates = list(origin.relay.hints.get(b_key, ())) + list(origin.membership.active.values())
+        by_key = {net.node(n).identity.public_key: n for n in nodes}
+        unwilling = [by_key[d.static] for d in candidates if d.static != b_key][:2]
+        for server in unwilling:
+            net.node(server).relay.allowance = RelayAllowance(bytes_per_second=0)
+        there = net.unicast(a, net.owner_of(b), b"through one that agreed")
+        _settle(net, [there], limit=300)
+        self.assertIsNone(there.error)
+        self.assertEqual(net.messages[b], [(b"through one that agreed", net.owner_of(a))])
+        self.assertGreater(net.total("relayed"), 0)
+        self.assertEqual(sum(net.node(n).stats["relayed"] for n in unwilling), 0)
+        self.assertGreater(sum(net.node(n).stats["drop_relay_disabled"] for n in unwilling), 0)
 
     def test_unreachable_when_no_path_at_all(self):
         net, nodes = grow(20, seed=62)
