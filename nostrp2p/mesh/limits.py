@@ -139,7 +139,11 @@ ROUTING_ANNOUNCE_DELAY = 3.0
 """After start, a server looks itself up (so the servers nearest its key learn of it) this soon..."""
 
 ROUTING_REFRESH_INTERVAL = 300.0
-"""...and again this often, as Kademlia refreshes, so tables follow churn."""
+"""...and again this often, as Kademlia refreshes, so tables follow churn..."""
+
+ROUTING_RELAYS_CHECK_INTERVAL = 30.0
+"""...and sooner when the relays it named (its active neighbours) have changed since, looked at
+this often, so that lookups name relays that still hold sessions with it."""
 
 REHANDSHAKE_AFTER_TRIES = 3
 """A fragment unacknowledged after this many sends makes a fresh handshake with its destination

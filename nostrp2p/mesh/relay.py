@@ -35,7 +35,8 @@ class Relay:
         self.routes: collections.OrderedDict[bytes, Descriptor] = collections.OrderedDict()
         self.hints: collections.OrderedDict[bytes, list] = collections.OrderedDict()
         self.tried: dict[bytes, set] = {}
-        self.owners: dict[bytes, bytes] = {}  # relayed origins -> their owner keys
+        # servers we unicast to or were relayed from -> their owner keys (a relay routes by it)
+        self.owners: collections.OrderedDict[bytes, bytes] = collections.OrderedDict()
         self.budget = WindowBudget(limits.RELAY_BUDGET_PER_SECOND, 1.0, limits.RELAY_ORIGINS_MAX)
         self.allowance = RelayAllowance(node.config.relay_bytes_per_second)
         node.handle(wire.MSG_RELAY, self._on_relay)
@@ -92,6 +93,12 @@ class Relay:
         return True
 
     # --- relay side ----------------------------------------------------------------------------
+    def note_owner(self, static: bytes, owner: bytes) -> None:
+        self.owners.pop(static, None)
+        self.owners[static] = owner
+        while len(self.owners) > limits.RELAY_ROUTES_MAX:
+            self.owners.popitem(last=False)
+
     def owner_of(self, static: bytes) -> bytes | None:
         known = self.owners.get(static)
         if known is None:
@@ -155,9 +162,7 @@ class Relay:
             # Answer the way we were reached.
             host, port = peer.address
             self.routes[origin] = Descriptor(peer.static, peer.owner, str(host), int(port))
-            self.owners[origin] = owner
-            while len(self.owners) > limits.RELAY_ROUTES_MAX:
-                self.owners.pop(next(iter(self.owners)))
+            self.note_owner(origin, owner)
             self.routes.move_to_end(origin)
             while len(self.routes) > limits.RELAY_ROUTES_MAX:
                 self.routes.popitem(last=False)

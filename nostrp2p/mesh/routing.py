@@ -1,7 +1,11 @@
 """Finding the server of an owner key: a Kademlia XOR table over a hash of owner keys, filled
 from every server this one meets (sessions, membership samples, lookup answers), and iterative
 lookups through it. A server keeps about k * log2(N) contacts and a lookup takes about log2(N)
-steps, whatever the size of the network."""
+steps, whatever the size of the network.
+
+A server looking itself up also names its relays: its active neighbours, which hold sessions
+with it (kept open by keepalives, so through its NAT). The servers it asks pass them on with
+its descriptor, and whoever cannot reach it directly has relays that can."""
 
 from __future__ import annotations
 
@@ -128,7 +132,10 @@ class Lookup:
         # Half the query timeout per try: one resend fits in it (a lost FIND or FOUND).
         wait = limits.LOOKUP_QUERY_TIMEOUT / 2
         self.in_flight[desc.static] = now + wait
-        self.router.node.send(desc.static, desc.address, [wire.MSG_FIND, self.id, self.owner], now)
+        find = [wire.MSG_FIND, self.id, self.owner]
+        if self.owner == self.router.node.identity.owner_key:
+            find.append([d.encode() for d in self.router.own_relays()])
+        self.router.node.send(desc.static, desc.address, find, now)
         self.router.node.timers.call_at(now + wait, self._timer)
 
     def _timer(self, now):
@@ -172,11 +179,23 @@ class Router:
         self.recent_queries: collections.deque[int] = collections.deque(maxlen=limits.RECENT_LOOKUPS_KEPT)
         self._next_lookup_id = 1
         self.announcing = None
+        # server -> the relays it named in its self-announce (least recently heard first)
+        self.relays_of: collections.OrderedDict[bytes, list] = collections.OrderedDict()
+        self.announced_relays: frozenset = frozenset()
         node.handle(wire.MSG_FIND, self._on_find)
         node.handle(wire.MSG_FOUND, self._on_found)
 
     def start(self, now: float) -> None:
         self.node.timers.call_at(now + limits.ROUTING_ANNOUNCE_DELAY, self._refresh)
+        self.node.timers.call_at(now + limits.ROUTING_RELAYS_CHECK_INTERVAL, self._check_relays)
+
+    def _check_relays(self, now):
+        if not self.node.running:
+            return
+        if frozenset(d.static for d in self.own_relays()) != self.announced_relays:
+            self.node.count("routing_relays_changed")
+            self.announce(now)
+        self.node.timers.call_at(now + limits.ROUTING_RELAYS_CHECK_INTERVAL, self._check_relays)
 
     def _refresh(self, now):
         if self.announcing is not None and not self.announcing.finished:
@@ -192,6 +211,7 @@ class Router:
         if self.announcing is not None and not self.announcing.finished:
             return
         own = self.node.identity.owner_key
+        self.announced_relays = frozenset(d.static for d in self.own_relays())
         self.announcing = Lookup(self, self._new_lookup_id(), own, now)
         self.announcing.step(now)
 
@@ -225,17 +245,39 @@ class Router:
         else:
             lookup.waiters.append(done)
 
+    def own_relays(self) -> list[Descriptor]:
+        """Servers that can pass messages on to us: our active neighbours."""
+        return list(self.node.membership.active.values())[: limits.RELAY_HINTS_PER_DESTINATION]
+
     def _on_find(self, peer, message, now):
-        if len(message) != 3:
-            raise wire.MalformedFrame("FIND has 3 fields")
+        if len(message) not in (3, 4):
+            raise wire.MalformedFrame("FIND has 3 or 4 fields")
         lookup_id = wire.want_int(message[1], 0, 0xFFFFFFFF)
         owner = wire.want_bytes(message[2], 32)
+        if len(message) == 4:
+            relays = _relay_list(message[3])
+            if owner == peer.owner:  # only a server itself names its relays
+                self._remember_relays(peer.static, relays)
         self.learn(peer, now)
         if owner == self.node.identity.owner_key:
             found = [self._self_descriptor(peer)]
+            relays = self.own_relays()
         else:
             found = self.table.closest(route_id(owner), limits.MAX_FOUND_DESCRIPTORS, exclude={peer.static})
-        self.node.send(peer.static, None, [wire.MSG_FOUND, lookup_id, [d.encode() for d in found]], now)
+            contact = self.table.contact_for(owner)
+            relays = self.relays_of.get(contact.static, []) if contact is not None else []
+        answer = [wire.MSG_FOUND, lookup_id, [d.encode() for d in found]]
+        if relays:
+            answer.append([d.encode() for d in relays])
+        self.node.send(peer.static, None, answer, now)
+
+    def _remember_relays(self, static: bytes, relays: list[Descriptor]) -> None:
+        self.relays_of.pop(static, None)
+        relays = [r for r in relays if r.static != static]
+        if relays:
+            self.relays_of[static] = relays
+            while len(self.relays_of) > limits.RELAY_HINTS_MAX:
+                self.relays_of.popitem(last=False)
 
     def _self_descriptor(self, peer) -> Descriptor:
         # No address: the asker already reaches us where it sent the FIND (see _resolve_self).
@@ -243,10 +285,11 @@ class Router:
         return Descriptor(ident.public_key, ident.owner_key, "0.0.0.0", 0)
 
     def _on_found(self, peer, message, now):
-        if len(message) != 3:
-            raise wire.MalformedFrame("FOUND has 3 fields")
+        if len(message) not in (3, 4):
+            raise wire.MalformedFrame("FOUND has 3 or 4 fields")
         wire.want_int(message[1], 0, 0xFFFFFFFF)
         found = [Descriptor.decode(d) for d in wire.want_list(message[2], limits.MAX_FOUND_DESCRIPTORS)]
+        relays = _relay_list(message[3]) if len(message) == 4 else []
         running = list(self.lookups.values())
         if self.announcing is not None:
             running.append(self.announcing)
@@ -260,6 +303,12 @@ class Router:
         for desc in found:
             self.table.add(desc, now)
             self.node.relay.hint(desc.static, responder)  # it knows that server: a relay to try
+        for lookup in asking:
+            sought = next((d for d in found if d.owner == lookup.owner), None)
+            if sought is not None:
+                # The relays it named for itself hold sessions with it: tried first.
+                for relay in reversed(relays):
+                    self.node.relay.hint(sought.static, relay)
         for lookup in asking:
             lookup.answered(peer.static, found, now)
 
@@ -276,3 +325,6 @@ class Router:
             host, port = peer.address
             self.table.add(Descriptor(peer.static, peer.owner, str(host), int(port)), now)
 
+
+def _relay_list(value) -> list[Descriptor]:
+    return [Descriptor.decode(d) for d in wire.want_list(value, limits.RELAY_HINTS_PER_DESTINATION)]

@@ -149,6 +149,7 @@ class Unicast:
             if desc is not None or last_try:
                 del self.locating[mid]
             if desc is not None:
+                self.node.relay.note_owner(desc.static, desc.owner)
                 self._start(mid, desc.static, desc.address, kind, ref, payload, now, done)
             elif last_try:
                 done(UnknownKey(f"no server of {owner.hex()[:16]}... found in the overlay"), None, now)
