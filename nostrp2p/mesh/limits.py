@@ -263,6 +263,11 @@ REFLEXIVE_OBSERVATIONS_MAX = 8
 WHOAMI_ASKED_MAX = 256
 """Peers already asked where they see us (once per session), remembered."""
 
+PUNCH_RETRY_INTERVAL = 60.0
+"""While messages to a server go through a relay, an introduction for a direct session is asked
+for again this often (the first when relaying starts): NATs change, mappings expire, and a
+session that went idle is not left relayed for good."""
+
 PUNCH_BUDGET_PER_MINUTE = 30
 """Hole-punch introductions one server may ask of this one (as introducer or as target) per
 minute; more are dropped and counted."""

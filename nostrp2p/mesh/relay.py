@@ -37,6 +37,7 @@ class Relay:
         self.tried: dict[bytes, set] = {}
         # servers we unicast to or were relayed from -> their owner keys (a relay routes by it)
         self.owners: collections.OrderedDict[bytes, bytes] = collections.OrderedDict()
+        self.punched: collections.OrderedDict[bytes, float] = collections.OrderedDict()  # when asked
         self.budget = WindowBudget(limits.RELAY_BUDGET_PER_SECOND, 1.0, limits.RELAY_ORIGINS_MAX)
         self.allowance = RelayAllowance(node.config.relay_bytes_per_second)
         node.handle(wire.MSG_RELAY, self._on_relay)
@@ -63,6 +64,7 @@ class Relay:
         for relay in candidates:
             if relay.static not in tried and relay.static != destination:
                 tried.add(relay.static)
+                self.punched.pop(destination, None)  # this one introduces us at once
                 self.routes[destination] = relay
                 self.routes.move_to_end(destination)
                 while len(self.routes) > limits.RELAY_ROUTES_MAX:
@@ -90,7 +92,19 @@ class Relay:
         frame = [wire.MSG_RELAY, destination, destination_owner, limits.MAX_RELAY_HOPS,
                  [ident.public_key], ident.owner_key, message]
         self.node.links.send(relay.static, relay.address, frame, now)
+        self._punch_now_and_then(destination, relay, now)
         return True
+
+    def _punch_now_and_then(self, destination: bytes, relay: Descriptor, now: float) -> None:
+        """Have the relay introduce us to ``destination``, so that later messages may go direct."""
+        asked = self.punched.get(destination)
+        if asked is not None and now - asked < limits.PUNCH_RETRY_INTERVAL:
+            return
+        self.punched.pop(destination, None)
+        self.punched[destination] = now
+        while len(self.punched) > limits.RELAY_ROUTES_MAX:
+            self.punched.popitem(last=False)
+        self.node.traversal.punch(destination, relay, now)
 
     # --- relay side ----------------------------------------------------------------------------
     def note_owner(self, static: bytes, owner: bytes) -> None:

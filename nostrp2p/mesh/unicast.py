@@ -287,9 +287,7 @@ class Unicast:
         fails when no relay is left to try."""
         going = [o for o in self.outgoing.values() if o.static == static]
         if going and self.node.relay.route_around(static):
-            # The relay carries the messages now; meanwhile it introduces us, so that later
-            # ones may go direct.
-            self.node.traversal.punch(static, self.node.relay.routes[static], now)
+            # The relay carries the messages now (and introduces us: see Relay.send_via).
             for out in going:
                 for index in list(out.sent_at):
                     self._send_fragment(out, index, now)

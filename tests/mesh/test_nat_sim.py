@@ -124,6 +124,39 @@ class TraversalTests(TestCase):
             _settle(net, [outcome])
             self.assertIsNone(outcome.error, (first, second))
 
+    def test_a_relayed_pair_is_introduced_again_after_its_session_went_away(self):
+        net = SimNetwork(seed=121)
+        boot = net.add_node()
+        for _ in range(20):
+            net.run_for(0.2)
+            net.add_node(bootstrap=[boot])
+        a = net.add_node(bootstrap=[boot], nat=net.add_nat("nat-a", NatType.PORT_RESTRICTED))
+        b = net.add_node(bootstrap=[boot], nat=net.add_nat("nat-b", NatType.PORT_RESTRICTED))
+        net.run_for(100)  # settled, and whatever either NAT let in before has expired
+        a_key, b_key = net.node(a).identity.public_key, net.node(b).identity.public_key
+
+        def direct_within(seconds):
+            started = net.now
+            while not net.node(a).links.has_session(b_key) and net.now - started < seconds:
+                net.run_for(0.1)
+            return net.node(a).links.has_session(b_key)
+
+        first = net.unicast(a, net.owner_of(b), b"first")
+        self.assertTrue(direct_within(10))
+        _settle(net, [first])
+        self.assertIsNone(first.error)
+        self.assertIn(b_key, net.node(a).relay.routes)  # it started through a relay
+        # The session goes and both NATs forget the way; the relay route stays.
+        net.block(a, b)
+        net.node(a).links.forget(b_key)
+        net.node(b).links.forget(a_key)
+        net.run_for(70)
+        net.unblock(a, b)
+        again = net.unicast(a, net.owner_of(b), b"again")
+        self.assertTrue(direct_within(10))  # introduced again, not relayed for good
+        _settle(net, [again])
+        self.assertIsNone(again.error)
+
     def test_symmetric_against_port_restricted_stays_relayed(self):
         net, a, b, _ = nat_pair(NatType.PORT_RESTRICTED, NatType.SYMMETRIC, seed=120)
         outcome = net.unicast(a, net.owner_of(b), b"through a relay")
