@@ -50,7 +50,7 @@ class RedisEventStore:
         self.redis = redis
         self.clock = clock
         self._adds: list[tuple] = []  # (event, packed, order key, Deferred) for the next write
-        self._adds_scheduled = False
+        self._adds_call = None  # the write scheduled for the end of this reactor turn
         self._reads: list[tuple] = []  # (ids, Deferred) for the next read
         self._read_ids: dict[bytes, None] = {}  # their ids, in order, once each
         self._reads_scheduled = False
@@ -110,15 +110,17 @@ class RedisEventStore:
         self._adds.append((event, blob, okey, written))
         if len(self._adds) >= limits.ADD_BATCH_MAX:
             self._write_adds()
-        elif not self._adds_scheduled:
+        elif self._adds_call is None:
             # The other adds of this reactor turn (datagrams and replies come in bursts) join
             # this one in a single script call.
-            self._adds_scheduled = True
-            self.clock.callLater(0, self._write_adds)
+            self._adds_call = self.clock.callLater(0, self._write_adds)
         return await written
 
     def _write_adds(self) -> None:
-        self._adds_scheduled = False
+        # A full batch is written at once; the turn's scheduled write then has nothing left.
+        if self._adds_call is not None and self._adds_call.active():
+            self._adds_call.cancel()
+        self._adds_call = None
         batch, self._adds = self._adds, []
         if not batch:
             return

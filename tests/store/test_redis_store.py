@@ -48,6 +48,21 @@ class AddAndGetTests(unittest.TestCase):
         self.assertEqual(reads, [[post], [], [many[5], post]])
 
     @async_test
+    async def test_a_full_batch_leaves_no_write_behind(self):
+        # A burst of exactly one batch is written at once; no second, empty script call may
+        # stay scheduled behind it.
+        from twisted.internet import reactor
+        from twisted.internet.defer import gatherResults
+        store = await start_test_store(self)
+        burst = [make_event(author=4, created_at=1_700_002_000 + n)
+                 for n in range(limits.ADD_BATCH_MAX)]
+        adds = gatherResults([store.add(e) for e in burst])
+        pending = [call for call in reactor.getDelayedCalls()
+                   if getattr(call.func, "__self__", None) is store]
+        self.assertEqual(pending, [])
+        self.assertEqual(await adds, [True] * limits.ADD_BATCH_MAX)
+
+    @async_test
     async def test_add_reports_new_then_duplicate(self):
         store = await start_test_store(self)
         event = make_event()
