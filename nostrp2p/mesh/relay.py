@@ -19,14 +19,16 @@ RELAYABLE = frozenset({wire.MSG_UNICAST, wire.MSG_UNICAST_ACK})
 
 
 class RelayedPeer:
-    """The origin of a relayed message, as the layers above see a peer."""
+    """The origin of a relayed message, as the layers above see a peer; ``via`` is the server
+    that handed it to us."""
 
-    __slots__ = ("static", "owner", "address")
+    __slots__ = ("static", "owner", "address", "via")
 
-    def __init__(self, static, owner, address):
+    def __init__(self, static, owner, via: Descriptor):
         self.static = static
         self.owner = owner
-        self.address = address
+        self.address = None
+        self.via = via
 
 
 class Relay:
@@ -42,6 +44,7 @@ class Relay:
         self.allowance = RelayAllowance(node.config.relay_bytes_per_second)
         node.handle(wire.MSG_RELAY, self._on_relay)
         node.handle(wire.MSG_RELAYED, self._on_relayed)
+        node.handle(wire.MSG_RELAY_REFUSED, self._on_relay_refused)
 
     # --- origin side ---------------------------------------------------------------------------
     def hint(self, destination: bytes, relay: Descriptor) -> None:
@@ -88,12 +91,25 @@ class Relay:
         destination_owner = self.owner_of(destination)
         if destination_owner is None:
             return False  # nobody could route it towards a key we do not know
+        self._send_through(relay, destination, destination_owner, message, now)
+        self._punch_now_and_then(destination, relay, now)
+        return True
+
+    def answer(self, peer, message, now) -> None:
+        """Answer ``peer`` with a relayable ``message``. What came through a relay is answered
+        through it even while we hold a session with its origin: the origin relays only when
+        it has none with us, so ours is stale, and an answer sent on it would be lost."""
+        if isinstance(peer, RelayedPeer) and peer.via.static != peer.static:
+            self._send_through(peer.via, peer.static, peer.owner, message, now)
+        else:
+            self.node.send(peer.static, peer.address, message, now)
+
+    def _send_through(self, relay: Descriptor, destination: bytes, destination_owner: bytes,
+                      message: list, now: float) -> None:
         ident = self.node.identity
         frame = [wire.MSG_RELAY, destination, destination_owner, limits.MAX_RELAY_HOPS,
                  [ident.public_key], ident.owner_key, message]
         self.node.links.send(relay.static, relay.address, frame, now)
-        self._punch_now_and_then(destination, relay, now)
-        return True
 
     def _punch_now_and_then(self, destination: bytes, relay: Descriptor, now: float) -> None:
         """Have the relay introduce us to ``destination``, so that later messages may go direct."""
@@ -105,6 +121,16 @@ class Relay:
         while len(self.punched) > limits.RELAY_ROUTES_MAX:
             self.punched.popitem(last=False)
         self.node.traversal.punch(destination, relay, now)
+
+    def _on_relay_refused(self, peer, message, now):
+        if len(message) != 2:
+            raise wire.MalformedFrame("RELAY_REFUSED has 2 fields")
+        destination = wire.want_bytes(message[1], 32)
+        relay = self.routes.get(destination)
+        if relay is None or relay.static != peer.static:
+            return  # about a route we have already left
+        self.node.count("relay_refused")
+        self.node.unicaster.relay_refused(destination, now)
 
     # --- relay side ----------------------------------------------------------------------------
     def note_owner(self, static: bytes, owner: bytes) -> None:
@@ -153,16 +179,25 @@ class Relay:
                                                                  limits.ROUTING_BUCKET_SIZE)
                       if d.static not in path and self.node.links.has_session(d.static)]
             if ttl <= 1 or not nearer:
-                self.node.count("drop_relay_no_route")
+                self._refuse(peer, path, destination, "drop_relay_no_route", now)
                 return
             to, address = nearer[0].static, nearer[0].address
             frame = [wire.MSG_RELAY, destination, destination_owner, ttl - 1, path + [me], owner, inner]
         refusal = self.allowance.refusal(path[0], destination, len(wire.pack(inner)), now)
         if refusal is not None:
-            self.node.count(refusal)
+            self._refuse(peer, path, destination, refusal, now)
             return
         self.node.count("relayed")
         self.node.links.send(to, address, frame, now)
+
+    def _refuse(self, peer, path, destination, reason, now):
+        self.node.count(reason)
+        if len(path) == 1:
+            # The origin is our peer: told, it moves on to another relay at once instead of
+            # after rounds of retransmissions. (Each notice answers a frame within the origin's
+            # relay budget.) Further along the path nobody has a session with the origin.
+            self.node.links.send(peer.static, peer.address,
+                                 [wire.MSG_RELAY_REFUSED, destination], now)
 
     def _on_relayed(self, peer, message, now):
         if len(message) != 4:
@@ -172,14 +207,15 @@ class Relay:
         inner = wire.want_list(message[3], 8)
         if not inner or inner[0] not in RELAYABLE or origin == self.node.identity.public_key:
             raise wire.MalformedFrame("RELAYED carries a unicast frame from another server")
+        host, port = peer.address
+        via = Descriptor(peer.static, peer.owner, str(host), int(port))
         if not self.node.links.has_session(origin):
-            # Answer the way we were reached.
-            host, port = peer.address
-            self.routes[origin] = Descriptor(peer.static, peer.owner, str(host), int(port))
+            # What we send it later goes the way we were reached.
+            self.routes[origin] = via
             self.note_owner(origin, owner)
             self.routes.move_to_end(origin)
             while len(self.routes) > limits.RELAY_ROUTES_MAX:
                 self.routes.popitem(last=False)
         self.node.count("relayed_received")
-        self.node.dispatch(RelayedPeer(origin, owner, None), inner, now)
+        self.node.dispatch(RelayedPeer(origin, owner, via), inner, now)
 

@@ -282,6 +282,20 @@ class Unicast:
             self.node.count("unicast_failed")
         out.done(error, None, now)
 
+    def relay_refused(self, static, now) -> None:
+        """The relay we sent through to ``static`` refused to carry it: what is on its way
+        there goes through the next relay at once, and that refused send is not counted as a
+        try (it was answered, not lost). A destination we are not sending to keeps the next
+        relay for the acknowledgements we owe it."""
+        going = [o for o in self.outgoing.values() if o.static == static]
+        if not going:
+            self.node.relay.route_around(static)
+            return
+        for out in going:
+            for index in out.sent_at:
+                out.tries[index] -= 1
+        self.peer_unreachable(static, now)
+
     def peer_unreachable(self, static, now) -> None:
         """The links gave up on ``static``: what was going there goes through a relay now, or
         fails when no relay is left to try."""
@@ -310,7 +324,7 @@ class Unicast:
         chunk = wire.want_bytes(message[6])
         if index >= count or len(chunk) > limits.FRAGMENT_SIZE:
             raise wire.MalformedFrame("fragment index or size out of range")
-        self.node.send(peer.static, None, [wire.MSG_UNICAST_ACK, mid, index], now)
+        self.node.relay.answer(peer, [wire.MSG_UNICAST_ACK, mid, index], now)
         self._expire(now)
         if mid in self.delivered:
             self.node.count("unicast_duplicate")

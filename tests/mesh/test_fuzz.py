@@ -50,7 +50,8 @@ class HostileUnicastMessages(TestCase):
 
     @settings(max_examples=400, deadline=None)
     @given(st.sampled_from([wire.MSG_FIND, wire.MSG_FOUND, wire.MSG_UNICAST, wire.MSG_UNICAST_ACK,
-                            wire.MSG_RELAY, wire.MSG_RELAYED, wire.MSG_WHOAMI, wire.MSG_YOU_ARE,
+                            wire.MSG_RELAY, wire.MSG_RELAYED, wire.MSG_RELAY_REFUSED,
+                            wire.MSG_WHOAMI, wire.MSG_YOU_ARE,
                             wire.MSG_PUNCH_REQUEST, wire.MSG_PUNCH]),
            st.lists(_field, max_size=8))
     def test_any_shape_is_refused_or_handled(self, message_type, fields):

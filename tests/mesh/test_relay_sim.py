@@ -43,6 +43,29 @@ class RelayTests(TestCase):
         self.assertGreater(net.total("relayed"), 0)
         self.assertEqual(sum(net.node(n).stats["relayed"] for n in unwilling), 0)
         self.assertGreater(sum(net.node(n).stats["drop_relay_disabled"] for n in unwilling), 0)
+        # Each unwilling relay said so, and the message moved on at once: the only
+        # retransmissions were those of the direct attempt, none waited on a refusing relay.
+        self.assertEqual(origin.stats["relay_refused"], 2)
+        self.assertLessEqual(origin.stats["unicast_retransmitted"], limits.REHANDSHAKE_AFTER_TRIES)
+
+    def test_a_relayed_message_is_acknowledged_through_the_relay_over_a_stale_session(self):
+        # b still holds a session with a that a has lost (a restart, a changed NAT mapping):
+        # a relays, and b's acknowledgements must come back through the relay, not be sent on
+        # into the stale session.
+        net, nodes = grow(20, seed=65)
+        a, b = nodes[3], nodes[14]
+        a_key, b_key = (net.node(n).identity.public_key for n in (a, b))
+        first = net.unicast(a, net.owner_of(b), b"while the path is open")
+        _settle(net, [first])
+        self.assertTrue(net.node(b).links.has_session(a_key))
+        net.block(a, b)
+        net.node(a).links.forget(b_key)
+        second = net.unicast(a, net.owner_of(b), b"through a relay")
+        _settle(net, [second], limit=300)
+        self.assertIsNone(second.error)
+        self.assertEqual([m for m, _ in net.messages[b]],
+                         [b"while the path is open", b"through a relay"])
+        self.assertGreater(net.total("relayed"), 0)
 
     def test_unreachable_when_no_path_at_all(self):
         net, nodes = grow(20, seed=62)
