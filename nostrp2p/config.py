@@ -136,23 +136,13 @@ def _bool(option: str, value: object) -> bool:
     raise ConfigError(f"--{option}: expected true or false, got {value!r}")
 
 
-def _positive_int(option: str, value: object) -> int:
+def _whole_number(option: str, value: object, at_least: int) -> int:
     try:
         number = int(str(value).strip())
     except ValueError:
         raise ConfigError(f"--{option}: expected a whole number, got {value!r}") from None
-    if number < 1:
-        raise ConfigError(f"--{option}: must be at least 1, got {number}")
-    return number
-
-
-def _non_negative_int(option: str, value: object) -> int:
-    try:
-        number = int(str(value).strip())
-    except ValueError:
-        raise ConfigError(f"--{option}: expected a whole number, got {value!r}") from None
-    if number < 0:
-        raise ConfigError(f"--{option}: must be 0 or more, got {number}")
+    if number < at_least:
+        raise ConfigError(f"--{option}: must be {at_least} or more, got {number}")
     return number
 
 
@@ -219,15 +209,15 @@ def build_config(values: Mapping[str, object]) -> ServerConfig:
         redis_url=str(redis_url) if redis_url else None,
         deny_write=_bool("deny-write", values.get("deny-write") or False),
         debug=_bool("debug", values.get("debug") or False),
-        max_events=_positive_int("max-events", values.get("max-events") or DEFAULT_MAX_EVENTS),
+        max_events=_whole_number("max-events", values.get("max-events") or DEFAULT_MAX_EVENTS, 1),
         network_password=str(values["network-password"]) if values.get("network-password") else None,
         log_json=Path(str(values["log-json"])).expanduser() if values.get("log-json") else None,
         resend_base_seconds=_positive_seconds(
             "resend-base-seconds", values.get("resend-base-seconds") or DEFAULT_RESEND_BASE_SECONDS),
         resend_check_seconds=_positive_seconds(
             "resend-check-seconds", values.get("resend-check-seconds") or DEFAULT_RESEND_CHECK_SECONDS),
-        relay_kib_per_second=_non_negative_int(
-            "relay-kib-per-second", _given(values, "relay-kib-per-second", DEFAULT_RELAY_KIB_PER_SECOND)),
+        relay_kib_per_second=_whole_number(
+            "relay-kib-per-second", _given(values, "relay-kib-per-second", DEFAULT_RELAY_KIB_PER_SECOND), 0),
     )
 
 

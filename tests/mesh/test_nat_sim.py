@@ -57,6 +57,24 @@ def nat_pair(first: NatType, second: NatType, seed: int):
     return net, a, b, [boot] + publics
 
 
+def make_strangers(net, a, b):
+    """No session between a and b, and their NATs' permissions for each other gone."""
+    net.block(a, b)
+    net.node(a).links.forget(net.node(b).identity.public_key)
+    net.node(b).links.forget(net.node(a).identity.public_key)
+    net.run_for(70)
+    net.unblock(a, b)
+
+
+def direct_within(net, a, b, seconds) -> bool:
+    """Whether a has a session with b within ``seconds`` (polled in steps of 0.1 s)."""
+    b_key = net.node(b).identity.public_key
+    started = net.now
+    while not net.node(a).links.has_session(b_key) and net.now - started < seconds:
+        net.run_for(0.1)
+    return net.node(a).links.has_session(b_key)
+
+
 class OverlayBehindNatsTests(TestCase):
     def test_every_pair_of_nat_types_talks_directly_where_the_nats_allow_else_relayed(self):
         for n, (first, second) in enumerate(itertools.product(NatType, repeat=2)):
@@ -106,20 +124,11 @@ class TraversalTests(TestCase):
     def test_cone_nats_are_punched_through_for_a_direct_session(self):
         for n, (first, second) in enumerate(itertools.product(CONES, repeat=2)):
             net, a, b, _ = nat_pair(first, second, seed=100 + n)
-            a_key, b_key = net.node(a).identity.public_key, net.node(b).identity.public_key
-            # Make them strangers: no session, and their NATs' permissions for each other gone.
-            net.block(a, b)
-            net.node(a).links.forget(b_key)
-            net.node(b).links.forget(a_key)
-            net.run_for(70)
-            net.unblock(a, b)
+            make_strangers(net, a, b)
             outcome = net.unicast(a, net.owner_of(b), b"one way only")
             # Within seconds, not at the next chance meeting of membership traffic (a minute or
             # more): the introduction through a relay is what opens the way.
-            started = net.now
-            while not net.node(a).links.has_session(b_key) and net.now - started < 10:
-                net.run_for(0.1)
-            self.assertTrue(net.node(a).links.has_session(b_key), (first, second))
+            self.assertTrue(direct_within(net, a, b, 10), (first, second))
             _settle(net, [outcome])
             self.assertIsNone(outcome.error, (first, second))
 
@@ -132,27 +141,15 @@ class TraversalTests(TestCase):
         a = net.add_node(bootstrap=[boot], nat=net.add_nat("nat-a", NatType.PORT_RESTRICTED))
         b = net.add_node(bootstrap=[boot], nat=net.add_nat("nat-b", NatType.PORT_RESTRICTED))
         net.run_for(100)  # settled, and whatever either NAT let in before has expired
-        a_key, b_key = net.node(a).identity.public_key, net.node(b).identity.public_key
-
-        def direct_within(seconds):
-            started = net.now
-            while not net.node(a).links.has_session(b_key) and net.now - started < seconds:
-                net.run_for(0.1)
-            return net.node(a).links.has_session(b_key)
-
         first = net.unicast(a, net.owner_of(b), b"first")
-        self.assertTrue(direct_within(10))
+        self.assertTrue(direct_within(net, a, b, 10))
         _settle(net, [first])
         self.assertIsNone(first.error)
-        self.assertIn(b_key, net.node(a).relay.routes)  # it started through a relay
-        # The session goes and both NATs forget the way; the relay route stays.
-        net.block(a, b)
-        net.node(a).links.forget(b_key)
-        net.node(b).links.forget(a_key)
-        net.run_for(70)
-        net.unblock(a, b)
+        # it started through a relay
+        self.assertIn(net.node(b).identity.public_key, net.node(a).relay.routes)
+        make_strangers(net, a, b)  # the session goes; the relay route stays
         again = net.unicast(a, net.owner_of(b), b"again")
-        self.assertTrue(direct_within(10))  # introduced again, not relayed for good
+        self.assertTrue(direct_within(net, a, b, 10))  # introduced again, not relayed for good
         _settle(net, [again])
         self.assertIsNone(again.error)
 
