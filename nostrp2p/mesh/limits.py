@@ -240,8 +240,8 @@ RELAY_ORIGINS_MAX = 1024
 
 RELAY_BYTES_PER_SECOND = 1024 * 1024
 """Bytes per second a server passes on for others, in all, unless its operator says otherwise
-(``--relay-kib-per-second``; 0 relays nothing). Frames over it are dropped and counted; the
-origin's retransmissions then find another relay or wait."""
+(``--relay-kib-per-second``; 0 relays nothing). Frames over it are refused and counted; the
+origin is told (RELAY_REFUSED) and tries another relay."""
 
 RELAY_BYTES_PER_SECOND_PER_ORIGIN = 128 * 1024
 """...and for one origin, so that one server cannot take a relay's whole allowance."""
