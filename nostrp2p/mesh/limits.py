@@ -128,6 +128,10 @@ LOOKUP_QUERY_TIMEOUT = 4.0
 LOOKUP_MAX_QUERIES = 40
 """FIND queries one lookup may send before it gives up."""
 
+LOOKUP_RELAY_QUERIES = 6
+"""FIND queries a lookup goes on with after finding its server when the answer did not carry the
+relays that server named (only the servers it announced itself to hold them)."""
+
 LOOKUP_RETRY_DELAY = 5.0
 """A lookup that found nothing is tried once more this much later before a send fails with
 UnknownKey: a server that just came back may not have announced itself yet."""

@@ -37,6 +37,7 @@ class Relay:
         self.routes: collections.OrderedDict[bytes, Descriptor] = collections.OrderedDict()
         self.hints: collections.OrderedDict[bytes, list] = collections.OrderedDict()
         self.tried: dict[bytes, set] = {}
+        self.named: collections.OrderedDict[bytes, None] = collections.OrderedDict()  # hinted by themselves
         # servers we unicast to or were relayed from -> their owner keys (a relay routes by it)
         self.owners: collections.OrderedDict[bytes, bytes] = collections.OrderedDict()
         self.punched: collections.OrderedDict[bytes, float] = collections.OrderedDict()  # when asked
@@ -47,18 +48,29 @@ class Relay:
         node.handle(wire.MSG_RELAY_REFUSED, self._on_relay_refused)
 
     # --- origin side ---------------------------------------------------------------------------
-    def hint(self, destination: bytes, relay: Descriptor) -> None:
-        """``relay`` told us of ``destination``: it may be able to reach it for us."""
+    def hint(self, destination: bytes, relay: Descriptor, named: bool = False) -> None:
+        """``relay`` told us of ``destination``, or ``destination`` ``named`` it as a relay: it
+        may be able to reach it for us."""
         if relay.static == destination:
             return
+        if named:
+            self.named.pop(destination, None)
+            self.named[destination] = None
+            while len(self.named) > limits.RELAY_HINTS_MAX:
+                self.named.popitem(last=False)
         hints = self.hints.pop(destination, [])
         hints = [relay] + [h for h in hints if h.static != relay.static]
         self.hints[destination] = hints[: limits.RELAY_HINTS_PER_DESTINATION]
         while len(self.hints) > limits.RELAY_HINTS_MAX:
             self.hints.popitem(last=False)
 
-    def route_around(self, destination: bytes) -> bool:
+    def route_around(self, destination: bytes, now: float) -> bool:
         """Direct contact with ``destination`` failed: use a relay not tried yet, if any."""
+        if destination not in self.tried and destination not in self.named:
+            # Meanwhile, ask for the relays it named: they hold sessions with it.
+            contact = self.node.router.table.descriptor_of(destination)
+            if contact is not None:
+                self.node.router.seek_relays(contact, now)
         tried = self.tried.setdefault(destination, set())
         while len(self.tried) > limits.RELAY_ROUTES_MAX:
             self.tried.pop(next(iter(self.tried)))

@@ -99,8 +99,12 @@ class Lookup:
         self.queries = 0
         self.waiters = []
         self.finished = False
+        # Found, its waiters told, and still asking (a few more) for the relays it named.
+        self.located: Descriptor | None = None
+        self.relay_queries = 0
         for desc in router.table.closest(self.target, limits.ROUTING_BUCKET_SIZE * 2):
-            self.candidates[desc.static] = desc
+            if desc.owner != owner:  # we ask about it, not it: it may not be reachable
+                self.candidates[desc.static] = desc
 
     def step(self, now: float) -> None:
         if self.finished:
@@ -122,11 +126,16 @@ class Lookup:
                 break
             if desc.static in self.asked or self.queries >= limits.LOOKUP_MAX_QUERIES:
                 continue
+            if self.located is not None:
+                if self.relay_queries >= limits.LOOKUP_RELAY_QUERIES:
+                    break
+                self.relay_queries += 1
+                self.router.node.count("lookup_relay_queries")
             self.asked.add(desc.static)
             self.queries += 1
             self._ask(desc, now)
         if not self.in_flight:
-            self.finish(None, now)
+            self.finish(self.located, now)
 
     def _ask(self, desc, now):
         # Half the query timeout per try: one resend fits in it (a lost FIND or FOUND).
@@ -141,7 +150,10 @@ class Lookup:
     def _timer(self, now):
         self.step(now)
 
-    def answered(self, static: bytes, found: list[Descriptor], now: float) -> None:
+    def answered(self, static: bytes, found: list[Descriptor], now: float,
+                 with_relays: bool = False) -> None:
+        """``static`` answered ``found``; ``with_relays``: and the relays the sought server
+        named for itself."""
         if self.finished or self.in_flight.pop(static, None) is None:
             return
         own = self.router.node.identity.public_key
@@ -149,8 +161,13 @@ class Lookup:
             if desc.static == own:
                 continue
             if desc.owner == self.owner:
-                self.finish(desc, now)
-                return
+                if with_relays:
+                    self.finish(desc, now)
+                    return
+                # Its waiters need not wait; the servers nearest its key, which it announced
+                # itself to, are asked on for its relays, in case it cannot be reached directly.
+                self._tell(desc, now)
+                continue
             if desc.static not in self.asked:
                 self.candidates.setdefault(desc.static, desc)
         self.step(now)
@@ -161,10 +178,18 @@ class Lookup:
         self.finished = True
         if self.router.lookups.get(self.owner) is self:
             del self.router.lookups[self.owner]
+        self._tell(desc, now)
+
+    def _tell(self, desc, now) -> None:
+        if self.located is not None:
+            return
+        self.located = desc
+        if self.owner != self.router.node.identity.owner_key:  # not our own announce
             self.router.recent_queries.append(self.queries)
         if desc is not None:
             self.router.table.add(desc, now)
-        for waiter in self.waiters:
+        waiters, self.waiters = self.waiters, []
+        for waiter in waiters:
             waiter(desc, now)
 
 
@@ -242,8 +267,20 @@ class Router:
             self.lookups[owner] = lookup
             lookup.waiters.append(done)
             lookup.step(now)
+        elif lookup.located is not None:
+            done(lookup.located, now)  # found; the lookup only gathers its relays now
         else:
             lookup.waiters.append(done)
+
+    def seek_relays(self, contact: Descriptor, now: float) -> None:
+        """Ask the servers nearest ``contact``'s key for the relays it named (it is known but
+        cannot be reached directly, and no lookup brought them)."""
+        if contact.owner in self.lookups or len(self.lookups) >= limits.MAX_LOOKUPS:
+            return
+        lookup = Lookup(self, self._new_lookup_id(), contact.owner, now)
+        lookup.located = contact  # nothing to wait for: only its relays are asked for
+        self.lookups[contact.owner] = lookup
+        lookup.step(now)
 
     def own_relays(self) -> list[Descriptor]:
         """Servers that can pass messages on to us: our active neighbours."""
@@ -308,9 +345,8 @@ class Router:
             if sought is not None:
                 # The relays it named for itself hold sessions with it: tried first.
                 for relay in reversed(relays):
-                    self.node.relay.hint(sought.static, relay)
-        for lookup in asking:
-            lookup.answered(peer.static, found, now)
+                    self.node.relay.hint(sought.static, relay, named=True)
+            lookup.answered(peer.static, found, now, with_relays=sought is not None and bool(relays))
 
     @staticmethod
     def _resolve_self(peer, desc: Descriptor) -> Descriptor:

@@ -240,7 +240,7 @@ class Unicast:
                 # That relay did not get through (it may have refused): the next one is tried,
                 # once per round of retransmissions.
                 moved_on = True
-                self.node.relay.route_around(out.static)
+                self.node.relay.route_around(out.static, now)
             elif not relayed and out.tries[index] == limits.REHANDSHAKE_AFTER_TRIES and \
                     not self.node.needs_peer(out.static):
                 self.node.links.forget(out.static)
@@ -289,7 +289,7 @@ class Unicast:
         relay for the acknowledgements we owe it."""
         going = [o for o in self.outgoing.values() if o.static == static]
         if not going:
-            self.node.relay.route_around(static)
+            self.node.relay.route_around(static, now)
             return
         for out in going:
             for index in out.sent_at:
@@ -300,7 +300,7 @@ class Unicast:
         """The links gave up on ``static``: what was going there goes through a relay now, or
         fails when no relay is left to try."""
         going = [o for o in self.outgoing.values() if o.static == static]
-        if going and self.node.relay.route_around(static):
+        if going and self.node.relay.route_around(static, now):
             # The relay carries the messages now (and introduces us: see Relay.send_via).
             for out in going:
                 for index in list(out.sent_at):

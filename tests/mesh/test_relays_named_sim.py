@@ -4,7 +4,7 @@ in: through a server that holds a session with it."""
 
 from twisted.trial.unittest import TestCase
 
-from nostrp2p.mesh import wire
+from nostrp2p.mesh import limits, wire
 from nostrp2p.mesh.descriptor import Descriptor
 from nostrp2p.mesh.sim import NatType, SimNetwork
 from nostrp2p.mesh.sim.nat import DEFAULT_MAPPING_TIMEOUT
@@ -14,7 +14,26 @@ from tests.mesh.test_unicast_sim import _settle
 
 class RelaysNamedTests(TestCase):
     def test_a_lookup_names_relays_that_reach_a_natted_server(self):
-        net = SimNetwork(seed=72)
+        # Seeds where the first server to name home in away's lookup holds no relays for it
+        # (70, 76: the lookup asks on), where away already knows home and makes no lookup (73:
+        # home's relays are asked for once the direct attempt fails), and where it just works.
+        for seed in (70, 72, 73, 76):
+            net, home, away = self._home_and_away(seed)
+            home_key = net.node(home).identity.public_key
+            neighbours = {d.static for d in net.node(home).membership.active.values()}
+            outcome = net.unicast(away, net.owner_of(home), b"found you")
+            _settle(net, [outcome], limit=120)
+            self.assertIsNone(outcome.error, seed)
+            self.assertEqual(net.messages[home], [(b"found you", net.owner_of(away))], seed)
+            # away was given the relays home named: neighbours of home's, holding sessions.
+            relay = net.node(away).relay
+            self.assertIn(home_key, relay.named, seed)
+            self.assertTrue(neighbours & {h.static for h in relay.hints[home_key]}, seed)
+            self.assertFalse(net.node(away).links.has_session(home_key), seed)
+
+    @staticmethod
+    def _home_and_away(seed):
+        net = SimNetwork(seed=seed)
         boot = net.add_node()
         publics = []
         for _ in range(60):
@@ -29,18 +48,26 @@ class RelaysNamedTests(TestCase):
         net.block(away, boot)
         # Long enough for home's NAT to forget everyone it does not keep talking to.
         net.run_for(30 + DEFAULT_MAPPING_TIMEOUT)
-        home_node = net.node(home)
-        home_key = home_node.identity.public_key
-        neighbours = {d.static for d in home_node.membership.active.values()}
+        return net, home, away
 
-        outcome = net.unicast(away, net.owner_of(home), b"found you")
-        _settle(net, [outcome], limit=120)
-        self.assertIsNone(outcome.error)
-        self.assertEqual(net.messages[home], [(b"found you", net.owner_of(away))])
-        # The first relay to try is one home named: a neighbour of home's, which had a session.
-        hints = net.node(away).relay.hints[home_key]
-        self.assertIn(hints[0].static, neighbours)
-        self.assertFalse(net.node(away).links.has_session(home_key))
+    def test_a_lookup_answers_when_it_finds_and_asks_a_few_more_for_relays(self):
+        net, nodes = grow(40, seed=74)
+        asker, sought = net.node(nodes[3]), net.node(nodes[29])
+        sought_key, sought_owner = sought.identity.public_key, sought.identity.owner_key
+        asker.router.table.remove(sought_key)
+        for n in nodes:  # as if it had named no relays: nobody has any for it
+            net.node(n).router.relays_of.pop(sought_key, None)
+        located = []
+        asker.router.locate(sought_owner, net.now, lambda desc, now: located.append(desc))
+        started = net.now
+        while not located and net.now - started < 10:
+            net.run_for(0.05)
+        self.assertEqual([d.static for d in located], [sought_key])
+        self.assertIn(sought_owner, asker.router.lookups)  # told at once, still asking
+        net.run_for(limits.LOOKUP_QUERY_TIMEOUT * 3)
+        self.assertNotIn(sought_owner, asker.router.lookups)
+        self.assertEqual(len(located), 1)
+        self.assertTrue(0 < asker.stats["lookup_relay_queries"] <= limits.LOOKUP_RELAY_QUERIES)
 
     def test_only_a_server_itself_names_its_relays(self):
         net, nodes = grow(5, seed=73, settle=10)
