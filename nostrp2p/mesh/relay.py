@@ -54,15 +54,10 @@ class Relay:
         if relay.static == destination:
             return
         if named:
-            self.named.pop(destination, None)
-            self.named[destination] = None
-            while len(self.named) > limits.RELAY_HINTS_MAX:
-                self.named.popitem(last=False)
-        hints = self.hints.pop(destination, [])
-        hints = [relay] + [h for h in hints if h.static != relay.static]
-        self.hints[destination] = hints[: limits.RELAY_HINTS_PER_DESTINATION]
-        while len(self.hints) > limits.RELAY_HINTS_MAX:
-            self.hints.popitem(last=False)
+            _keep(self.named, destination, None, limits.RELAY_HINTS_MAX)
+        hints = [relay] + [h for h in self.hints.get(destination, []) if h.static != relay.static]
+        _keep(self.hints, destination, hints[: limits.RELAY_HINTS_PER_DESTINATION],
+              limits.RELAY_HINTS_MAX)
 
     def route_around(self, destination: bytes, now: float) -> bool:
         """Direct contact with ``destination`` failed: use a relay not tried yet, if any."""
@@ -80,10 +75,7 @@ class Relay:
             if relay.static not in tried and relay.static != destination:
                 tried.add(relay.static)
                 self.punched.pop(destination, None)  # this one introduces us at once
-                self.routes[destination] = relay
-                self.routes.move_to_end(destination)
-                while len(self.routes) > limits.RELAY_ROUTES_MAX:
-                    self.routes.popitem(last=False)
+                _keep(self.routes, destination, relay, limits.RELAY_ROUTES_MAX)
                 self.node.count("relay_route_chosen")
                 return True
         self.routes.pop(destination, None)
@@ -128,10 +120,7 @@ class Relay:
         asked = self.punched.get(destination)
         if asked is not None and now - asked < limits.PUNCH_RETRY_INTERVAL:
             return
-        self.punched.pop(destination, None)
-        self.punched[destination] = now
-        while len(self.punched) > limits.RELAY_ROUTES_MAX:
-            self.punched.popitem(last=False)
+        _keep(self.punched, destination, now, limits.RELAY_ROUTES_MAX)
         self.node.traversal.punch(destination, relay, now)
 
     def _on_relay_refused(self, peer, message, now):
@@ -146,10 +135,7 @@ class Relay:
 
     # --- relay side ----------------------------------------------------------------------------
     def note_owner(self, static: bytes, owner: bytes) -> None:
-        self.owners.pop(static, None)
-        self.owners[static] = owner
-        while len(self.owners) > limits.RELAY_ROUTES_MAX:
-            self.owners.popitem(last=False)
+        _keep(self.owners, static, owner, limits.RELAY_ROUTES_MAX)
 
     def owner_of(self, static: bytes) -> bytes | None:
         known = self.owners.get(static)
@@ -223,11 +209,16 @@ class Relay:
         via = Descriptor(peer.static, peer.owner, str(host), int(port))
         if not self.node.links.has_session(origin):
             # What we send it later goes the way we were reached.
-            self.routes[origin] = via
+            _keep(self.routes, origin, via, limits.RELAY_ROUTES_MAX)
             self.note_owner(origin, owner)
-            self.routes.move_to_end(origin)
-            while len(self.routes) > limits.RELAY_ROUTES_MAX:
-                self.routes.popitem(last=False)
         self.node.count("relayed_received")
         self.node.dispatch(RelayedPeer(origin, owner, via), inner, now)
 
+
+def _keep(table: collections.OrderedDict, key, value, bound: int) -> None:
+    """Set ``key`` as the most recent entry of ``table``, forgetting the least recent beyond
+    ``bound``."""
+    table.pop(key, None)
+    table[key] = value
+    while len(table) > bound:
+        table.popitem(last=False)

@@ -287,19 +287,24 @@ class Unicast:
         there goes through the next relay at once, and that refused send is not counted as a
         try (it was answered, not lost). A destination we are not sending to keeps the next
         relay for the acknowledgements we owe it."""
-        going = [o for o in self.outgoing.values() if o.static == static]
+        going = self._going_to(static)
         if not going:
             self.node.relay.route_around(static, now)
             return
         for out in going:
             for index in out.sent_at:
                 out.tries[index] -= 1
-        self.peer_unreachable(static, now)
+        self._reroute(static, going, now)
 
     def peer_unreachable(self, static, now) -> None:
         """The links gave up on ``static``: what was going there goes through a relay now, or
         fails when no relay is left to try."""
-        going = [o for o in self.outgoing.values() if o.static == static]
+        self._reroute(static, self._going_to(static), now)
+
+    def _going_to(self, static) -> list:
+        return [o for o in self.outgoing.values() if o.static == static]
+
+    def _reroute(self, static, going, now) -> None:
         if going and self.node.relay.route_around(static, now):
             # The relay carries the messages now (and introduces us: see Relay.send_via).
             for out in going:
