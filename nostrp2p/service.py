@@ -9,7 +9,7 @@ import socket
 
 from twisted.application.service import MultiService
 
-from .admin import AdminService
+from .admin.service import AdminService
 from .config import ConfigError, HostPort, ServerConfig
 from .logging import JSONLogFile, Logger, configure_logging
 from .mesh.service import MeshService

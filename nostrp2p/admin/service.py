@@ -25,14 +25,13 @@ from ..logging import Logger
 from ..store import keys as store_keys
 from . import limits
 from .mesh_view import MeshView
+from .paths import admin_socket_path
 from .metrics import ServerCollector, make_registry
 from .resource import admin_resource
 from .status import NO_BOOTSTRAP_ADVICE, Facts
 from .watch import NetworkWatch
 
 log = Logger()
-
-ADMIN_SOCKET = "admin.sock"
 
 
 def server_version() -> str:
@@ -58,7 +57,7 @@ class AdminService(Service):
         self.view = MeshView(mesh)
         self.reactor = reactor
         self.startup = None  # the ServerStartup, whose node exists once the store answered
-        self.socket_path = config.data_dir / ADMIN_SOCKET
+        self.socket_path = admin_socket_path(config.data_dir)
         self.version = server_version()
         self.watch: NetworkWatch | None = None
         self.started_at: float | None = None
@@ -105,6 +104,7 @@ class AdminService(Service):
         if not self.view.bootstrap():
             log.warn("{advice}", advice=NO_BOOTSTRAP_ADVICE)
         self._listen()
+        self.store_service.when_ready().addCallbacks(lambda _: self._sample(), lambda _: None)
         self._loop.start(limits.SAMPLE_SECONDS, now=True).addErrback(
             lambda f: log.failure("the admin endpoint's sampling stopped", f))
 
@@ -136,6 +136,8 @@ class AdminService(Service):
             return port.stopListening()
 
     def _sample(self) -> Deferred | None:
+        if not self.running:
+            return None
         self.watch.sample(self.view, self.reactor.seconds())
         store = self._store()
         if store is None:
