@@ -14,10 +14,13 @@ Redis.
 
 from __future__ import annotations
 
+import os
+import socket
 from importlib import metadata
 
 from twisted.application.service import Service
 from twisted.internet.defer import Deferred
+from twisted.internet.error import CannotListenError
 from twisted.internet.task import LoopingCall
 from twisted.web.server import Site
 
@@ -39,6 +42,24 @@ def server_version() -> str:
         return metadata.version("nostrp2p")
     except metadata.PackageNotFoundError:  # run from a source tree that is not installed
         return "unknown"
+
+
+def clear_stale_socket(path: str) -> str | None:
+    """Remove a socket file nobody listens on (left by a server that crashed); say why not
+    when a server answers on it (another server runs on this data directory)."""
+    if not os.path.exists(path):
+        return None
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        probe.connect(path)
+    except ConnectionRefusedError:
+        os.unlink(path)
+        return None
+    except OSError as e:
+        return f"{path} exists and cannot be used: {e.strerror}"
+    finally:
+        probe.close()
+    return "another server is running on this data directory"
 
 
 class _AdminSite(Site):
@@ -114,15 +135,18 @@ class AdminService(Service):
             log.warn("no admin socket (nostrp2p status, /metrics): its path {path} is longer "
                      "than a unix socket path may be; use a shorter --datadir", path=path)
             return
-        try:
-            # wantPID: a lock file beside the socket lets a restarted server replace the socket
-            # a crashed one left behind, and refuses while another server holds it.
-            self._port = self.reactor.listenUNIX(
-                path, _AdminSite(admin_resource(self.facts, self.registry)),
-                mode=0o600, wantPID=True)
-        except Exception as e:  # CannotListenError: another server on this data directory
+        why = clear_stale_socket(path)
+        if why is None:
+            site = _AdminSite(admin_resource(self.facts, self.registry))
+            try:
+                self._port = self.reactor.listenUNIX(path, site, mode=0o600)
+            except CannotListenError as e:
+                why = str(e)
+                if site.numPorts:
+                    site.doStop()
+        if why is not None:
             log.warn("no admin socket (nostrp2p status, /metrics) at {path}: {why}",
-                     path=path, why=str(e))
+                     path=path, why=why)
             return
         log.info("admin socket {path}: nostrp2p status --datadir {datadir}", path=path,
                  datadir=str(self.config.data_dir))

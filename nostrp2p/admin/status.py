@@ -113,7 +113,7 @@ def warnings(facts: Facts) -> list[str]:
             else:
                 out.append(f"{lasting}: the bootstrap servers answered before but are not "
                            f"neighbours now; the server keeps trying")
-    elif not bootstrap:
+    elif not bootstrap and not view.neighbours():
         out.append(NO_BOOTSTRAP_ADVICE)
     if not facts.store_ready:
         out.append("the event store is not ready: the REST API does not answer yet")
@@ -142,6 +142,7 @@ def build_status(facts: Facts) -> dict:
             "given": list(facts.bootstrap_given),
             "addresses": [{"address": address_text(a), "answered": tuple(a) in answered}
                           for a in view.bootstrap()],
+            **({} if view.bootstrap() else {"advice": NO_BOOTSTRAP_ADVICE}),
         },
         "neighbours": [_contact(c, now) for c in view.neighbours()[: limits.NEIGHBOURS_SHOWN]],
         "seconds_without_neighbours": None if alone is None else round(alone, 1),

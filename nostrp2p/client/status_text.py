@@ -30,7 +30,7 @@ def render_status(status: dict) -> str:
         if boot["given"] and [b["address"] for b in boot["addresses"]] != boot["given"]:
             bootstrap += f"  [given as {', '.join(boot['given'])}]"
     else:
-        bootstrap = "none given"
+        bootstrap = "none given: " + boot.get("advice", "")
     public = ", ".join(status["public_addresses"]) or "not known yet"
     lines = [
         f"NostrP2P {status['version']}, up {in_words(status['uptime_seconds'])}",
