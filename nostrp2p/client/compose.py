@@ -26,14 +26,16 @@ def parse_event_id(text: str) -> bytes:
     data = bech32.convertbits(words, 5, 8, False) if words is not None else None
     if prefix == "note" and data is not None and len(data) == 32:
         return bytes(data)
-    raise ClientError(f"{text!r} is not an event id (64 hex, or note1...)")
+    raise ClientError("the post to reply to is not an event id (64 hex, or note1...)")
 
 
 def parse_pubkey(text: str) -> bytes:
+    """An npub or hex public key. What was given is not repeated in the error: it may be a
+    secret key pasted by mistake."""
     try:
         return parse_public_key(text)
     except KeyFormatError as e:
-        raise ClientError(f"{text!r}: {e}") from None
+        raise ClientError(f"not someone to follow: {e}") from None
 
 
 def reply_tags(parent: Event) -> list[list[str]]:

@@ -146,7 +146,7 @@ class ClientTests(TestCase):
         cases = [
             (("post", "hi", "--server", "http://127.0.0.1:9"), {"NOSTRP2P_SECRET_KEY": "nsec1bad"},
              "is not an nsec or 64 hex"),
-            (("follow", "npub1nope", "--server", "http://127.0.0.1:9"), {}, "npub1nope"),
+            (("follow", "npub1nope", "--server", "http://127.0.0.1:9"), {}, "not someone to follow"),
             (("reply", "xyz", "text", "--server", "http://127.0.0.1:9"),
              {"NOSTRP2P_SECRET_KEY": "1" * 64}, "is not an event id"),
             (("timeline", "--server", "http://127.0.0.1:9"), {}, "does not answer"),
