@@ -11,36 +11,34 @@ from twisted.web.resource import Resource
 from .status import build_status
 
 
-class _Status(Resource):
+class _Page(Resource):
+    """One GET page: ``make()`` gives (status code, content type, body)."""
+
     isLeaf = True
 
-    def __init__(self, facts):
+    def __init__(self, make):
         super().__init__()
-        self.facts = facts
+        self.make = make
 
     def render_GET(self, request):
-        facts = self.facts()
-        request.setHeader(b"content-type", b"application/json")
-        if facts is None:
-            request.setResponseCode(503)
-            return json.dumps({"error": "the server is starting"}).encode()
-        return json.dumps(build_status(facts), indent=1).encode() + b"\n"
+        code, content_type, body = self.make()
+        request.setResponseCode(code)
+        request.setHeader(b"content-type", content_type)
+        return body
 
 
-class _Metrics(Resource):
-    isLeaf = True
-
-    def __init__(self, registry):
-        super().__init__()
-        self.registry = registry
-
-    def render_GET(self, request):
-        request.setHeader(b"content-type", CONTENT_TYPE_LATEST.encode())
-        return generate_latest(self.registry)
+def _status_page(facts):
+    def make():
+        current = facts()
+        if current is None:
+            return 503, b"application/json", b'{"error": "the server is starting"}\n'
+        return 200, b"application/json", json.dumps(build_status(current), indent=1).encode() + b"\n"
+    return make
 
 
 def admin_resource(facts, registry) -> Resource:
     root = Resource()
-    root.putChild(b"status", _Status(facts))
-    root.putChild(b"metrics", _Metrics(registry))
+    root.putChild(b"status", _Page(_status_page(facts)))
+    root.putChild(b"metrics", _Page(lambda: (200, CONTENT_TYPE_LATEST.encode(),
+                                             generate_latest(registry))))
     return root

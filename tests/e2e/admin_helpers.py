@@ -13,13 +13,11 @@ import tempfile
 from pathlib import Path
 
 from twisted.internet import reactor
-from twisted.internet.defer import ensureDeferred
 from twisted.internet.utils import getProcessOutputAndValue
 from twisted.protocols import portforward
 
-from nostrp2p.nostr import KeyPair
-
 from .cluster import REPO, Server
+from .test_servers import Cluster
 
 
 def short_dir(testcase, prefix="np2p-") -> Path:
@@ -28,24 +26,12 @@ def short_dir(testcase, prefix="np2p-") -> Path:
     return path
 
 
-class Servers:
-    def __init__(self, testcase):
-        self.testcase = testcase
-        self.servers: dict[str, Server] = {}
+class Servers(Cluster):
+    """The e2e cluster with short data directories (the admin socket lives there)."""
 
     def add(self, name, *extra_args) -> Server:
-        server = Server(name, KeyPair.generate(), short_dir(self.testcase) / "data",
-                        extra_args=tuple(extra_args))
-        self.servers[name] = server
-        self.testcase.addCleanup(lambda: ensureDeferred(server.stop(reactor)))
-        return server
-
-    async def start(self, name, bootstrap=()) -> Server:
-        server = self.servers[name]
-        try:
-            await server.start(reactor, [self.servers[b] for b in bootstrap])
-        except AssertionError:
-            raise AssertionError(f"{name} did not start:\n{server.log_text()}")
+        server = super().add(name, *extra_args)
+        server.data_dir = short_dir(self.testcase) / "data"
         return server
 
     def freeze(self, server: Server) -> None:
