@@ -98,10 +98,16 @@ class ServerCollector:
         if node is not None:
             for name, value in sorted(node.counters.items()):
                 yield _counter_family("node", name, value, metric_names.NODE)
+            yield _gauge("node_tasks_in_flight", "Node work in progress (stores, deliveries, "
+                         "answers).", len(node.tasks))
         store = self.store()
         if store is not None:
             for name, value in sorted(store.counters.items()):
                 yield _counter_family("store", name, value, metric_names.STORE)
+            yield _gauge("store_timeline_events", "Events in the in-memory timeline window.",
+                         len(store.timeline))
+            yield _gauge("store_timeline", "Size of the events in the in-memory timeline "
+                         "window.", store.timeline.size_bytes, unit="bytes")
         if facts.events_held is not None:
             yield _gauge("store_events", "Events held in the store.", facts.events_held)
         if facts.resend_queue is not None:

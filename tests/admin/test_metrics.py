@@ -32,14 +32,18 @@ def scrape(registry) -> dict:
     return samples, helps
 
 
+class _Window(list):
+    size_bytes = 900
+
+
 class Server:
     def __init__(self, counters):
         self.view = FakeView(neighbours=[contact(1)], sessions=[contact(1), contact(2)],
                              counters=counters, nat="endpoint-independent")
         self.watch = NetworkWatch(0.0)
         self.watch.sample(self.view, 1.0)
-        self.node = SimpleNamespace(counters={"stored": 3, "resend_queued": 1})
-        self.store = SimpleNamespace(counters={"added": 4, "timeline_hits": 2})
+        self.node = SimpleNamespace(counters={"stored": 3, "resend_queued": 1}, tasks=[1, 2])
+        self.store = SimpleNamespace(counters={"added": 4, "timeline_hits": 2}, timeline=_Window())
 
     def facts(self):
         return Facts(now=50.0, version="1.2.3", owner=b"\x07" * 32, started_at=0.0,
@@ -66,6 +70,9 @@ class ExpositionTests(SynchronousTestCase):
         self.assertEqual(samples[("nostrp2p_node_stored_total", frozenset())], 3)
         self.assertEqual(samples[("nostrp2p_store_added_total", frozenset())], 4)
         self.assertEqual(samples[("nostrp2p_store_events", frozenset())], 40)
+        self.assertEqual(samples[("nostrp2p_node_tasks_in_flight", frozenset())], 2)
+        self.assertEqual(samples[("nostrp2p_store_timeline_bytes", frozenset())], 900)
+        self.assertEqual(samples[("nostrp2p_store_timeline_events", frozenset())], 0)
         self.assertEqual(samples[("nostrp2p_node_resend_queue_items", frozenset())], 1)
         self.assertEqual(samples[("nostrp2p_overlay_neighbours", frozenset())], 1)
         self.assertEqual(samples[("nostrp2p_overlay_sessions", frozenset())], 2)
