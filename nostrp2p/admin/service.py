@@ -24,12 +24,13 @@ from twisted.internet.error import CannotListenError
 from twisted.internet.task import LoopingCall
 from twisted.web.server import Site
 
+from ..api.site import BoundedRequest
 from ..logging import Logger
 from ..store import keys as store_keys
 from . import limits
 from .mesh_view import MeshView
-from .paths import admin_socket_path
 from .metrics import ServerCollector, make_registry
+from .paths import admin_socket_path
 from .resource import admin_resource
 from .status import NO_BOOTSTRAP_ADVICE, Facts
 from .watch import NetworkWatch
@@ -63,6 +64,7 @@ def clear_stale_socket(path: str) -> str | None:
 
 
 class _AdminSite(Site):
+    requestFactory = BoundedRequest  # a request body is refused past the REST API's bound
     noisy = False
 
     def log(self, request):
