@@ -71,6 +71,16 @@ class StatusTests(TestCase):
         self.assertLess(reactor.seconds() - gone_from, GONE_WITHIN)
         self.assertEqual(_owners((await status(self, b))["neighbours"]), {boot.keys.public.hex()})
 
+        # B stops cleanly: it tells its neighbours, and the server left without neighbours and
+        # without a bootstrap says what to do.
+        await b.stop(reactor)
+
+        async def boot_alone_and_told_what_to_do():
+            seen = await status(self, boot)
+            return not seen["neighbours"] and NO_BOOTSTRAP_ADVICE in seen["warnings"]
+        await poll_until(reactor, boot_alone_and_told_what_to_do, GONE_WITHIN,
+                         "the bootstrap did not show B gone, or said nothing of being alone")
+
         # The server whose bootstrap is dead has been alone long enough to be warned.
         async def warned():
             return any(f"bootstrap {dead} does not answer" in w
