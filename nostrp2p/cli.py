@@ -3,6 +3,7 @@
     nostrp2p genkey                     a new key pair, in every form
     nostrp2p key decode KEY             an npub, nsec or hex key in every form
     nostrp2p server [OPTIONS]           the same as: twistd --nodaemon nostrp2p [OPTIONS]
+    nostrp2p status|post|reply|follow|timeline   see nostrp2p.client (docs/CLIENT.md)
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from .client import commands as client
 from .nostr.keys import KeyFormatError, KeyPair, decode_key, nip19_encode
 
 SECRET_WARNING = (
@@ -71,6 +73,7 @@ def _parser() -> argparse.ArgumentParser:
         "server", add_help=False,
         help="run a server in the foreground (twistd --nodaemon nostrp2p); --help lists options",
     )
+    client.add_commands(commands)
     return parser
 
 
@@ -83,6 +86,8 @@ def main(argv: list[str] | None = None, out=None, err=None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "genkey":
         return genkey(out)
+    if args.command in client.COMMANDS:
+        return client.run(args, out, err)
     return decode(args.key, out, err)
 
 
