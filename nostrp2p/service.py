@@ -9,6 +9,7 @@ import socket
 
 from twisted.application.service import MultiService
 
+from .binding import OVERLAY_KEY_FILE, load_server_binding
 from .config import ConfigError, HostPort, ServerConfig
 from .logging import JSONLogFile, Logger, configure_logging
 from .mesh.service import MeshService
@@ -18,7 +19,6 @@ from .store import StoreConfigError, StoreService
 
 log = Logger()
 
-OVERLAY_KEY_FILE = "overlay.key"
 REDIS_SUBDIR = "redis"
 
 
@@ -61,6 +61,7 @@ def make_service(config: ServerConfig, reactor=None, on_fatal=None) -> MultiServ
     configure_logging(config.debug)
     settings = node_settings(config)
     prepare_data_dir(config)
+    binding = load_server_binding(config.data_dir, config.owner_pubkey, reactor)
     top = MultiService()
     top.setName("nostrp2p")
     if config.log_json is not None:
@@ -88,7 +89,7 @@ def make_service(config: ServerConfig, reactor=None, on_fatal=None) -> MultiServ
 
     ServerStartup(store, mesh, config.owner_pubkey, config.rest_endpoint,
                   writable=not config.deny_write, reactor=reactor,
-                  settings=settings, on_fatal=on_fatal).setServiceParent(top)
+                  settings=settings, on_fatal=on_fatal, binding=binding).setServiceParent(top)
 
     log.info(
         "NostrP2P server for {owner}: overlay {overlay}, REST {rest}, data in {data_dir}",
