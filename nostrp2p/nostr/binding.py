@@ -86,7 +86,7 @@ def make_binding(secret: bytes, overlay_key: bytes, sequence: int, expires_at: i
     tags = ((OVERLAY_TAG, overlay_key.hex()), (SEQUENCE_TAG, str(sequence)),
             (EXPIRATION_TAG, str(expires_at)))
     event = sign_event(secret, created_at, BINDING_KIND, tags, content)
-    return binding_from_event(event)
+    return binding_from_event(event, verify=False)  # just signed: checking it again is waste
 
 
 def binding_from_event(event: Event, verify: bool = True) -> Binding:
