@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import os
 import sys
 import time
 from datetime import datetime, timezone
@@ -18,7 +19,7 @@ from ..config import ConfigError, default_data_dir
 from ..nostr.binding import BindingError, make_binding
 from ..nostr.keys import KeyFormatError, KeyPair, decode_key, nip19_encode, parse_public_key
 from .file import read_binding, write_binding
-from .overlay_key import overlay_public_key
+from .overlay_key import OVERLAY_KEY_FILE, overlay_public_key
 
 DEFAULT_DAYS = 365
 MAX_DAYS = 10 * 366  # a binding is renewed; one that never expires cannot be taken back
@@ -81,6 +82,7 @@ def bind(args, stdin) -> str:
     expires_at = now + args.days * 86400
     binding = make_binding(pair.secret, overlay_key, sequence, expires_at, now)
     path = write_binding(data_dir, binding)
+    _give_to_directory_owner(data_dir, (path, data_dir / OVERLAY_KEY_FILE))
     until = datetime.fromtimestamp(expires_at, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     return (f"Bound overlay key {overlay_key.hex()} to {pair.npub} until {until} "
             f"(sequence {sequence}), in {path}. A running server reads it when it starts "
@@ -122,6 +124,19 @@ def _data_dir(option: str | None) -> Path:
     except OSError as e:
         raise BindFailed(f"--datadir: cannot create {path}: {e.strerror}") from None
     return path
+
+
+def _give_to_directory_owner(data_dir: Path, paths) -> None:
+    """Run as root on the directory of a server running as its own user (systemd's
+    DynamicUser), the files written here must be that user's, or the server cannot read its
+    binding (0600) nor replace it."""
+    if os.geteuid() != 0:
+        return
+    owner = os.stat(data_dir)
+    if owner.st_uid == 0:
+        return
+    for path in paths:
+        os.chown(path, owner.st_uid, owner.st_gid)
 
 
 def _previous(data_dir: Path, overlay_key: bytes, owner: bytes):

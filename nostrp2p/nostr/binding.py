@@ -93,12 +93,15 @@ def binding_from_event(event: Event, verify: bool = True) -> Binding:
     """Read a binding's fields; with ``verify`` also check its id and BIP-340 signature.
 
     Raises :class:`BindingError` for anything that is not a well-formed binding."""
-    if event.kind != BINDING_KIND:
-        raise BindingError("kind", f"a binding is of kind {BINDING_KIND}, not {event.kind}")
     size = len(pack_event(event))
     if size > limits.MAX_BINDING_BYTES:
-        raise BindingError("event", f"a binding is at most {limits.MAX_BINDING_BYTES} bytes "
-                           f"packed; this one is {size}")
+        raise _too_large(size)
+    return _read_fields(event, verify)
+
+
+def _read_fields(event: Event, verify: bool) -> Binding:
+    if event.kind != BINDING_KIND:
+        raise BindingError("kind", f"a binding is of kind {BINDING_KIND}, not {event.kind}")
     overlay = _single_tag(event, OVERLAY_TAG)
     if not _LOWER_HEX64.match(overlay):
         raise BindingError("tags", "the overlay tag must hold 64 lowercase hex characters")
@@ -138,16 +141,28 @@ def pack_binding(binding: Binding) -> bytes:
 
 
 def unpack_binding(blob: bytes, verify: bool = True) -> Binding:
+    return _read_fields(unpack_binding_event(blob), verify)
+
+
+def unpack_binding_event(blob: bytes) -> Event:
+    """The event in a packed binding, decoded with every bound checked but not yet read as a
+    binding (a cache looks its id up first)."""
     if len(blob) > limits.MAX_BINDING_BYTES:
-        raise BindingError("event", f"a binding is at most {limits.MAX_BINDING_BYTES} bytes "
-                           f"packed; this one is {len(blob)}")
+        raise _too_large(len(blob))
     try:
-        event = unpack_event(blob)
-    except BindingError:
-        raise
+        return unpack_event(blob)
     except EventError as e:
         raise BindingError(e.field, f"not a packed binding: {e.reason}") from None
-    return binding_from_event(event, verify=verify)
+
+
+def read_binding_event(event: Event, verify: bool = True) -> Binding:
+    """A binding from an event decoded by :func:`unpack_binding_event` (size known bounded)."""
+    return _read_fields(event, verify)
+
+
+def _too_large(size: int) -> BindingError:
+    return BindingError("event", f"a binding is at most {limits.MAX_BINDING_BYTES} bytes "
+                        f"packed; this one is {size}")
 
 
 def _single_tag(event: Event, name: str) -> str:

@@ -10,7 +10,7 @@ import sys
 
 from twisted.internet.task import Clock
 from twisted.logger import capturedLogs
-from twisted.trial.unittest import TestCase
+from twisted.trial.unittest import SkipTest, TestCase
 
 from nostrp2p.binding import ServerBinding
 from nostrp2p.binding.file import read_binding
@@ -79,6 +79,16 @@ class BindCommandTests(TestCase):
         before = overlay_public_key(self.data_dir)
         self.bind()
         self.assertEqual(read_binding(self.data_dir).overlay_key, before)
+
+    def test_run_as_root_on_a_servers_directory_the_files_are_the_servers(self):
+        if os.geteuid() != 0:
+            raise SkipTest("only root can give files to another user")
+        os.makedirs(self.data_dir)
+        os.chown(self.data_dir, 54321, 54322)
+        self.assertEqual(self.bind()[0], 0)
+        for name in ("binding.json", OVERLAY_KEY_FILE):
+            owner = os.stat(os.path.join(self.data_dir, name))
+            self.assertEqual((owner.st_uid, owner.st_gid), (54321, 54322), name)
 
     def test_nsec_file_and_hex_secret(self):
         path = self.mktemp()

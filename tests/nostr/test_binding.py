@@ -197,6 +197,11 @@ class CacheTests(TestCase):
                                     (OVERLAY, OTHER.public, NOW), (OVERLAY, OWNER.public, EXPIRES)):
             self.assertRaises(BindingError, cache.verify, blob, overlay, owner, now)
         self.assertEqual((self.checked, len(cache)), ([], 0))
+        # Once cached for its real claim, the same bytes still support no other claim.
+        cache.verify(blob, OVERLAY, OWNER.public, NOW)
+        for overlay, owner in ((OTHER_OVERLAY, OWNER.public), (OVERLAY, OTHER.public)):
+            self.assertRaises(BindingError, cache.verify, blob, overlay, owner, NOW)
+        self.assertEqual((len(self.checked), cache.hits), (1, 0))
 
     def test_expiry_is_checked_on_every_hit(self):
         cache = BindingCache()
