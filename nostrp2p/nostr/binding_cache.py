@@ -8,7 +8,8 @@ are meant to support, and answers with the verified :class:`Binding` or raises
 
 Entries are keyed by (overlay key, owner, binding id). The id a sender writes is only claimed,
 but a hit returns the binding verified earlier under that id, whose content the id commits to
-(SHA-256): a sender can make us reuse what the owner really signed, never anything else.
+(SHA-256): a sender can make us reuse what the owner really signed, never anything else. So a
+known id is answered from the cache before the rest of the bytes are even decoded.
 Failures are not remembered: a forged copy carrying a real binding's id must not keep the real
 one out. Expiry is checked on every call, since time moves on while an entry is cached.
 """
@@ -32,9 +33,7 @@ class BindingCache:
         if max_entries < 1:
             raise ValueError("a binding cache holds at least one entry")
         self.max_entries = max_entries
-        # (overlay key, owner, id) -> (the verified binding, the bytes it came as)
-        self._entries: OrderedDict[tuple[bytes, bytes, bytes], tuple[Binding, bytes]] = \
-            OrderedDict()
+        self._entries: OrderedDict[tuple[bytes, bytes, bytes], Binding] = OrderedDict()
         self.hits = 0
         self.verifications = 0  # signatures checked (each miss that got that far)
 
@@ -44,8 +43,8 @@ class BindingCache:
     def verify(self, blob: bytes, overlay_key: bytes, owner: bytes, now: float) -> Binding:
         """The binding in ``blob`` if it says ``overlay_key`` serves ``owner`` at ``now``."""
         if blob.startswith(_PACKED_ID_PREFIX):
-            # The same bytes as last time need no decoding at all.
-            hit = self._hit((overlay_key, owner, blob[_PACKED_ID]), now, blob)
+            # A known id needs no decoding at all (what follows it is not read: see above).
+            hit = self._hit((overlay_key, owner, blob[_PACKED_ID]), now)
             if hit is not None:
                 return hit
         event = unpack_binding_event(blob)
@@ -58,17 +57,16 @@ class BindingCache:
         check_binding(binding, overlay_key, owner, now)
         self.verifications += 1
         verify_binding_signature(binding)
-        self._entries[key] = (binding, blob)
+        self._entries[key] = binding
         if len(self._entries) > self.max_entries:
             self._entries.popitem(last=False)
         return binding
 
-    def _hit(self, key, now: float, blob: bytes | None = None) -> Binding | None:
-        entry = self._entries.get(key)
-        if entry is None or (blob is not None and entry[1] != blob):
+    def _hit(self, key, now: float) -> Binding | None:
+        binding = self._entries.get(key)
+        if binding is None:
             return None
         self._entries.move_to_end(key)
         self.hits += 1
-        binding = entry[0]
         check_binding(binding, key[0], key[1], now)  # only expiry can fail here
         return binding
