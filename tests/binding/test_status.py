@@ -13,7 +13,7 @@ from twisted.trial.unittest import TestCase
 from nostrp2p.binding import BINDING_FILE, ServerBinding, load_server_binding
 from nostrp2p.binding.file import read_binding, write_binding
 from nostrp2p.binding.overlay_key import OVERLAY_KEY_FILE, overlay_public_key
-from nostrp2p.nostr import KeyPair
+from nostrp2p.nostr import Event, KeyPair
 from nostrp2p.nostr.binding import BindingError, make_binding
 
 OWNER = KeyPair.from_secret(bytes.fromhex("51" * 32))
@@ -82,6 +82,21 @@ class ServerBindingTests(TestCase):
                 self.assertIn("refused, running unbound", line)
                 self.assertIn(what, line)
                 self.assertNotIn("\n", line)
+
+    def test_forged_signatures_are_refused_on_disk_and_when_offered(self):
+        made = self.binding()
+        forged = Event(made.id, made.owner, made.created_at, made.event.kind, made.event.tags,
+                       made.event.content, bytes(64))
+        with open(os.path.join(self.data_dir, BINDING_FILE), "w") as handle:
+            json.dump(forged.to_json(), handle)
+        with capturedLogs() as events:
+            server = self.server()
+            self.assertEqual(server.load().state, "unbound")
+        self.assertIn("signature", lines(events, LogLevel.error)[0])
+        with self.assertRaises(BindingError) as caught:
+            server.offer(forged)
+        self.assertEqual(caught.exception.field, "sig")
+        self.assertIsNone(server.binding)
 
     def test_a_corrupt_file_is_refused_and_the_server_runs_unbound(self):
         with open(os.path.join(self.data_dir, BINDING_FILE), "w") as handle:
