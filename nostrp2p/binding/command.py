@@ -12,7 +12,6 @@ import getpass
 import os
 import sys
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
 from ..config import ConfigError, default_data_dir
@@ -20,6 +19,7 @@ from ..nostr.binding import BindingError, make_binding
 from ..nostr.keys import KeyFormatError, KeyPair, decode_key, nip19_encode, parse_public_key
 from .file import read_binding, write_binding
 from .overlay_key import OVERLAY_KEY_FILE, overlay_public_key
+from .status import utc_time
 
 DEFAULT_DAYS = 365
 MAX_DAYS = 10 * 366  # a binding is renewed; one that never expires cannot be taken back
@@ -83,8 +83,7 @@ def bind(args, stdin) -> str:
     binding = make_binding(pair.secret, overlay_key, sequence, expires_at, now)
     path = write_binding(data_dir, binding)
     _give_to_directory_owner(data_dir, (path, data_dir / OVERLAY_KEY_FILE))
-    until = datetime.fromtimestamp(expires_at, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    return (f"Bound overlay key {overlay_key.hex()} to {pair.npub} until {until} "
+    return (f"Bound overlay key {overlay_key.hex()} to {pair.npub} until {utc_time(expires_at)} "
             f"(sequence {sequence}), in {path}. A running server reads it when it starts "
             "again; or publish the same binding from your client.")
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Optional
 
@@ -27,6 +28,10 @@ EXPIRED = "expired"
 
 HOW_TO_BIND = ("sign a binding with `nostrp2p bind --datadir {data_dir}` or publish one from "
                "your client (docs/BINDING.md)")
+
+
+def utc_time(unix_time: int) -> str:
+    return datetime.fromtimestamp(unix_time, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 
 
 @dataclass(frozen=True)
@@ -77,11 +82,12 @@ class ServerBinding:
                      "other servers cannot tell it from an impostor; {how}",
                      key=self.overlay_key.hex(), how=how)
         elif status.state == EXPIRED:
-            log.warn("this server's binding expired at {expiry} (unix time), so it runs as if "
-                     "unbound; {how}", expiry=status.expires_at, how=how)
+            log.warn("this server's binding expired on {expiry}, so it runs as if unbound; {how}",
+                     expiry=utc_time(status.expires_at), how=how)
         else:
-            log.info("bound by owner {owner} until {expiry} (unix time), sequence {sequence}",
-                     owner=self.owner.hex(), expiry=status.expires_at, sequence=status.sequence)
+            log.info("bound by owner {owner} until {expiry}, sequence {sequence}",
+                     owner=self.owner.hex(), expiry=utc_time(status.expires_at),
+                     sequence=status.sequence)
         return status
 
     def offer(self, event: Event) -> bool:
@@ -103,8 +109,9 @@ class ServerBinding:
         except OSError as e:
             raise BindingError("file", f"the binding could not be stored: {e.strerror}") from None
         self.binding = binding
-        log.info("new binding by owner {owner} until {expiry} (unix time), sequence {sequence}",
-                 owner=self.owner.hex(), expiry=binding.expires_at, sequence=binding.sequence)
+        log.info("new binding by owner {owner} until {expiry}, sequence {sequence}",
+                 owner=self.owner.hex(), expiry=utc_time(binding.expires_at),
+                 sequence=binding.sequence)
         return True
 
     def _check(self, binding: Binding, check_expiry: bool) -> None:
