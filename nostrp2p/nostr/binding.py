@@ -74,9 +74,6 @@ class Binding:
             return mine > theirs
         return self.id < other.id  # NIP-01: of two equally new, the lower id is kept
 
-    def to_wire(self) -> bytes:
-        return pack_binding(self)
-
 
 def make_binding(secret: bytes, overlay_key: bytes, sequence: int, expires_at: int,
                  created_at: int, content: str = "") -> Binding:
@@ -96,10 +93,12 @@ def binding_from_event(event: Event, verify: bool = True) -> Binding:
     size = len(pack_event(event))
     if size > limits.MAX_BINDING_BYTES:
         raise _too_large(size)
-    return _read_fields(event, verify)
+    return read_binding_event(event, verify)
 
 
-def _read_fields(event: Event, verify: bool) -> Binding:
+def read_binding_event(event: Event, verify: bool = True) -> Binding:
+    """A binding from an event whose packed size is known to be within bounds (decoded by
+    :func:`unpack_binding_event`, or checked by :func:`binding_from_event`)."""
     if event.kind != BINDING_KIND:
         raise BindingError("kind", f"a binding is of kind {BINDING_KIND}, not {event.kind}")
     overlay = _single_tag(event, OVERLAY_TAG)
@@ -136,12 +135,13 @@ def check_binding(binding: Binding, overlay_key: bytes, owner: bytes, now: float
 
 
 def pack_binding(binding: Binding) -> bytes:
-    """The wire form: the project's MessagePack event codec (259 bytes from `nostrp2p bind`, docs/BINDING.md)."""
+    """The wire form: the project's MessagePack event codec (259 bytes for a binding made by
+    ``nostrp2p bind``, docs/BINDING.md)."""
     return pack_event(binding.event)
 
 
 def unpack_binding(blob: bytes, verify: bool = True) -> Binding:
-    return _read_fields(unpack_binding_event(blob), verify)
+    return read_binding_event(unpack_binding_event(blob), verify)
 
 
 def unpack_binding_event(blob: bytes) -> Event:
@@ -153,11 +153,6 @@ def unpack_binding_event(blob: bytes) -> Event:
         return unpack_event(blob)
     except EventError as e:
         raise BindingError(e.field, f"not a packed binding: {e.reason}") from None
-
-
-def read_binding_event(event: Event, verify: bool = True) -> Binding:
-    """A binding from an event decoded by :func:`unpack_binding_event` (size known bounded)."""
-    return _read_fields(event, verify)
 
 
 def _too_large(size: int) -> BindingError:
