@@ -7,7 +7,6 @@ it is never written, logged or echoed. Only the signed binding is written, as DI
 
 from __future__ import annotations
 
-import argparse
 import getpass
 import os
 import sys

@@ -4,7 +4,6 @@ line saying what it runs as, and taken from the owner's client through /publish.
 from __future__ import annotations
 
 import json
-import socket
 import time
 from pathlib import Path
 
