@@ -26,6 +26,9 @@ BOUND = "bound"
 UNBOUND = "unbound"
 EXPIRED = "expired"
 
+RENEW_WARNING_SECONDS = 30 * 86400
+"""A binding expiring sooner than this is reported at start with a reminder to bind again."""
+
 HOW_TO_BIND = ("sign a binding with `nostrp2p bind --datadir {data_dir}` or publish one from "
                "your client (docs/BINDING.md)")
 
@@ -84,6 +87,9 @@ class ServerBinding:
         elif status.state == EXPIRED:
             log.warn("this server's binding expired on {expiry}, so it runs as if unbound; {how}",
                      expiry=utc_time(status.expires_at), how=how)
+        elif status.expires_at - self.now() < RENEW_WARNING_SECONDS:
+            log.warn("this server's binding expires on {expiry}; bind it again before then: "
+                     "{how}", expiry=utc_time(status.expires_at), how=how)
         else:
             log.info("bound by owner {owner} until {expiry}, sequence {sequence}",
                      owner=self.owner.hex(), expiry=utc_time(status.expires_at),

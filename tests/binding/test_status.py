@@ -10,7 +10,7 @@ from twisted.internet.task import Clock
 from twisted.logger import LogLevel, capturedLogs
 from twisted.trial.unittest import TestCase
 
-from nostrp2p.binding import BINDING_FILE, ServerBinding, load_server_binding
+from nostrp2p.binding import BINDING_FILE, ServerBinding, load_server_binding, status
 from nostrp2p.binding.file import read_binding, write_binding
 from nostrp2p.binding.overlay_key import OVERLAY_KEY_FILE, overlay_public_key
 from nostrp2p.nostr import Event, KeyPair
@@ -61,6 +61,27 @@ class ServerBindingTests(TestCase):
         self.assertEqual(lines(events, LogLevel.warn), [])
         self.clock.advance(30 * DAY)
         self.assertEqual(server.status().state, "expired")
+
+    def test_a_binding_close_to_its_expiry_is_bound_with_a_reminder(self):
+        write_binding(self.data_dir, self.binding(days=29))
+        with capturedLogs() as events:
+            self.assertEqual(self.server().load().state, "bound")
+        [warning] = lines(events, LogLevel.warn)
+        self.assertIn("bind it again before then", warning)
+
+    def test_a_binding_that_cannot_be_stored_is_refused_and_the_old_one_kept(self):
+        server = self.server()
+        first = self.binding(sequence=1)
+        server.offer(first.event)
+
+        def full_disk(data_dir, binding):
+            raise OSError(28, "No space left on device")
+
+        self.patch(status, "write_binding", full_disk)
+        with self.assertRaises(BindingError) as caught:
+            server.offer(self.binding(sequence=2).event)
+        self.assertEqual((caught.exception.field, server.binding), ("file", first))
+        self.assertIn("No space left", caught.exception.reason)
 
     def test_expired_on_disk_loads_as_expired_with_a_warning(self):
         write_binding(self.data_dir, self.binding(days=1))
