@@ -14,6 +14,8 @@ from nostrp2p.binding import ServerBinding
 from nostrp2p.binding.file import read_binding
 from nostrp2p.nostr.binding import make_binding
 
+from tests.nostr.test_binding import sdk_binding
+
 from .helpers import OWNER, STRANGER, async_test, start_api
 
 NOW = 1_800_000_000
@@ -50,6 +52,15 @@ class BindingPublishTests(unittest.TestCase):
         self.assertEqual(self.server_binding.status().state, "bound")
         self.assertEqual(api.node.published_events, [])  # not broadcast
         self.assertEqual(await api.store.get([made.id]), [])  # not an ordinary event
+
+    @async_test
+    async def test_a_binding_signed_by_a_stock_nostr_client_is_taken(self):
+        api = await self.start()
+        body = sdk_binding(OVERLAY, 4, NOW + 86400, NOW - 5, secret=OWNER.secret)
+        response = await api.post("/publish", body)
+        self.assertEqual(response.code, 200, await response.content())
+        self.assertEqual(self.server_binding.status().sequence, 4)
+        self.assertEqual(read_binding(self.data_dir).sequence, 4)
 
     @async_test
     async def test_a_newer_binding_replaces_the_current_an_older_one_is_refused(self):
