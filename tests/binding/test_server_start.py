@@ -27,7 +27,7 @@ OTHER = KeyPair.from_secret(bytes.fromhex("71" * 32))
 
 def fresh_binding(data_dir, keys=OWNER, sequence=1):
     now = int(time.time())
-    return make_binding(keys.secret, overlay_public_key(data_dir), sequence, now + 3600, now)
+    return make_binding(keys.secret, overlay_public_key(data_dir), sequence, now + 90 * 86400, now)
 
 
 def state_of(service):
