@@ -4,6 +4,7 @@
     nostrp2p key decode KEY             an npub, nsec or hex key in every form
     nostrp2p server [OPTIONS]           the same as: twistd --nodaemon nostrp2p [OPTIONS]
     nostrp2p status|post|reply|follow|timeline   see nostrp2p.client (docs/CLIENT.md)
+    nostrp2p bind --datadir DIR         sign the owner binding of the server in DIR (nsec on stdin)
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import argparse
 import sys
 
 from .client import commands as client
+from .binding import command as bind_command
 from .nostr.keys import KeyFormatError, KeyPair, decode_key, nip19_encode
 
 SECRET_WARNING = (
@@ -74,6 +76,7 @@ def _parser() -> argparse.ArgumentParser:
         help="run a server in the foreground (twistd --nodaemon nostrp2p); --help lists options",
     )
     client.add_commands(commands)
+    bind_command.add_parser(commands)
     return parser
 
 
@@ -88,6 +91,8 @@ def main(argv: list[str] | None = None, out=None, err=None) -> int:
         return genkey(out)
     if args.command in client.COMMANDS:
         return client.run(args, out, err)
+    if args.command == "bind":
+        return bind_command.run(args, out, err)
     return decode(args.key, out, err)
 
 

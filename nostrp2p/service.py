@@ -10,6 +10,7 @@ import socket
 from twisted.application.service import MultiService
 
 from .admin.service import AdminService
+from .binding import OVERLAY_KEY_FILE, load_server_binding
 from .config import ConfigError, HostPort, ServerConfig
 from .logging import JSONLogFile, Logger, configure_logging
 from .mesh.service import MeshService
@@ -19,7 +20,6 @@ from .store import StoreConfigError, StoreService
 
 log = Logger()
 
-OVERLAY_KEY_FILE = "overlay.key"
 REDIS_SUBDIR = "redis"
 
 
@@ -66,6 +66,7 @@ def make_service(config: ServerConfig, reactor=None, on_fatal=None) -> MultiServ
     configure_logging(config.debug)
     settings = node_settings(config)
     prepare_data_dir(config)
+    binding = load_server_binding(config.data_dir, config.owner_pubkey, reactor)
     top = MultiService()
     top.setName("nostrp2p")
     if config.log_json is not None:
@@ -94,7 +95,8 @@ def make_service(config: ServerConfig, reactor=None, on_fatal=None) -> MultiServ
     admin = AdminService(config, store, mesh, reactor)
     startup = ServerStartup(store, mesh, config.owner_pubkey, config.rest_endpoint,
                             writable=not config.deny_write, reactor=reactor, settings=settings,
-                            on_fatal=on_fatal, on_api_request=admin.api_request_finished)
+                            on_fatal=on_fatal, on_api_request=admin.api_request_finished,
+                            binding=binding)
     startup.setServiceParent(top)
     admin.attach(startup)
     admin.setServiceParent(top)
