@@ -25,10 +25,18 @@ RESEND_SEQ = PREFIX + b"resend:seq"      # counter giving item ids
 
 ORDER_KEY_BYTES = 40
 _TIME = struct.Struct(">Q")
+_RECORD = struct.Struct(">Q32s32scI")  # order key (time, id), pubkey, kind flag, packed length
+_KIND_FLAG = {0: b"0", 3: b"3"}  # replaceable kinds with a CURRENT pointer; others are b"-"
 
 
 def order_key(created_at: int, event_id: bytes) -> bytes:
     return _TIME.pack(MAX_CREATED_AT - created_at) + event_id
+
+
+def add_record(event, blob: bytes) -> bytes:
+    """One event's record in the argument of the ADD_EVENTS script (scripts.py)."""
+    return _RECORD.pack(MAX_CREATED_AT - event.created_at, event.id, event.pubkey,
+                        _KIND_FLAG.get(event.kind, b"-"), len(blob)) + blob
 
 
 def order_key_time(key: bytes) -> int:

@@ -16,6 +16,10 @@ TRIM_BATCH = 16
 """Oldest events removed by one add at most once over MAX_EVENTS: trimming is incremental, each
 write pays a small bounded cost and no scan ever stops the world."""
 
+RECENT_IDS_PER_GENERATION = 100_000
+"""Ids per generation of the filter of recently added ids (recent_ids.py): two generations of
+16 bits an id, 512 KB in all; it remembers at least this many of the newest ids."""
+
 TIMELINE_MAX_EVENTS = 2_000
 """Events in the in-memory window of recent events."""
 

@@ -20,12 +20,10 @@ from ..nostr.codec import pack_event, unpack_event
 from . import keys, limits, scripts
 from .interface import IEventStore
 from .resend import ResendItem
+from .recent_ids import RecentIds
 from .timeline import RecentWindow
 
 log = Logger()
-
-_REPLACEABLE = {0: "profile", 3: "follows"}
-
 
 class StoreError(Exception):
     """A request the store refuses (bad argument), named precisely."""
@@ -49,13 +47,15 @@ class RedisEventStore:
             from twisted.internet import reactor as clock
         self.redis = redis
         self.clock = clock
-        self._adds: list[tuple] = []  # (event, packed, order key, Deferred) for the next write
+        self._adds: list[Event] = []  # the events of the next write
+        self._add_waiters: list[tuple[int, Deferred]] = []  # (how many of them, whose answer)
         self._adds_call = None  # the write scheduled for the end of this reactor turn
         self._reads: list[tuple] = []  # (ids, Deferred) for the next read
         self._read_ids: dict[bytes, None] = {}  # their ids, in order, once each
         self._reads_scheduled = False
         self.max_events = max_events
         self.timeline = timeline if timeline is not None else RecentWindow()
+        self.recent_ids = RecentIds()
         self._held: Optional[list[Deferred]] = None  # operations waiting while paused
         self._in_flight = 0
         self._drained: list[Deferred] = []
@@ -102,19 +102,47 @@ class RedisEventStore:
 
     # -- events ------------------------------------------------------------------------------
 
-    @_deferred
-    async def add(self, event: Event) -> bool:
-        blob = pack_event(event)
-        okey = keys.order_key(event.created_at, event.id)
-        written = Deferred()
-        self._adds.append((event, blob, okey, written))
-        if len(self._adds) >= limits.ADD_BATCH_MAX:
-            self._write_adds()
-        elif self._adds_call is None:
-            # The other adds of this reactor turn (datagrams and replies come in bursts) join
-            # this one in a single script call.
-            self._adds_call = self.clock.callLater(0, self._write_adds)
-        return await written
+    def add(self, event: Event) -> Deferred:
+        return self.add_all([event]).addCallback(lambda results: results[0])
+
+    def add_all(self, events: list[Event]) -> Deferred:
+        """Add several events at once: fires with one bool per event, as :meth:`add` would."""
+        if self._held is not None:
+            return Deferred.fromCoroutine(self._gated(self._add_all(events)))
+        self._in_flight += 1
+        return self._add_all_now(events).addBoth(self._operation_done)
+
+    async def _add_all(self, events: list[Event]) -> list[bool]:
+        return await self._add_all_now(events)
+
+    def _add_all_now(self, events: list[Event]) -> Deferred:
+        pieces = []
+        for start in range(0, len(events), limits.ADD_BATCH_MAX):
+            chunk = events[start:start + limits.ADD_BATCH_MAX]
+            if len(self._adds) + len(chunk) > limits.ADD_BATCH_MAX:
+                self._write_adds()
+            written = Deferred()
+            self._adds.extend(chunk)
+            self._add_waiters.append((len(chunk), written))
+            pieces.append(written)
+            if len(self._adds) >= limits.ADD_BATCH_MAX:
+                self._write_adds()
+            elif self._adds_call is None:
+                # The other adds of this reactor turn (datagrams and replies come in bursts)
+                # join these in a single script call.
+                self._adds_call = self.clock.callLater(0, self._write_adds)
+        if len(pieces) == 1:
+            return pieces[0]
+        return gatherResults(pieces, consumeErrors=True).addCallback(
+            lambda results: [new for piece in results for new in piece])
+
+    def _operation_done(self, result):
+        self._in_flight -= 1
+        if self._in_flight == 0:
+            drained, self._drained = self._drained, []
+            for waiter in drained:
+                waiter.callback(None)
+        return result
 
     def _write_adds(self) -> None:
         # A full batch is written at once; the turn's scheduled write then has nothing left.
@@ -122,36 +150,58 @@ class RedisEventStore:
             self._adds_call.cancel()
         self._adds_call = None
         batch, self._adds = self._adds, []
+        waiters, self._add_waiters = self._add_waiters, []
         if not batch:
             return
-        args = [self.max_events, limits.TRIM_BATCH, keys.AUTHOR_PREFIX, keys.CURRENT[0],
-                keys.CURRENT[3]]
-        for event, blob, okey, _ in batch:
-            kind = b"%d" % event.kind if event.kind in _REPLACEABLE else b"-"
-            args += [event.id, blob, okey, event.pubkey, kind]
-        written = self.redis.eval(scripts.ADD_EVENTS, keys=[keys.EVENTS, keys.TIME, keys.TRIMMABLE],
-                                  args=args)
+        blobs = [pack_event(event) for event in batch]
+        records = b"".join([keys.add_record(event, blob) for event, blob in zip(batch, blobs)])
+        written = self.redis.eval(
+            scripts.ADD_EVENTS, keys=[keys.EVENTS, keys.TIME, keys.TRIMMABLE],
+            args=[self.max_events, limits.TRIM_BATCH, keys.AUTHOR_PREFIX, keys.CURRENT[0],
+                  keys.CURRENT[3], records])
 
-        def done(results):
-            for (event, blob, _, waiter), result in zip(batch, results):
-                waiter.callback(self._added(event, blob, result))
+        def done(reply):
+            results = self._added(batch, blobs, reply)
+            start = 0
+            for count, waiter in waiters:
+                waiter.callback(results[start:start + count])
+                start += count
 
         def failed(failure):
-            for *_, waiter in batch:
+            for _, waiter in waiters:
                 waiter.errback(failure)
 
         written.addCallbacks(done, failed)
 
-    def _added(self, event: Event, blob: bytes, result) -> bool:
-        if not result or result[0] == 0:
-            self.counters["duplicates"] += 1
-            return False
-        self.counters["added"] += 1
-        self.timeline.insert(event, len(blob))
-        for gone_id in result[1:]:
+    def _added(self, batch: list[Event], blobs: list[bytes], reply: bytes) -> list[bool]:
+        results = []
+        for event, blob, status in zip(batch, blobs, reply[:len(batch)]):
+            new = status == ord("1")
+            results.append(new)
+            if new:
+                self.timeline.insert(event, len(blob))
+                self.recent_ids.add(event.id)
+        added = sum(results)
+        self.counters["added"] += added
+        self.counters["duplicates"] += len(batch) - added
+        trimmed = reply[len(batch):]
+        for start in range(0, len(trimmed), 32):
             self.counters["trimmed"] += 1
-            self.timeline.discard(gone_id)
-        return True
+            self.timeline.discard(trimmed[start:start + 32])
+        return results
+
+    def recall(self, event_ids: Iterable[bytes]) -> tuple[set[bytes], list[bytes]]:
+        """What memory knows of these ids, without asking Redis: (ids certainly held: they
+        are in the window; ids perhaps held: the filter of recently added ids has them). The
+        others were not added recently (add() still tells a copy of an old event)."""
+        held, perhaps = set(), []
+        window, recent = self.timeline, self.recent_ids
+        for event_id in event_ids:
+            if event_id in window:
+                held.add(event_id)
+            elif event_id in recent:
+                perhaps.append(event_id)
+        return held, perhaps
 
     @_deferred
     async def get(self, event_ids: Iterable[bytes]) -> list[Event]:
@@ -301,6 +351,8 @@ class RedisEventStore:
                 events.append((event, len(blob)))
         total = await self._count()
         self.timeline.fill(events, complete=total <= len(events))
+        for event, _ in events:
+            self.recent_ids.add(event.id)
         return len(events)
 
     # -- "last refreshed" stamps -------------------------------------------------------------

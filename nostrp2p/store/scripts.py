@@ -8,8 +8,9 @@ depends on the server's locale.
 
 ADD_EVENTS = b"""
 local events, time, trimmable = KEYS[1], KEYS[2], KEYS[3]
-local max_events, batch, author_prefix = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]
+local max_events, trim_batch, author_prefix = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]
 local current_keys = {['0'] = ARGV[4], ['3'] = ARGV[5]}
+local data = ARGV[6]
 
 local function before(a, b)
   for i = 1, 40 do
@@ -19,13 +20,20 @@ local function before(a, b)
   return false
 end
 
-local results = {}
-for i = 6, #ARGV, 5 do
-  local id, blob, okey, pubkey, kind = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]
-  local result = {1}
-  if redis.call('HSETNX', events, id, blob) == 0 then
-    result = {0}
+local status, added, pos = {}, 0, 1
+while pos <= #data do
+  local okey = string.sub(data, pos, pos + 39)
+  local pubkey = string.sub(data, pos + 40, pos + 71)
+  local kind = string.sub(data, pos + 72, pos + 72)
+  local b1, b2, b3, b4 = string.byte(data, pos + 73, pos + 76)
+  local size = ((b1 * 256 + b2) * 256 + b3) * 256 + b4
+  local blob = string.sub(data, pos + 77, pos + 76 + size)
+  pos = pos + 77 + size
+  if redis.call('HSETNX', events, string.sub(okey, 9, 40), blob) == 0 then
+    status[#status + 1] = '0'
   else
+    status[#status + 1] = '1'
+    added = added + 1
     redis.call('ZADD', time, 0, okey)
     redis.call('ZADD', author_prefix .. pubkey, 0, okey)
     local keep = false
@@ -39,30 +47,41 @@ for i = 6, #ARGV, 5 do
       end
     end
     if not keep then redis.call('ZADD', trimmable, 0, okey .. pubkey) end
-    local excess = redis.call('ZCARD', time) - max_events
-    if excess > 0 then
-      local oldest = redis.call('ZRANGE', trimmable, -math.min(excess, batch), -1)
-      for _, member in ipairs(oldest) do
-        local gone_key, gone_author = string.sub(member, 1, 40), string.sub(member, 41)
-        local gone_id = string.sub(member, 9, 40)
-        redis.call('HDEL', events, gone_id)
-        redis.call('ZREM', time, gone_key)
-        redis.call('ZREM', trimmable, member)
-        redis.call('ZREM', author_prefix .. gone_author, gone_key)
-        table.insert(result, gone_id)
-      end
-    end
   end
-  table.insert(results, result)
 end
-return results
+
+local trimmed = {}
+local excess = added > 0 and redis.call('ZCARD', time) - max_events or 0
+if excess > 0 then
+  local oldest = redis.call('ZRANGE', trimmable, -math.min(excess, added + trim_batch), -1)
+  if #oldest > 0 then
+    local ids, okeys = {}, {}
+    for i, member in ipairs(oldest) do
+      local gone_key = string.sub(member, 1, 40)
+      ids[i], okeys[i] = string.sub(member, 9, 40), gone_key
+      redis.call('ZREM', author_prefix .. string.sub(member, 41), gone_key)
+    end
+    redis.call('HDEL', events, unpack(ids))
+    redis.call('ZREM', time, unpack(okeys))
+    redis.call('ZREMRANGEBYRANK', trimmable, -#oldest, -1)
+    trimmed = ids
+  end
+end
+return table.concat(status) .. table.concat(trimmed)
 """
-"""Adds events in order, in one call (the ``add`` calls of one reactor turn, coalesced).
+"""Adds events in order, in one call (the adds of one reactor turn, coalesced), then trims.
 KEYS: events, time, trimmable. ARGV: max events, trim batch, author index prefix,
-current-profile hash, current-follow-list hash, then per event: id, packed event, order key,
-pubkey, kind ('0', '3', or '-' for kinds that are not replaceable). Returns per event
-{1, trimmed ids...} for a new event, {0} for a duplicate (of a stored one or an earlier one in
-the same call)."""
+current-profile hash, current-follow-list hash, and the events as one string of records:
+order key (40 bytes), pubkey (32), kind ('0', '3', or '-' for kinds that are not replaceable),
+the packed event's length (4 bytes big-endian) and the packed event. One argument instead of
+five per event: the client builds and Redis parses one bulk string.
+
+Once the events are in, and only if the store is over ``max events``, the oldest trimmable
+entries go, at most as many as were added plus the trim batch (so a lowered cap is reached
+gradually): one ZCARD per call, not per event.
+
+Returns one string: '1' (new) or '0' (a duplicate, of a stored event or of an earlier one in
+the same call) per event, followed by the 32-byte ids of the events trimmed."""
 
 MARK_REFRESHED = b"""
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
