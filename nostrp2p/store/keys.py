@@ -13,9 +13,10 @@ import struct
 from ..nostr.limits import MAX_CREATED_AT
 
 PREFIX = b"np:"
-EVENTS = PREFIX + b"events"            # hash: id -> packed event
-TIME = PREFIX + b"time"                # zset: order key of every event
-TRIMMABLE = PREFIX + b"trim"           # zset: order key + pubkey of events that may be trimmed
+EVENTS = PREFIX + b"events"            # hash: id -> stored form of the event (encoding.py)
+TIME = PREFIX + b"time"                # zset: order key of every event but the KEPT ones
+KEPT = PREFIX + b"kept"                # zset: order keys of the current profiles and follow lists
+OLD_TRIMMABLE = PREFIX + b"trim"       # an older schema's index of trimmable events (upgraded)
 AUTHOR_PREFIX = PREFIX + b"author:"    # zset per author: order keys of that author's events
 CURRENT = {0: PREFIX + b"profile", 3: PREFIX + b"follows"}  # hash: pubkey -> order key
 REFRESHED = {"profile": PREFIX + b"refreshed:profile", "follows": PREFIX + b"refreshed:follows"}

@@ -20,6 +20,7 @@ from ..nostr.codec import pack_event, unpack_event
 from . import keys, limits, scripts
 from .interface import IEventStore
 from .resend import ResendItem
+from .encoding import packed_form, stored_form
 from .recent_ids import RecentIds
 from .timeline import RecentWindow
 
@@ -153,10 +154,10 @@ class RedisEventStore:
         waiters, self._add_waiters = self._add_waiters, []
         if not batch:
             return
-        blobs = [pack_event(event) for event in batch]
+        blobs = [stored_form(pack_event(event)) for event in batch]
         records = b"".join([keys.add_record(event, blob) for event, blob in zip(batch, blobs)])
         written = self.redis.eval(
-            scripts.ADD_EVENTS, keys=[keys.EVENTS, keys.TIME, keys.TRIMMABLE],
+            scripts.ADD_EVENTS, keys=[keys.EVENTS, keys.TIME, keys.KEPT],
             args=[self.max_events, limits.TRIM_BATCH, keys.AUTHOR_PREFIX, keys.CURRENT[0],
                   keys.CURRENT[3], records])
 
@@ -213,10 +214,10 @@ class RedisEventStore:
             raise StoreError(f"{len(wanted)} ids asked for, over the limit of {limits.MAX_GET_IDS}")
         if not wanted:
             return []
-        return self._decode_all(await self._read_events(wanted))
+        return self._decode_all(zip(wanted, await self._read_events(wanted)))
 
     def _read_events(self, event_ids: list[bytes]) -> Deferred:
-        """The packed events of ``event_ids`` (None where missing), in order. The reads of one
+        """The stored forms of ``event_ids`` (None where missing), in order. The reads of one
         reactor turn share one script call, as the adds do."""
         wanted = len(set(event_ids) | self._read_ids.keys())
         if self._reads and wanted > limits.MAX_GET_IDS:
@@ -248,21 +249,23 @@ class RedisEventStore:
         self.redis.eval(scripts.READ_EVENTS, keys=[keys.EVENTS], args=ids).addCallbacks(answer, failed)
 
     async def _read_page(self, index: bytes, start: bytes, end: bytes, count: int):
-        """(order keys, packed events) of up to ``count`` index entries from ``start``."""
-        reply = await self.redis.eval(scripts.READ_PAGE, keys=[index, keys.EVENTS],
-                                      args=[start, end, count])
+        """(order keys, [(id, stored form)]) of up to ``count`` index entries from ``start``.
+        The time index is read together with the current replaceables, which it lacks."""
+        index_keys = [index, keys.EVENTS] + ([keys.KEPT] if index == keys.TIME else [])
+        reply = await self.redis.eval(scripts.READ_PAGE, keys=index_keys, args=[start, end, count])
         unpacker = msgpack.Unpacker(raw=True, max_buffer_size=len(reply) + 1)
         unpacker.feed(reply)
         page, blobs = list(unpacker)
-        return page, blobs
+        return page, [(keys.order_key_id(okey), blob) for okey, blob in zip(page, blobs)]
 
-    def _decode_all(self, blobs: Iterable[Optional[bytes]]) -> list[Event]:
+    def _decode_all(self, stored: Iterable[tuple[bytes, Optional[bytes]]]) -> list[Event]:
+        """Events from (id, stored form) pairs; missing and corrupt ones are skipped."""
         found = []
-        for blob in blobs:
+        for event_id, blob in stored:
             if not blob:  # missing (None from HGET, false from a script)
                 continue
             try:
-                found.append(unpack_event(blob))
+                found.append(unpack_event(packed_form(event_id, blob)))
             except EventError as e:
                 # Only a damaged data file could do this; skip the record, keep serving.
                 self.counters["corrupt"] += 1
@@ -331,7 +334,8 @@ class RedisEventStore:
         okey = await self.redis.hget(keys.CURRENT[kind], pubkey)
         if okey is None:
             return None
-        found = self._decode_all([await self.redis.hget(keys.EVENTS, keys.order_key_id(okey))])
+        event_id = keys.order_key_id(okey)
+        found = self._decode_all([(event_id, await self.redis.hget(keys.EVENTS, event_id))])
         return found[0] if found else None
 
     @_deferred
@@ -339,16 +343,20 @@ class RedisEventStore:
         return await self._count()
 
     async def _count(self) -> int:
-        return int(await self.redis.execute_command("ZCARD", keys.TIME))
+        counts = await gatherResults([self.redis.execute_command("ZCARD", index)
+                                      for index in (keys.TIME, keys.KEPT)])
+        return sum(int(n) for n in counts)
 
     @_deferred
     async def warm(self) -> int:
         """Fill the in-memory window with the newest events Redis holds (called at start)."""
-        page, blobs = await self._read_page(keys.TIME, b"-", b"+", self.timeline.max_events)
+        await self.redis.eval(scripts.UPGRADE_SCHEMA, keys=[
+            keys.OLD_TRIMMABLE, keys.TIME, keys.CURRENT[0], keys.CURRENT[3], keys.KEPT])
+        _, stored = await self._read_page(keys.TIME, b"-", b"+", self.timeline.max_events)
         events = []
-        for blob in blobs:
-            for event in self._decode_all([blob]):
-                events.append((event, len(blob)))
+        for pair in stored:
+            for event in self._decode_all([pair]):
+                events.append((event, len(pair[1])))
         total = await self._count()
         self.timeline.fill(events, complete=total <= len(events))
         for event, _ in events:
