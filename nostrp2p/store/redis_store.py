@@ -31,10 +31,10 @@ class StoreError(Exception):
 
 
 def _deferred(method):
-    """A public operation: a Deferred, held at the gate while the store is paused."""
+    """A public operation: a coroutine method that returns a Deferred."""
     @functools.wraps(method)
     def wrapper(self, *args, **kwargs):
-        return Deferred.fromCoroutine(self._gated(method(self, *args, **kwargs)))
+        return Deferred.fromCoroutine(method(self, *args, **kwargs))
     return wrapper
 
 
@@ -57,49 +57,8 @@ class RedisEventStore:
         self.max_events = max_events
         self.timeline = timeline if timeline is not None else RecentWindow()
         self.recent_ids = RecentIds()
-        self._held: Optional[list[Deferred]] = None  # operations waiting while paused
-        self._in_flight = 0
-        self._drained: list[Deferred] = []
         self.counters = {"added": 0, "duplicates": 0, "trimmed": 0, "corrupt": 0,
                          "timeline_hits": 0, "timeline_misses": 0}
-
-    # -- pausing (for a planned restart of the server) ----------------------------------------
-
-    async def _gated(self, operation):
-        if self._held is not None:
-            if len(self._held) >= limits.MAX_HELD_OPERATIONS:
-                operation.close()
-                raise StoreError("the store is restarting its server and has too many waiting "
-                                 "requests; try again shortly")
-            waiter = Deferred()
-            self._held.append(waiter)
-            await waiter
-        self._in_flight += 1
-        try:
-            return await operation
-        finally:
-            self._in_flight -= 1
-            if self._in_flight == 0:
-                drained, self._drained = self._drained, []
-                for waiter in drained:
-                    waiter.callback(None)
-
-    def pause(self) -> Deferred:
-        """Hold new operations and fire when those already sent to Redis have finished."""
-        if self._held is None:
-            self._held = []
-        waiter = Deferred()
-        if self._in_flight == 0:
-            waiter.callback(None)
-        else:
-            self._drained.append(waiter)
-        return waiter
-
-    def resume(self) -> None:
-        """Let the held operations go, in the order they came."""
-        held, self._held = self._held or [], None
-        for waiter in held:
-            waiter.callback(None)
 
     # -- events ------------------------------------------------------------------------------
 
@@ -108,15 +67,6 @@ class RedisEventStore:
 
     def add_all(self, events: list[Event]) -> Deferred:
         """Add several events at once: fires with one bool per event, as :meth:`add` would."""
-        if self._held is not None:
-            return Deferred.fromCoroutine(self._gated(self._add_all(events)))
-        self._in_flight += 1
-        return self._add_all_now(events).addBoth(self._operation_done)
-
-    async def _add_all(self, events: list[Event]) -> list[bool]:
-        return await self._add_all_now(events)
-
-    def _add_all_now(self, events: list[Event]) -> Deferred:
         pieces = []
         for start in range(0, len(events), limits.ADD_BATCH_MAX):
             chunk = events[start:start + limits.ADD_BATCH_MAX]
@@ -136,14 +86,6 @@ class RedisEventStore:
             return pieces[0]
         return gatherResults(pieces, consumeErrors=True).addCallback(
             lambda results: [new for piece in results for new in piece])
-
-    def _operation_done(self, result):
-        self._in_flight -= 1
-        if self._in_flight == 0:
-            drained, self._drained = self._drained, []
-            for waiter in drained:
-                waiter.callback(None)
-        return result
 
     def _write_adds(self) -> None:
         # A full batch is written at once; the turn's scheduled write then has nothing left.
