@@ -105,7 +105,7 @@ GRAFT_TIMEOUT = 1.0
 follows the round trip measured to the announcer)."""
 GRAFT_TIMEOUT_MIN = 0.1
 """Shortest such wait."""
-GRAFT_TIMEOUT_UNMEASURED = 0.25
+GRAFT_TIMEOUT_UNMEASURED = 0.15
 """The wait when no round trip to the announcer has been measured."""
 GRAFT_RTT_FACTOR = 3.0
 """Smoothed round trips (plus four deviations) the eager copy may lag behind an IHAVE."""
