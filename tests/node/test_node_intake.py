@@ -80,13 +80,17 @@ class VerificationTests(TestCase):
         self.assertEqual(await bob.store.count(), 1)
         self.assertEqual(bob.counters["stored"], 1)
 
-    @async_test
-    async def test_copies_of_recent_events_are_known_without_reading_the_store(self):
+    async def _bob_holding(self, post):
+        """Two servers; ``post`` broadcast by Alice and stored by Bob: (cluster, Bob's node)."""
         cluster = await two_servers(self)
-        post = signed(ALICE, content="once")
         broadcast(cluster, ALICE, [post])
         await cluster.settle()
-        bob = cluster.nodes[BOB.public]
+        return cluster, cluster.nodes[BOB.public]
+
+    @async_test
+    async def test_copies_of_recent_events_are_known_without_reading_the_store(self):
+        post = signed(ALICE, content="once")
+        cluster, bob = await self._bob_holding(post)
         reads = []
         real_get = bob.store.get
         self.patch(bob.store, "get", lambda ids: reads.append(ids) or real_get(ids))
@@ -98,11 +102,8 @@ class VerificationTests(TestCase):
 
     @async_test
     async def test_a_copy_of_an_event_memory_has_forgotten_is_still_stored_once(self):
-        cluster = await two_servers(self)
         post = signed(ALICE, content="long ago")
-        broadcast(cluster, ALICE, [post])
-        await cluster.settle()
-        bob = cluster.nodes[BOB.public]
+        cluster, bob = await self._bob_holding(post)
         # As after a restart, or long after: neither the window nor the filter knows it.
         bob.store.timeline.discard(post.id)
         bob.store.recent_ids = RecentIds()
