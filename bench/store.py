@@ -1,4 +1,4 @@
-"""Event store throughput and redis-server memory, against raw Redis in the same run.
+"""Event store throughput and memory (both processes), against raw Redis in the same run.
 
     .venv/bin/python bench/store.py [--ingest 1000000] [--max-events 100000] [--memory-only]
 
@@ -7,9 +7,9 @@ SET and ZADD throughput driven by the same txredisapi client on the same embedde
 redis-server (AOF everysec, the default), then the RSS of both processes (this one, which
 holds the store and its in-memory window as the server would, and redis-server) every tenth of
 an ingest of ``--ingest`` events of 200-300 bytes of content into a store capped at
-``--max-events``, and at the end what each Redis key costs per event held. Events carry real NIP-01 ids but
-random signatures: the store does not verify (the layers above do), and signing would only
-measure coincurve.
+``--max-events``, and at the end what each Redis key costs per event held. Events carry real
+NIP-01 ids but random signatures: the store does not verify (the layers above do), and signing
+would only measure coincurve.
 """
 
 from __future__ import annotations

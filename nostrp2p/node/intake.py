@@ -2,8 +2,9 @@
 unicasts, share answers and replies to its own requests.
 
 Checked cheapest first, so that a flood costs little: per-peer budget, kind, date, copies
-already held (from memory; a store lookup only when unsure), signature, then the per-author cap; only then stored. The
-store applies the replaceable rule (a kind 0 or 3 replaces the current one only when newer).
+already held (from memory; a store lookup only when unsure), signature, then the per-author
+cap; only then stored. The store applies the replaceable rule (a kind 0 or 3 replaces the
+current one only when newer).
 """
 
 from __future__ import annotations

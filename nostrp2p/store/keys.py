@@ -26,7 +26,7 @@ RESEND_SEQ = PREFIX + b"resend:seq"      # counter giving item ids
 
 ORDER_KEY_BYTES = 40
 _TIME = struct.Struct(">Q")
-_RECORD = struct.Struct(">Q32s32scI")  # order key (time, id), pubkey, kind flag, packed length
+_RECORD = struct.Struct(">Q32s32scI")  # order key (time, id), pubkey, kind flag, stored length
 _KIND_FLAG = {0: b"0", 3: b"3"}  # replaceable kinds with a CURRENT pointer; others are b"-"
 
 
