@@ -183,7 +183,8 @@ class Node:
             return
         message = self._decode(payload, origin)
         if isinstance(message, EventsMessage):
-            self.tasks.run(self.intake.accept(message.events, origin, admitted=True), "broadcast")
+            self.tasks.run(lambda: self.intake.accept(message.events, origin, admitted=True),
+                           "broadcast")
         elif isinstance(message, Request) and message.what == "share":
             if not self._peer_shares.allow(origin, self.clock.seconds()):
                 self.counters["share_rate_limited"] += 1
@@ -197,7 +198,8 @@ class Node:
             return
         message = self._decode(payload, origin)
         if isinstance(message, EventsMessage):
-            self.tasks.run(self.intake.accept(message.events, origin, admitted=True), "unicast")
+            self.tasks.run(lambda: self.intake.accept(message.events, origin, admitted=True),
+                           "unicast")
         elif message is not None:
             self.counters["unexpected"] += 1
 
