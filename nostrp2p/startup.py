@@ -84,6 +84,7 @@ class ServerStartup(Service):
 
     async def _start(self) -> None:
         store = await self.store_service.when_ready()
+        await store.protect_owner(self.owner)  # the owner's circle is never evicted
         if not self.running:
             return
         self.node = Node(store, MeshOverlay(self.mesh), self.owner, self.reactor, self.settings)

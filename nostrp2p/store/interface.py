@@ -48,6 +48,11 @@ class IEventStore(Interface):
     def current_follow_list(pubkey):
         """Fires with the author's current kind 3 event, or None."""
 
+    def protect_owner(owner):
+        """Fires once the profiles and follow lists of ``owner``, of the authors the owner's
+        current follow list names and of those the owner's events name are protected from
+        eviction (kept up to date as the owner publishes); everyone else's are capped."""
+
     def last_refreshed(pubkey, what):
         """Fires with the unix time (float) when ``what`` ("profile" or "follows") of that
         author was last fetched from the author's server, or None."""

@@ -16,6 +16,10 @@ PREFIX = b"np:"
 EVENTS = PREFIX + b"events"            # hash: id -> stored form of the event (encoding.py)
 TIME = PREFIX + b"time"                # zset: order key of every event but the KEPT ones
 KEPT = PREFIX + b"kept"                # zset: order keys of the current profiles and follow lists
+UNPROTECTED = PREFIX + b"unprotected"  # zset: the KEPT ones of unprotected authors, by last use
+USE_CLOCK = PREFIX + b"unprotected:clock"  # counter: one tick per write, the "last use" scores
+PROTECTED_FOLLOWS = PREFIX + b"protected:follows"  # set: pubkeys the owner follows
+PROTECTED_TALKS = PREFIX + b"protected:talks"      # zset: pubkeys the owner named, by when
 OLD_TRIMMABLE = PREFIX + b"trim"       # an older schema's index of trimmable events (upgraded)
 AUTHOR_PREFIX = PREFIX + b"author:"    # zset per author: order keys of that author's events
 CURRENT = {0: PREFIX + b"profile", 3: PREFIX + b"follows"}  # hash: pubkey -> order key
@@ -50,6 +54,18 @@ def order_key_id(key: bytes) -> bytes:
 
 def author_key(pubkey: bytes) -> bytes:
     return AUTHOR_PREFIX + pubkey
+
+
+def named_pubkeys(event) -> list[bytes]:
+    """The distinct pubkeys an event's p tags name (malformed values skipped), in order."""
+    named = {}
+    for value in event.tag_values("p"):
+        if len(value) == 64:
+            try:
+                named[bytes.fromhex(value)] = None
+            except ValueError:
+                continue
+    return list(named)
 
 
 def newest_bound(until: int | None) -> bytes:

@@ -5,8 +5,23 @@ in-memory window, how much one query may scan, how many undelivered messages wai
 """
 
 MAX_EVENTS = 100_000
-"""Events kept in Redis (default; StoreService takes another). The oldest go first, except each
-author's current profile (kind 0) and follow list (kind 3), which are never trimmed."""
+"""Events kept in Redis (default; StoreService takes another). The current profiles (kind 0) and
+follow lists (kind 3) of authors nobody protects go first (least recently used first), then the
+oldest events; the current ones of protected authors (the owner, whom the owner follows or
+talks with) are never trimmed."""
+
+MAX_UNPROTECTED_REPLACEABLES = 5_000
+"""Current profiles and follow lists kept for authors the owner neither follows nor talks with;
+beyond it the least recently used go (received or received again counts as used). Fresh keys
+publishing profiles can churn only these, never the owner's follows' events."""
+
+MAX_TALK_PARTNERS = 1_000
+"""Authors the owner talks with (named in a p tag of an event the owner published: a reply, a
+mention, a reaction, a repost) whose profiles and follow lists are protected; the one named
+longest ago is forgotten first."""
+
+MAX_PROTECTED_FOLLOWS = 10_000
+"""Authors of the owner's follow list that are protected (its first ones, if it is longer)."""
 
 ADD_BATCH_MAX = 256
 """Events written by one script call at most: the adds made in one reactor turn are coalesced
@@ -60,6 +75,12 @@ MAX_RESEND_ATTEMPTS = 32
 MAX_REFRESH_STAMPS = 100_000
 """Authors whose "last refreshed" time is remembered (per kind); beyond it a random one is
 forgotten, which only means it may be refreshed again a little early."""
+
+REDIS_MAXMEMORY_BYTES = 512 * 1024 * 1024
+"""The embedded redis-server's ``maxmemory``, with the ``noeviction`` policy: at the limit a write
+fails whole (a script is refused at its first write) and the REST API answers 503, while reads
+go on. Any evicting policy would drop keys at random, such as the resend queue or a current
+pointer, silently. About seven times what 100,000 held events take (74.6 MB, docs/STORE.md)."""
 
 REDIS_READY_TIMEOUT_SECONDS = 30.0
 """How long the embedded redis-server may take to load its AOF and accept connections."""

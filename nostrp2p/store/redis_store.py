@@ -26,6 +26,8 @@ from .timeline import RecentWindow
 
 log = Logger()
 
+_TRIMMED_RECORD = keys.ORDER_KEY_BYTES + 32  # order key and author of each event removed
+
 class StoreError(Exception):
     """A request the store refuses (bad argument), named precisely."""
 
@@ -41,7 +43,8 @@ def _deferred(method):
 @implementer(IEventStore)
 class RedisEventStore:
     def __init__(self, redis, max_events: int = limits.MAX_EVENTS,
-                 timeline: Optional[RecentWindow] = None, clock=None):
+                 timeline: Optional[RecentWindow] = None, clock=None,
+                 max_unprotected: int = limits.MAX_UNPROTECTED_REPLACEABLES):
         if max_events < 1:
             raise StoreError(f"max_events must be at least 1, not {max_events}")
         if clock is None:
@@ -55,6 +58,8 @@ class RedisEventStore:
         self._read_ids: dict[bytes, None] = {}  # their ids, in order, once each
         self._reads_scheduled = False
         self.max_events = max_events
+        self.max_unprotected = max_unprotected
+        self.owner = b""  # nobody until protect_owner(): no pubkey is empty
         self.timeline = timeline if timeline is not None else RecentWindow()
         self.recent_ids = RecentIds()
         self.counters = {"added": 0, "duplicates": 0, "trimmed": 0, "corrupt": 0,
@@ -98,17 +103,29 @@ class RedisEventStore:
             return
         blobs = [stored_form(pack_event(event)) for event in batch]
         records = b"".join([keys.add_record(event, blob) for event, blob in zip(batch, blobs)])
+        authors = [keys.author_key(pubkey) for pubkey in dict.fromkeys(e.pubkey for e in batch)]
         written = self.redis.eval(
-            scripts.ADD_EVENTS, keys=[keys.EVENTS, keys.TIME, keys.KEPT],
-            args=[self.max_events, limits.TRIM_BATCH, keys.AUTHOR_PREFIX, keys.CURRENT[0],
-                  keys.CURRENT[3], records])
+            scripts.ADD_EVENTS, keys=[keys.EVENTS, keys.TIME, keys.KEPT, keys.UNPROTECTED,
+                                      keys.PROTECTED_FOLLOWS, keys.PROTECTED_TALKS,
+                                      keys.CURRENT[0], keys.CURRENT[3], keys.USE_CLOCK, *authors],
+            args=[self.max_events, limits.TRIM_BATCH, self.max_unprotected, self.owner, records])
 
         def done(reply):
             results = self._added(batch, blobs, reply)
-            start = 0
-            for count, waiter in waiters:
-                waiter.callback(results[start:start + count])
-                start += count
+
+            def answer(_=None):
+                start = 0
+                for count, waiter in waiters:
+                    waiter.callback(results[start:start + count])
+                    start += count
+
+            spoke = [e for e, new in zip(batch, results) if new and e.pubkey == self.owner]
+            if spoke:
+                # Rare (the owner publishes): answered once the protection is in place, so
+                # that what the owner's client does next finds it.
+                self._owner_spoke(spoke).addBoth(answer)
+            else:
+                answer()
 
         def failed(failure):
             for _, waiter in waiters:
@@ -127,11 +144,58 @@ class RedisEventStore:
         added = sum(results)
         self.counters["added"] += added
         self.counters["duplicates"] += len(batch) - added
-        trimmed = reply[len(batch):]
-        for start in range(0, len(trimmed), 32):
-            self.counters["trimmed"] += 1
-            self.timeline.discard(trimmed[start:start + 32])
+        self._forget_trimmed(reply[len(batch):])
         return results
+
+    def _forget_trimmed(self, trimmed: bytes) -> None:
+        """Drop the removed events from memory and from their authors' indexes. The script could
+        not (it touches only keys named in advance); sent before the adds are answered, so any
+        later command sees the indexes clean. An entry left by a crash in between names an
+        event that is gone, which reads skip."""
+        by_author: dict[bytes, list[bytes]] = {}
+        for start in range(0, len(trimmed), _TRIMMED_RECORD):
+            okey = trimmed[start:start + keys.ORDER_KEY_BYTES]
+            pubkey = trimmed[start + keys.ORDER_KEY_BYTES:start + _TRIMMED_RECORD]
+            self.counters["trimmed"] += 1
+            self.timeline.discard(keys.order_key_id(okey))
+            by_author.setdefault(pubkey, []).append(okey)
+        for pubkey, okeys in by_author.items():
+            self.redis.zrem(keys.author_key(pubkey), *okeys).addErrback(
+                lambda f: log.warn("could not clean an author index: {why}", why=f.getErrorMessage()))
+
+    # -- whom the owner protects -------------------------------------------------------------
+
+    @_deferred
+    async def protect_owner(self, owner: bytes) -> None:
+        """From now on the owner's profile and follow list, and those of the authors the owner
+        follows (the owner's current follow list) or talks with (names in p tags), are never
+        evicted; everyone else's are capped (limits.MAX_UNPROTECTED_REPLACEABLES)."""
+        self.owner = owner
+        await self._protect_follows()
+
+    @_deferred
+    async def _owner_spoke(self, events: list[Event]) -> None:
+        """The owner's new events: authors named are talked with, a follow list replaces the
+        followed. A failure is logged: the events are stored all the same."""
+        named = [pubkey for e in events if e.kind != 3 for pubkey in keys.named_pubkeys(e)]
+        try:
+            if named:
+                await self._protect(b"talks", named[-limits.MAX_TALK_PARTNERS:])
+            if any(e.kind == 3 for e in events):
+                await self._protect_follows()
+        except Exception as e:
+            log.warn("could not update the protected authors: {why}", why=repr(e))
+
+    async def _protect_follows(self) -> None:
+        follows = await self._current(3, self.owner)
+        named = [] if follows is None else keys.named_pubkeys(follows)
+        await self._protect(b"follows", named[:limits.MAX_PROTECTED_FOLLOWS])
+
+    def _protect(self, mode: bytes, pubkeys: list[bytes]) -> Deferred:
+        return self.redis.eval(
+            scripts.PROTECT, keys=[keys.PROTECTED_FOLLOWS, keys.PROTECTED_TALKS, keys.UNPROTECTED,
+                                   keys.CURRENT[0], keys.CURRENT[3], keys.USE_CLOCK],
+            args=[mode, repr(self.clock.seconds()), limits.MAX_TALK_PARTNERS, self.owner, *pubkeys])
 
     def recall(self, event_ids: Iterable[bytes]) -> tuple[set[bytes], list[bytes]]:
         """What memory knows of these ids, without asking Redis: (ids certainly held: they

@@ -17,10 +17,20 @@ end
 """
 
 ADD_EVENTS = _BEFORE + b"""
-local events, time, kept = KEYS[1], KEYS[2], KEYS[3]
-local max_events, trim_batch, author_prefix = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]
-local current_keys = {['0'] = ARGV[4], ['3'] = ARGV[5]}
-local data = ARGV[6]
+local events, time, kept, unprotected = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local follows, talks = KEYS[5], KEYS[6]
+local current_keys = {['0'] = KEYS[7], ['3'] = KEYS[8]}
+local now = redis.call('INCR', KEYS[9])
+local author_index = {}
+for i = 10, #KEYS do author_index[string.sub(KEYS[i], -32)] = KEYS[i] end
+local max_events, trim_batch = tonumber(ARGV[1]), tonumber(ARGV[2])
+local max_unprotected, owner = tonumber(ARGV[3]), ARGV[4]
+local data = ARGV[5]
+
+local function protected(pubkey)
+  return pubkey == owner or redis.call('SISMEMBER', follows, pubkey) == 1
+    or redis.call('ZSCORE', talks, pubkey) ~= false
+end
 
 local status, added, pos = {}, 0, 1
 while pos <= #data do
@@ -31,19 +41,23 @@ while pos <= #data do
   local size = ((b1 * 256 + b2) * 256 + b3) * 256 + b4
   local blob = string.sub(data, pos + 77, pos + 76 + size)
   pos = pos + 77 + size
+  local current = current_keys[kind]
   if redis.call('HSETNX', events, string.sub(okey, 9, 40), blob) == 0 then
     status[#status + 1] = '0'
+    -- Received again: used, so the last to go among the unprotected.
+    if current then redis.call('ZADD', unprotected, 'XX', now, okey) end
   else
     status[#status + 1] = '1'
     added = added + 1
-    redis.call('ZADD', author_prefix .. pubkey, 0, okey)
-    local current = current_keys[kind]
+    redis.call('ZADD', author_index[pubkey], 0, okey)
     local old = current and redis.call('HGET', current, pubkey)
     if current and (not old or before(okey, old)) then
       redis.call('HSET', current, pubkey, okey)
       redis.call('ZADD', kept, 0, okey)
+      if not protected(pubkey) then redis.call('ZADD', unprotected, now, okey) end
       if old then
         redis.call('ZREM', kept, old)
+        redis.call('ZREM', unprotected, old)
         redis.call('ZADD', time, 0, old)
       end
     else
@@ -52,46 +66,121 @@ while pos <= #data do
   end
 end
 
+-- Each removed event is answered as its order key and its author (whose index the caller cleans:
+-- the key is not known before the script runs, so the script may not touch it).
 local trimmed = {}
-local excess = 0
-if added > 0 then
-  excess = redis.call('ZCARD', time) + redis.call('ZCARD', kept) - max_events
-end
-if excess > 0 then
-  local oldest = redis.call('ZRANGE', time, -math.min(excess, added + trim_batch), -1)
-  for i, okey in ipairs(oldest) do
-    local id = string.sub(okey, 9, 40)
-    local blob = redis.call('HGET', events, id)
-    if blob then
-      -- The pubkey follows the id in a whole packed event, leads the stored form.
-      local at = string.byte(blob, 1) == 0x97 and 38 or 3
-      redis.call('ZREM', author_prefix .. string.sub(blob, at, at + 31), okey)
-    end
-    trimmed[i] = id
+local function forget(okey)
+  local id = string.sub(okey, 9, 40)
+  local blob = redis.call('HGET', events, id)
+  local pubkey = string.rep('\\0', 32)
+  if blob then
+    -- The pubkey follows the id in a whole packed event, leads the stored form.
+    local at = string.byte(blob, 1) == 0x97 and 38 or 3
+    pubkey = string.sub(blob, at, at + 31)
   end
-  if #oldest > 0 then
-    redis.call('HDEL', events, unpack(trimmed))
-    redis.call('ZREMRANGEBYRANK', time, -#oldest, -1)
+  trimmed[#trimmed + 1] = okey .. pubkey
+  return id, pubkey
+end
+
+if added > 0 then
+  local budget = added + trim_batch
+  local excess = redis.call('ZCARD', time) + redis.call('ZCARD', kept) - max_events
+  local spare = redis.call('ZCARD', unprotected)
+  -- Unprotected current replaceables go first, least recently used first: over their own
+  -- cap, and before any other event when the store is over its cap.
+  local drop = math.min(budget, math.max(spare - max_unprotected, math.min(excess, spare)))
+  if drop > 0 then
+    local unused = redis.call('ZRANGE', unprotected, 0, drop - 1)
+    for _, okey in ipairs(unused) do
+      local id, pubkey = forget(okey)
+      redis.call('HDEL', events, id)
+      redis.call('ZREM', kept, okey)
+      for _, current in pairs(current_keys) do
+        if redis.call('HGET', current, pubkey) == okey then redis.call('HDEL', current, pubkey) end
+      end
+    end
+    redis.call('ZREMRANGEBYRANK', unprotected, 0, #unused - 1)
+    excess = excess - #unused
+  end
+  if excess > 0 then
+    local oldest = redis.call('ZRANGE', time, -math.min(excess, budget), -1)
+    local ids = {}
+    for i, okey in ipairs(oldest) do ids[i] = forget(okey) end
+    if #oldest > 0 then
+      redis.call('HDEL', events, unpack(ids))
+      redis.call('ZREMRANGEBYRANK', time, -#oldest, -1)
+    end
   end
 end
 return table.concat(status) .. table.concat(trimmed)
 """
 """Adds events in order, in one call (the adds of one reactor turn, coalesced), then trims.
-KEYS: events, time, kept. ARGV: max events, trim batch, author index prefix, current-profile
-hash, current-follow-list hash, and the events as one string of records: order key (40
-bytes), pubkey (32), kind ('0', '3', or '-' for kinds that are not replaceable), the stored
-form's length (4 bytes big-endian) and the stored form (encoding.py). One argument instead of
-five per event: the client builds and Redis parses one bulk string.
+KEYS: events, time, kept, unprotected, protected follows, protected talks, current-profile
+hash, current-follow-list hash, use clock, then the author index of every author in the batch.
+ARGV: max events, trim batch, max unprotected, owner pubkey, and the events as one string of
+records: order key (40 bytes), pubkey (32), kind ('0', '3', or '-' for kinds that are not
+replaceable), the stored form's length (4 bytes big-endian) and the stored form (encoding.py).
+One argument instead of five per event: the client builds and Redis parses one bulk string.
 
 Every event goes into its author's index and into ``time``, except the current profile and
 follow list of each author, which go into ``kept`` instead (and back into ``time`` when
-replaced): ``time`` is then exactly what may be trimmed, oldest last. Once the events are in,
-and only if the store holds more than ``max events``, the oldest of ``time`` go, at most as
-many as were added plus the trim batch (a lowered cap is reached gradually): one ZCARD per call,
-not per event.
+replaced): ``time`` is then exactly what may be trimmed, oldest last. The current ones of
+authors nobody protects are also in ``unprotected``, scored by the use clock (one tick per
+call) when they were last received.
+Once the events are in: over ``max unprotected`` or over ``max events``, the least recently
+used of ``unprotected`` go first, then the oldest of ``time``, each at most as many as were
+added plus the trim batch (a lowered cap is reached gradually): a few ZCARDs per call, not per
+event.
 
 Returns one string: '1' (new) or '0' (a duplicate, of a stored event or of an earlier one in
-the same call) per event, followed by the 32-byte ids of the events trimmed."""
+the same call) per event, followed by the 40-byte order key and 32-byte author of each event
+removed (zeros if its stored form was missing)."""
+
+PROTECT = b"""
+local follows, talks, unprotected = KEYS[1], KEYS[2], KEYS[3]
+local currents = {KEYS[4], KEYS[5]}
+local now = redis.call('GET', KEYS[6]) or 0
+local mode, max_talks, owner = ARGV[1], tonumber(ARGV[3]), ARGV[4]
+local touched = {}
+if mode == 'follows' then
+  touched = redis.call('SMEMBERS', follows)
+  redis.call('DEL', follows)
+  for i = 5, #ARGV do
+    redis.call('SADD', follows, ARGV[i])
+    touched[#touched + 1] = ARGV[i]
+  end
+else
+  for i = 5, #ARGV do
+    redis.call('ZADD', talks, ARGV[2], ARGV[i])
+    touched[#touched + 1] = ARGV[i]
+  end
+  local over = redis.call('ZCARD', talks) - max_talks
+  if over > 0 then
+    for _, pubkey in ipairs(redis.call('ZRANGE', talks, 0, over - 1)) do
+      touched[#touched + 1] = pubkey
+    end
+    redis.call('ZREMRANGEBYRANK', talks, 0, over - 1)
+  end
+end
+for _, pubkey in ipairs(touched) do
+  local keep = pubkey == owner or redis.call('SISMEMBER', follows, pubkey) == 1
+    or redis.call('ZSCORE', talks, pubkey) ~= false
+  for _, current in ipairs(currents) do
+    local okey = redis.call('HGET', current, pubkey)
+    if okey then
+      if keep then redis.call('ZREM', unprotected, okey)
+      else redis.call('ZADD', unprotected, 'NX', now, okey) end
+    end
+  end
+end
+return #touched
+"""
+"""Whom the owner protects changed: the owner's follow list was replaced (mode 'follows', the
+set is replaced by ARGV[5:]) or the owner named authors (mode 'talks', added to the bounded
+set, the oldest forgotten). Each author whose protection may have changed has its current
+profile and follow list taken out of ``unprotected`` or put (back) in. KEYS: protected follows,
+protected talks, unprotected, current-profile hash, current-follow-list hash, use clock. ARGV:
+mode, time (the talks' scores), max talks, owner pubkey, pubkeys."""
 
 UPGRADE_SCHEMA = b"""
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end

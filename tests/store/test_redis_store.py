@@ -129,12 +129,16 @@ class CapTests(unittest.TestCase):
     async def test_count_stays_at_cap_and_every_profile_and_follow_list_survives(self):
         cap = 60
         store = await start_test_store(self, max_events=cap)
+        # Author 0 is the owner and follows the seven others: all eight are protected.
+        await store.protect_owner(make_event(0).pubkey)
+        followed = [("p", make_event(n).pubkey.hex()) for n in range(1, 8)]
         currents = []
         for author in range(8):
             # Old replaceable events: they are the oldest in the store, first in line to go.
             stale = make_event(author, created_at=10, kind=0, content="stale")
             profile = make_event(author, created_at=20, kind=0, content="current")
-            follows = make_event(author, created_at=20, kind=3, tags=[("p", "ef" * 32)])
+            follows = make_event(author, created_at=20, kind=3,
+                                 tags=followed if author == 0 else [("p", "ef" * 32)])
             for event in (stale, profile, follows):
                 await store.add(event)
             currents.append((profile, follows))
