@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 
 from klein import Klein
-from twisted.internet.defer import CancelledError, Deferred, ensureDeferred
+from twisted.internet.defer import ensureDeferred
 from twisted.web.resource import Resource
 from zope.interface.verify import verifyObject
 
@@ -23,6 +23,7 @@ from .body import accepts_gzip, read_body
 from .cors import ALLOWED_METHODS, add_cors_headers
 from .errors import ApiError
 from .hooks import INodeHooks
+from .store_calls import StoreCalls
 
 log = Logger()
 
@@ -30,7 +31,8 @@ SUCCESS_BODY = json.dumps({"Status": "SUCCESS"}).encode("utf-8")
 
 
 class _Api:
-    def __init__(self, store, node, owner_pubkey: bytes, writable: bool, binding=None):
+    def __init__(self, store, node, owner_pubkey: bytes, writable: bool, binding=None,
+                 clock=None):
         self.store = store
         self.binding = binding
         # tentative: the node layer sits below the API and cannot import INodeHooks to declare
@@ -40,6 +42,7 @@ class _Api:
         self.owner = owner_pubkey
         self.writable = writable
         self.answers = AnswerEncoder()
+        self.calls = StoreCalls(store, node, clock)
 
     async def publish(self, request) -> bytes:
         if not self.writable:
@@ -59,36 +62,16 @@ class _Api:
             plan_delivery(event, self.owner)
         except EventError as e:
             raise ApiError(400, e.field, e.reason) from None
-        # A client that hangs up makes Klein cancel this handler; the write and the delivery
-        # must still happen together, so they run on their own and are awaited shielded.
-        await _shielded(ensureDeferred(self._store_and_deliver(event)))
+        # A client that hangs up, or the store deadline, leaves the write and the delivery
+        # running together (store_calls.py).
+        await self.calls.publish(event)
         request.setHeader(b"content-type", b"application/json")
         return SUCCESS_BODY
-
-    async def _store_and_deliver(self, event) -> None:
-        try:
-            new = await self.store.add(event)
-        except Exception as e:
-            log.warn("the store did not take {event_id}: {error}", event_id=event.id_hex,
-                     error=repr(e))
-            raise ApiError(503, "store", f"the event could not be stored: {type(e).__name__}")
-        if new:
-            try:
-                self.node.published(event)
-            except Exception:
-                # Stored is what the client was promised; delivery problems are the node's.
-                log.failure("the node layer failed on published {event_id}", event_id=event.id_hex)
 
     async def req(self, request) -> bytes:
         event_filter = _parse(lambda body: filter_from_json(strict_json_loads(body)),
                               read_body(request))
-        try:
-            events = await reads.answer(self.store, event_filter)
-        except CancelledError:
-            raise  # the client hung up
-        except Exception as e:
-            log.warn("the store could not answer a /req: {error}", error=repr(e))
-            raise ApiError(503, "store", f"the store could not answer: {type(e).__name__}")
+        events = await self.calls.read(event_filter)
         if reads.asks_for_specific(event_filter):
             try:
                 self.node.wanted(event_filter, events)
@@ -101,19 +84,6 @@ class _Api:
         if gzipped:
             request.setHeader(b"content-encoding", b"gzip")
         return self.answers.encode(events, gzipped)
-
-
-def _shielded(work: Deferred) -> Deferred:
-    """A Deferred firing with ``work``'s result whose cancellation leaves ``work`` running."""
-    shield = Deferred()
-
-    def relay(result):
-        if not shield.called:
-            shield.callback(result)
-        # else: cancelled; the result (an ApiError nobody will read) was logged already.
-
-    work.addBoth(relay)
-    return shield
 
 
 def _parse(parser, body: bytes):
@@ -172,15 +142,17 @@ class _CorsResource(Resource):
         return self._inner.render(request)
 
 
-def make_api(store, node, owner_pubkey: bytes, writable: bool, binding=None) -> Resource:
+def make_api(store, node, owner_pubkey: bytes, writable: bool, binding=None,
+             clock=None) -> Resource:
     """The REST API as a twisted.web resource (serve it with :func:`api_service`).
 
     ``store`` provides IEventStore, ``node`` provides :class:`INodeHooks` (``NoOverlay()``
     without an overlay), ``owner_pubkey`` is the 32-byte key whose events /publish accepts,
     ``writable=False`` is deny-write mode (reads still work), ``binding`` the server's
-    :class:`~nostrp2p.binding.ServerBinding` (None: /publish refuses bindings).
+    :class:`~nostrp2p.binding.ServerBinding` (None: /publish refuses bindings), ``clock``
+    the store calls' deadlines run on (None: the reactor).
     """
-    api = _Api(store, node, owner_pubkey, writable, binding)
+    api = _Api(store, node, owner_pubkey, writable, binding, clock)
     app = Klein()
 
     @app.route("/publish", methods=None)

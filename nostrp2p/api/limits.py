@@ -31,3 +31,16 @@ PACKED_EVENTS_CACHED = 4096
 
 ANSWERS_CACHED = 16
 """Whole /req answers kept, keyed by the ids they hold (at most 500 events, ~150 KB each)."""
+
+STORE_DEADLINE_SECONDS = 1.5
+"""A /publish or /req whose store call has not answered by then is answered 503 (a /req from
+the in-memory window if it can): while Redis is down or restarting the client hears within
+2 s. A write given up on goes on, and its event is delivered if it completes."""
+
+MAX_WRITES_WAITING = 256
+"""Published events whose store write is still going (Redis down: they wait for it); more are
+refused with 503 at once."""
+
+MAX_UNSETTLED_WRITES = 1024
+"""Events whose write failed without telling whether Redis applied it, remembered so that a
+retry answered "not new" still delivers them; the oldest are forgotten first."""

@@ -42,6 +42,10 @@ class IEventStore(Interface):
         descending, ties by id ascending), at most ``event_filter.limit`` of them, and never more
         than the store's own answer cap."""
 
+    def answer_from_memory(event_filter):
+        """What :meth:`query` would answer, from memory alone (synchronously, without the
+        database: it answers while the database is down), or None when memory cannot tell."""
+
     def current_profile(pubkey):
         """Fires with the author's current kind 0 event, or None."""
 

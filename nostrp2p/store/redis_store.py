@@ -303,6 +303,20 @@ class RedisEventStore:
         self.counters["timeline_misses"] += 1
         return await self._scan(keys.TIME, event_filter, limit)
 
+    def answer_from_memory(self, event_filter: Filter) -> Optional[list[Event]]:
+        """The answer from the in-memory window alone (no Redis call: it works while Redis is
+        down), or None when the window cannot be sure it is complete."""
+        limit = limits.MAX_ANSWER_EVENTS
+        if event_filter.limit is not None:
+            limit = min(limit, event_filter.limit)
+        if limit <= 0:
+            return []
+        if event_filter.ids is not None:
+            found = [e for e in self.timeline.events(event_filter.ids) if event_filter.matches(e)]
+            # Complete only if every id asked for is in the window.
+            return _newest_first(found)[:limit] if len(found) == len(event_filter.ids) else None
+        return self.timeline.answer(event_filter, limit)
+
     async def _scan(self, index: bytes, event_filter: Filter, limit: int) -> list[Event]:
         """Walk one index newest first, in pages, until ``limit`` matches or the scan bound."""
         start = keys.newest_bound(event_filter.until)

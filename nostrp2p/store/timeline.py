@@ -34,6 +34,11 @@ class RecentWindow:
     def __contains__(self, event_id: bytes) -> bool:
         return event_id in self._key_of
 
+    def events(self, event_ids) -> list[Event]:
+        """The events of the window among ``event_ids``."""
+        keys = (self._key_of.get(event_id) for event_id in event_ids)
+        return [self._events[key][0] for key in keys if key is not None]
+
     @property
     def size_bytes(self) -> int:
         return self._bytes

@@ -1,0 +1,133 @@
+"""Store calls with a deadline: 503 in time, and every stored event delivered exactly once.
+
+The store here is a stand-in whose answers the test gives by hand, on a task.Clock.
+"""
+
+from twisted.internet.defer import CancelledError, Deferred, ensureDeferred
+from twisted.internet.task import Clock
+from twisted.trial import unittest
+
+from nostrp2p.api import limits
+from nostrp2p.api.errors import ApiError
+from nostrp2p.api.store_calls import StoreCalls
+from nostrp2p.nostr import Filter
+
+from .helpers import RecordingNode, post
+
+
+class HandStore:
+    """Each add() and query() waits until the test answers it."""
+
+    def __init__(self):
+        self.adds = []
+        self.queries = []
+        self.memory = None
+
+    def add(self, event):
+        self.adds.append((event, Deferred()))
+        return self.adds[-1][1]
+
+    def query(self, event_filter):
+        self.queries.append(Deferred())
+        return self.queries[-1]
+
+    def answer_from_memory(self, event_filter):
+        return self.memory
+
+
+class PublishDeadlineTests(unittest.TestCase):
+    def setUp(self):
+        self.clock = Clock()
+        self.store = HandStore()
+        self.node = RecordingNode()
+        self.calls = StoreCalls(self.store, self.node, self.clock)
+        self.event = post(1_700_000_000)
+
+    def publish(self):
+        return ensureDeferred(self.calls.publish(self.event))
+
+    def test_a_late_store_is_a_503_at_the_deadline_and_the_write_still_delivers(self):
+        answer = self.publish()
+        self.clock.advance(limits.STORE_DEADLINE_SECONDS - 0.01)
+        self.assertNoResult(answer)
+        self.clock.advance(0.01)
+        refused = self.failureResultOf(answer, ApiError).value
+        self.assertEqual((refused.status, refused.field), (503, "store"))
+        self.assertEqual(self.node.published_events, [])
+        self.store.adds[0][1].callback(True)  # Redis is back and applied the write
+        self.assertEqual(self.node.published_events, [self.event])
+
+    def test_a_retry_while_the_write_goes_on_waits_for_it_and_delivers_once(self):
+        first = self.publish()
+        self.clock.advance(limits.STORE_DEADLINE_SECONDS)
+        self.failureResultOf(first, ApiError)
+        retry = self.publish()
+        self.assertEqual(len(self.store.adds), 1)  # no second write
+        self.store.adds[0][1].callback(True)
+        self.assertIsNone(self.successResultOf(retry))
+        # A later retry (the store says "not new") delivers nothing more.
+        again = self.publish()
+        self.store.adds[1][1].callback(False)
+        self.successResultOf(again)
+        self.assertEqual(self.node.published_events, [self.event])
+
+    def test_a_write_that_failed_unseen_is_delivered_by_the_retry_the_store_calls_old(self):
+        first = self.publish()
+        self.store.adds[0][1].errback(ConnectionError("lost the connection"))
+        self.assertEqual(self.failureResultOf(first, ApiError).value.status, 503)
+        retry = self.publish()
+        self.store.adds[1][1].callback(False)  # Redis had applied the first write
+        self.successResultOf(retry)
+        self.assertEqual(self.node.published_events, [self.event])
+        third = self.publish()
+        self.store.adds[2][1].callback(False)
+        self.successResultOf(third)
+        self.assertEqual(self.node.published_events, [self.event])
+
+    def test_hanging_up_leaves_the_write_running(self):
+        answer = self.publish()
+        answer.cancel()
+        self.failureResultOf(answer, CancelledError)
+        self.store.adds[0][1].callback(True)
+        self.assertEqual(self.node.published_events, [self.event])
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+
+    def test_writes_waiting_are_bounded(self):
+        for n in range(limits.MAX_WRITES_WAITING):
+            ensureDeferred(self.calls.publish(post(1_700_000_000 + n)))
+        refused = self.failureResultOf(ensureDeferred(self.calls.publish(post(1))), ApiError)
+        self.assertEqual(refused.value.status, 503)
+        self.clock.advance(limits.STORE_DEADLINE_SECONDS)
+        self.flushLoggedErrors()
+
+
+class ReadDeadlineTests(unittest.TestCase):
+    def setUp(self):
+        self.clock = Clock()
+        self.store = HandStore()
+        self.calls = StoreCalls(self.store, RecordingNode(), self.clock)
+
+    def read(self):
+        return ensureDeferred(self.calls.read(Filter(kinds=frozenset({1}))))
+
+    def test_a_late_store_is_answered_from_memory(self):
+        self.store.memory = [post(1_700_000_000)]
+        answer = self.read()
+        self.clock.advance(limits.STORE_DEADLINE_SECONDS)
+        self.assertEqual(self.successResultOf(answer), self.store.memory)
+        self.assertTrue(self.store.queries[0].called)  # the read was given up (cancelled)
+
+    def test_a_late_store_is_a_503_when_memory_cannot_tell(self):
+        answer = self.read()
+        self.clock.advance(limits.STORE_DEADLINE_SECONDS)
+        self.assertEqual(self.failureResultOf(answer, ApiError).value.status, 503)
+
+    def test_a_failing_store_is_answered_from_memory_or_503(self):
+        answer = self.read()
+        self.store.queries[0].errback(ConnectionError("lost the connection"))
+        self.assertEqual(self.failureResultOf(answer, ApiError).value.status, 503)
+        self.store.memory = []
+        answer = self.read()
+        self.store.queries[1].errback(ConnectionError("lost the connection"))
+        self.assertEqual(self.successResultOf(answer), [])
+        self.assertEqual(self.clock.getDelayedCalls(), [])
