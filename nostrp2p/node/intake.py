@@ -9,7 +9,7 @@ store applies the replaceable rule (a kind 0 or 3 replaces the current one only 
 from __future__ import annotations
 
 from collections import Counter
-from typing import Iterable
+from typing import Callable, Iterable
 
 from twisted.internet.defer import gatherResults
 
@@ -34,6 +34,8 @@ class Intake:
         # from several servers at once) are copies, not new events. At most
         # MAX_TASKS_IN_FLIGHT x MAX_EVENTS_PER_MESSAGE ids.
         self._pending: set[bytes] = set()
+        # Told of each event stored here (Node.listen): live subscriptions of the relay.
+        self.on_stored: Callable[[Event], None] = lambda event: None
 
     def admit_message(self, origin: bytes) -> bool:
         """Whether a message from this peer is worth decoding (each costs one event)."""
@@ -91,6 +93,10 @@ class Intake:
                 continue
             to_store.append(event)
         added = await gatherResults([self.store.add(e) for e in to_store], consumeErrors=True)
-        stored = sum(1 for new in added if new)
+        stored = 0
+        for event, new in zip(to_store, added):
+            if new:
+                stored += 1
+                self.on_stored(event)
         self.counters["stored"] += stored
         return stored
