@@ -131,8 +131,9 @@ class RelayConnection(WebSocketServerProtocol):
                  waiting=waiting)
         self.relay.hub.connections.discard(self)
         self.subscriptions.clear()
-        self.sendClose(CLOSE_POLICY_VIOLATION,
-                       f"reader too slow: over {limit} bytes waiting to be sent")
+        # 1008 is a server's code, which autobahn's sendClose keeps to applications' range.
+        self.sendCloseFrame(CLOSE_POLICY_VIOLATION,
+                            f"reader too slow: over {limit} bytes waiting to be sent".encode())
 
     # -- receiving -----------------------------------------------------------------------------
 
@@ -276,6 +277,12 @@ class RelayFactory(WebSocketServerFactory):
             # A client that opens a socket and says nothing does not hold it for long.
             openHandshakeTimeout=30,
             closeHandshakeTimeout=2,
+            # A refused connection ends with a closing handshake rather than a dropped socket,
+            # so the client reads the NOTICE saying why before the close.
+            failByDrop=False,
+            # Text that is not UTF-8 gets a NOTICE from the JSON decoder (invalid:) instead of
+            # failing the whole connection with 1007.
+            utf8validateIncoming=False,
         )
         self._per_address: dict[str, int] = {}
 

@@ -9,7 +9,7 @@ from typing import Optional
 
 from autobahn.twisted.websocket import WebSocketClientFactory, WebSocketClientProtocol
 from twisted.internet import reactor
-from twisted.internet.defer import Deferred
+from twisted.internet.defer import Deferred, DeferredList
 from twisted.internet.endpoints import TCP4ClientEndpoint
 from zope.interface import implementer
 
@@ -154,8 +154,15 @@ async def connect(testcase, relay: RelayUnderTest, headers=None) -> RawClient:
     endpoint = TCP4ClientEndpoint(reactor, "127.0.0.1", relay.port.getHost().port)
     client = await endpoint.connect(factory)
     testcase.addCleanup(_close, client)
-    await client.is_open
+    await DeferredList([client.is_open, client.closed], fireOnOneCallback=True,
+                       consumeErrors=True)
+    if client.closed.called:
+        raise ConnectionRefusedByRelay(f"{client.close_code} {client.close_reason}")
     return client
+
+
+class ConnectionRefusedByRelay(Exception):
+    pass
 
 
 def _close(client: RawClient):
