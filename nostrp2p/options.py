@@ -10,7 +10,7 @@ from .config import (
 )
 
 # Flags whose presence on the command line means True; absent, the config file decides.
-_FLAGS = ("deny-write", "debug")
+_FLAGS = ("deny-write", "debug", "private-reads")
 
 
 class ServerOptions(usage.Options):
@@ -54,6 +54,8 @@ class ServerOptions(usage.Options):
     optFlags = [
         ["deny-write", "w", "Refuse writes from the client (for a bootstrap server); reads still work."],
         ["debug", "d", "Log at debug level."],
+        ["private-reads", None, "The WebSocket relay answers REQs only to a connection "
+         "authenticated (NIP-42 AUTH) as the owner; REST /req stays open to the owner's app."],
     ]
 
     def __init__(self):

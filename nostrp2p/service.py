@@ -88,6 +88,7 @@ def make_service(config: ServerConfig, reactor=None, on_fatal=None) -> MultiServ
 
     ServerStartup(store, mesh, config.owner_pubkey, config.rest_endpoint,
                   writable=not config.deny_write, reactor=reactor,
+                  private_reads=config.private_reads,
                   settings=settings, on_fatal=on_fatal).setServiceParent(top)
 
     log.info(

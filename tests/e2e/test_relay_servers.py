@@ -1,7 +1,7 @@
 """Three real servers on loopback, each driven by stock Nostr clients (nostr-sdk) over its
 WebSocket relay interface: what one owner publishes on A reaches a live subscription on C, and
 a REQ on C for something C does not hold is answered on the open subscription once C has
-fetched it over the overlay."""
+fetched it over the overlay. C runs with --private-reads: only its owner reads there."""
 
 from __future__ import annotations
 
@@ -24,8 +24,9 @@ class RelayAcrossServersTests(TestCase):
 
     async def _meet(self):
         cluster = Cluster(self)
-        for name in "abc":
-            cluster.add(name)
+        cluster.add("a")
+        cluster.add("b")
+        cluster.add("c", "--private-reads")  # C's reader authenticates as C's owner
         await cluster.start("b")
         await cluster.start("a", bootstrap=["b"])
         await cluster.start("c", bootstrap=["b"])
@@ -35,6 +36,11 @@ class RelayAcrossServersTests(TestCase):
         reader.command("subscribe", id="timeline", filter={"kinds": [1]})
         await reader.report("subscribed")
         await reader.report("eose", sub="timeline")
+
+        stranger = await start_stock_client(self, ws_url(c), a.keys.secret)
+        stranger.command("subscribe", id="peek", filter={"kinds": [1]})
+        closed = await stranger.report("closed", sub="peek")
+        self.assertTrue(closed["message"].startswith(("auth-required:", "restricted:")), closed)
 
         writer = await start_stock_client(self, ws_url(a), a.keys.secret)
         published = await writer.request("publish", "published", kind=1,
@@ -46,6 +52,7 @@ class RelayAcrossServersTests(TestCase):
             raise AssertionError(f"{e}\n--- c log ---\n{c.log_text()[-6000:]}")
         self.assertEqual(live["event"]["id"], published["id"])
         self.assertEqual(live["event"]["pubkey"], a.keys.public.hex())
+        self.assertFalse([r for r in stranger.reports if r["op"] == "event"])
 
         # A's follow list stays on A; a REQ for it on C starts C's fetch, and the answer
         # arrives on the open subscription.
