@@ -138,6 +138,43 @@ class InFlightBoundTests(unittest.TestCase):
         await client.until_eose("after")
 
 
+class BetweenStoredAndLiveTests(unittest.TestCase):
+    async def _req_waiting_on_the_store(self):
+        store = GatedStore(await start_test_store(self))
+        relay = await start_relay(self, store=store)
+        client = await connect(self, relay)
+        await client.next_of("AUTH")
+        client.send_json(["REQ", "s", {"kinds": [1]}])
+        connection, = relay.relay.hub.connections
+        await poll_until(reactor, lambda: connection.queries_in_flight == 1, 10, "no query")
+        return store, relay, client
+
+    async def _nothing_more(self, client):
+        client.send_json(["REQ", "probe", {"ids": ["00" * 32]}])
+        self.assertEqual(await client.next(), ["EOSE", "probe"])
+
+    @async_test
+    async def test_an_event_stored_after_the_read_but_before_eose_follows_the_eose(self):
+        store, relay, client = await self._req_waiting_on_the_store()
+        # Stored just after the query read the store: not in the answer, told to the hub.
+        late = post(1732400000, "stored between the read and the EOSE")
+        relay.node.listeners[0](late)
+        store.gate.callback(None)
+        self.assertEqual(await client.until_eose("s"), [])
+        self.assertEqual(await client.next(), ["EVENT", "s", late.to_json()])
+        await self._nothing_more(client)
+
+    @async_test
+    async def test_an_event_both_in_the_answer_and_told_live_is_sent_once(self):
+        store, relay, client = await self._req_waiting_on_the_store()
+        both = post(1732400000, "stored while the query waited")
+        await store._store.add(both)
+        relay.node.listeners[0](both)
+        store.gate.callback(None)
+        self.assertEqual(await client.until_eose("s"), [both.to_json()])
+        await self._nothing_more(client)
+
+
 class SlowReaderTests(unittest.TestCase):
     timeout = 120
 
