@@ -300,7 +300,7 @@ async def _serve(args):
         await store.add(sign_event(owner.secret, 1_700_000_000 + n, 1,
                                    (("p", owner.public.hex()),), f"stored post number {n}"))
     settings = RelaySettings(max_connections_per_address=args.subscribers + 10)
-    site = api_site(make_api(store, NoOverlay(), owner.public, True, settings))
+    site = api_site(make_api(store, NoOverlay(), owner.public, True, relay_settings=settings))
     api_port = reactor.listenTCP(0, site, interface="127.0.0.1", backlog=1024)
     hub = site.resource.relay.hub
     frames = await _capture_req_frames(api_port.getHost().port)

@@ -142,7 +142,7 @@ class _CorsResource(Resource):
         return self._inner.render(request)
 
 
-def make_api(store, node, owner_pubkey: bytes, writable: bool,
+def make_api(store, node, owner_pubkey: bytes, writable: bool, binding=None,
              relay_settings: RelaySettings = RelaySettings(), clock=None) -> Resource:
     """The REST API and the NIP-01 relay interface as a twisted.web resource (serve it with
     :func:`api_service`).
@@ -151,12 +151,14 @@ def make_api(store, node, owner_pubkey: bytes, writable: bool,
     without an overlay) and, when it stores events of its own (from the overlay), a
     ``listen(callable)`` that is then called with each; ``owner_pubkey`` is the 32-byte key
     whose events /publish and EVENT accept, ``writable=False`` is deny-write mode (reads
-    still work). ``clock`` (the reactor by default) dates NIP-42 AUTH events.
+    still work), ``binding`` the server's :class:`~nostrp2p.binding.ServerBinding` (None:
+    bindings are refused). ``clock`` (the reactor by default) dates NIP-42 AUTH events.
     """
     if clock is None:
         from twisted.internet import reactor as clock
     hub = LiveHub()
-    writer = Writer(store, node, owner_pubkey, writable, on_stored=hub.stored)
+    writer = Writer(store, node, owner_pubkey, writable, on_stored=hub.stored,
+                    binding=binding)
     api = _Api(store, node, owner_pubkey, writable, writer)
     listen = getattr(node, "listen", None)
     if listen is not None:
