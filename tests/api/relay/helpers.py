@@ -66,11 +66,12 @@ class RelayUnderTest:
 
 
 async def start_relay(testcase, settings: RelaySettings = RelaySettings(),
-                      writable: bool = True, store=None) -> RelayUnderTest:
+                      writable: bool = True, store=None, binding=None) -> RelayUnderTest:
     if store is None:
         store = await start_test_store(testcase)
     node = ListeningNode(store)
-    site = api_site(make_api(store, node, OWNER.public, writable, relay_settings=settings))
+    site = api_site(make_api(store, node, OWNER.public, writable, binding,
+                                 relay_settings=settings))
     port = reactor.listenTCP(0, site, interface="127.0.0.1")
     testcase.addCleanup(port.stopListening)
     return RelayUnderTest(port, store, node, site)

@@ -1,7 +1,13 @@
 """NIP-01 over the WebSocket, frame by frame: EVENT -> OK, REQ -> stored events newest first,
 EOSE, then live events; CLOSE -> CLOSED."""
 
+import os
+
+from twisted.internet.task import Clock
 from twisted.trial import unittest
+
+from nostrp2p.binding import ServerBinding
+from nostrp2p.binding.file import read_binding
 
 from ..helpers import OWNER, STRANGER, async_test, post
 from .helpers import connect, start_relay
@@ -149,3 +155,29 @@ class ReqTests(unittest.TestCase):
         self.assertEqual(response.code, 200)
         await response.content()
         self.assertEqual(await client.next_of("EVENT"), ["EVENT", "mine", event.to_json()])
+
+
+class BindingOverEventTests(unittest.TestCase):
+    """The owner binding goes through the one write path: EVENT takes it as /publish does."""
+
+    @async_test
+    async def test_the_owners_binding_is_taken_and_a_strangers_refused(self):
+        from ..test_binding_publish import NOW, OVERLAY, binding
+        data_dir = self.mktemp()
+        os.makedirs(data_dir)
+        clock = Clock()
+        clock.advance(NOW)
+        server_binding = ServerBinding(data_dir, OVERLAY, OWNER.public, clock)
+        relay = await start_relay(self, binding=server_binding)
+        client = await connect(self, relay)
+        forged = binding(keys=STRANGER)
+        client.send_json(["EVENT", forged.event.to_json()])
+        answer = await client.next_of("OK")
+        self.assertEqual(answer[:3], ["OK", forged.event.id_hex, False])
+        self.assertTrue(answer[3].startswith("restricted: pubkey"), answer)
+        made = binding()
+        client.send_json(["EVENT", made.event.to_json()])
+        self.assertEqual(await client.next_of("OK"), ["OK", made.event.id_hex, True, ""])
+        self.assertEqual(read_binding(data_dir), made)
+        self.assertEqual(relay.node.published_events, [])
+        self.assertEqual(await relay.store.get([made.id]), [])
