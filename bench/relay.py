@@ -20,17 +20,17 @@ can do whatever else runs on the machine):
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import statistics
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 from twisted.internet import defer, reactor  # noqa: E402
+
+import harness  # noqa: E402
 
 STORED_EVENTS = 500
 SECRET = bytes.fromhex("42" * 32)
@@ -211,10 +211,15 @@ def _sleep(seconds):
     return task.deferLater(reactor, seconds, lambda: None)
 
 
-async def _load(args):
+def _raise_fd_limit():
+    """A thousand sockets and more."""
     import resource
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+async def _load(args):
+    _raise_fd_limit()
     task = {"req": _load_req, "fanout": _load_fanout, "ingest": _load_ingest,
             "publish": _load_publish}[args.what]
     print(json.dumps(await task(args)))
@@ -276,30 +281,18 @@ async def _capture_req_frames(port) -> list[bytes]:
 
 
 async def _serve(args):
-    import resource
-
-    from autobahn.twisted.resource import WebSocketResource  # noqa: F401 (installed check)
-    from twisted.internet.utils import getProcessOutputAndValue
+    from autobahn.twisted.resource import WebSocketResource
     from twisted.web.server import Site
 
     from nostrp2p.api import NoOverlay, api_site, make_api
     from nostrp2p.api.relay import RelaySettings
-    from nostrp2p.logging import configure_logging
-    from nostrp2p.nostr import KeyPair, sign_event
-    from nostrp2p.store.service import StoreService
+    from nostrp2p.nostr import KeyPair
 
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    configure_logging(False)
-    owner = KeyPair.from_secret(SECRET)
-    data_dir = tempfile.mkdtemp(prefix="bench-relay-")
-    store_service = StoreService(data_dir)
-    store_service.startService()
-    store = await store_service.when_ready()
-    for n in range(STORED_EVENTS):
-        await store.add(sign_event(owner.secret, 1_700_000_000 + n, 1,
-                                   (("p", owner.public.hex()),), f"stored post number {n}"))
+    _raise_fd_limit()
+    store_service, store = await harness.store_with_posts("bench-relay-", SECRET, STORED_EVENTS,
+                                                          "stored post number")
     settings = RelaySettings(max_connections_per_address=args.subscribers + 10)
+    owner = KeyPair.from_secret(SECRET)
     site = api_site(make_api(store, NoOverlay(), owner.public, True, relay_settings=settings))
     api_port = reactor.listenTCP(0, site, interface="127.0.0.1", backlog=1024)
     hub = site.resource.relay.hub
@@ -320,24 +313,17 @@ async def _serve(args):
         memory[name] = (_rss_bytes() - baseline) / (args.subscribers + 1)
 
     async def measure(what, port, offset=0, watch=None):
-        """Drive one endpoint from a load process; adds the server's own CPU seconds.
-        ``watch``: (name, count of open connections) to measure memory per connection."""
-        cpu_before = time.process_time()
+        """Drive one endpoint from a load process. ``watch``: (name, count of open
+        connections) to measure memory per connection."""
         watching = None
         if watch is not None:
             watching = defer.ensureDeferred(watch_memory(*watch, _rss_bytes()))
-        out, err, code = await getProcessOutputAndValue(
-            sys.executable,
-            [os.path.abspath(__file__), "--load", "--what", what, "--port", str(port),
-             "--offset", str(offset), "--seconds", str(args.seconds),
-             "--subscribers", str(args.subscribers), "--events", str(args.events)],
-            env=os.environ)
-        if code != 0:
-            raise SystemExit(f"load process failed:\n{err.decode()}")
+        result = await harness.run_load(__file__, [
+            "--what", what, "--port", str(port), "--offset", str(offset),
+            "--seconds", str(args.seconds), "--subscribers", str(args.subscribers),
+            "--events", str(args.events)])
         if watching is not None:
             await watching
-        result = json.loads(out)
-        result["per_cpu_second"] = result["count"] / (time.process_time() - cpu_before)
         return result
 
     api, bare_number = api_port.getHost().port, bare_port.getHost().port
@@ -372,24 +358,11 @@ async def _serve(args):
     await store_service.stopService()
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def _options(parser):
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--subscribers", type=int, default=1000)
     parser.add_argument("--events", type=int, default=3000)
-    parser.add_argument("--load", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--what", help=argparse.SUPPRESS)
-    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
-    parser.add_argument("--offset", type=int, default=0, help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    task = _load if args.load else _serve
-
-    def run(_reactor):
-        return defer.Deferred.fromCoroutine(task(args))
-
-    from twisted.internet.task import react
-    react(run)
 
 
 if __name__ == "__main__":
-    main()
+    harness.main(__doc__, _options, _load, _serve)

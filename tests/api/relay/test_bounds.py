@@ -2,7 +2,6 @@
 address, a flood of EVENTs or REQs faster than the store answers, and a reader that never
 reads. Each is refused with its NIP-01 answer and the server keeps serving others."""
 
-import json
 
 from twisted.internet import reactor
 from twisted.internet.defer import Deferred
