@@ -29,14 +29,12 @@ SUCCESS_BODY = json.dumps({"Status": "SUCCESS"}).encode("utf-8")
 
 
 class _Api:
-    def __init__(self, store, node, owner_pubkey: bytes, writable: bool, writer: Writer):
+    def __init__(self, store, node, writer: Writer):
         self.store = store
         # tentative: the node layer sits below the API and cannot import INodeHooks to declare
         # it; having the two methods is what counts (a missing one fails here, at startup).
         verifyObject(INodeHooks, node, tentative=True)
         self.node = node
-        self.owner = owner_pubkey
-        self.writable = writable
         self.writer = writer
         self.answers = AnswerEncoder()
 
@@ -159,7 +157,7 @@ def make_api(store, node, owner_pubkey: bytes, writable: bool, binding=None,
     hub = LiveHub()
     writer = Writer(store, node, owner_pubkey, writable, on_stored=hub.stored,
                     binding=binding)
-    api = _Api(store, node, owner_pubkey, writable, writer)
+    api = _Api(store, node, writer)
     listen = getattr(node, "listen", None)
     if listen is not None:
         listen(hub.stored)

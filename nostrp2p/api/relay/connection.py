@@ -9,7 +9,8 @@ is in :mod:`nostrp2p.api.limits` and in the NIP-11 document.
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass, field
+from typing import Optional
+from dataclasses import dataclass
 
 from autobahn.exception import PayloadExceededError
 from autobahn.twisted.websocket import (
@@ -51,7 +52,7 @@ def refusal_text(error: ApiError) -> str:
 class Subscription:
     id: str
     filters: tuple[Filter, ...]
-    early: deque = field(default_factory=deque)  # live events that came before EOSE
+    early: Optional[deque]  # live events that came before EOSE (bounded: the oldest go first)
     live: bool = False  # EOSE sent: matches go out as they come
 
     def matches(self, event: Event) -> bool:
@@ -205,7 +206,8 @@ class RelayConnection(WebSocketServerProtocol):
             self.send(closed(sub_id, f"rate-limited: over {settings.max_queries_in_flight} "
                                      f"REQs being answered at once"))
             return
-        subscription = Subscription(sub_id, message.filters)
+        subscription = Subscription(sub_id, message.filters,
+                                    deque(maxlen=settings.max_early_live_events))
         self.subscriptions[sub_id] = subscription  # replaces one of the same id (NIP-01)
         self.queries_in_flight += 1
         answering = Deferred.fromCoroutine(self._answer(subscription))
@@ -246,7 +248,7 @@ class RelayConnection(WebSocketServerProtocol):
             self.send(event_frame(subscription.id, relay.hub.json_of(event)))
         self.send(eose(subscription.id))
         subscription.live = True
-        early, subscription.early = subscription.early, deque()
+        early, subscription.early = subscription.early, None
         for event in early:
             if event.id not in stored:
                 self.send(event_frame(subscription.id, relay.hub.json_of(event)))
@@ -260,8 +262,6 @@ class RelayConnection(WebSocketServerProtocol):
                 self.send(event_frame(subscription.id, text))
             else:
                 subscription.early.append(event)
-                if len(subscription.early) > self.relay.settings.max_early_live_events:
-                    subscription.early.popleft()
 
 
 class RelayFactory(WebSocketServerFactory):
@@ -304,6 +304,3 @@ class RelayFactory(WebSocketServerFactory):
             self._per_address[address] = count
         else:
             self._per_address.pop(address, None)
-
-    def connection_count(self) -> int:
-        return sum(self._per_address.values())
