@@ -112,3 +112,36 @@ class MalformedMessageTests(unittest.TestCase):
         code, _ = await client.closed
         self.assertEqual(code, 1009)
         await still_serves(self, relay, await connect(self, relay))
+
+
+class FailingStore:
+    """A store whose every read and write fails, as a restarting Redis would."""
+
+    async def add(self, event):
+        raise ConnectionError("redis is restarting")
+
+    async def query(self, event_filter):
+        raise ConnectionError("redis is restarting")
+
+    def __getattr__(self, name):
+        async def fail(*args):
+            raise ConnectionError("redis is restarting")
+        return fail
+
+
+class StoreFailureTests(unittest.TestCase):
+    @async_test
+    async def test_a_failing_store_is_an_error_answer_not_a_dropped_connection(self):
+        relay = await start_relay(self, store=FailingStore())
+        client = await connect(self, relay)
+        event = post(1732400000)
+        client.send_json(["EVENT", event.to_json()])
+        answer = await client.next_of("OK")
+        self.assertEqual(answer[:3], ["OK", event.id_hex, False])
+        self.assertTrue(answer[3].startswith("error: store"), answer)
+        client.send_json(["REQ", "r", {"kinds": [1]}])
+        answer = await client.next_of("CLOSED")
+        self.assertEqual(answer[1], "r")
+        self.assertTrue(answer[2].startswith("error: "), answer)
+        client.send_json(["CLOSE", "r"])
+        self.assertEqual(await client.next_of("CLOSED"), ["CLOSED", "r", ""])
