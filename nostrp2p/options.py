@@ -30,8 +30,8 @@ class ServerOptions(usage.Options):
         ["listen", "l", None,
          f"Overlay UDP address and port [default: {DEFAULT_OVERLAY_HOST}:{DEFAULT_OVERLAY_PORT}]."],
         ["rest", "r", None,
-         "REST API endpoint, a Twisted endpoint string: tcp:PORT:interface=ADDR, or "
-         "ssl:PORT:privateKey=KEY.pem:certKey=CERT.pem for TLS "
+         "REST API and Nostr relay (ws://, wss:// with TLS) endpoint, a Twisted endpoint "
+         "string: tcp:PORT:interface=ADDR, or ssl:PORT:privateKey=KEY.pem:certKey=CERT.pem for TLS "
          "[default: overlay port + 1 on the overlay's interface]."],
         ["datadir", None, None,
          "Directory for the overlay key, the owner binding, the embedded Redis and its files "
