@@ -26,7 +26,7 @@ from ..errors import ApiError
 from .auth import auth_refusal, new_challenge, relay_url_from_host
 from .messages import (
     AuthMessage, CloseMessage, EventMessage, ProtocolError, ReqMessage, auth_challenge, closed,
-    decode, eose, event_frame, notice, ok,
+    decode, eose, event_frame, event_frame_prefix, notice, ok,
 )
 from .outbox import Outbox
 
@@ -54,6 +54,9 @@ class Subscription:
     filters: tuple[Filter, ...]
     early: Optional[deque]  # live events that came before EOSE (bounded: the oldest go first)
     live: bool = False  # EOSE sent: matches go out as they come
+
+    def __post_init__(self):
+        self.frame_prefix = event_frame_prefix(self.id)
 
     def matches(self, event: Event) -> bool:
         return any(f.matches(event) for f in self.filters)
@@ -245,13 +248,13 @@ class RelayConnection(WebSocketServerProtocol):
                 stored[event.id] = event
         newest = sorted(stored.values(), key=lambda e: (-e.created_at, e.id))
         for event in newest[: relay.settings.max_req_events]:
-            self.send(event_frame(subscription.id, relay.hub.json_of(event)))
+            self.send(event_frame(subscription.frame_prefix, relay.hub.json_of(event)))
         self.send(eose(subscription.id))
         subscription.live = True
         early, subscription.early = subscription.early, None
         for event in early:
             if event.id not in stored:
-                self.send(event_frame(subscription.id, relay.hub.json_of(event)))
+                self.send(event_frame(subscription.frame_prefix, relay.hub.json_of(event)))
 
     def live(self, event: Event, text: bytes) -> None:
         """The hub's call for each newly stored event."""
@@ -259,7 +262,7 @@ class RelayConnection(WebSocketServerProtocol):
             if not subscription.matches(event):
                 continue
             if subscription.live:
-                self.send(event_frame(subscription.id, text))
+                self.send(event_frame(subscription.frame_prefix, text))
             else:
                 subscription.early.append(event)
 

@@ -73,9 +73,15 @@ def auth_challenge(challenge: str) -> bytes:
     return dumps(["AUTH", challenge])
 
 
-def event_frame(subscription: str, event_json: bytes) -> bytes:
-    """``["EVENT", sub, event]`` around an event's JSON text encoded once for every reader."""
-    return b'["EVENT",' + dumps(subscription) + b"," + event_json + b"]"
+def event_frame_prefix(subscription: str) -> bytes:
+    """What comes before the event in ``["EVENT", sub, event]``: encoded once per
+    subscription, so each frame is a concatenation with the event's JSON text (encoded once
+    for every reader)."""
+    return b'["EVENT",' + dumps(subscription) + b","
+
+
+def event_frame(prefix: bytes, event_json: bytes) -> bytes:
+    return prefix + event_json + b"]"
 
 
 def event_json(event: Event) -> bytes:
