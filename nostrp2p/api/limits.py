@@ -80,6 +80,14 @@ EVENT_JSON_CACHED = 4096
 """Events whose NIP-01 JSON text is kept by id, so a stored answer or a fan-out to many
 subscriptions encodes each event once."""
 
+PING_INTERVAL_SECONDS = 60
+"""A WebSocket connection silent this long is pinged; one that does not answer within
+PING_TIMEOUT_SECONDS is dropped. A laptop that slept or a phone that changed networks leaves
+a dead connection behind, which would otherwise hold one of its address's slots forever."""
+
+PING_TIMEOUT_SECONDS = 30
+"""How long a pinged connection has to answer."""
+
 AUTH_MAX_AGE_SECONDS = 600
 """A NIP-42 AUTH event's created_at may be at most this far from the server's clock."""
 

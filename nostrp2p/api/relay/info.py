@@ -50,6 +50,7 @@ def info_document(owner: bytes, writable: bool, settings: RelaySettings) -> dict
             "max_outgoing_bytes": settings.max_outgoing_bytes,
             "max_events_in_flight": settings.max_writes_in_flight,
             "max_reqs_in_flight": settings.max_queries_in_flight,
+            "ping_interval_seconds": settings.ping_interval_seconds,
             "writable": writable,
         },
     }

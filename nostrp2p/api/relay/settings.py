@@ -20,3 +20,5 @@ class RelaySettings:
     max_writes_in_flight: int = limits.MAX_WRITES_IN_FLIGHT
     max_early_live_events: int = limits.MAX_EARLY_LIVE_EVENTS
     max_outgoing_bytes: int = limits.MAX_OUTGOING_BYTES
+    ping_interval_seconds: float = limits.PING_INTERVAL_SECONDS
+    ping_timeout_seconds: float = limits.PING_TIMEOUT_SECONDS

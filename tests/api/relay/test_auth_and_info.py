@@ -120,6 +120,7 @@ class InfoTests(unittest.TestCase):
             "max_outgoing_bytes": limits.MAX_OUTGOING_BYTES,
             "max_events_in_flight": limits.MAX_WRITES_IN_FLIGHT,
             "max_reqs_in_flight": limits.MAX_QUERIES_IN_FLIGHT,
+            "ping_interval_seconds": limits.PING_INTERVAL_SECONDS,
             "writable": True,
         })
 

@@ -100,6 +100,27 @@ class ConnectionBoundTests(unittest.TestCase):
         await still_serves(self, relay, clients[1])
 
 
+class DeadConnectionTests(unittest.TestCase):
+    @async_test
+    async def test_a_connection_that_stops_answering_pings_is_dropped_and_its_slot_freed(self):
+        # autobahn's timers run in whole seconds: pinged after 1 s idle, 2 s to answer.
+        relay = await start_relay(self, RelaySettings(max_connections_per_address=3,
+                                                      ping_interval_seconds=1,
+                                                      ping_timeout_seconds=2))
+        awake = await connect(self, relay)
+        gone = await connect(self, relay)
+        await gone.next_of("AUTH")
+        gone.transport.pauseProducing()  # a laptop gone to sleep: nothing answers any more
+        await poll_until(reactor, lambda: relay.connections() == 1, 15,
+                         "a connection that answers no ping was kept")
+        # The one that answers its pings stays, and the dead one's slot is free again.
+        clients = [awake, await connect(self, relay), await connect(self, relay)]
+        for client in clients:
+            client.send_json(["REQ", "alive", {"limit": 1}])
+            await client.until_eose("alive")
+        self.assertEqual(relay.connections(), 3)
+
+
 class InFlightBoundTests(unittest.TestCase):
     @async_test
     async def test_events_beyond_the_writes_in_flight_are_rate_limited(self):
