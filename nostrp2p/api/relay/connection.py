@@ -280,6 +280,9 @@ class RelayFactory(WebSocketServerFactory):
             # A client that opens a socket and says nothing does not hold it for long.
             openHandshakeTimeout=30,
             closeHandshakeTimeout=2,
+            # A dead connection (a laptop that slept) must not hold its address's slot.
+            autoPingInterval=settings.ping_interval_seconds,
+            autoPingTimeout=settings.ping_timeout_seconds,
             # A refused connection ends with a closing handshake rather than a dropped socket,
             # so the client reads the NOTICE saying why before the close.
             failByDrop=False,
