@@ -13,17 +13,15 @@ from twisted.web.resource import Resource
 from zope.interface.verify import verifyObject
 
 from ..logging import Logger
-from ..node.delivery import ACCEPTED_KINDS, plan_delivery
 from ..nostr import EventError, event_from_json_bytes, filter_from_json, strict_json_loads
-from ..nostr.binding import BINDING_KIND
 from . import limits, reads
 from .answers import AnswerEncoder
-from .binding import accept_binding
 from .body import accepts_gzip, read_body
 from .cors import ALLOWED_METHODS, add_cors_headers
 from .errors import ApiError
 from .hooks import INodeHooks
-from .store_calls import StoreCalls
+from .relay import LiveHub, Relay, RelayRoot, RelaySettings
+from .writes import Writer
 
 log = Logger()
 
@@ -31,47 +29,28 @@ SUCCESS_BODY = json.dumps({"Status": "SUCCESS"}).encode("utf-8")
 
 
 class _Api:
-    def __init__(self, store, node, owner_pubkey: bytes, writable: bool, binding=None,
-                 clock=None):
+    def __init__(self, store, node, writer: Writer):
         self.store = store
-        self.binding = binding
         # tentative: the node layer sits below the API and cannot import INodeHooks to declare
         # it; having the two methods is what counts (a missing one fails here, at startup).
         verifyObject(INodeHooks, node, tentative=True)
         self.node = node
-        self.owner = owner_pubkey
-        self.writable = writable
+        self.writer = writer
         self.answers = AnswerEncoder()
-        self.calls = StoreCalls(store, node, clock)
 
     async def publish(self, request) -> bytes:
-        if not self.writable:
-            raise ApiError(403, "server", "this server does not accept writes (deny-write mode)")
+        self.writer.check_writable()
         event = _parse(event_from_json_bytes, read_body(request))
-        if event.kind == BINDING_KIND:  # the owner binds this server; not an ordinary event
-            accept_binding(self.binding, event)
-            request.setHeader(b"content-type", b"application/json")
-            return SUCCESS_BODY
-        if event.kind not in ACCEPTED_KINDS:
-            raise ApiError(400, "kind", f"kind {event.kind} is not accepted "
-                           f"(accepted: {', '.join(map(str, sorted(ACCEPTED_KINDS)))})")
-        if event.pubkey != self.owner:
-            raise ApiError(403, "pubkey", "only this server's owner may publish here")
-        # The node must be able to deliver what is stored (a reaction names its author).
-        try:
-            plan_delivery(event, self.owner)
-        except EventError as e:
-            raise ApiError(400, e.field, e.reason) from None
         # A client that hangs up, or the store deadline, leaves the write and the delivery
-        # running together (store_calls.py).
-        await self.calls.publish(event)
+        # running together (writes.py).
+        await self.writer.publish(event)
         request.setHeader(b"content-type", b"application/json")
         return SUCCESS_BODY
 
     async def req(self, request) -> bytes:
         event_filter = _parse(lambda body: filter_from_json(strict_json_loads(body)),
                               read_body(request))
-        events = await self.calls.read(event_filter)
+        events = await reads.answer_in_time(self.store, event_filter, self.writer.clock)
         if reads.asks_for_specific(event_filter):
             try:
                 self.node.wanted(event_filter, events)
@@ -143,16 +122,26 @@ class _CorsResource(Resource):
 
 
 def make_api(store, node, owner_pubkey: bytes, writable: bool, binding=None,
-             clock=None) -> Resource:
-    """The REST API as a twisted.web resource (serve it with :func:`api_service`).
+             relay_settings: RelaySettings = RelaySettings(), clock=None) -> Resource:
+    """The REST API and the NIP-01 relay interface as a twisted.web resource (serve it with
+    :func:`api_service`).
 
     ``store`` provides IEventStore, ``node`` provides :class:`INodeHooks` (``NoOverlay()``
-    without an overlay), ``owner_pubkey`` is the 32-byte key whose events /publish accepts,
-    ``writable=False`` is deny-write mode (reads still work), ``binding`` the server's
-    :class:`~nostrp2p.binding.ServerBinding` (None: /publish refuses bindings), ``clock``
-    the store calls' deadlines run on (None: the reactor).
+    without an overlay) and, when it stores events of its own (from the overlay), a
+    ``listen(callable)`` that is then called with each; ``owner_pubkey`` is the 32-byte key
+    whose events /publish and EVENT accept, ``writable=False`` is deny-write mode (reads
+    still work), ``binding`` the server's :class:`~nostrp2p.binding.ServerBinding` (None:
+    bindings are refused). ``clock`` (the reactor by default) dates NIP-42 AUTH events and times store calls.
     """
-    api = _Api(store, node, owner_pubkey, writable, binding, clock)
+    if clock is None:
+        from twisted.internet import reactor as clock
+    hub = LiveHub()
+    writer = Writer(store, node, owner_pubkey, writable, on_stored=hub.stored,
+                    binding=binding, clock=clock)
+    api = _Api(store, node, writer)
+    listen = getattr(node, "listen", None)
+    if listen is not None:
+        listen(hub.stored)
     app = Klein()
 
     @app.route("/publish", methods=None)
@@ -173,4 +162,5 @@ def make_api(store, node, owner_pubkey: bytes, writable: bool, binding=None,
         request.setHeader(b"content-length", b"%d" % len(body))
         return body
 
-    return _CorsResource(app.resource())
+    relay = Relay(store, node, owner_pubkey, writer, hub, relay_settings, clock)
+    return RelayRoot(_CorsResource(app.resource()), relay)

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 
-from twisted.internet.defer import gatherResults
+from twisted.internet.defer import CancelledError, ensureDeferred, gatherResults
 
+from ..logging import Logger
 from ..nostr import Event, Filter
 from . import limits
+from .deadline import within
+from .errors import ApiError
+
+log = Logger()
 
 PROFILE_KIND = 0
 FOLLOW_LIST_KIND = 3
@@ -49,6 +54,24 @@ async def answer(store, event_filter: Filter) -> list[Event]:
     events = [e for e in found if e is not None and event_filter.matches(e)]
     events.sort(key=lambda e: (-e.created_at, e.id))
     return events[: event_filter.limit]
+
+
+async def answer_in_time(store, event_filter: Filter, clock) -> list[Event]:
+    """:func:`answer`, or if the store fails or is late (deadline.py), the answer from the
+    in-memory window when that is complete, else ApiError 503."""
+    try:
+        return await within(ensureDeferred(answer(store, event_filter)), clock,
+                            "the store did not answer in time", cancel=True)
+    except CancelledError:
+        raise  # the client hung up
+    except Exception as e:
+        from_memory = store.answer_from_memory(capped(event_filter))
+        if from_memory is not None:
+            return from_memory
+        if isinstance(e, ApiError):
+            raise
+        log.warn("the store could not answer a /req: {error}", error=repr(e))
+        raise ApiError(503, "store", f"the store could not answer: {type(e).__name__}") from None
 
 
 def asks_for_specific(event_filter: Filter) -> bool:

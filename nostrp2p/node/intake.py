@@ -10,7 +10,7 @@ current one only when newer).
 from __future__ import annotations
 
 from collections import Counter
-from typing import Iterable
+from typing import Callable, Iterable
 
 from twisted.internet.defer import Deferred, succeed
 
@@ -35,6 +35,8 @@ class Intake:
         # from several servers at once) are copies, not new events. At most
         # MAX_TASKS_IN_FLIGHT x MAX_EVENTS_PER_MESSAGE ids.
         self._pending: set[bytes] = set()
+        # Told of each event stored here (Node.listen): live subscriptions of the relay.
+        self.on_stored: Callable[[Event], None] = lambda event: None
 
     def admit_message(self, origin: bytes) -> bool:
         """Whether a message from this peer is worth decoding (each costs one event)."""
@@ -107,10 +109,14 @@ class Intake:
             to_store.append(event)
         if not to_store:
             return succeed(0)
-        return self.store.add_all(to_store).addCallback(self._count_stored)
+        return self.store.add_all(to_store).addCallback(self._count_stored, to_store)
 
-    def _count_stored(self, added: list[bool]) -> int:
-        stored = sum(added)
+    def _count_stored(self, added: list[bool], to_store: list[Event]) -> int:
+        stored = 0
+        for event, new in zip(to_store, added):
+            if new:
+                stored += 1
+                self.on_stored(event)
         # A copy of an event too old for the filter's memory is found by the store itself.
         self.counters["duplicates"] += len(added) - stored
         self.counters["stored"] += stored

@@ -7,12 +7,12 @@ from twisted.internet.defer import CancelledError, Deferred, ensureDeferred
 from twisted.internet.task import Clock
 from twisted.trial import unittest
 
-from nostrp2p.api import limits
+from nostrp2p.api import limits, reads
 from nostrp2p.api.errors import ApiError
-from nostrp2p.api.store_calls import StoreCalls
+from nostrp2p.api.writes import Writer
 from nostrp2p.nostr import Filter
 
-from .helpers import RecordingNode, post
+from .helpers import OWNER, RecordingNode, post
 
 
 class HandStore:
@@ -40,11 +40,13 @@ class PublishDeadlineTests(unittest.TestCase):
         self.clock = Clock()
         self.store = HandStore()
         self.node = RecordingNode()
-        self.calls = StoreCalls(self.store, self.node, self.clock)
+        self.stored = []
+        self.writer = Writer(self.store, self.node, OWNER.public, True, self.stored.append,
+                             clock=self.clock)
         self.event = post(1_700_000_000)
 
     def publish(self):
-        return ensureDeferred(self.calls.publish(self.event))
+        return ensureDeferred(self.writer.publish(self.event))
 
     def test_a_late_store_is_a_503_at_the_deadline_and_the_write_still_delivers(self):
         answer = self.publish()
@@ -56,6 +58,7 @@ class PublishDeadlineTests(unittest.TestCase):
         self.assertEqual(self.node.published_events, [])
         self.store.adds[0][1].callback(True)  # Redis is back and applied the write
         self.assertEqual(self.node.published_events, [self.event])
+        self.assertEqual(self.stored, [self.event])  # the relay's live subscriptions too
 
     def test_a_retry_while_the_write_goes_on_waits_for_it_and_delivers_once(self):
         first = self.publish()
@@ -64,7 +67,7 @@ class PublishDeadlineTests(unittest.TestCase):
         retry = self.publish()
         self.assertEqual(len(self.store.adds), 1)  # no second write
         self.store.adds[0][1].callback(True)
-        self.assertIsNone(self.successResultOf(retry))
+        self.assertTrue(self.successResultOf(retry))
         # A later retry (the store says "not new") delivers nothing more.
         again = self.publish()
         self.store.adds[1][1].callback(False)
@@ -93,22 +96,24 @@ class PublishDeadlineTests(unittest.TestCase):
         self.assertEqual(self.clock.getDelayedCalls(), [])
 
     def test_writes_waiting_are_bounded(self):
-        for n in range(limits.MAX_WRITES_WAITING):
-            ensureDeferred(self.calls.publish(post(1_700_000_000 + n)))
-        refused = self.failureResultOf(ensureDeferred(self.calls.publish(post(1))), ApiError)
+        waiting = [ensureDeferred(self.writer.publish(post(1_700_000_000 + n)))
+                   for n in range(limits.MAX_WRITES_WAITING)]
+        refused = self.failureResultOf(ensureDeferred(self.writer.publish(post(1))), ApiError)
         self.assertEqual(refused.value.status, 503)
+        self.assertEqual(len(self.store.adds), limits.MAX_WRITES_WAITING)
         self.clock.advance(limits.STORE_DEADLINE_SECONDS)
-        self.flushLoggedErrors()
+        for answer in waiting:
+            self.failureResultOf(answer, ApiError)
 
 
 class ReadDeadlineTests(unittest.TestCase):
     def setUp(self):
         self.clock = Clock()
         self.store = HandStore()
-        self.calls = StoreCalls(self.store, RecordingNode(), self.clock)
 
     def read(self):
-        return ensureDeferred(self.calls.read(Filter(kinds=frozenset({1}))))
+        return ensureDeferred(reads.answer_in_time(self.store, Filter(kinds=frozenset({1})),
+                                                   self.clock))
 
     def test_a_late_store_is_answered_from_memory(self):
         self.store.memory = [post(1_700_000_000)]
