@@ -20,6 +20,7 @@ from .body import accepts_gzip, read_body
 from .cors import ALLOWED_METHODS, add_cors_headers
 from .errors import ApiError
 from .hooks import INodeHooks
+from .owner_clients import OwnerClients, client_address
 from .relay import LiveHub, Relay, RelayRoot, RelaySettings
 from .writes import Writer
 
@@ -37,13 +38,15 @@ class _Api:
         self.node = node
         self.writer = writer
         self.answers = AnswerEncoder()
+        self.owner_clients = OwnerClients(writer.clock)
 
     async def publish(self, request) -> bytes:
         self.writer.check_writable()
         event = _parse(event_from_json_bytes, read_body(request))
         # A client that hangs up, or the store deadline, leaves the write and the delivery
         # running together (writes.py).
-        await self.writer.publish(event)
+        if await self.writer.publish(event):
+            self.owner_clients.published_from(client_address(request))
         request.setHeader(b"content-type", b"application/json")
         return SUCCESS_BODY
 
@@ -53,7 +56,8 @@ class _Api:
         events = await reads.answer_in_time(self.store, event_filter, self.writer.clock)
         if reads.asks_for_specific(event_filter):
             try:
-                self.node.wanted(event_filter, events)
+                client = self.owner_clients.fetch_client(client_address(request))
+                self.node.wanted(event_filter, events, client)
             except Exception:
                 log.failure("the node layer failed on a wanted filter")
         request.setHeader(b"content-type", b"application/octet-stream")

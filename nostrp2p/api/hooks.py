@@ -19,9 +19,11 @@ class INodeHooks(Interface):
     def published(event):
         """The owner's new, verified event is stored; deliver it over the overlay."""
 
-    def wanted(event_filter, held_events):
+    def wanted(event_filter, held_events, client=None):
         """The client asked for ``event_filter`` (ids or authors) and this server holds
-        ``held_events`` of it; fetch what is missing or stale from the authors' servers."""
+        ``held_events`` of it; fetch what is missing or stale from the authors' servers.
+        ``client``: the client's address, None for the owner's client (owner_clients.py);
+        what another address may cause is bounded."""
 
 
 @implementer(INodeHooks)
@@ -32,6 +34,6 @@ class NoOverlay:
         log.debug("stored {event_id} (kind {kind}); no overlay to deliver it",
                  event_id=event.id_hex, kind=event.kind)
 
-    def wanted(self, event_filter: Filter, held_events: Iterable[Event]) -> None:
+    def wanted(self, event_filter: Filter, held_events: Iterable[Event], client=None) -> None:
         log.debug("no overlay to fetch what /req asked for beyond the {held} held events",
                   held=len(list(held_events)))

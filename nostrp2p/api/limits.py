@@ -37,6 +37,14 @@ STORE_DEADLINE_SECONDS = 1.5
 the in-memory window if it can): while Redis is down or restarting the client hears within
 2 s. A write given up on goes on, and its event is delivered if it completes."""
 
+OWNER_ADDRESS_SECONDS = 24 * 3600.0
+"""An address from which the owner published a new event counts as the owner's client this
+long (owner_clients.py): its /req reads keep the owner's fetch budget."""
+
+MAX_OWNER_ADDRESSES = 16
+"""Addresses remembered as the owner's (a phone, a laptop, changing networks); the one that
+published longest ago is forgotten first."""
+
 MAX_WRITES_WAITING = 256
 """Published events whose store write is still going (Redis down: they wait for it); more are
 refused with 503 at once."""

@@ -4,6 +4,10 @@ a follow list, from its author's server. The client's next poll (10 s later) fin
 A held profile or follow list older than a day is refreshed too, at most once an hour per
 author (the stamp is kept in the store, so a restart does not reset it). Something missing is
 asked for at most once per FETCH_RETRY_SECONDS however often the client polls.
+
+A read asks at most MAX_FETCHES_PER_WANTED fetches. A read from a client address other than
+the owner's also draws on that address's budget and on one budget all such addresses share
+(limits.py), so no address can use up the fetches of the owner or of other addresses.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from .delivery import FOLLOWS, POST, PROFILE
 from .intake import Intake
 from .messages import EventsMessage, MessageError, Request, decode, encode_request
 from .overlay import UnicastFailed
+from .ratelimit import RateLimiter
 from .tasks import TaskSet
 
 log = Logger()
@@ -40,8 +45,13 @@ class Fetcher:
         self.refresh_every_seconds = refresh_every_seconds
         self.retry_seconds = retry_seconds
         self._recent: OrderedDict[tuple, float] = OrderedDict()
+        self._per_client = RateLimiter(limits.FETCHES_PER_CLIENT, limits.FETCH_BUDGET_SECONDS,
+                                       limits.MAX_FETCH_CLIENTS)
+        self._strangers = RateLimiter(limits.FETCHES_BY_STRANGERS, limits.FETCH_BUDGET_SECONDS, 1)
 
-    async def fetch_wanted(self, event_filter: Filter, held: list[Event]) -> None:
+    async def fetch_wanted(self, event_filter: Filter, held: list[Event],
+                           client: Optional[str] = None) -> None:
+        """``client``: the address of the client that read, None for the owner's client."""
         budget = limits.MAX_FETCHES_PER_WANTED
         authors = sorted(a for a in (event_filter.authors or ()) if a != self.owner)
         kinds = event_filter.kinds
@@ -49,7 +59,8 @@ class Fetcher:
             held_ids = {e.id for e in held}
             for event_id in sorted(event_filter.ids - held_ids):
                 for author in authors:
-                    if budget and self._ask(author, Request("post", event_id), (event_id, None)):
+                    if budget and self._ask(author, Request("post", event_id), (event_id, None),
+                                            client):
                         budget -= 1
         if event_filter.ids is not None or kinds is None:
             return
@@ -61,7 +72,7 @@ class Fetcher:
                 continue
             for author in authors:
                 if budget and await self._needs(author, what, newest.get((author, kind))):
-                    if self._ask(author, Request(what), (None, kind)):
+                    if self._ask(author, Request(what), (None, kind), client):
                         budget -= 1
 
     async def _needs(self, author: bytes, what: str, held_created_at: Optional[int]) -> bool:
@@ -73,13 +84,20 @@ class Fetcher:
         last = await self.store.last_refreshed(author, what)
         return last is None or now - last >= self.refresh_every_seconds
 
-    def _ask(self, author: bytes, request: Request, want: tuple) -> bool:
-        """Send ``request`` unless it went out less than retry_seconds ago; whether it was sent."""
+    def _ask(self, author: bytes, request: Request, want: tuple, client: Optional[str]) -> bool:
+        """Send ``request`` unless it went out less than retry_seconds ago or the client is
+        over its budget; whether it was sent."""
         now = self.clock.seconds()
         key = (author, request.what, request.argument)
         last = self._recent.pop(key, None)
         if last is not None and now - last < self.retry_seconds:
             self._recent[key] = last
+            return False
+        if client is not None and not (self._per_client.allow(client, now)
+                                       and self._strangers.allow(None, now)):
+            if last is not None:
+                self._recent[key] = last
+            self.counters["fetch_over_client_budget"] += 1
             return False
         self._recent[key] = now
         while len(self._recent) > limits.RECENT_FETCHES_MAX:

@@ -91,5 +91,21 @@ author's server at most this often while it is missing."""
 MAX_FETCHES_PER_WANTED = 32
 """Requests one /req may cause (a filter may name 1000 ids and 1000 authors)."""
 
+FETCHES_PER_CLIENT = 32
+"""Overlay fetches the /req reads of one client address other than the owner's may start per
+FETCH_BUDGET_SECONDS (bursts up to that many): one address cannot use up the server's fetches
+(nor its overlay sessions) for others. The owner's client has only MAX_FETCHES_PER_WANTED."""
+
+FETCHES_BY_STRANGERS = 128
+"""Overlay fetches all client addresses other than the owner's may start together per
+FETCH_BUDGET_SECONDS, however many addresses they come from; the owner's budget is apart."""
+
+FETCH_BUDGET_SECONDS = 60.0
+"""The period over which FETCHES_PER_CLIENT and FETCHES_BY_STRANGERS refill."""
+
+MAX_FETCH_CLIENTS = 1024
+"""Client addresses whose fetch budget is remembered; the least recently seen is forgotten
+first (it then starts again with a full budget, still within FETCHES_BY_STRANGERS)."""
+
 RECENT_FETCHES_MAX = 4096
 """Remembered recent requests (for FETCH_RETRY_SECONDS); the oldest are forgotten first."""

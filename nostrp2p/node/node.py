@@ -163,10 +163,12 @@ class Node:
             for target in delivery.targets:
                 self.resender.send(target, payload)
 
-    def wanted(self, event_filter: Filter, held: Iterable[Event]) -> None:
+    def wanted(self, event_filter: Filter, held: Iterable[Event],
+               client: Optional[str] = None) -> None:
         """The client asked for something; fetch from the authors' servers what is missing (or
-        stale) so that its next poll finds it."""
-        self.tasks.run(self.fetcher.fetch_wanted(event_filter, list(held)), "wanted")
+        stale) so that its next poll finds it. ``client``: its address, None for the owner's
+        (fetcher.py bounds what other addresses may cause)."""
+        self.tasks.run(self.fetcher.fetch_wanted(event_filter, list(held), client), "wanted")
 
     def listen(self, listener: Callable[[Event], None]) -> None:
         """Call ``listener(event)`` for each event from other servers this node stores

@@ -45,12 +45,14 @@ class RecordingNode:
     def __init__(self):
         self.published_events = []
         self.wanted_calls = []
+        self.wanted_clients = []
 
     def published(self, event):
         self.published_events.append(event)
 
-    def wanted(self, event_filter, held_events):
+    def wanted(self, event_filter, held_events, client=None):
         self.wanted_calls.append((event_filter, list(held_events)))
+        self.wanted_clients.append(client)
 
 
 @attr.s(auto_attribs=True)

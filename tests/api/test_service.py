@@ -62,7 +62,7 @@ class _BrokenNode:
     def published(self, event):
         raise RuntimeError("overlay exploded")
 
-    def wanted(self, event_filter, held_events):
+    def wanted(self, event_filter, held_events, client=None):
         raise RuntimeError("overlay exploded")
 
 
@@ -104,7 +104,7 @@ class ServiceTests(unittest.TestCase):
             def published(self, event):
                 pass
 
-            def wanted(self, event_filter, held_events):
+            def wanted(self, event_filter, held_events, client=None):
                 pass
 
         store = await start_test_store(self)

@@ -18,8 +18,9 @@ def follows_filter(*who):
     return Filter(kinds=frozenset({3}), authors=frozenset(w.public for w in who))
 
 
-async def client_reads(cluster, who, event_filter):
-    """What the REST API does for a /req: answer from the store, then tell the node."""
+async def client_reads(cluster, who, event_filter, client=None):
+    """What the REST API does for a /req: answer from the store, then tell the node
+    (``client``: the reading address, None for the owner's client)."""
     node = cluster.nodes[who.public]
     if event_filter.kinds == frozenset({0}):
         held = [e for e in [await node.store.current_profile(a) for a in event_filter.authors] if e]
@@ -28,7 +29,7 @@ async def client_reads(cluster, who, event_filter):
                 if e]
     else:
         held = await node.store.query(event_filter)
-    node.wanted(event_filter, held)
+    node.wanted(event_filter, held, client)
     await cluster.settle()
     return held
 
@@ -172,3 +173,32 @@ class BoundTests(TestCase):
         self.assertEqual(len(asked(cluster, "profile", BOB)), limits.MAX_FETCHES_PER_WANTED)
         await client_reads(cluster, BOB, profile_filter(*strangers))  # the rest, next poll
         self.assertEqual(len({s.destination for s in asked(cluster, "profile", BOB)}), 50)
+
+    @async_test
+    async def test_one_client_address_cannot_use_up_the_fetches_of_others(self):
+        from nostrp2p.nostr import KeyPair
+
+        cluster = Cluster(self)
+        await cluster.add(BOB)
+        authors = iter([KeyPair.from_secret(bytes([201, n % 256, n // 256]) + bytes(29))
+                        for n in range(600)])
+
+        async def fetches_caused(client):
+            before = len(asked(cluster, "profile", BOB))
+            wanted = profile_filter(*[next(authors) for _ in range(limits.MAX_FETCHES_PER_WANTED)])
+            await client_reads(cluster, BOB, wanted, client)
+            return len(asked(cluster, "profile", BOB)) - before
+
+        # One address reading fresh authors in a loop gets its own budget, then nothing.
+        caused = [await fetches_caused("192.0.2.1") for _ in range(5)]
+        self.assertEqual(sum(caused), limits.FETCHES_PER_CLIENT)
+        # Another address still has its whole budget, and so has the owner's client.
+        self.assertEqual(await fetches_caused("192.0.2.2"), limits.FETCHES_PER_CLIENT)
+        self.assertEqual(await fetches_caused(None), limits.MAX_FETCHES_PER_WANTED)
+        # Many addresses together are held to the strangers' shared budget; the owner is not.
+        caused = [await fetches_caused(f"198.51.100.{n}") for n in range(6)]
+        self.assertEqual(sum(caused) + 2 * limits.FETCHES_PER_CLIENT, limits.FETCHES_BY_STRANGERS)
+        self.assertEqual(await fetches_caused(None), limits.MAX_FETCHES_PER_WANTED)
+        # The budget comes back with time.
+        cluster.clock.advance(limits.FETCH_BUDGET_SECONDS)
+        self.assertEqual(await fetches_caused("192.0.2.1"), limits.FETCHES_PER_CLIENT)
