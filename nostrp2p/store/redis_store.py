@@ -280,9 +280,7 @@ class RedisEventStore:
 
     @_deferred
     async def query(self, event_filter: Filter) -> list[Event]:
-        limit = limits.MAX_ANSWER_EVENTS
-        if event_filter.limit is not None:
-            limit = min(limit, event_filter.limit)
+        limit = _answer_limit(event_filter)
         if limit <= 0:
             return []
         if event_filter.ids is not None:
@@ -306,9 +304,7 @@ class RedisEventStore:
     def answer_from_memory(self, event_filter: Filter) -> Optional[list[Event]]:
         """The answer from the in-memory window alone (no Redis call: it works while Redis is
         down), or None when the window cannot be sure it is complete."""
-        limit = limits.MAX_ANSWER_EVENTS
-        if event_filter.limit is not None:
-            limit = min(limit, event_filter.limit)
+        limit = _answer_limit(event_filter)
         if limit <= 0:
             return []
         if event_filter.ids is not None:
@@ -450,6 +446,13 @@ class RedisEventStore:
     async def _remove(self, item_id: bytes) -> None:
         await self.redis.eval(scripts.REMOVE_RESEND, keys=[keys.RESEND_ITEMS, keys.RESEND_DUE],
                               args=[item_id])
+
+
+def _answer_limit(event_filter: Filter) -> int:
+    """Events a query answers at most: the filter's limit within the store's answer cap."""
+    if event_filter.limit is None:
+        return limits.MAX_ANSWER_EVENTS
+    return min(limits.MAX_ANSWER_EVENTS, event_filter.limit)
 
 
 def _newest_first(events: Iterable[Event]) -> list[Event]:
