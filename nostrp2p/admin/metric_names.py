@@ -69,7 +69,8 @@ NODE = {
     "resend_dropped": "Items of the resend queue given up after the last retry.",
     "fetch_sent": "Requests sent to an author's server for events a client asked for.",
     "fetch_failed": "Such requests that got no answer.",
-    "fetch_over_client_budget": "Such requests not sent: the reading client address is over its budget.",
+    "fetch_over_client_budget":
+        "Such requests not sent: the reading client address is over its budget.",
     "share_asked": "Times this server asked its neighbours for the events of the last days.",
     "share_answered": "Such requests from other servers answered.",
     "share_trimmed": "Answers to such requests trimmed to the overlay's size limit.",

@@ -135,7 +135,8 @@ def make_api(store, node, owner_pubkey: bytes, writable: bool, binding=None,
     ``listen(callable)`` that is then called with each; ``owner_pubkey`` is the 32-byte key
     whose events /publish and EVENT accept, ``writable=False`` is deny-write mode (reads
     still work), ``binding`` the server's :class:`~nostrp2p.binding.ServerBinding` (None:
-    bindings are refused). ``clock`` (the reactor by default) dates NIP-42 AUTH events and times store calls.
+    bindings are refused). ``clock`` (the reactor by default) dates NIP-42 AUTH events and
+    times the store calls' deadlines.
     """
     if clock is None:
         from twisted.internet import reactor as clock

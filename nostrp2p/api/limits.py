@@ -33,9 +33,9 @@ ANSWERS_CACHED = 16
 """Whole /req answers kept, keyed by the ids they hold (at most 500 events, ~150 KB each)."""
 
 STORE_DEADLINE_SECONDS = 1.5
-"""A write (/publish, EVENT) or a /req whose store call has not answered by then is answered 503 (a /req from
-the in-memory window if it can): while Redis is down or restarting the client hears within
-2 s. A write given up on goes on, and its event is delivered if it completes."""
+"""A write (/publish, EVENT) or a /req whose store call has not answered by then is answered
+503 (a /req from the in-memory window if it can): while Redis is down or restarting the client
+hears within 2 s. A write given up on goes on, and its event is delivered if it completes."""
 
 OWNER_ADDRESS_SECONDS = 24 * 3600.0
 """An address from which the owner published a new event counts as the owner's client this

@@ -103,7 +103,8 @@ class Writer:
             self._unsettled[event.id] = None
             while len(self._unsettled) > limits.MAX_UNSETTLED_WRITES:
                 self._unsettled.popitem(last=False)
-            return False, ApiError(503, "store", f"the event could not be stored: {type(e).__name__}")
+            return False, ApiError(503, "store",
+                                   f"the event could not be stored: {type(e).__name__}")
         unsettled = self._unsettled.pop(event.id, False) is None
         if new or unsettled:
             try:

@@ -174,7 +174,8 @@ class EmbeddedRedis(Service):
                 # few entries they are ordinary sorted sets, whose memory is reused in place.
                 "--zset-max-ziplist-entries", str(limits.ZSET_PACKED_ENTRIES_MAX),
                 # Full: writes fail (the REST API answers 503) rather than Redis dropping keys.
-                "--maxmemory", str(limits.REDIS_MAXMEMORY_BYTES), "--maxmemory-policy", "noeviction"]
+                "--maxmemory", str(limits.REDIS_MAXMEMORY_BYTES),
+                "--maxmemory-policy", "noeviction"]
         if self.fsync is None:
             args += ["--appendonly", "no"]
         else:

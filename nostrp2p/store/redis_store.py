@@ -160,8 +160,8 @@ class RedisEventStore:
             self.timeline.discard(keys.order_key_id(okey))
             by_author.setdefault(pubkey, []).append(okey)
         for pubkey, okeys in by_author.items():
-            self.redis.zrem(keys.author_key(pubkey), *okeys).addErrback(
-                lambda f: log.warn("could not clean an author index: {why}", why=f.getErrorMessage()))
+            self.redis.zrem(keys.author_key(pubkey), *okeys).addErrback(lambda f: log.warn(
+                "could not clean an author index: {why}", why=f.getErrorMessage()))
 
     # -- whom the owner protects -------------------------------------------------------------
 
@@ -308,9 +308,10 @@ class RedisEventStore:
         if limit <= 0:
             return []
         if event_filter.ids is not None:
-            found = [e for e in self.timeline.events(event_filter.ids) if event_filter.matches(e)]
-            # Complete only if every id asked for is in the window.
-            return _newest_first(found)[:limit] if len(found) == len(event_filter.ids) else None
+            held = self.timeline.events(event_filter.ids)
+            if len(held) < len(event_filter.ids):
+                return None  # complete only if every id asked for is in the window
+            return _newest_first(e for e in held if event_filter.matches(e))[:limit]
         return self.timeline.answer(event_filter, limit)
 
     async def _scan(self, index: bytes, event_filter: Filter, limit: int) -> list[Event]:

@@ -30,7 +30,8 @@ async def owner_store(testcase, max_events: int):
     await store.protect_owner(make_event(OWNER).pubkey)
     follows = [("p", make_event(n).pubkey.hex()) for n in FOLLOWED]
     await store.add(make_event(OWNER, kind=3, tags=follows))
-    reply = make_event(OWNER, created_at=1_700_000_100, tags=[("p", make_event(TALKED_TO).pubkey.hex())])
+    reply = make_event(OWNER, created_at=1_700_000_100,
+                       tags=[("p", make_event(TALKED_TO).pubkey.hex())])
     await store.add(reply)
     protected = {}
     for author in FOLLOWED + (TALKED_TO,):

@@ -361,3 +361,18 @@ class ResendQueueTests(unittest.TestCase):
         store = await start_test_store(self)
         with self.assertRaises(StoreError):
             await store.enqueue_resend(b"\x01" * 32, b"x" * (limits.MAX_RESEND_PAYLOAD_BYTES + 1), 1.0)
+
+
+class MemoryAnswerTests(unittest.TestCase):
+    @async_test
+    async def test_answers_from_the_window_or_says_it_cannot(self):
+        # What the REST API answers while Redis is down or late (docs/API.md).
+        store = await start_test_store(self)
+        posts = [make_event(n % 3, created_at=1_700_000_000 + n, content=str(n)) for n in range(5)]
+        await store.add_all(posts)
+        await store.redis.execute_command("FLUSHALL")  # no Redis read could answer now
+        self.assertEqual(store.answer_from_memory(Filter(kinds=frozenset({1}), limit=3)),
+                         newest_first(posts)[:3])
+        self.assertEqual(store.answer_from_memory(Filter(ids=frozenset({posts[1].id}))), [posts[1]])
+        unknown = make_event(7).id
+        self.assertIsNone(store.answer_from_memory(Filter(ids=frozenset({posts[1].id, unknown}))))
