@@ -4,7 +4,9 @@ The owner's client is recognised by where it talks from: a loopback address (a c
 server's own machine, or a reverse proxy there: then every client counts as the owner's), or
 an address from which a new event signed by the owner was published in the last
 OWNER_ADDRESS_SECONDS. Only the owner can sign a new event, so a stranger cannot earn this; a
-stranger who shares the owner's address (the same NAT) shares the owner's budget too.
+stranger who shares the owner's address (the same NAT) shares the owner's budget too. On the
+relay interface, a connection authenticated as the owner (NIP-42) or from a loopback address is
+the owner's client (relay/connection.py).
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ class OwnerClients:
     def fetch_client(self, address: Optional[str]) -> Optional[str]:
         """None for the owner's client (no address: a Unix socket, local too), else the
         address, whose fetches are bounded."""
-        if address is None or _is_loopback(address):
+        if local_or_none(address) is None:
             return None
         seen = self._seen.get(address)
         if seen is not None and self.clock.seconds() - seen < limits.OWNER_ADDRESS_SECONDS:
@@ -45,8 +47,12 @@ def client_address(request) -> Optional[str]:
     return getattr(request.getClientAddress(), "host", None)
 
 
-def _is_loopback(address: str) -> bool:
+def local_or_none(address: Optional[str]) -> Optional[str]:
+    """None for a client on this machine (loopback, or no address: a Unix socket), whose
+    fetches are the owner's, else the address."""
     try:
-        return ipaddress.ip_address(address).is_loopback
+        if address is None or ipaddress.ip_address(address).is_loopback:
+            return None
     except ValueError:
-        return False
+        pass
+    return address

@@ -23,6 +23,7 @@ from ...logging import Logger
 from ...nostr import Event, Filter
 from .. import reads
 from ..errors import ApiError
+from ..owner_clients import local_or_none
 from .auth import auth_refusal, new_challenge, relay_url_from_host
 from .messages import (
     AuthMessage, CloseMessage, EventMessage, ProtocolError, ReqMessage, auth_challenge, closed,
@@ -237,7 +238,8 @@ class RelayConnection(WebSocketServerProtocol):
             if reads.asks_for_specific(event_filter):
                 try:
                     # What is not held is fetched; it arrives here as a live event.
-                    relay.node.wanted(event_filter, held)
+                    client = None if self.owner_authenticated else local_or_none(self.address)
+                    relay.node.wanted(event_filter, held, client)  # fetches bounded per address
                 except Exception:
                     log.failure("the node layer failed on a wanted filter")
         if self.subscriptions.get(subscription.id) is not subscription:
