@@ -13,6 +13,7 @@ from twisted.internet.defer import Deferred, gatherResults
 from twisted.internet.task import deferLater
 from twisted.trial import unittest
 
+from nostrp2p.store import limits
 from nostrp2p.store.testing import start_test_service
 
 from .helpers import async_test, post, start_api
@@ -118,3 +119,29 @@ def _signal(pid, signum):
         os.kill(pid, signum)
     except ProcessLookupError:
         pass
+
+
+class RedisFullTests(unittest.TestCase):
+    @async_test
+    async def test_at_maxmemory_writes_are_refused_with_503_and_nothing_is_dropped(self):
+        service = await start_test_service(self)
+        redis = service.client
+        policy = await redis.execute_command("CONFIG", "GET", "maxmemory*")
+        settings = dict(zip(policy[::2], policy[1::2]))
+        self.assertEqual(settings[b"maxmemory-policy"], b"noeviction")
+        self.assertEqual(int(settings[b"maxmemory"]), limits.REDIS_MAXMEMORY_BYTES)
+        api = await start_api(self, store=service.store)
+        first = post(1_700_000_000)
+        self.assertEqual((await api.publish(first)).code, 200)
+        await service.store.enqueue_resend(b"\x01" * 32, b"a reply to deliver", 1.0)
+        await redis.execute_command("CONFIG", "SET", "maxmemory", "1")  # full from now on
+        refused = await api.publish(post(1_700_000_001))
+        self.assertEqual(refused.code, 503)
+        self.assertEqual((await refused.json())["Field"], "store")
+        # Reads go on, and Redis dropped nothing to make room.
+        self.assertEqual((await api.req({"ids": [first.id.hex()]})).code, 200)
+        self.assertEqual(len(await service.store.due_resends(2.0, 10)), 1)
+        self.assertEqual(await service.store.get([first.id]), [first])
+        await redis.execute_command("CONFIG", "SET", "maxmemory",
+                                    str(limits.REDIS_MAXMEMORY_BYTES))
+        self.assertEqual((await api.publish(post(1_700_000_001))).code, 200)
