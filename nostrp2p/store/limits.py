@@ -76,11 +76,13 @@ MAX_REFRESH_STAMPS = 100_000
 """Authors whose "last refreshed" time is remembered (per kind); beyond it a random one is
 forgotten, which only means it may be refreshed again a little early."""
 
-REDIS_MAXMEMORY_BYTES = 512 * 1024 * 1024
+REDIS_MAXMEMORY_BYTES = 256 * 1024 * 1024
 """The embedded redis-server's ``maxmemory``, with the ``noeviction`` policy: at the limit a write
 fails whole (a script is refused at its first write) and the REST API answers 503, while reads
 go on. Any evicting policy would drop keys at random, such as the resend queue or a current
-pointer, silently. About seven times what 100,000 held events take (74.6 MB, docs/STORE.md)."""
+pointer, silently. About three times what 100,000 held events take (74.6 MB, docs/STORE.md),
+and with the server process (about 60 MB) under the systemd unit's 512 MB cap, so Redis
+refuses writes before the kernel kills the service."""
 
 REDIS_READY_TIMEOUT_SECONDS = 30.0
 """How long the embedded redis-server may take to load its AOF and accept connections."""
