@@ -13,8 +13,10 @@ from twisted.application.service import Service
 from twisted.internet.defer import CancelledError, Deferred
 from twisted.internet.endpoints import serverFromString
 from twisted.internet.task import LoopingCall
+from twisted.logger import LogLevel
 
 from .api import api_site, make_api
+from .lifecycle import one_line
 from .logging import Logger
 from .node.mesh_overlay import MeshOverlay
 from .node.node import Node, NodeSettings
@@ -60,7 +62,7 @@ class ServerStartup(Service):
 
     def __init__(self, store_service, mesh, owner: bytes, rest_endpoint: str, writable: bool,
                  reactor, settings: NodeSettings = NodeSettings(),
-                 on_fatal: Optional[Callable[[], None]] = None):
+                 on_fatal: Callable[[str], None] = lambda reason: None):
         self.store_service = store_service
         self.mesh = mesh
         self.owner = owner
@@ -68,7 +70,7 @@ class ServerStartup(Service):
         self.writable = writable
         self.reactor = reactor
         self.settings = settings
-        self.on_fatal = on_fatal if on_fatal is not None else reactor.stop
+        self.on_fatal = on_fatal
         self.node: Optional[Node] = None
         self.watch: Optional[ConnectivityWatch] = None
         self.port = None
@@ -99,12 +101,10 @@ class ServerStartup(Service):
                  port=getattr(address, "port", "?"), mode="" if self.writable else " (deny-write)")
 
     def _fatal(self, failure) -> None:
-        if failure.check(CancelledError):  # stopped while starting
+        if failure.check(CancelledError) or not self.running:  # stopped while starting
             return
-        log.critical("the server cannot start: {why}", why=failure.getErrorMessage() or
-                     type(failure.value).__name__)
-        if self.running:
-            self.on_fatal()
+        log.failure("why the server cannot start", failure, level=LogLevel.debug)
+        self.on_fatal(one_line(failure.value))
 
     async def _stop(self) -> None:
         if self._starting is not None and not self._starting.called:

@@ -2,7 +2,6 @@
 
 from pathlib import Path
 
-from twisted.python import usage
 from twisted.trial.unittest import TestCase
 
 from nostrp2p.config import HostPort
@@ -65,7 +64,7 @@ class OptionTests(TestCase):
         self.assertNotIn("pw", repr(config))  # never printed in logs by accident
 
     def assertRefused(self, args, *words):
-        with self.assertRaises(usage.UsageError) as caught:
+        with self.assertRaises(SystemExit) as caught:
             parse(*args)
         for word in words:
             self.assertIn(word, str(caught.exception))
@@ -127,13 +126,13 @@ class ConfigFileTests(TestCase):
         self.assertEqual(config.owner_pubkey.hex(), HEX)
 
     def test_file_errors(self):
-        with self.assertRaises(usage.UsageError) as caught:
+        with self.assertRaises(SystemExit) as caught:
             parse("--config", "/nonexistent/nostrp2p.conf")
         self.assertIn("cannot read", str(caught.exception))
         for text, words in [("[server]\npubkey = x\n", "no [nostrp2p] section"),
                             ("[nostrp2p]\nlisten\n", "not a valid config file"),
                             (f"[nostrp2p]\npubkey = {HEX}\ncolour = blue\n", "unknown option(s): colour"),
                             (f"[nostrp2p]\npubkey = {HEX}\ndebug = perhaps\n", "--debug")]:
-            with self.assertRaises(usage.UsageError) as caught:
+            with self.assertRaises(SystemExit) as caught:
                 parse("--config", self.write(text))
             self.assertIn(words, str(caught.exception))

@@ -5,12 +5,18 @@ It listens only on a unix socket in the data directory (``port 0``: no TCP at al
 append-only file there, and is restarted with exponential backoff if it dies. A lock file in
 the data directory keeps a second server from using the same files (redis-server itself would
 silently unlink the first one's socket).
+
+It never outlives the server: on Linux it is started with a parent-death signal (SIGTERM, so
+it still flushes its append-only file), and a redis-server left over in this data directory by
+a server that could not stop it (a SIGKILL on another system, say) is stopped at the next start.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import signal
+import sys
 import tempfile
 from typing import Optional
 
@@ -18,6 +24,7 @@ from twisted.application.service import Service
 from twisted.internet import error as twisted_errors
 from twisted.internet.defer import Deferred
 from twisted.internet.protocol import ProcessProtocol
+from twisted.internet.task import deferLater
 from twisted.logger import Logger
 from twisted.python.lockfile import FilesystemLock
 
@@ -30,6 +37,18 @@ LOCK_NAME = "redis.lock"
 PID_NAME = "redis.pid"
 AOF_NAME = "appendonly.aof"
 READY_LINE = b"eady to accept connections"  # "Ready ..." (TCP) or "...now ready ..." (unix only)
+
+LEFTOVER_POLL_SECONDS = 0.05
+
+# Runs in the child between fork and redis-server: asks the kernel for SIGTERM when this server
+# dies (prctl PR_SET_PDEATHSIG = 1; kept across exec), then becomes redis-server. If the server
+# died before prctl took effect, the child is already orphaned and exits instead.
+_WITH_PARENT_DEATH_SIGNAL = (
+    "import ctypes, os, signal, sys\n"
+    "ctypes.CDLL(None).prctl(1, signal.SIGTERM, 0, 0, 0)\n"
+    "if os.getppid() != int(sys.argv[1]): sys.exit(1)\n"
+    "os.execv(sys.argv[2], sys.argv[2:])\n"
+)
 
 FSYNC_POLICIES = ("always", "everysec")
 """``always``: fsync before every acknowledgement; ``everysec``: fsync once a second (default)."""
@@ -113,10 +132,15 @@ class EmbeddedRedis(Service):
     # -- lifecycle ---------------------------------------------------------------------------
 
     def startService(self) -> None:
-        """Checks the data directory and spawns the server; raises StoreStartError."""
+        """Checks the data directory and spawns the server (once a leftover one is stopped);
+        raises StoreStartError."""
         self._prepare()
         Service.startService(self)
-        self._spawn()
+        leftover = self._leftover_pid()
+        if leftover is None:
+            self._spawn()
+        else:
+            Deferred.fromCoroutine(self._replace_leftover(leftover))
 
     def _prepare(self) -> None:
         try:
@@ -139,7 +163,6 @@ class EmbeddedRedis(Service):
             raise StoreStartError(f"another server holds the data directory {self.data_dir} "
                                   f"(lock {LOCK_NAME}); stop it or choose another directory")
         self._lock = lock
-        self._refuse_leftover_server()
         path = os.path.join(self.data_dir, SOCKET_NAME)
         if len(path.encode()) > limits.UNIX_SOCKET_PATH_MAX:
             # A socket path must fit sun_path. The server binds the relative name in its working
@@ -149,20 +172,42 @@ class EmbeddedRedis(Service):
             path = os.path.join(self._link_dir, "d", SOCKET_NAME)
         self.socket_path = path
 
-    def _refuse_leftover_server(self) -> None:
-        """A redis-server orphaned by a crashed parent would share the AOF with a new one."""
+    def _leftover_pid(self) -> Optional[int]:
+        """The pid of a redis-server still running in this data directory (its pid file names
+        it, and its working directory is this one), or None. It was orphaned by a server that
+        died: it must not share the append-only file with a new one."""
         try:
             with open(os.path.join(self.data_dir, PID_NAME)) as f:
                 pid = int(f.read().strip())
             with open(f"/proc/{pid}/cmdline", "rb") as f:
                 command = f.read()
+            cwd = os.readlink(f"/proc/{pid}/cwd")
         except (OSError, ValueError):
+            return None
+        if b"redis-server" not in command or os.path.realpath(cwd) != os.path.realpath(self.data_dir):
+            return None
+        return pid
+
+    async def _replace_leftover(self, pid: int) -> None:
+        log.warn("a redis-server (pid {pid}) left over from an earlier run still uses {dir}; "
+                 "stopping it", pid=pid, dir=self.data_dir)
+        try:
+            for name in ("SIGTERM", "SIGKILL"):
+                os.kill(pid, getattr(signal, name))
+                deadline = self.reactor.seconds() + limits.REDIS_STOP_TIMEOUT_SECONDS
+                while _alive(pid) and self.reactor.seconds() < deadline:
+                    await deferLater(self.reactor, LEFTOVER_POLL_SECONDS, lambda: None)
+                if not _alive(pid):
+                    break
+        except ProcessLookupError:
+            pass
+        except OSError as e:
+            self._fail_waiters(StoreStartError(
+                f"a redis-server (pid {pid}) left over from an earlier run still uses "
+                f"{self.data_dir} and cannot be stopped: {e.strerror}"))
             return
-        if b"redis-server" in command:
-            self._lock.unlock()
-            self._lock = None
-            raise StoreStartError(f"a redis-server (pid {pid}) left over from an earlier run still "
-                                  f"uses {self.data_dir}; stop it, then start again")
+        if self.running:
+            self._spawn()
 
     def _arguments(self) -> list[str]:
         args = [self.executable, "--port", "0", "--unixsocket", SOCKET_NAME,
@@ -180,8 +225,12 @@ class EmbeddedRedis(Service):
         self._is_ready = False
         self._process = _RedisProcess(self)
         self._started_at = self.reactor.seconds()
+        executable, args = self.executable, self._arguments()
+        if sys.platform.startswith("linux"):
+            executable, args = sys.executable, [
+                sys.executable, "-c", _WITH_PARENT_DEATH_SIGNAL, str(os.getpid()), *args]
         self._transport = self.reactor.spawnProcess(
-            self._process, self.executable, self._arguments(), env={}, path=self.data_dir)
+            self._process, executable, args, env={}, path=self.data_dir)
         self._ready_timeout = self.reactor.callLater(
             limits.REDIS_READY_TIMEOUT_SECONDS, self._not_ready_in_time, self._process)
         log.info("started redis-server (pid {pid}) on {socket}", pid=self.pid, socket=self.socket_path)
@@ -232,11 +281,7 @@ class EmbeddedRedis(Service):
         if not was_ready and self.restarts == 0:
             # The very first start failed: a configuration problem, not a crash to retry.
             why = "; ".join(process.recent_lines[-3:]) or str(reason.value)
-            error = StoreStartError(f"redis-server did not start: {why}")
-            waiters, self._ready_waiters = self._ready_waiters, []
-            for waiter in waiters:
-                waiter.errback(error)
-            log.error("{error}", error=str(error))
+            self._fail_waiters(StoreStartError(f"redis-server did not start: {why}"))
             return
         uptime = self.reactor.seconds() - self._started_at
         if uptime >= limits.RESTART_STABLE_SECONDS:
@@ -247,6 +292,13 @@ class EmbeddedRedis(Service):
         log.warn("redis-server died ({why}); restarting in {delay} s",
                  why=reason.getErrorMessage(), delay=delay)
         self._restart_call = self.reactor.callLater(delay, self._spawn)
+
+    def _fail_waiters(self, error: StoreStartError) -> None:
+        waiters, self._ready_waiters = self._ready_waiters, []
+        for waiter in waiters:
+            waiter.errback(error)
+        if not waiters:
+            log.error("{error}", error=str(error))
 
     def _signal(self, name: str) -> None:
         if self._transport is not None:
@@ -306,6 +358,15 @@ class EmbeddedRedis(Service):
         if self._link_dir is not None:
             shutil.rmtree(self._link_dir, ignore_errors=True)
             self._link_dir = None
+
+
+def _alive(pid: int) -> bool:
+    """Whether the process still runs (a zombie, whose parent has not reaped it, does not)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().rsplit(b")", 1)[1].split()[0] != b"Z"
+    except (OSError, IndexError):
+        return False
 
 
 def _succeed() -> Deferred:

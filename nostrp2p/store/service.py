@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 import txredisapi
 from twisted.application.service import Service
-from twisted.internet.defer import Deferred
+from twisted.internet.defer import CancelledError, Deferred, TimeoutError
 from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 from twisted.python.failure import Failure
@@ -98,7 +98,9 @@ class StoreService(Service):
             else:
                 waiter.callback(result)
         if isinstance(result, Failure) and not waiters:
-            if result.check(StoreStartError):
+            if result.check(CancelledError):
+                pass  # stopped while starting
+            elif result.check(StoreStartError):
                 log.error("the event store did not start: {why}", why=result.getErrorMessage())
             else:
                 log.failure("the event store did not start", result)
@@ -121,13 +123,14 @@ class StoreService(Service):
             self.embedded = EmbeddedRedis(self.data_dir, self.reactor, fsync=self.fsync)
             self.embedded.startService()
             await self.embedded.ready()
-            self.client = await self._connect_unix(self.embedded.socket_path)
+            await self._reach(self._connect_unix(self.embedded.socket_path), "the embedded redis-server")
         elif self.target[0] == "unix":
-            self.client = await self._connect_unix(self.target[1])
+            await self._reach(self._connect_unix(self.target[1]), self.redis_url)
         else:
             host, port, db = self.target[1]
-            self.client = await txredisapi.Connection(
-                host, port, dbid=db, reconnect=True, charset=None, convertNumbers=False)
+            await self._reach(txredisapi.lazyConnection(
+                host, port, dbid=db, reconnect=True, charset=None, convertNumbers=False),
+                self.redis_url)
         store = RedisEventStore(self.client, self.max_events,
                                 RecentWindow(self.timeline_events, self.timeline_bytes),
                                 clock=self.reactor)
@@ -168,9 +171,23 @@ class StoreService(Service):
             self.store.resume()
         return True
 
+    async def _reach(self, client, where: str) -> None:
+        """Wait for the first answer of a (reconnecting) client: StoreStartError if none comes
+        within STORE_ANSWER_DEADLINE_SECONDS, so that a server whose store is not there says so
+        and exits rather than retrying for ever."""
+        self.client = client
+        answered = client.ping()
+        answered.addTimeout(limits.STORE_ANSWER_DEADLINE_SECONDS, self.reactor)
+        try:
+            await answered
+        except TimeoutError:
+            raise StoreStartError(f"Redis at {where} did not answer within "
+                                  f"{limits.STORE_ANSWER_DEADLINE_SECONDS:g} s") from None
+
     @staticmethod
-    def _connect_unix(path: str) -> Deferred:
-        return txredisapi.UnixConnection(path, reconnect=True, charset=None, convertNumbers=False)
+    def _connect_unix(path: str):
+        return txredisapi.lazyUnixConnection(path, reconnect=True, charset=None,
+                                             convertNumbers=False)
 
     def stopService(self) -> Deferred:
         Service.stopService(self)
@@ -180,11 +197,8 @@ class StoreService(Service):
         if self._memory_check.running:
             self._memory_check.stop()
         if self._ready is not None and not self._ready.called:
-            # Still starting: let the start finish (or fail) before tearing down.
-            try:
-                await self._ready
-            except Exception:
-                pass
+            # Still starting (waiting for Redis to answer, say): give up the start.
+            self._ready.cancel()
         if self.client is not None:
             await self.client.disconnect()
             self.client = None
