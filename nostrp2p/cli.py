@@ -3,6 +3,8 @@
     nostrp2p genkey                     a new key pair, in every form
     nostrp2p key decode KEY             an npub, nsec or hex key in every form
     nostrp2p server [OPTIONS]           the same as: twistd --nodaemon nostrp2p [OPTIONS]
+    nostrp2p export / import            events as JSON Lines (nostrp2p/backup.py)
+    nostrp2p --version
 """
 
 from __future__ import annotations
@@ -10,7 +12,9 @@ from __future__ import annotations
 import argparse
 import sys
 
+from . import backup
 from .nostr.keys import KeyFormatError, KeyPair, decode_key, nip19_encode
+from .version import VERSION
 
 SECRET_WARNING = (
     "Keep the secret key in your client only. The server needs only the public key "
@@ -61,6 +65,7 @@ def run_server(args: list[str]) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="nostrp2p", description="NostrP2P keys and server.")
+    parser.add_argument("--version", action="version", version=f"nostrp2p {VERSION}")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("genkey", help="generate a new key pair (nsec, hex, npub, hex)")
     key = commands.add_parser("key", help="convert keys between forms")
@@ -71,6 +76,7 @@ def _parser() -> argparse.ArgumentParser:
         "server", add_help=False,
         help="run a server in the foreground (twistd --nodaemon nostrp2p); --help lists options",
     )
+    backup.add_commands(commands)
     return parser
 
 
@@ -83,6 +89,8 @@ def main(argv: list[str] | None = None, out=None, err=None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "genkey":
         return genkey(out)
+    if args.command in ("export", "import"):
+        return backup.run(args, out, err)
     return decode(args.key, out, err)
 
 

