@@ -22,6 +22,7 @@ import sys
 from twisted.application.service import MultiService
 from twisted.internet.defer import CancelledError, Deferred, maybeDeferred
 from twisted.internet.error import ReactorNotRunning
+from twisted.logger import ILogObserver
 from twisted.python.failure import Failure
 
 from .logging import Logger
@@ -114,7 +115,16 @@ class ServerService(MultiService):
     def __init__(self, lifecycle: Lifecycle):
         super().__init__()
         self.lifecycle = lifecycle
+        self.log_observer = None
         self._started: list = []
+
+    def setServiceParent(self, parent) -> None:
+        super().setServiceParent(parent)
+        # twistd writes its log with the ILogObserver component of the application it parents
+        # this service to, when there is one: the server's own (logging.people_observer).
+        if self.log_observer is not None and hasattr(parent, "setComponent"):
+            if parent.getComponent(ILogObserver, None) is None:
+                parent.setComponent(ILogObserver, self.log_observer)
 
     def startService(self) -> None:
         self.running = 1

@@ -92,7 +92,8 @@ def make_service(config: ServerConfig, reactor=None,
 
     ServerStartup(store, mesh, config.owner_pubkey, config.rest_endpoint,
                   writable=not config.deny_write, reactor=reactor,
-                  settings=settings, on_fatal=lifecycle.fatal).setServiceParent(top)
+                  settings=settings, on_fatal=lifecycle.fatal,
+                  bootstrap=tuple(map(str, config.bootstrap))).setServiceParent(top)
 
     log.info(
         "NostrP2P {version} for {owner}: overlay {overlay}, REST {rest}, data in {data_dir}",

@@ -15,6 +15,7 @@ from twisted.internet.endpoints import serverFromString
 from twisted.internet.task import LoopingCall
 from twisted.logger import LogLevel
 
+from .activity import ActivitySummary, NeighbourLog
 from .api import api_site, make_api
 from .lifecycle import one_line
 from .logging import Logger
@@ -30,12 +31,15 @@ missed."""
 
 
 class ConnectivityWatch:
-    """Calls ``on_connected`` each time the overlay goes from no neighbours to some."""
+    """Calls ``on_connected`` each time the overlay goes from no neighbours to some, and tells
+    the log of neighbours (:class:`~nostrp2p.activity.NeighbourLog`)."""
 
-    def __init__(self, mesh, clock, on_connected: Callable[[], None]):
+    def __init__(self, mesh, clock, on_connected: Callable[[], None],
+                 bootstrap: tuple[str, ...] = ()):
         self.mesh = mesh
         self.on_connected = on_connected
         self.connected = False
+        self.neighbours = NeighbourLog(clock, bootstrap)
         self._loop = LoopingCall(self._check)
         self._loop.clock = clock
 
@@ -48,12 +52,11 @@ class ConnectivityWatch:
             self._loop.stop()
 
     def _check(self) -> None:
-        connected = bool(self.mesh.peers())
+        peers = self.mesh.peers()
+        self.neighbours.observe(peer.overlay_key for peer in peers)
+        connected = bool(peers)
         if connected and not self.connected:
-            log.info("overlay connected: {count} neighbours", count=len(self.mesh.peers()))
             self.on_connected()
-        elif self.connected and not connected:
-            log.warn("overlay has no neighbours; rejoining through the bootstrap peers")
         self.connected = connected
 
 
@@ -62,7 +65,8 @@ class ServerStartup(Service):
 
     def __init__(self, store_service, mesh, owner: bytes, rest_endpoint: str, writable: bool,
                  reactor, settings: NodeSettings = NodeSettings(),
-                 on_fatal: Callable[[str], None] = lambda reason: None):
+                 on_fatal: Callable[[str], None] = lambda reason: None,
+                 bootstrap: tuple[str, ...] = ()):
         self.store_service = store_service
         self.mesh = mesh
         self.owner = owner
@@ -71,6 +75,8 @@ class ServerStartup(Service):
         self.reactor = reactor
         self.settings = settings
         self.on_fatal = on_fatal
+        self.bootstrap = bootstrap
+        self.summary: Optional[ActivitySummary] = None
         self.node: Optional[Node] = None
         self.watch: Optional[ConnectivityWatch] = None
         self.port = None
@@ -87,8 +93,11 @@ class ServerStartup(Service):
             return
         self.node = Node(store, MeshOverlay(self.mesh), self.owner, self.reactor, self.settings)
         self.node.start()
-        self.watch = ConnectivityWatch(self.mesh, self.reactor, self.node.overlay_ready)
+        self.watch = ConnectivityWatch(self.mesh, self.reactor, self.node.overlay_ready,
+                                       self.bootstrap)
         self.watch.start()
+        self.summary = ActivitySummary(self.reactor, lambda: self.node.counters)
+        self.summary.start()
         resource = make_api(store, self.node, self.owner, self.writable)
         endpoint = serverFromString(self.reactor, self.rest_endpoint)
         self.port = await endpoint.listen(api_site(resource))
@@ -115,6 +124,9 @@ class ServerStartup(Service):
         if self.watch is not None:
             self.watch.stop()
             self.watch = None
+        if self.summary is not None:
+            self.summary.stop()
+            self.summary = None
         if self.node is not None:
             node, self.node = self.node, None
             node.stop()

@@ -14,6 +14,7 @@ a server that could not stop it (a SIGKILL on another system, say) is stopped at
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import sys
@@ -25,9 +26,10 @@ from twisted.internet import error as twisted_errors
 from twisted.internet.defer import Deferred
 from twisted.internet.protocol import ProcessProtocol
 from twisted.internet.task import deferLater
-from twisted.logger import Logger
+from twisted.logger import LogLevel
 from twisted.python.lockfile import FilesystemLock
 
+from ..logging import Logger
 from . import limits
 
 log = Logger()
@@ -73,6 +75,29 @@ def redis_executable() -> str:
     return path
 
 
+_REDIS_LINE = re.compile(r"\d+:[A-Z] \d+ \w+ \d+ [\d:.]+ ([.*#-]) (.*)")
+_REDIS_LEVELS = {"#": LogLevel.warn, "*": LogLevel.info, "-": LogLevel.debug, ".": LogLevel.debug}
+_REDIS_ROUTINE = ("Redis is starting", "Redis version=", "Configuration loaded",
+                  "monotonic clock", "Running mode=", "Server initialized",
+                  "ready to accept connections", "User requested shutdown", "Calling fsync",
+                  "Removing the", "ready to exit", "scheduling shutdown", "DB loaded from",
+                  "Reading RDB preamble", "Reading the remaining AOF tail", "Saving the final RDB")
+"""What redis-server says on every start and stop: debug level, our own lines say it shorter."""
+
+
+def redis_line_level(text: str) -> tuple[LogLevel, str]:
+    """The level of a redis-server log line (``pid:role date time LEVEL message``, LEVEL one of
+    ``. - * #`` for debug, verbose, notice, warning) and its message; its banner, routine start
+    and stop lines and anything not in that form are debug."""
+    match = _REDIS_LINE.match(text)
+    if match is None:
+        return LogLevel.debug, text
+    mark, message = match.groups()
+    if any(routine in message for routine in _REDIS_ROUTINE):
+        return LogLevel.debug, message
+    return _REDIS_LEVELS[mark], message
+
+
 def socket_path(data_dir: str) -> tuple[str, Optional[str]]:
     """The path to connect to the embedded server's socket in ``data_dir``, and the private
     directory made for it (to remove when done) or None. A socket path must fit sun_path: the
@@ -106,10 +131,8 @@ class _RedisProcess(ProcessProtocol):
         if not text:
             return
         self.recent_lines = (self.recent_lines + [text])[-8:]
-        if " # " in text:
-            log.warn("redis-server: {line}", line=text)
-        else:
-            log.debug("redis-server: {line}", line=text)
+        level, message = redis_line_level(text)
+        log.emit(level, "redis-server: {line}", line=message)
         if READY_LINE in line:
             self.owner._child_ready(self)
 

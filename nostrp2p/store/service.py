@@ -9,9 +9,9 @@ import txredisapi
 from twisted.application.service import Service
 from twisted.internet.defer import CancelledError, Deferred, TimeoutError
 from twisted.internet.task import LoopingCall, deferLater
-from twisted.logger import Logger
 from twisted.python.failure import Failure
 
+from ..logging import Logger
 from . import limits
 from .embedded import EmbeddedRedis, StoreStartError
 from .redis_store import RedisEventStore
