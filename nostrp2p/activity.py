@@ -60,17 +60,18 @@ class NeighbourLog:
         current = set(overlay_keys)
         gained, lost = current - self._known, self._known - current
         if current and not self._known:
-            log.info("joined the overlay: {count} neighbours", count=len(current))
+            log.info("joined the overlay: {neighbours}", neighbours=_neighbours(len(current)))
         elif self._known and not current:
-            log.warn("lost every neighbour; rejoining through the bootstrap servers")
+            rejoin = "; rejoining through " + ", ".join(self.bootstrap) if self.bootstrap else ""
+            log.warn("lost every neighbour{rejoin}", rejoin=rejoin)
         else:
             self._gained += len(gained)
             self._lost += len(lost)
         self._known = current
         self._alone(now, bool(current))
         if (self._gained or self._lost) and now - self._last_report >= NEIGHBOUR_REPORT_SECONDS:
-            log.info("{count} neighbours ({gained} gained, {lost} lost in the last {minutes} min)",
-                     count=len(current), gained=self._gained, lost=self._lost,
+            log.info("{neighbours} ({gained} gained, {lost} lost in the last {minutes} min)",
+                     neighbours=_neighbours(len(current)), gained=self._gained, lost=self._lost,
                      minutes=round((now - self._last_report) / 60))
             self._gained = self._lost = 0
             self._last_report = now
@@ -94,6 +95,10 @@ class NeighbourLog:
         else:
             log.warn("no neighbour for {seconds} s and no --bootstrap given: this server waits "
                      "for others to join through it", seconds=round(alone))
+
+
+def _neighbours(count: int) -> str:
+    return f"{count} neighbour" if count == 1 else f"{count} neighbours"
 
 
 class ActivitySummary:

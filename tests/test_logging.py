@@ -96,7 +96,7 @@ class NeighbourLogTests(TestCase):
     def test_joined_then_neighbours_summarised_once_a_minute(self):
         lines = self.lines((1, [b"a"]), (1, [b"a", b"b"]), (1, [b"b", b"c"]), (30, [b"b", b"c"]),
                            (30, [b"b", b"c"]))
-        self.assertEqual(lines, [("info", "joined the overlay: 1 neighbours"),
+        self.assertEqual(lines, [("info", "joined the overlay: 1 neighbour"),
                                  ("info", "2 neighbours (2 gained, 1 lost in the last 1 min)")])
 
     def test_alone_for_a_minute_names_the_bootstrap_and_repeats_rarely(self):
