@@ -101,22 +101,34 @@ def _neighbours(count: int) -> str:
     return f"{count} neighbour" if count == 1 else f"{count} neighbours"
 
 
-class ActivitySummary:
-    """Every SUMMARY_SECONDS, one info line of what the counters say happened since the last."""
+class Periodic:
+    """Calls ``work`` every ``seconds`` between :meth:`start` and :meth:`stop` (first at once
+    when ``now``); a failure of ``work`` is logged, naming ``what``, and ends it."""
 
-    def __init__(self, clock, counters: Callable[[], Mapping[str, int]]):
-        self.counters = counters
-        self._last: Counter = Counter(counters())
-        self._loop = LoopingCall(self.summarise)
+    def __init__(self, clock, seconds: float, work: Callable[[], None], what: str,
+                 now: bool = False):
+        self.seconds = seconds
+        self.what = what
+        self.now = now
+        self._loop = LoopingCall(work)
         self._loop.clock = clock
 
     def start(self) -> None:
-        self._loop.start(SUMMARY_SECONDS, now=False).addErrback(
-            lambda f: log.failure("the activity summary stopped", f))
+        self._loop.start(self.seconds, now=self.now).addErrback(
+            lambda f: log.failure("{what} stopped", f, what=self.what))
 
     def stop(self) -> None:
         if self._loop.running:
             self._loop.stop()
+
+
+class ActivitySummary(Periodic):
+    """Every SUMMARY_SECONDS, one info line of what the counters say happened since the last."""
+
+    def __init__(self, clock, counters: Callable[[], Mapping[str, int]]):
+        super().__init__(clock, SUMMARY_SECONDS, self.summarise, "the activity summary")
+        self.counters = counters
+        self._last: Counter = Counter(counters())
 
     def summarise(self) -> None:
         now = Counter(self.counters())

@@ -12,10 +12,9 @@ from typing import Callable, Optional
 from twisted.application.service import Service
 from twisted.internet.defer import CancelledError, Deferred
 from twisted.internet.endpoints import serverFromString
-from twisted.internet.task import LoopingCall
 from twisted.logger import LogLevel
 
-from .activity import ActivitySummary, NeighbourLog
+from .activity import ActivitySummary, NeighbourLog, Periodic
 from .api import api_site, make_api
 from .lifecycle import one_line
 from .logging import Logger
@@ -30,26 +29,18 @@ or some again after losing them all (the home link was down), asks them at once 
 missed."""
 
 
-class ConnectivityWatch:
+class ConnectivityWatch(Periodic):
     """Calls ``on_connected`` each time the overlay goes from no neighbours to some, and tells
     the log of neighbours (:class:`~nostrp2p.activity.NeighbourLog`)."""
 
     def __init__(self, mesh, clock, on_connected: Callable[[], None],
                  bootstrap: tuple[str, ...] = ()):
+        super().__init__(clock, CONNECTIVITY_CHECK_SECONDS, self._check,
+                         "the overlay connectivity watch", now=True)
         self.mesh = mesh
         self.on_connected = on_connected
         self.connected = False
         self.neighbours = NeighbourLog(clock, bootstrap)
-        self._loop = LoopingCall(self._check)
-        self._loop.clock = clock
-
-    def start(self) -> None:
-        self._loop.start(CONNECTIVITY_CHECK_SECONDS, now=True).addErrback(
-            lambda f: log.failure("the overlay connectivity watch stopped", f))
-
-    def stop(self) -> None:
-        if self._loop.running:
-            self._loop.stop()
 
     def _check(self) -> None:
         peers = self.mesh.peers()
