@@ -77,7 +77,9 @@ class NeighbourLog:
             self._last_report = now
 
     def _alone(self, now: float, connected: bool) -> None:
-        if connected:
+        # Without --bootstrap (a bootstrap server itself) being alone is normal until others
+        # join; the admin service says at start that such a server joins nobody.
+        if connected or not self.bootstrap:
             self._alone_since = self._alone_warned = None
             return
         if self._alone_since is None:
@@ -88,13 +90,9 @@ class NeighbourLog:
         if self._alone_warned is not None and now - self._alone_warned < ALONE_REPEAT_SECONDS:
             return
         self._alone_warned = now
-        if self.bootstrap:
-            log.warn("no neighbour for {seconds} s: the bootstrap servers {bootstrap} do not "
-                     "answer (down, wrong address, a firewall, or another --network-password?)",
-                     seconds=round(alone), bootstrap=", ".join(self.bootstrap))
-        else:
-            log.warn("no neighbour for {seconds} s and no --bootstrap given: this server waits "
-                     "for others to join through it", seconds=round(alone))
+        log.warn("no neighbour for {seconds} s: the bootstrap servers {bootstrap} do not answer "
+                 "(down, wrong address, a firewall, or another --network-password?)",
+                 seconds=round(alone), bootstrap=", ".join(self.bootstrap))
 
 
 def _neighbours(count: int) -> str:

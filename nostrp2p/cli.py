@@ -3,6 +3,7 @@
     nostrp2p genkey                     a new key pair, in every form
     nostrp2p key decode KEY             an npub, nsec or hex key in every form
     nostrp2p server [OPTIONS]           the same as: twistd --nodaemon nostrp2p [OPTIONS]
+    nostrp2p status|post|reply|follow|timeline   see nostrp2p.client (docs/CLIENT.md)
     nostrp2p export / import            events as JSON Lines (nostrp2p/backup.py)
     nostrp2p --version
 """
@@ -13,6 +14,7 @@ import argparse
 import sys
 
 from . import backup
+from .client import commands as client
 from .nostr.keys import KeyFormatError, KeyPair, decode_key, nip19_encode
 from .version import VERSION
 
@@ -77,6 +79,7 @@ def _parser() -> argparse.ArgumentParser:
         help="run a server in the foreground (twistd --nodaemon nostrp2p); --help lists options",
     )
     backup.add_commands(commands)
+    client.add_commands(commands)
     return parser
 
 
@@ -91,6 +94,8 @@ def main(argv: list[str] | None = None, out=None, err=None) -> int:
         return genkey(out)
     if args.command in ("export", "import"):
         return backup.run(args, out, err)
+    if args.command in client.COMMANDS:
+        return client.run(args, out, err)
     return decode(args.key, out, err)
 
 

@@ -87,7 +87,8 @@ class ServerOptions(usage.Options):
         raise SystemExit(0)
 
     def opt_bootstrap(self, address):
-        """HOST:PORT of a server already in the overlay, to join through (repeatable)."""
+        """HOST:PORT of a server already in the overlay, to join through (repeatable; a DNS
+        name gives all its addresses, each tried)."""
         self.bootstrap.append(address)
 
     opt_b = opt_bootstrap

@@ -8,6 +8,7 @@ import os
 import socket
 from typing import Optional
 
+from .admin.service import AdminService
 from .config import ConfigError, HostPort, ServerConfig
 from .lifecycle import Lifecycle, ServerService
 from .logging import JSONLogFile, Logger, configure_logging
@@ -34,10 +35,14 @@ def prepare_data_dir(config: ServerConfig) -> None:
         raise ConfigError(f"--datadir: {path} is not writable by this user")
 
 
-def resolve_addresses(option: str, peers: tuple[HostPort, ...]) -> tuple[tuple[str, int], ...]:
+def resolve_addresses(option: str, peers: tuple[HostPort, ...], listen_host: str = "0.0.0.0",
+                      getaddrinfo=socket.getaddrinfo) -> tuple[tuple[str, int], ...]:
     """Bootstrap peers or STUN servers as (IP, port): the overlay addresses them by IP. Names are
     looked up once, at start; one that does not resolve is a configuration error (under systemd
-    the server is started again shortly, when the network may be up)."""
+    the server is started again shortly, when the network may be up). A name with several A or
+    AAAA records gives every address of the overlay socket's family (a community publishes one
+    name for its bootstrap servers, and each is tried)."""
+    family = socket.AF_INET6 if ":" in listen_host else socket.AF_INET
     resolved = []
     for peer in peers:
         try:
@@ -47,11 +52,11 @@ def resolve_addresses(option: str, peers: tuple[HostPort, ...]) -> tuple[tuple[s
         except ValueError:
             pass
         try:
-            infos = socket.getaddrinfo(peer.host, peer.port, type=socket.SOCK_DGRAM)
+            infos = getaddrinfo(peer.host, peer.port, family, socket.SOCK_DGRAM)
         except OSError as e:
             raise ConfigError(f"--{option}: cannot resolve {peer.host!r}: {e}") from None
-        resolved.append((infos[0][4][0], peer.port))
-    return tuple(resolved)
+        resolved += [(info[4][0], peer.port) for info in infos]
+    return tuple(dict.fromkeys(resolved))
 
 
 def make_service(config: ServerConfig, reactor=None,
@@ -81,19 +86,23 @@ def make_service(config: ServerConfig, reactor=None,
         listen=(config.overlay.host, config.overlay.port),
         key_path=str(config.data_dir / OVERLAY_KEY_FILE),
         owner_key=config.owner_pubkey,
-        bootstrap=resolve_addresses("bootstrap", config.bootstrap),
+        bootstrap=resolve_addresses("bootstrap", config.bootstrap, config.overlay.host),
         reactor=reactor,
         network_password=config.network_password,
-        stun_servers=resolve_addresses("stun-server", config.stun_servers),
+        stun_servers=resolve_addresses("stun-server", config.stun_servers, config.overlay.host),
         relay_bytes_per_second=config.relay_kib_per_second * 1024,
     )
     mesh.setName("overlay")
     mesh.setServiceParent(top)
 
-    ServerStartup(store, mesh, config.owner_pubkey, config.rest_endpoint,
-                  writable=not config.deny_write, reactor=reactor,
-                  settings=settings, on_fatal=lifecycle.fatal,
-                  bootstrap=tuple(map(str, config.bootstrap))).setServiceParent(top)
+    admin = AdminService(config, store, mesh, reactor)
+    startup = ServerStartup(store, mesh, config.owner_pubkey, config.rest_endpoint,
+                            writable=not config.deny_write, reactor=reactor, settings=settings,
+                            on_fatal=lifecycle.fatal, on_api_request=admin.api_request_finished,
+                            bootstrap=tuple(map(str, config.bootstrap)))
+    startup.setServiceParent(top)
+    admin.attach(startup)
+    admin.setServiceParent(top)
 
     log.info(
         "NostrP2P {version} for {owner}: overlay {overlay}, REST {rest}, data in {data_dir}",

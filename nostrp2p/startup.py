@@ -56,7 +56,7 @@ class ServerStartup(Service):
 
     def __init__(self, store_service, mesh, owner: bytes, rest_endpoint: str, writable: bool,
                  reactor, settings: NodeSettings = NodeSettings(),
-                 on_fatal: Callable[[str], None] = lambda reason: None,
+                 on_fatal: Callable[[str], None] = lambda reason: None, on_api_request=None,
                  bootstrap: tuple[str, ...] = ()):
         self.store_service = store_service
         self.mesh = mesh
@@ -66,6 +66,7 @@ class ServerStartup(Service):
         self.reactor = reactor
         self.settings = settings
         self.on_fatal = on_fatal
+        self.on_api_request = on_api_request  # called with each answered request (metrics)
         self.bootstrap = bootstrap
         self.summary: Optional[ActivitySummary] = None
         self.node: Optional[Node] = None
@@ -91,7 +92,7 @@ class ServerStartup(Service):
         self.summary.start()
         resource = make_api(store, self.node, self.owner, self.writable)
         endpoint = serverFromString(self.reactor, self.rest_endpoint)
-        self.port = await endpoint.listen(api_site(resource))
+        self.port = await endpoint.listen(api_site(resource, self.on_api_request))
         if not self.running:
             await self.port.stopListening()
             self.port = None

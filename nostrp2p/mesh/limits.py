@@ -24,6 +24,14 @@ MAX_HOST_LENGTH = 255
 """Longest host string accepted in a peer descriptor."""
 
 # --- sessions and handshakes ------------------------------------------------------------------
+NETWORK_KEY_OPSLIMIT = 3
+NETWORK_KEY_MEMLIMIT = 64 * 1024 * 1024
+"""Argon2id cost of the network key: 3 passes over 64 MiB, about 0.25 s once at start on a small
+home machine; the same for every guess of an attacker holding a sniffed INIT."""
+NETWORK_KEYS_CACHED = 8
+"""Network keys kept once derived (one per password a process uses; the simulator runs many nodes
+with the same password)."""
+
 MAX_SESSIONS = 64
 """Established sessions kept at once (active view, transient shuffle/join partners)."""
 
