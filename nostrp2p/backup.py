@@ -24,7 +24,8 @@ def add_commands(commands) -> None:
         command = commands.add_parser(name, help=text, description=text)
         command.add_argument("--datadir", help="the server's data directory "
                              "[default: from --config, $STATE_DIRECTORY, else ~/.nostrp2p]")
-        command.add_argument("--redis", help="an external Redis, redis://HOST:PORT/DB or unix:/PATH")
+        command.add_argument("--redis",
+                             help="an external Redis, redis://HOST:PORT/DB or unix:/PATH")
         command.add_argument("--config", help="the server's config file, for its datadir and redis")
         if name == "import":
             command.add_argument("file", nargs="?", default="-",

@@ -19,6 +19,7 @@ import atexit
 import os
 import signal
 import sys
+
 from twisted.application.service import MultiService
 from twisted.internet.defer import CancelledError, Deferred, maybeDeferred
 from twisted.internet.error import ReactorNotRunning

@@ -215,7 +215,8 @@ class EmbeddedRedis(Service):
             cwd = os.readlink(f"/proc/{pid}/cwd")
         except (OSError, ValueError):
             return None
-        if b"redis-server" not in command or os.path.realpath(cwd) != os.path.realpath(self.data_dir):
+        ours = os.path.realpath(cwd) == os.path.realpath(self.data_dir)
+        if b"redis-server" not in command or not ours:
             return None
         return pid
 

@@ -126,16 +126,17 @@ class StoreService(Service):
             self.embedded.startService()
             loading_snapshot = self.embedded.loading_snapshot
             await self.embedded.ready()
-            await self._reach(self._connect_unix(self.embedded.socket_path), "the embedded redis-server")
+            await self._reach(self._connect_unix(self.embedded.socket_path),
+                              "the embedded redis-server")
             if loading_snapshot:
                 await self._append_only_from_snapshot()
         elif self.target[0] == "unix":
-            await self._reach(self._connect_unix(self.target[1]), self.redis_url)
+            await self._reach(self._connect_unix(self.target[1]), f"Redis at {self.redis_url}")
         else:
             host, port, db = self.target[1]
             await self._reach(txredisapi.lazyConnection(
                 host, port, dbid=db, reconnect=True, charset=None, convertNumbers=False),
-                self.redis_url)
+                f"Redis at {self.redis_url}")
         store = RedisEventStore(self.client, self.max_events,
                                 RecentWindow(self.timeline_events, self.timeline_bytes),
                                 clock=self.reactor)
@@ -204,7 +205,7 @@ class StoreService(Service):
         try:
             await answered
         except TimeoutError:
-            raise StoreStartError(f"Redis at {where} did not answer within "
+            raise StoreStartError(f"{where} did not answer within "
                                   f"{limits.STORE_ANSWER_DEADLINE_SECONDS:g} s") from None
 
     @staticmethod
