@@ -50,7 +50,8 @@ class ServerOptions(usage.Options):
          "[default: empty, start and supervise an embedded redis-server in the data directory]."],
         ["max-events", None, None, f"Events kept at most; the oldest go first [default: {DEFAULT_MAX_EVENTS}]."],
         ["log-json", None, None,
-         "Also write every log event as a JSON line to this file [default: none]."],
+         "Also write the log to this file, one JSON object per line (time, level, namespace, "
+         "message and the event's values) [default: none]."],
         ["network-password", None, None,
          "Pre-shared password of a private overlay; servers without it cannot join or read "
          "[default: none, the public overlay]."],

@@ -89,6 +89,20 @@ class OptionTests(TestCase):
         self.assertRefused(["-p", HEX, "--relay-kib-per-second", "-1"], "--relay-kib-per-second", "0 or more")
         self.assertRefused(["-p", HEX, "--relay-kib-per-second", "fast"], "--relay-kib-per-second")
 
+    def test_a_mistake_is_one_line_without_the_usage(self):
+        for args in (["-p", HEX, "--colour", "blue"], ["-p", HEX, "-r", "tcp:99999"], []):
+            with self.assertRaises(SystemExit) as caught:
+                parse(*args)
+            text = str(caught.exception.code)
+            self.assertTrue(text.startswith("nostrp2p: "), text)
+            self.assertNotIn("\n", text)
+            self.assertNotIn("--relay-kib-per-second", text)  # no list of options
+
+    def test_version(self):
+        with self.assertRaises(SystemExit) as caught:
+            parse("--version")
+        self.assertEqual(caught.exception.code, 0)
+
     def test_help_documents_every_option(self):
         text = str(ServerOptions())
         for option in DOCUMENTED_OPTIONS:
