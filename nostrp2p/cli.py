@@ -4,6 +4,7 @@
     nostrp2p key decode KEY             an npub, nsec or hex key in every form
     nostrp2p server [OPTIONS]           the same as: twistd --nodaemon nostrp2p [OPTIONS]
     nostrp2p status|post|reply|follow|timeline   see nostrp2p.client (docs/CLIENT.md)
+    nostrp2p bind --datadir DIR         sign the owner binding of the server in DIR (nsec on stdin)
     nostrp2p export / import            events as JSON Lines (nostrp2p/backup.py)
     nostrp2p --version
 """
@@ -15,6 +16,7 @@ import sys
 
 from . import backup
 from .client import commands as client
+from .binding import command as bind_command
 from .nostr.keys import KeyFormatError, KeyPair, decode_key, nip19_encode
 from .version import VERSION
 
@@ -80,6 +82,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     backup.add_commands(commands)
     client.add_commands(commands)
+    bind_command.add_parser(commands)
     return parser
 
 
@@ -96,6 +99,8 @@ def main(argv: list[str] | None = None, out=None, err=None) -> int:
         return backup.run(args, out, err)
     if args.command in client.COMMANDS:
         return client.run(args, out, err)
+    if args.command == "bind":
+        return bind_command.run(args, out, err)
     return decode(args.key, out, err)
 
 

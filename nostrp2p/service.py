@@ -9,6 +9,7 @@ import socket
 from typing import Optional
 
 from .admin.service import AdminService
+from .binding import OVERLAY_KEY_FILE, load_server_binding
 from .config import ConfigError, HostPort, ServerConfig
 from .lifecycle import Lifecycle, ServerService
 from .logging import JSONLogFile, Logger, configure_logging
@@ -20,7 +21,6 @@ from .version import VERSION
 
 log = Logger()
 
-OVERLAY_KEY_FILE = "overlay.key"
 REDIS_SUBDIR = "redis"
 
 
@@ -70,6 +70,7 @@ def make_service(config: ServerConfig, reactor=None,
     configure_logging(config.debug)
     settings = node_settings(config)
     prepare_data_dir(config)
+    binding = load_server_binding(config.data_dir, config.owner_pubkey, reactor)
     top = ServerService(lifecycle)
     top.setName("nostrp2p")
     if config.log_json is not None:
@@ -99,7 +100,7 @@ def make_service(config: ServerConfig, reactor=None,
     startup = ServerStartup(store, mesh, config.owner_pubkey, config.rest_endpoint,
                             writable=not config.deny_write, reactor=reactor, settings=settings,
                             on_fatal=lifecycle.fatal, on_api_request=admin.api_request_finished,
-                            bootstrap=tuple(map(str, config.bootstrap)))
+                            binding=binding, bootstrap=tuple(map(str, config.bootstrap)))
     startup.setServiceParent(top)
     admin.attach(startup)
     admin.setServiceParent(top)

@@ -57,7 +57,7 @@ class ServerStartup(Service):
     def __init__(self, store_service, mesh, owner: bytes, rest_endpoint: str, writable: bool,
                  reactor, settings: NodeSettings = NodeSettings(),
                  on_fatal: Callable[[str], None] = lambda reason: None, on_api_request=None,
-                 bootstrap: tuple[str, ...] = ()):
+                 binding=None, bootstrap: tuple[str, ...] = ()):
         self.store_service = store_service
         self.mesh = mesh
         self.owner = owner
@@ -65,6 +65,7 @@ class ServerStartup(Service):
         self.writable = writable
         self.reactor = reactor
         self.settings = settings
+        self.binding = binding  # ServerBinding: the owner binding's state, for all to read
         self.on_fatal = on_fatal
         self.on_api_request = on_api_request  # called with each answered request (metrics)
         self.bootstrap = bootstrap
@@ -90,7 +91,7 @@ class ServerStartup(Service):
         self.watch.start()
         self.summary = ActivitySummary(self.reactor, lambda: self.node.counters)
         self.summary.start()
-        resource = make_api(store, self.node, self.owner, self.writable)
+        resource = make_api(store, self.node, self.owner, self.writable, self.binding)
         endpoint = serverFromString(self.reactor, self.rest_endpoint)
         self.port = await endpoint.listen(api_site(resource, self.on_api_request))
         if not self.running:

@@ -114,7 +114,12 @@ class AdminService(Service):
             resend_queue=self.resend_queue,
             failures=list(node.resender.failures) if node is not None else [],
             store_ready=self._store() is not None and node is not None,
+            binding=self._binding(),
         )
+
+    def _binding(self):
+        binding = getattr(self.startup, "binding", None)
+        return binding.status() if binding is not None else None
 
     # --- lifecycle -------------------------------------------------------------------------
     def startService(self) -> None:

@@ -10,8 +10,6 @@ from . import limits
 from .mesh_view import Contact, MeshView
 from .watch import NetworkWatch
 
-BINDING_UNBOUND = "unbound"
-
 NO_BOOTSTRAP_ADVICE = (
     "no --bootstrap given: this server joins nobody and waits for others to join it. To join a "
     "network, restart it with --bootstrap HOST:PORT (or a DNS name) of a server already in it; "
@@ -44,6 +42,7 @@ class Facts:
     resend_queue: int | None = None
     failures: list = field(default_factory=list)  # (when, destination owner key, why)
     store_ready: bool = False
+    binding: object = None  # the server's BindingStatus (nostrp2p.binding), or None: unbound
 
 
 def in_words(seconds: float) -> str:
@@ -134,7 +133,8 @@ def build_status(facts: Facts) -> dict:
         "version": facts.version,
         **_key(facts.owner),
         "overlay_key": overlay_key.hex() if overlay_key else None,
-        "binding": BINDING_UNBOUND,
+        "binding": facts.binding.state if facts.binding is not None else "unbound",
+        "binding_expires_at": facts.binding.expires_at if facts.binding is not None else None,
         "uptime_seconds": round(now - facts.started_at, 1),
         "listen": address_text(view.listen_address()),
         "rest": facts.rest,

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from ..admin.status import in_words
+from ..binding.status import utc_time
 
 
 def _who(entry: dict) -> str:
@@ -36,7 +37,7 @@ def render_status(status: dict) -> str:
         f"NostrP2P {status['version']}, up {in_words(status['uptime_seconds'])}",
         f"owner           {status['owner_npub']}",
         f"overlay key     {status['overlay_key']}",
-        f"binding         {status['binding']}",
+        f"binding         {binding_text(status)}",
         f"overlay         UDP {status['listen']}; REST {status['rest']}",
         f"bootstrap       {bootstrap}",
         f"public address  {public} (NAT: {status['nat_type']})",
@@ -71,3 +72,13 @@ def render_status(status: dict) -> str:
 
 def _count(value) -> str:
     return "not known (the event store does not answer)" if value is None else str(value)
+
+
+def binding_text(status: dict) -> str:
+    """bound until 2027-11-30 17:00 UTC; expired on ...; unbound, with what to do."""
+    state, until = status.get("binding"), status.get("binding_expires_at")
+    if state == "bound" and until:
+        return f"bound until {utc_time(until)}"
+    if state == "expired" and until:
+        return f"expired on {utc_time(until)}: bind again with `nostrp2p bind` (docs/BINDING.md)"
+    return "unbound: other servers cannot tell it from an impostor; `nostrp2p bind` (docs/BINDING.md)"

@@ -108,6 +108,17 @@ class DocumentTests(SynchronousTestCase):
         self.assertEqual(status["delivery_failures"][0]["seconds_ago"], 5.0)
 
 
+    def test_binding_state_and_expiry(self):
+        from nostrp2p.binding.status import BindingStatus
+
+        view, watch = FakeView(bootstrap=[BOOT]), NetworkWatch(0.0)
+        bound = BindingStatus("bound", b"\x02" * 32, OWNER, expires_at=1_900_000_000, sequence=4)
+        status = build_status(facts(view, watch, 10.0, binding=bound))
+        self.assertEqual((status["binding"], status["binding_expires_at"]), ("bound", 1_900_000_000))
+        status = build_status(facts(view, watch, 10.0))
+        self.assertEqual((status["binding"], status["binding_expires_at"]), ("unbound", None))
+
+
 class ReachabilityTests(SynchronousTestCase):
     def test_the_verdicts(self):
         self.assertEqual(reachability(FakeView()), "unknown")

@@ -76,3 +76,14 @@ class StatusScreenTests(SynchronousTestCase):
         self.assertIn("127.0.0.1:4001  heard 5 seconds ago", text)
         self.assertIn("none given: no --bootstrap given", text)
         self.assertIn("No warnings.", text)
+
+
+class BindingLineTests(SynchronousTestCase):
+    def test_the_binding_line_says_until_when_or_what_to_do(self):
+        from nostrp2p.client.status_text import binding_text
+
+        self.assertEqual(binding_text({"binding": "bound", "binding_expires_at": 1_900_000_000}),
+                         "bound until 2030-03-17 17:46 UTC")
+        self.assertIn("nostrp2p bind", binding_text({"binding": "unbound", "binding_expires_at": None}))
+        self.assertIn("expired on 2030-03-17",
+                      binding_text({"binding": "expired", "binding_expires_at": 1_900_000_000}))
