@@ -70,6 +70,11 @@ def make_service(config: ServerConfig, reactor=None,
     configure_logging(config.debug)
     settings = node_settings(config)
     prepare_data_dir(config)
+    log.info(
+        "NostrP2P {version} for {owner}: overlay {overlay}, REST {rest}, data in {data_dir}",
+        version=VERSION, owner=config.owner_pubkey.hex(), overlay=str(config.overlay),
+        rest=config.rest_endpoint, data_dir=str(config.data_dir),
+    )
     binding = load_server_binding(config.data_dir, config.owner_pubkey, reactor)
     top = ServerService(lifecycle)
     top.setName("nostrp2p")
@@ -104,12 +109,6 @@ def make_service(config: ServerConfig, reactor=None,
     startup.setServiceParent(top)
     admin.attach(startup)
     admin.setServiceParent(top)
-
-    log.info(
-        "NostrP2P {version} for {owner}: overlay {overlay}, REST {rest}, data in {data_dir}",
-        version=VERSION, owner=config.owner_pubkey.hex(), overlay=str(config.overlay),
-        rest=config.rest_endpoint, data_dir=str(config.data_dir),
-    )
     return top
 
 

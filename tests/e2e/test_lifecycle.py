@@ -6,6 +6,7 @@ in a data directory is stopped at the next start, and one whose server is killed
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -189,10 +190,20 @@ class LifecycleTests(TestCase):
         return defer.ensureDeferred(self._sigterm_serving())
 
     async def _sigterm_serving(self):
-        server = self.server()
+        log_json = Path(self.mktemp()).resolve()
+        server = self.server("--log-json", str(log_json))
         process, captured = self.spawn(server)
         await poll_until(reactor, server._answers, EXIT_TIMEOUT, "the server never answered")
         await self._two_signals(process, captured)
+        # The log is for people: no object reprs, no redis-server banner, the version first.
+        text = captured.text()
+        self.assertNotRegex(text, r"object at 0x|Starting protocol|Configuration loaded")
+        self.assertRegex(text.splitlines()[0], r"NostrP2P \S+ for ")
+        # --log-json: every line one JSON object, with a string level and the message.
+        records = [json.loads(line) for line in log_json.read_text().splitlines()]
+        self.assertIn("REST API listening on 127.0.0.1:%d" % server.rest_port,
+                      [r["message"] for r in records])
+        self.assertTrue(all(isinstance(r["level"], str) for r in records))
 
     async def _two_signals(self, process, captured):
         started = reactor.seconds()
