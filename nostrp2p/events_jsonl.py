@@ -56,7 +56,11 @@ async def run_command(reactor, args, out, err) -> int:
                   file=err)
             return 1
         if args.command == "export":
-            count = await export_events(service.client, getattr(out, "buffer", out))
+            try:
+                count = await export_events(service.client, getattr(out, "buffer", out))
+            except BrokenPipeError:  # `nostrp2p export | head`: the reader had enough
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # quiet exit
+                return 0
             print(f"exported {count} events", file=err)
             return 0
         return await _import_file(store, args.file, err)
