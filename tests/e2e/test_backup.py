@@ -138,7 +138,9 @@ class BackupTests(TestCase):
         # Every line is the event exactly as signed.
         self.assertEqual({event_from_json(json.loads(line)) for line in lines}, set(events))
         dump = Path(self.mktemp()).resolve()
-        dump.write_bytes(out + b"not json\n" + lines[0].replace('"kind":1', '"kind":2').encode() + b"\n")
+        a_post = next(line for line in lines if '"kind":1,' in line)
+        altered = a_post.replace('"kind":1,', '"kind":2,')  # its id no longer matches
+        dump.write_bytes(out + b"not json\n" + altered.encode() + b"\n")
         await server.stop(reactor)
 
         # Import into the wiped data directory of the stopped server: the refused lines named.
