@@ -105,7 +105,8 @@ def make_service(config: ServerConfig, reactor=None,
     startup = ServerStartup(store, mesh, config.owner_pubkey, config.rest_endpoint,
                             writable=not config.deny_write, reactor=reactor, settings=settings,
                             on_fatal=lifecycle.fatal, on_api_request=admin.api_request_finished,
-                            binding=binding, bootstrap=tuple(map(str, config.bootstrap)))
+                            binding=binding, private_reads=config.private_reads,
+                            bootstrap=tuple(map(str, config.bootstrap)))
     startup.setServiceParent(top)
     admin.attach(startup)
     admin.setServiceParent(top)

@@ -16,6 +16,7 @@ from twisted.logger import LogLevel
 
 from .activity import ActivitySummary, NeighbourLog, Periodic
 from .api import api_site, make_api
+from .api.relay import RelaySettings
 from .lifecycle import one_line
 from .logging import Logger
 from .node.mesh_overlay import MeshOverlay
@@ -57,12 +58,13 @@ class ServerStartup(Service):
     def __init__(self, store_service, mesh, owner: bytes, rest_endpoint: str, writable: bool,
                  reactor, settings: NodeSettings = NodeSettings(),
                  on_fatal: Callable[[str], None] = lambda reason: None, on_api_request=None,
-                 binding=None, bootstrap: tuple[str, ...] = ()):
+                 binding=None, private_reads: bool = False, bootstrap: tuple[str, ...] = ()):
         self.store_service = store_service
         self.mesh = mesh
         self.owner = owner
         self.rest_endpoint = rest_endpoint
         self.writable = writable
+        self.relay_settings = RelaySettings(private_reads=private_reads)
         self.reactor = reactor
         self.settings = settings
         self.binding = binding  # ServerBinding: the owner binding's state, for all to read
@@ -91,7 +93,8 @@ class ServerStartup(Service):
         self.watch.start()
         self.summary = ActivitySummary(self.reactor, lambda: self.node.counters)
         self.summary.start()
-        resource = make_api(store, self.node, self.owner, self.writable, self.binding)
+        resource = make_api(store, self.node, self.owner, self.writable, self.binding,
+                            self.relay_settings, self.reactor)
         endpoint = serverFromString(self.reactor, self.rest_endpoint)
         self.port = await endpoint.listen(api_site(resource, self.on_api_request))
         if not self.running:

@@ -22,7 +22,9 @@ from . import limits
 _ANSWER_PREFIX = msgpack.packb({"Evts": []}, use_bin_type=True)[:-1]  # map(1), "Evts"
 
 
-class _Lru(OrderedDict):
+class Lru(OrderedDict):
+    """A dict of at most ``bound`` entries; the least recently used goes first."""
+
     def __init__(self, bound: int):
         super().__init__()
         self.bound = bound
@@ -42,8 +44,8 @@ class _Lru(OrderedDict):
 
 class AnswerEncoder:
     def __init__(self):
-        self._packed = _Lru(limits.PACKED_EVENTS_CACHED)
-        self._answers = _Lru(limits.ANSWERS_CACHED)
+        self._packed = Lru(limits.PACKED_EVENTS_CACHED)
+        self._answers = Lru(limits.ANSWERS_CACHED)
         self._header = msgpack.Packer(use_bin_type=True)
 
     def encode(self, events: Sequence[Event], gzipped: bool) -> bytes:

@@ -9,6 +9,7 @@ import collections
 import hashlib
 
 from nostrp2p.mesh import limits, wire
+from nostrp2p.mesh.graft_timeout import announcer_round_trip, graft_timeout
 
 
 class PayloadTooLarge(ValueError):
@@ -106,7 +107,8 @@ class Broadcast:
                 # Spread over [1, 1+GRAFT_JITTER] x timeout: when a piece of the tree is cut off, its
                 # first graft usually reconnects the whole piece before the others fire, so
                 # fewer redundant links (and later duplicates) are made.
-                delay = limits.GRAFT_TIMEOUT * (1.0 + limits.GRAFT_JITTER * self.node.rng.random())
+                timeout = graft_timeout(announcer_round_trip(self.node, peer.static))
+                delay = timeout * (1.0 + limits.GRAFT_JITTER * self.node.rng.random())
                 self.node.timers.call_at(now + delay, self._graft_timer, mid)
             if len(announcers) < limits.MISSING_ANNOUNCERS_MAX and peer.static not in announcers:
                 announcers.append(peer.static)
