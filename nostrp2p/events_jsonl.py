@@ -22,10 +22,11 @@ from .nostr.limits import MAX_EVENT_JSON_BYTES
 from .service import REDIS_SUBDIR
 from .store import StoreService
 from .store.embedded import LOCK_NAME, StoreStartError, socket_path
-from .store.keys import EVENTS, TIME, order_key_id
+from .store.encoding import packed_form
+from .store.keys import EVENTS
 
 EXPORT_PAGE = 500
-"""Events read from Redis per round trip while exporting."""
+"""Events asked of Redis per round trip while exporting (a hint to HSCAN)."""
 
 IMPORT_BATCH = 200
 """Events written per round of concurrent adds while importing."""
@@ -95,24 +96,23 @@ def _server_running(data_dir: Path) -> bool:
 
 
 async def export_events(redis, out: BinaryIO) -> int:
-    """Write every held event, newest first, one JSON object per line; how many. Pages follow
-    the time index from the last key read, so events added meanwhile do not shift them."""
+    """Write every held event, one JSON object per line; how many. It walks the events hash
+    itself (HSCAN), so it depends on no index: an event stored or trimmed meanwhile may be
+    written or not, and one may come twice (import skips it the second time)."""
     count = 0
-    start = b"-"
+    cursor = b"0"
     while True:
-        keys = await redis.execute_command("ZRANGEBYLEX", TIME, start, b"+", b"LIMIT", 0,
-                                           EXPORT_PAGE)
-        if not keys:
-            return count
-        blobs = await redis.execute_command("HMGET", EVENTS, *[order_key_id(k) for k in keys])
-        for blob in blobs:
-            if blob is None:
-                continue  # trimmed between the two reads
-            line = json.dumps(unpack_event(blob).to_json(), ensure_ascii=False,
-                              separators=(",", ":"))
+        cursor, flat = await redis.execute_command("HSCAN", EVENTS, cursor, b"COUNT", EXPORT_PAGE)
+        for event_id, stored in zip(flat[::2], flat[1::2]):
+            try:
+                event = unpack_event(packed_form(event_id, stored))
+            except EventError:  # only a damaged data file: the store skips it too
+                continue
+            line = json.dumps(event.to_json(), ensure_ascii=False, separators=(",", ":"))
             out.write(line.encode("utf-8") + b"\n")
             count += 1
-        start = b"(" + keys[-1]
+        if cursor in (b"0", 0):
+            return count
 
 
 async def import_events(store, lines: BinaryIO, err) -> tuple[int, int, int]:
