@@ -5,6 +5,8 @@
     nostrp2p server [OPTIONS]           the same as: twistd --nodaemon nostrp2p [OPTIONS]
     nostrp2p status|post|reply|follow|timeline   see nostrp2p.client (docs/CLIENT.md)
     nostrp2p bind --datadir DIR         sign the owner binding of the server in DIR (nsec on stdin)
+    nostrp2p export / import            events as JSON Lines (nostrp2p/backup.py)
+    nostrp2p --version
 """
 
 from __future__ import annotations
@@ -12,9 +14,11 @@ from __future__ import annotations
 import argparse
 import sys
 
+from . import backup
 from .client import commands as client
 from .binding import command as bind_command
 from .nostr.keys import KeyFormatError, KeyPair, decode_key, nip19_encode
+from .version import VERSION
 
 SECRET_WARNING = (
     "Keep the secret key in your client only. The server needs only the public key "
@@ -65,6 +69,7 @@ def run_server(args: list[str]) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="nostrp2p", description="NostrP2P keys and server.")
+    parser.add_argument("--version", action="version", version=f"nostrp2p {VERSION}")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("genkey", help="generate a new key pair (nsec, hex, npub, hex)")
     key = commands.add_parser("key", help="convert keys between forms")
@@ -75,6 +80,7 @@ def _parser() -> argparse.ArgumentParser:
         "server", add_help=False,
         help="run a server in the foreground (twistd --nodaemon nostrp2p); --help lists options",
     )
+    backup.add_commands(commands)
     client.add_commands(commands)
     bind_command.add_parser(commands)
     return parser
@@ -89,6 +95,8 @@ def main(argv: list[str] | None = None, out=None, err=None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "genkey":
         return genkey(out)
+    if args.command in ("export", "import"):
+        return backup.run(args, out, err)
     if args.command in client.COMMANDS:
         return client.run(args, out, err)
     if args.command == "bind":

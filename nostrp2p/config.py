@@ -102,9 +102,12 @@ def check_endpoint(description: str) -> str:
 
     try:
         # Parsing needs no reactor: the endpoint only keeps a reference to it until listen().
-        serverFromString(None, description)
+        endpoint = serverFromString(None, description)
     except Exception as e:  # Twisted raises many types here, each a user's mistake
         raise ConfigError(f"--rest: cannot use endpoint {description!r}: {e}") from None
+    port = getattr(endpoint, "_port", None)  # tcp: and ssl: endpoints; Twisted checks it late
+    if isinstance(port, int) and not 0 <= port <= 65535:
+        raise ConfigError(f"--rest: port must be a number from 0 to 65535, got {port}")
     return description
 
 

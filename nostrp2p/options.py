@@ -1,6 +1,12 @@
-"""``twistd nostrp2p`` command-line options."""
+"""``twistd nostrp2p`` command-line options.
+
+A mistake in them (or in the config file) ends the command with one line, the reason, and
+status 1; the full usage is printed only for ``--help``.
+"""
 
 from __future__ import annotations
+
+from typing import NoReturn
 
 from twisted.python import usage
 
@@ -8,6 +14,12 @@ from .config import (
     DEFAULT_MAX_EVENTS, DEFAULT_OVERLAY_HOST, DEFAULT_OVERLAY_PORT, DEFAULT_RESEND_BASE_SECONDS,
     DEFAULT_RELAY_KIB_PER_SECOND, DEFAULT_RESEND_CHECK_SECONDS, ConfigError, build_config, read_config_file,
 )
+
+def fail(reason: str) -> NoReturn:
+    """End the command with the reason on one line on stderr and status 1 (twistd would print
+    its whole usage before a UsageError's reason)."""
+    raise SystemExit(f"nostrp2p: {reason}")
+
 
 # Flags whose presence on the command line means True; absent, the config file decides.
 _FLAGS = ("deny-write", "debug", "private-reads")
@@ -41,7 +53,8 @@ class ServerOptions(usage.Options):
          "[default: empty, start and supervise an embedded redis-server in the data directory]."],
         ["max-events", None, None, f"Events kept at most; the oldest go first [default: {DEFAULT_MAX_EVENTS}]."],
         ["log-json", None, None,
-         "Also write every log event as a JSON line to this file [default: none]."],
+         "Also write the log to this file, one JSON object per line (time, level, namespace, "
+         "message and the event's values) [default: none]."],
         ["network-password", None, None,
          "Pre-shared password of a private overlay; servers without it cannot join or read "
          "[default: none, the public overlay]."],
@@ -66,6 +79,18 @@ class ServerOptions(usage.Options):
         self.bootstrap: list[str] = []
         self.stun_servers: list[str] = []
         self.config = None
+
+    def parseOptions(self, options=None):
+        try:
+            super().parseOptions(options)
+        except usage.UsageError as e:
+            fail(f"{e} (twistd nostrp2p --help lists the options)")
+
+    def opt_version(self):
+        """Print the version and exit."""
+        from .version import VERSION
+        print(f"nostrp2p {VERSION}")
+        raise SystemExit(0)
 
     def opt_bootstrap(self, address):
         """HOST:PORT of a server already in the overlay, to join through (repeatable; a DNS

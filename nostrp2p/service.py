@@ -6,17 +6,18 @@ from __future__ import annotations
 import ipaddress
 import os
 import socket
-
-from twisted.application.service import MultiService
+from typing import Optional
 
 from .admin.service import AdminService
 from .binding import OVERLAY_KEY_FILE, load_server_binding
 from .config import ConfigError, HostPort, ServerConfig
+from .lifecycle import Lifecycle, ServerService
 from .logging import JSONLogFile, Logger, configure_logging
 from .mesh.service import MeshService
 from .node.node import NodeSettings
 from .startup import ServerStartup
 from .store import StoreConfigError, StoreService
+from .version import VERSION
 
 log = Logger()
 
@@ -58,16 +59,24 @@ def resolve_addresses(option: str, peers: tuple[HostPort, ...], listen_host: str
     return tuple(dict.fromkeys(resolved))
 
 
-def make_service(config: ServerConfig, reactor=None, on_fatal=None) -> MultiService:
-    """``on_fatal`` is called when the server cannot start after all (the store did not start,
-    the REST endpoint cannot listen); by default the reactor stops."""
+def make_service(config: ServerConfig, reactor=None,
+                 lifecycle: Optional[Lifecycle] = None) -> ServerService:
+    """The whole server. ``lifecycle.fatal`` is called when it cannot start after all (a port
+    taken, the store not ready by its deadline); by default the server stops with status 1."""
     if reactor is None:
         from twisted.internet import reactor
+    if lifecycle is None:
+        lifecycle = Lifecycle(reactor)
     configure_logging(config.debug)
     settings = node_settings(config)
     prepare_data_dir(config)
+    log.info(
+        "NostrP2P {version} for {owner}: overlay {overlay}, REST {rest}, data in {data_dir}",
+        version=VERSION, owner=config.owner_pubkey.hex(), overlay=str(config.overlay),
+        rest=config.rest_endpoint, data_dir=str(config.data_dir),
+    )
     binding = load_server_binding(config.data_dir, config.owner_pubkey, reactor)
-    top = MultiService()
+    top = ServerService(lifecycle)
     top.setName("nostrp2p")
     if config.log_json is not None:
         JSONLogFile(str(config.log_json)).setServiceParent(top)
@@ -95,17 +104,12 @@ def make_service(config: ServerConfig, reactor=None, on_fatal=None) -> MultiServ
     admin = AdminService(config, store, mesh, reactor)
     startup = ServerStartup(store, mesh, config.owner_pubkey, config.rest_endpoint,
                             writable=not config.deny_write, reactor=reactor, settings=settings,
-                            on_fatal=on_fatal, on_api_request=admin.api_request_finished,
-                            binding=binding, private_reads=config.private_reads)
+                            on_fatal=lifecycle.fatal, on_api_request=admin.api_request_finished,
+                            binding=binding, private_reads=config.private_reads,
+                            bootstrap=tuple(map(str, config.bootstrap)))
     startup.setServiceParent(top)
     admin.attach(startup)
     admin.setServiceParent(top)
-
-    log.info(
-        "NostrP2P server for {owner}: overlay {overlay}, REST {rest}, data in {data_dir}",
-        owner=config.owner_pubkey.hex(), overlay=str(config.overlay),
-        rest=config.rest_endpoint, data_dir=str(config.data_dir),
-    )
     return top
 
 

@@ -12,10 +12,12 @@ from typing import Callable, Optional
 from twisted.application.service import Service
 from twisted.internet.defer import CancelledError, Deferred
 from twisted.internet.endpoints import serverFromString
-from twisted.internet.task import LoopingCall
+from twisted.logger import LogLevel
 
+from .activity import ActivitySummary, NeighbourLog, Periodic
 from .api import api_site, make_api
 from .api.relay import RelaySettings
+from .lifecycle import one_line
 from .logging import Logger
 from .node.mesh_overlay import MeshOverlay
 from .node.node import Node, NodeSettings
@@ -28,31 +30,25 @@ or some again after losing them all (the home link was down), asks them at once 
 missed."""
 
 
-class ConnectivityWatch:
-    """Calls ``on_connected`` each time the overlay goes from no neighbours to some."""
+class ConnectivityWatch(Periodic):
+    """Calls ``on_connected`` each time the overlay goes from no neighbours to some, and tells
+    the log of neighbours (:class:`~nostrp2p.activity.NeighbourLog`)."""
 
-    def __init__(self, mesh, clock, on_connected: Callable[[], None]):
+    def __init__(self, mesh, clock, on_connected: Callable[[], None],
+                 bootstrap: tuple[str, ...] = ()):
+        super().__init__(clock, CONNECTIVITY_CHECK_SECONDS, self._check,
+                         "the overlay connectivity watch", now=True)
         self.mesh = mesh
         self.on_connected = on_connected
         self.connected = False
-        self._loop = LoopingCall(self._check)
-        self._loop.clock = clock
-
-    def start(self) -> None:
-        self._loop.start(CONNECTIVITY_CHECK_SECONDS, now=True).addErrback(
-            lambda f: log.failure("the overlay connectivity watch stopped", f))
-
-    def stop(self) -> None:
-        if self._loop.running:
-            self._loop.stop()
+        self.neighbours = NeighbourLog(clock, bootstrap)
 
     def _check(self) -> None:
-        connected = bool(self.mesh.peers())
+        peers = self.mesh.peers()
+        self.neighbours.observe(peer.overlay_key for peer in peers)
+        connected = bool(peers)
         if connected and not self.connected:
-            log.info("overlay connected: {count} neighbours", count=len(self.mesh.peers()))
             self.on_connected()
-        elif self.connected and not connected:
-            log.warn("overlay has no neighbours; rejoining through the bootstrap peers")
         self.connected = connected
 
 
@@ -61,8 +57,8 @@ class ServerStartup(Service):
 
     def __init__(self, store_service, mesh, owner: bytes, rest_endpoint: str, writable: bool,
                  reactor, settings: NodeSettings = NodeSettings(),
-                 on_fatal: Optional[Callable[[], None]] = None, on_api_request=None,
-                 binding=None, private_reads: bool = False):
+                 on_fatal: Callable[[str], None] = lambda reason: None, on_api_request=None,
+                 binding=None, private_reads: bool = False, bootstrap: tuple[str, ...] = ()):
         self.store_service = store_service
         self.mesh = mesh
         self.owner = owner
@@ -72,8 +68,10 @@ class ServerStartup(Service):
         self.reactor = reactor
         self.settings = settings
         self.binding = binding  # ServerBinding: the owner binding's state, for all to read
-        self.on_fatal = on_fatal if on_fatal is not None else reactor.stop
+        self.on_fatal = on_fatal
         self.on_api_request = on_api_request  # called with each answered request (metrics)
+        self.bootstrap = bootstrap
+        self.summary: Optional[ActivitySummary] = None
         self.node: Optional[Node] = None
         self.watch: Optional[ConnectivityWatch] = None
         self.port = None
@@ -91,8 +89,11 @@ class ServerStartup(Service):
             return
         self.node = Node(store, MeshOverlay(self.mesh), self.owner, self.reactor, self.settings)
         self.node.start()
-        self.watch = ConnectivityWatch(self.mesh, self.reactor, self.node.overlay_ready)
+        self.watch = ConnectivityWatch(self.mesh, self.reactor, self.node.overlay_ready,
+                                       self.bootstrap)
         self.watch.start()
+        self.summary = ActivitySummary(self.reactor, lambda: self.node.counters)
+        self.summary.start()
         resource = make_api(store, self.node, self.owner, self.writable, self.binding,
                             self.relay_settings, self.reactor)
         endpoint = serverFromString(self.reactor, self.rest_endpoint)
@@ -106,12 +107,10 @@ class ServerStartup(Service):
                  port=getattr(address, "port", "?"), mode="" if self.writable else " (deny-write)")
 
     def _fatal(self, failure) -> None:
-        if failure.check(CancelledError):  # stopped while starting
+        if failure.check(CancelledError) or not self.running:  # stopped while starting
             return
-        log.critical("the server cannot start: {why}", why=failure.getErrorMessage() or
-                     type(failure.value).__name__)
-        if self.running:
-            self.on_fatal()
+        log.failure("why the server cannot start", failure, level=LogLevel.debug)
+        self.on_fatal(one_line(failure.value))
 
     async def _stop(self) -> None:
         if self._starting is not None and not self._starting.called:
@@ -122,6 +121,9 @@ class ServerStartup(Service):
         if self.watch is not None:
             self.watch.stop()
             self.watch = None
+        if self.summary is not None:
+            self.summary.stop()
+            self.summary = None
         if self.node is not None:
             node, self.node = self.node, None
             node.stop()

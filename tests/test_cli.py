@@ -1,5 +1,6 @@
 """The `nostrp2p` command: keys a person can use and check."""
 
+import contextlib
 import io
 
 import bech32
@@ -7,6 +8,7 @@ from twisted.trial.unittest import TestCase
 
 from nostrp2p.cli import main
 from nostrp2p.nostr.signing import xonly_public_key
+from nostrp2p.version import VERSION
 
 
 def run(*argv):
@@ -64,3 +66,14 @@ class KeyDecodeTests(TestCase):
         code, out, err = run("key", "decode", "npub1notakey")
         self.assertEqual((code, out), (2, ""))
         self.assertIn("bech32", err)
+
+
+class VersionTests(TestCase):
+    def test_version_is_the_installed_one(self):
+        out = io.StringIO()
+        with self.assertRaises(SystemExit) as caught:
+            with contextlib.redirect_stdout(out):
+                main(["--version"])
+        self.assertEqual(caught.exception.code, 0)
+        self.assertEqual(out.getvalue().strip(), f"nostrp2p {VERSION}")
+        self.assertNotEqual(VERSION, "unknown")  # scripts/test installs the package

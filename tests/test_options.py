@@ -2,7 +2,6 @@
 
 from pathlib import Path
 
-from twisted.python import usage
 from twisted.trial.unittest import TestCase
 
 from nostrp2p.config import HostPort
@@ -70,7 +69,7 @@ class OptionTests(TestCase):
         self.assertNotIn("pw", repr(config))  # never printed in logs by accident
 
     def assertRefused(self, args, *words):
-        with self.assertRaises(usage.UsageError) as caught:
+        with self.assertRaises(SystemExit) as caught:
             parse(*args)
         for word in words:
             self.assertIn(word, str(caught.exception))
@@ -94,6 +93,20 @@ class OptionTests(TestCase):
         self.assertRefused(["-p", HEX, "--stun-server", "nowhere"], "--stun-server")
         self.assertRefused(["-p", HEX, "--relay-kib-per-second", "-1"], "--relay-kib-per-second", "0 or more")
         self.assertRefused(["-p", HEX, "--relay-kib-per-second", "fast"], "--relay-kib-per-second")
+
+    def test_a_mistake_is_one_line_without_the_usage(self):
+        for args in (["-p", HEX, "--colour", "blue"], ["-p", HEX, "-r", "tcp:99999"], []):
+            with self.assertRaises(SystemExit) as caught:
+                parse(*args)
+            text = str(caught.exception.code)
+            self.assertTrue(text.startswith("nostrp2p: "), text)
+            self.assertNotIn("\n", text)
+            self.assertNotIn("--relay-kib-per-second", text)  # no list of options
+
+    def test_version(self):
+        with self.assertRaises(SystemExit) as caught:
+            parse("--version")
+        self.assertEqual(caught.exception.code, 0)
 
     def test_help_documents_every_option(self):
         text = str(ServerOptions())
@@ -132,13 +145,13 @@ class ConfigFileTests(TestCase):
         self.assertEqual(config.owner_pubkey.hex(), HEX)
 
     def test_file_errors(self):
-        with self.assertRaises(usage.UsageError) as caught:
+        with self.assertRaises(SystemExit) as caught:
             parse("--config", "/nonexistent/nostrp2p.conf")
         self.assertIn("cannot read", str(caught.exception))
         for text, words in [("[server]\npubkey = x\n", "no [nostrp2p] section"),
                             ("[nostrp2p]\nlisten\n", "not a valid config file"),
                             (f"[nostrp2p]\npubkey = {HEX}\ncolour = blue\n", "unknown option(s): colour"),
                             (f"[nostrp2p]\npubkey = {HEX}\ndebug = perhaps\n", "--debug")]:
-            with self.assertRaises(usage.UsageError) as caught:
+            with self.assertRaises(SystemExit) as caught:
                 parse("--config", self.write(text))
             self.assertIn(words, str(caught.exception))

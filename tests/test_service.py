@@ -13,6 +13,7 @@ from twisted.internet import reactor
 from twisted.internet.defer import Deferred
 from twisted.trial.unittest import TestCase
 
+from nostrp2p.lifecycle import Lifecycle
 from nostrp2p.nostr import KeyPair, sign_event
 from nostrp2p.nostr.client_wire import decode_events_answer
 from nostrp2p.options import ServerOptions
@@ -38,11 +39,23 @@ def _config(data_dir: Path, rest_port: int, *extra):
     return options.config
 
 
+class FatalRecorder(Lifecycle):
+    """Calls ``on_fatal(reason)`` instead of stopping the test's reactor."""
+
+    def __init__(self, on_fatal=None):
+        super().__init__(reactor)
+        self.on_fatal = on_fatal
+
+    def fatal(self, reason):
+        if self.on_fatal is not None:
+            self.on_fatal(reason)
+
+
 class ServiceTests(TestCase):
     timeout = 120
 
     def _start(self, config, fatal=None):
-        service = make_service(config, reactor=reactor, on_fatal=fatal or (lambda: None))
+        service = make_service(config, reactor=reactor, lifecycle=FatalRecorder(fatal))
         service.startService()
         self.addCleanup(lambda: service.stopService() if service.running else None)
         return service
@@ -89,6 +102,6 @@ class ServiceTests(TestCase):
         busy.listen()
         self.addCleanup(busy.close)
         fatal = Deferred()
-        self._start(_config(Path(self.mktemp()), busy.getsockname()[1]),
-                    fatal=lambda: fatal.callback(None))
-        await fatal  # trial's timeout fails the test if the server never gives up
+        self._start(_config(Path(self.mktemp()), busy.getsockname()[1]), fatal=fatal.callback)
+        # trial's timeout fails the test if the server never gives up
+        self.assertIn("Address already in use", await fatal)

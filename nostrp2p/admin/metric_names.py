@@ -56,6 +56,8 @@ NODE = {
     "duplicates": "Events from other servers already held.",
     "bad_signature": "Events from other servers refused: the signature does not verify.",
     "kind_refused": "Events from other servers refused: a kind this server does not keep.",
+    "not_addressed_here": "Events from other servers refused: a mention, reply or reaction "
+                          "addressed to another server.",
     "future_refused": "Events from other servers refused: dated too far in the future.",
     "peer_rate_limited": "Events refused: the sending server is over its rate.",
     "author_rate_limited": "Events refused: the author is over its rate.",

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import os
 import socket
-from importlib import metadata
 
 from twisted.application.service import Service
 from twisted.internet.defer import Deferred
@@ -26,6 +25,7 @@ from twisted.web.server import Site
 
 from ..api.site import BoundedRequest
 from ..logging import Logger
+from ..version import VERSION
 from ..store import keys as store_keys
 from . import limits
 from .mesh_view import MeshView
@@ -39,10 +39,7 @@ log = Logger()
 
 
 def server_version() -> str:
-    try:
-        return metadata.version("nostrp2p")
-    except metadata.PackageNotFoundError:  # run from a source tree that is not installed
-        return "unknown"
+    return VERSION
 
 
 def clear_stale_socket(path: str) -> str | None:

@@ -8,6 +8,13 @@ MAX_REQUEST_BODY_BYTES = nostr_limits.MAX_EVENT_JSON_BYTES
 Content-Length says so, or as soon as that many bytes of a chunked body have arrived; the
 rest is never read. A filter at its largest (1000 authors) is about 70 KB, an event 256 KB."""
 
+LINGER_SECONDS = 5.0
+LINGER_MAX_BYTES = 8 * 1024 * 1024
+"""After a 413 the server stops sending and drops what the client still sends, for at most this
+long and this many bytes, before it closes (RFC 9112 section 9.6): closing at once, with the
+body still arriving, would reset the connection and the client would see a broken pipe
+instead of the 413."""
+
 MAX_INFLATED_BODY_BYTES = nostr_limits.MAX_EVENT_JSON_BYTES
 """A gzip request body may inflate to at most this many bytes (a gzip bomb is a 413)."""
 

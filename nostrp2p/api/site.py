@@ -2,8 +2,10 @@
 
 twisted.web reads a whole request body before rendering. Here the request looks at the
 declared Content-Length as soon as the headers are in, and counts the bytes of a chunked body
-as they arrive; past ``MAX_REQUEST_BODY_BYTES`` it answers 413 at once and closes the
-connection, so the rest is never read nor buffered.
+as they arrive; past ``MAX_REQUEST_BODY_BYTES`` it answers 413 at once, so the rest is never
+buffered. It then closes the way RFC 9112 section 9.6 asks (a lingering close): it stops
+sending, and reads and drops what the client is still sending for a little while, so that the
+client, busy writing its body, is not reset before it reads the 413.
 """
 
 from __future__ import annotations
@@ -62,9 +64,36 @@ class BoundedRequest(Request):
         # Otherwise the channel would send "100 Continue" after our answer.
         self.requestHeaders.removeHeader(b"expect")
         log.info("refused an oversized request body: {reason}", reason=reason)
-        transport = self.channel.transport
-        transport.write(_too_large_response(reason))
-        self.channel.loseConnection()
+        self.channel.transport.write(_too_large_response(reason))
+        _LingeringClose(self.channel)
+
+
+class _LingeringClose:
+    """Takes over a channel whose answer is written: half-closes it and drops what still comes,
+    up to LINGER_MAX_BYTES or LINGER_SECONDS, then closes it."""
+
+    def __init__(self, channel):
+        from twisted.internet import reactor
+
+        self.transport = channel.transport
+        self.left = limits.LINGER_MAX_BYTES
+        self.lost = channel.connectionLost
+        channel.dataReceived = self.discard
+        channel.connectionLost = self.connection_lost
+        half_close = getattr(self.transport, "loseWriteConnection", None)
+        if half_close is not None:
+            half_close()  # FIN once the answer is sent: the client reads it, then closes
+        self.timer = reactor.callLater(limits.LINGER_SECONDS, self.transport.loseConnection)
+
+    def discard(self, data: bytes) -> None:
+        self.left -= len(data)
+        if self.left < 0:
+            self.transport.abortConnection()
+
+    def connection_lost(self, reason) -> None:
+        if self.timer.active():
+            self.timer.cancel()
+        self.lost(reason)
 
 
 class ApiSite(Site):

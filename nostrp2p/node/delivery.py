@@ -7,6 +7,10 @@
 | 7 (reaction)                                                   | unicast to the first `p` tag |
 |                                                                | (stored only when it is ours)|
 | anything else                                                  | refused                      |
+
+A unicast-only event (mention, reply, reaction) is kept only by its author's server and the
+servers it is addressed to (:func:`kept_by`): a server answering a share or a fetch leaves it
+out for anyone else, and a server given one it was not addressed to does not store it.
 """
 
 from __future__ import annotations
@@ -72,3 +76,18 @@ def plan_delivery(event: Event, owner: bytes) -> Delivery:
     if event.kind == FOLLOWS:
         return StoreOnly()
     return Broadcast()  # profile, repost
+
+
+def kept_by(event: Event, owner: bytes) -> bool:
+    """Whether the server of ``owner`` may hold ``event``: always its own owner's; a unicast-only
+    event only when addressed to it (a reaction to one's own post, to nobody else); anything
+    else, broadcasts and follow lists, everywhere."""
+    if event.pubkey == owner:
+        return True
+    try:
+        delivery = plan_delivery(event, event.pubkey)
+    except EventError:
+        return False  # its author's server would have refused it: nobody else needs it
+    if isinstance(delivery, Unicast):
+        return owner in delivery.targets
+    return event.kind != REACTION

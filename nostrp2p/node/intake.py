@@ -17,7 +17,7 @@ from twisted.internet.defer import Deferred, succeed
 from ..logging import Logger
 from ..nostr import Event, EventError, verify_event
 from . import limits
-from .delivery import ACCEPTED_KINDS
+from .delivery import ACCEPTED_KINDS, kept_by
 from .ratelimit import RateLimiter
 
 log = Logger()
@@ -25,8 +25,9 @@ log = Logger()
 
 class Intake:
     def __init__(self, store, clock, counters: Counter, peer_events_per_minute: int,
-                 author_events_per_hour: int):
+                 author_events_per_hour: int, owner: bytes):
         self.store = store
+        self.owner = owner
         self.clock = clock
         self.counters = counters
         self._peer_events = RateLimiter(peer_events_per_minute, 60, limits.RATE_TABLE_SIZE)
@@ -61,6 +62,8 @@ class Intake:
                 self.counters["kind_refused"] += 1
             elif event.created_at > now + limits.MAX_FUTURE_SECONDS:
                 self.counters["future_refused"] += 1
+            elif not kept_by(event, self.owner):  # a mention, reply or reaction for another
+                self.counters["not_addressed_here"] += 1
             else:
                 candidates.setdefault(event.id, event)
         fresh = [e for e in candidates.values() if e.id not in self._pending]

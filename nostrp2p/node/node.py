@@ -18,7 +18,7 @@ from twisted.internet.defer import Deferred
 from ..logging import Logger
 from ..nostr import Event, Filter
 from . import limits
-from .delivery import Broadcast, Unicast, plan_delivery
+from .delivery import Broadcast, Unicast, kept_by, plan_delivery
 from .fetcher import Fetcher
 from .intake import Intake
 from .messages import (
@@ -71,7 +71,7 @@ class Node:
         self.counters: Counter[str] = Counter()
         self.tasks = TaskSet(limits.MAX_TASKS_IN_FLIGHT, self.counters)
         self.intake = Intake(store, clock, self.counters, settings.peer_events_per_minute,
-                             settings.author_events_per_hour)
+                             settings.author_events_per_hour, owner)
         self.resender = Resender(store, overlay, clock, self.counters, self.tasks,
                                  settings.resend_base_seconds, settings.resend_attempts,
                                  settings.resend_check_seconds)
@@ -232,10 +232,10 @@ class Node:
         if message.what == "share" and not self._peer_shares.allow(origin, self.clock.seconds()):
             self.counters["share_rate_limited"] += 1
             return encode_events([])
-        answering = self.tasks.run(self._answer(message), f"answer {message.what}")
+        answering = self.tasks.run(self._answer(message, origin), f"answer {message.what}")
         return encode_events([]) if answering is None else answering
 
-    async def _answer(self, request: Request) -> bytes:
+    async def _answer(self, request: Request, origin: bytes) -> bytes:
         try:
             if request.what == "profile":
                 found = [await self.store.current_profile(self.owner)]
@@ -250,8 +250,8 @@ class Node:
             self.counters["answer_failed"] += 1
             log.warn("could not answer a {what} request: {why}", what=request.what, why=repr(e))
             found = []
-        payload, _ = encode_events_within([e for e in found if e is not None],
-                                          limits.MAX_UNICAST_PAYLOAD)
+        payload, _ = encode_events_within(
+            [e for e in found if e is not None and kept_by(e, origin)], limits.MAX_UNICAST_PAYLOAD)
         return payload
 
     async def _events_since(self, since: int) -> list[Event]:
@@ -263,7 +263,7 @@ class Node:
         """Answer a broadcast "share your events" by unicast. Not queued for resend when the
         asker cannot be reached: it asks again when it next starts, and the answer would be
         stale by then."""
-        events = await self._events_since(since)
+        events = [e for e in await self._events_since(since) if kept_by(e, origin)]
         if not events:
             return
         payload, count = encode_events_within(events, limits.MAX_UNICAST_PAYLOAD)

@@ -47,7 +47,7 @@ def sign_event(secret: bytes, created_at: int, kind: int, tags: Tags, content: s
 
 def verify_event(event: Event) -> None:
     """Raise :class:`EventError` unless the id matches the content and the signature is valid."""
-    if event.expected_id() != event.id:
+    if not event.id_matches():
         raise EventError("id", "does not match the event's NIP-01 serialisation")
     if not schnorr_verify(event.pubkey, event.id, event.sig):
         raise EventError("sig", "is not a valid BIP-340 signature of the id by the pubkey")

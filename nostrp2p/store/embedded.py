@@ -5,12 +5,19 @@ It listens only on a unix socket in the data directory (``port 0``: no TCP at al
 append-only file there, and is restarted with exponential backoff if it dies. A lock file in
 the data directory keeps a second server from using the same files (redis-server itself would
 silently unlink the first one's socket).
+
+It never outlives the server: on Linux it is started with a parent-death signal (SIGTERM, so
+it still flushes its append-only file), and a redis-server left over in this data directory by
+a server that could not stop it (a SIGKILL on another system, say) is stopped at the next start.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
+import signal
+import sys
 import tempfile
 from typing import Optional
 
@@ -18,9 +25,11 @@ from twisted.application.service import Service
 from twisted.internet import error as twisted_errors
 from twisted.internet.defer import Deferred
 from twisted.internet.protocol import ProcessProtocol
-from twisted.logger import Logger
+from twisted.internet.task import deferLater
+from twisted.logger import LogLevel
 from twisted.python.lockfile import FilesystemLock
 
+from ..logging import Logger
 from . import limits
 
 log = Logger()
@@ -29,7 +38,20 @@ SOCKET_NAME = "redis.sock"
 LOCK_NAME = "redis.lock"
 PID_NAME = "redis.pid"
 AOF_NAME = "appendonly.aof"
+SNAPSHOT_NAME = "dump.rdb"
 READY_LINE = b"eady to accept connections"  # "Ready ..." (TCP) or "...now ready ..." (unix only)
+
+LEFTOVER_POLL_SECONDS = 0.05
+
+# Runs in the child between fork and redis-server: asks the kernel for SIGTERM when this server
+# dies (prctl PR_SET_PDEATHSIG = 1; kept across exec), then becomes redis-server. If the server
+# died before prctl took effect, the child is already orphaned and exits instead.
+_WITH_PARENT_DEATH_SIGNAL = (
+    "import ctypes, os, signal, sys\n"
+    "ctypes.CDLL(None).prctl(1, signal.SIGTERM, 0, 0, 0)\n"
+    "if os.getppid() != int(sys.argv[1]): sys.exit(1)\n"
+    "os.execv(sys.argv[2], sys.argv[2:])\n"
+)
 
 FSYNC_POLICIES = ("always", "everysec")
 """``always``: fsync before every acknowledgement; ``everysec``: fsync once a second (default)."""
@@ -53,6 +75,42 @@ def redis_executable() -> str:
     return path
 
 
+_REDIS_LINE = re.compile(r"\d+:[A-Z] \d+ \w+ \d+ [\d:.]+ ([.*#-]) (.*)")
+_REDIS_LEVELS = {"#": LogLevel.warn, "*": LogLevel.info, "-": LogLevel.debug, ".": LogLevel.debug}
+_REDIS_ROUTINE = ("Redis is starting", "Redis version=", "Configuration loaded",
+                  "monotonic clock", "Running mode=", "Server initialized",
+                  "ready to accept connections", "User requested shutdown", "Calling fsync",
+                  "Removing the", "ready to exit", "scheduling shutdown", "DB loaded from",
+                  "Reading RDB preamble", "Reading the remaining AOF tail", "Saving the final RDB")
+"""What redis-server says on every start and stop: debug level, our own lines say it shorter."""
+
+
+def redis_line_level(text: str) -> tuple[LogLevel, str]:
+    """The level of a redis-server log line (``pid:role date time LEVEL message``, LEVEL one of
+    ``. - * #`` for debug, verbose, notice, warning) and its message; its banner, routine start
+    and stop lines and anything not in that form are debug."""
+    match = _REDIS_LINE.match(text)
+    if match is None:
+        return LogLevel.debug, text
+    mark, message = match.groups()
+    if any(routine in message for routine in _REDIS_ROUTINE):
+        return LogLevel.debug, message
+    return _REDIS_LEVELS[mark], message
+
+
+def socket_path(data_dir: str) -> tuple[str, Optional[str]]:
+    """The path to connect to the embedded server's socket in ``data_dir``, and the private
+    directory made for it (to remove when done) or None. A socket path must fit sun_path: the
+    server binds the relative name in its working directory, and a long one is reached through
+    a short symlink to that directory."""
+    path = os.path.join(data_dir, SOCKET_NAME)
+    if len(path.encode()) <= limits.UNIX_SOCKET_PATH_MAX:
+        return path, None
+    link_dir = tempfile.mkdtemp(prefix="nostrp2p-redis-")
+    os.symlink(data_dir, os.path.join(link_dir, "d"))
+    return os.path.join(link_dir, "d", SOCKET_NAME), link_dir
+
+
 class _RedisProcess(ProcessProtocol):
     def __init__(self, owner: "EmbeddedRedis"):
         self.owner = owner
@@ -73,10 +131,8 @@ class _RedisProcess(ProcessProtocol):
         if not text:
             return
         self.recent_lines = (self.recent_lines + [text])[-8:]
-        if " # " in text:
-            log.warn("redis-server: {line}", line=text)
-        else:
-            log.debug("redis-server: {line}", line=text)
+        level, message = redis_line_level(text)
+        log.emit(level, "redis-server: {line}", line=message)
         if READY_LINE in line:
             self.owner._child_ready(self)
 
@@ -108,15 +164,21 @@ class EmbeddedRedis(Service):
         self._planned_restart = False
         self._started_at = 0.0
         self._backoff = limits.RESTART_BASE_SECONDS
+        self._aof_on = False
         self.socket_path = ""
 
     # -- lifecycle ---------------------------------------------------------------------------
 
     def startService(self) -> None:
-        """Checks the data directory and spawns the server; raises StoreStartError."""
+        """Checks the data directory and spawns the server (once a leftover one is stopped);
+        raises StoreStartError."""
         self._prepare()
         Service.startService(self)
-        self._spawn()
+        leftover = self._leftover_pid()
+        if leftover is None:
+            self._spawn()
+        else:
+            Deferred.fromCoroutine(self._replace_leftover(leftover))
 
     def _prepare(self) -> None:
         try:
@@ -139,30 +201,45 @@ class EmbeddedRedis(Service):
             raise StoreStartError(f"another server holds the data directory {self.data_dir} "
                                   f"(lock {LOCK_NAME}); stop it or choose another directory")
         self._lock = lock
-        self._refuse_leftover_server()
-        path = os.path.join(self.data_dir, SOCKET_NAME)
-        if len(path.encode()) > limits.UNIX_SOCKET_PATH_MAX:
-            # A socket path must fit sun_path. The server binds the relative name in its working
-            # directory; we connect through a short private symlink to that directory.
-            self._link_dir = tempfile.mkdtemp(prefix="nostrp2p-redis-")
-            os.symlink(self.data_dir, os.path.join(self._link_dir, "d"))
-            path = os.path.join(self._link_dir, "d", SOCKET_NAME)
-        self.socket_path = path
+        self.socket_path, self._link_dir = socket_path(self.data_dir)
 
-    def _refuse_leftover_server(self) -> None:
-        """A redis-server orphaned by a crashed parent would share the AOF with a new one."""
+    def _leftover_pid(self) -> Optional[int]:
+        """The pid of a redis-server still running in this data directory (its pid file names
+        it, and its working directory is this one), or None. It was orphaned by a server that
+        died: it must not share the append-only file with a new one."""
         try:
             with open(os.path.join(self.data_dir, PID_NAME)) as f:
                 pid = int(f.read().strip())
             with open(f"/proc/{pid}/cmdline", "rb") as f:
                 command = f.read()
+            cwd = os.readlink(f"/proc/{pid}/cwd")
         except (OSError, ValueError):
+            return None
+        ours = os.path.realpath(cwd) == os.path.realpath(self.data_dir)
+        if b"redis-server" not in command or not ours:
+            return None
+        return pid
+
+    async def _replace_leftover(self, pid: int) -> None:
+        log.warn("a redis-server (pid {pid}) left over from an earlier run still uses {dir}; "
+                 "stopping it", pid=pid, dir=self.data_dir)
+        try:
+            for name in ("SIGTERM", "SIGKILL"):
+                os.kill(pid, getattr(signal, name))
+                deadline = self.reactor.seconds() + limits.REDIS_STOP_TIMEOUT_SECONDS
+                while _alive(pid) and self.reactor.seconds() < deadline:
+                    await deferLater(self.reactor, LEFTOVER_POLL_SECONDS, lambda: None)
+                if not _alive(pid):
+                    break
+        except ProcessLookupError:
+            pass
+        except OSError as e:
+            self._fail_waiters(StoreStartError(
+                f"a redis-server (pid {pid}) left over from an earlier run still uses "
+                f"{self.data_dir} and cannot be stopped: {e.strerror}"))
             return
-        if b"redis-server" in command:
-            self._lock.unlock()
-            self._lock = None
-            raise StoreStartError(f"a redis-server (pid {pid}) left over from an earlier run still "
-                                  f"uses {self.data_dir}; stop it, then start again")
+        if self.running:
+            self._spawn()
 
     def _arguments(self) -> list[str]:
         args = [self.executable, "--port", "0", "--unixsocket", SOCKET_NAME,
@@ -179,17 +256,36 @@ class EmbeddedRedis(Service):
         if self.fsync is None:
             args += ["--appendonly", "no"]
         else:
-            args += ["--appendonly", "yes", "--appendfilename", AOF_NAME,
-                     "--appendfsync", self.fsync, "--aof-use-rdb-preamble", "yes"]
+            # Loading a snapshot: with append-only on and no AOF, redis-server would start empty
+            # and ignore dump.rdb; so it starts with it off, and the store switches it on.
+            args += ["--appendonly", "no" if self.loading_snapshot else "yes",
+                     "--appendfilename", AOF_NAME, "--appendfsync", self.fsync,
+                     "--aof-use-rdb-preamble", "yes"]
         return args
+
+    @property
+    def loading_snapshot(self) -> bool:
+        """A restored backup (a ``dump.rdb`` and no append-only file yet): the data comes from
+        the snapshot, and :meth:`StoreService` turns append-only on once it is loaded."""
+        return self.fsync is not None and not self._aof_on and os.path.exists(
+            os.path.join(self.data_dir, SNAPSHOT_NAME)) and not os.path.exists(
+            os.path.join(self.data_dir, AOF_NAME))
+
+    def append_only_on(self) -> None:
+        """Append-only is on now (after loading a snapshot): restarts use the AOF."""
+        self._aof_on = True
 
     def _spawn(self) -> None:
         self._restart_call = None
         self._is_ready = False
         self._process = _RedisProcess(self)
         self._started_at = self.reactor.seconds()
+        executable, args = self.executable, self._arguments()
+        if sys.platform.startswith("linux"):
+            executable, args = sys.executable, [
+                sys.executable, "-c", _WITH_PARENT_DEATH_SIGNAL, str(os.getpid()), *args]
         self._transport = self.reactor.spawnProcess(
-            self._process, self.executable, self._arguments(), env={}, path=self.data_dir)
+            self._process, executable, args, env={}, path=self.data_dir)
         self._ready_timeout = self.reactor.callLater(
             limits.REDIS_READY_TIMEOUT_SECONDS, self._not_ready_in_time, self._process)
         log.info("started redis-server (pid {pid}) on {socket}", pid=self.pid, socket=self.socket_path)
@@ -240,11 +336,7 @@ class EmbeddedRedis(Service):
         if not was_ready and self.restarts == 0:
             # The very first start failed: a configuration problem, not a crash to retry.
             why = "; ".join(process.recent_lines[-3:]) or str(reason.value)
-            error = StoreStartError(f"redis-server did not start: {why}")
-            waiters, self._ready_waiters = self._ready_waiters, []
-            for waiter in waiters:
-                waiter.errback(error)
-            log.error("{error}", error=str(error))
+            self._fail_waiters(StoreStartError(f"redis-server did not start: {why}"))
             return
         uptime = self.reactor.seconds() - self._started_at
         if uptime >= limits.RESTART_STABLE_SECONDS:
@@ -255,6 +347,13 @@ class EmbeddedRedis(Service):
         log.warn("redis-server died ({why}); restarting in {delay} s",
                  why=reason.getErrorMessage(), delay=delay)
         self._restart_call = self.reactor.callLater(delay, self._spawn)
+
+    def _fail_waiters(self, error: StoreStartError) -> None:
+        waiters, self._ready_waiters = self._ready_waiters, []
+        for waiter in waiters:
+            waiter.errback(error)
+        if not waiters:
+            log.error("{error}", error=str(error))
 
     def _signal(self, name: str) -> None:
         if self._transport is not None:
@@ -314,6 +413,15 @@ class EmbeddedRedis(Service):
         if self._link_dir is not None:
             shutil.rmtree(self._link_dir, ignore_errors=True)
             self._link_dir = None
+
+
+def _alive(pid: int) -> bool:
+    """Whether the process still runs (a zombie, whose parent has not reaped it, does not)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().rsplit(b")", 1)[1].split()[0] != b"Z"
+    except (OSError, IndexError):
+        return False
 
 
 def _succeed() -> Deferred:

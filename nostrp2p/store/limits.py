@@ -87,7 +87,11 @@ refuses writes before the kernel kills the service."""
 REDIS_READY_TIMEOUT_SECONDS = 30.0
 """How long the embedded redis-server may take to load its AOF and accept connections."""
 
-REDIS_STOP_TIMEOUT_SECONDS = 10.0
+STORE_ANSWER_DEADLINE_SECONDS = 30.0
+"""How long a starting server waits for its Redis (embedded once ready, or at --redis) to answer;
+then it exits with the reason, and its supervisor starts it again later."""
+
+REDIS_STOP_TIMEOUT_SECONDS = 5.0
 """How long the embedded redis-server may take to exit after SIGTERM before it gets SIGKILL."""
 
 RESTART_BASE_SECONDS = 0.25

@@ -7,16 +7,19 @@ from urllib.parse import urlsplit
 
 import txredisapi
 from twisted.application.service import Service
-from twisted.internet.defer import Deferred
-from twisted.logger import Logger
+from twisted.internet.defer import CancelledError, Deferred, TimeoutError
+from twisted.internet.task import deferLater
 from twisted.python.failure import Failure
 
+from ..logging import Logger
 from . import limits
 from .embedded import EmbeddedRedis, StoreStartError
 from .redis_store import RedisEventStore
 from .timeline import RecentWindow
 
 log = Logger()
+
+SNAPSHOT_POLL_SECONDS = 0.05
 
 
 class StoreConfigError(StoreStartError):
@@ -93,7 +96,9 @@ class StoreService(Service):
             else:
                 waiter.callback(result)
         if isinstance(result, Failure) and not waiters:
-            if result.check(StoreStartError):
+            if result.check(CancelledError):
+                pass  # stopped while starting
+            elif result.check(StoreStartError):
                 log.error("the event store did not start: {why}", why=result.getErrorMessage())
             else:
                 log.failure("the event store did not start", result)
@@ -115,14 +120,19 @@ class StoreService(Service):
         if self.target is None:
             self.embedded = EmbeddedRedis(self.data_dir, self.reactor, fsync=self.fsync)
             self.embedded.startService()
+            loading_snapshot = self.embedded.loading_snapshot
             await self.embedded.ready()
-            self.client = await self._connect_unix(self.embedded.socket_path)
+            await self._reach(self._connect_unix(self.embedded.socket_path),
+                              "the embedded redis-server")
+            if loading_snapshot:
+                await self._append_only_from_snapshot()
         elif self.target[0] == "unix":
-            self.client = await self._connect_unix(self.target[1])
+            await self._reach(self._connect_unix(self.target[1]), f"Redis at {self.redis_url}")
         else:
             host, port, db = self.target[1]
-            self.client = await txredisapi.Connection(
-                host, port, dbid=db, reconnect=True, charset=None, convertNumbers=False)
+            await self._reach(txredisapi.lazyConnection(
+                host, port, dbid=db, reconnect=True, charset=None, convertNumbers=False),
+                f"Redis at {self.redis_url}")
         store = RedisEventStore(self.client, self.max_events,
                                 RecentWindow(self.timeline_events, self.timeline_bytes),
                                 clock=self.reactor)
@@ -131,9 +141,41 @@ class StoreService(Service):
         log.info("event store ready: {n} recent events in memory", n=warmed)
         return store
 
+    async def _append_only_from_snapshot(self) -> None:
+        """The embedded server loaded a restored dump.rdb: write the AOF from memory and keep
+        it from now on, before anything is acknowledged."""
+        await self.client.execute_command("CONFIG", "SET", "appendonly", "yes")
+        deadline = self.reactor.seconds() + limits.REDIS_READY_TIMEOUT_SECONDS
+        while True:
+            info = await self.client.execute_command("INFO", "persistence")
+            fields = dict(line.split(b":", 1) for line in info.split(b"\r\n") if b":" in line)
+            if (fields.get(b"aof_enabled") == b"1" and fields.get(b"aof_rewrite_in_progress") == b"0"
+                    and fields.get(b"aof_rewrite_scheduled") == b"0"):
+                break
+            if self.reactor.seconds() > deadline:
+                raise StoreStartError("redis-server did not write its append-only file from the "
+                                      "restored dump.rdb in time")
+            await deferLater(self.reactor, SNAPSHOT_POLL_SECONDS, lambda: None)
+        self.embedded.append_only_on()
+        log.info("restored the event store from dump.rdb; append-only file written")
+
+    async def _reach(self, client, where: str) -> None:
+        """Wait for the first answer of a (reconnecting) client: StoreStartError if none comes
+        within STORE_ANSWER_DEADLINE_SECONDS, so that a server whose store is not there says so
+        and exits rather than retrying for ever."""
+        self.client = client
+        answered = client.ping()
+        answered.addTimeout(limits.STORE_ANSWER_DEADLINE_SECONDS, self.reactor)
+        try:
+            await answered
+        except TimeoutError:
+            raise StoreStartError(f"{where} did not answer within "
+                                  f"{limits.STORE_ANSWER_DEADLINE_SECONDS:g} s") from None
+
     @staticmethod
-    def _connect_unix(path: str) -> Deferred:
-        return txredisapi.UnixConnection(path, reconnect=True, charset=None, convertNumbers=False)
+    def _connect_unix(path: str):
+        return txredisapi.lazyUnixConnection(path, reconnect=True, charset=None,
+                                             convertNumbers=False)
 
     def stopService(self) -> Deferred:
         Service.stopService(self)
@@ -141,11 +183,8 @@ class StoreService(Service):
 
     async def _stop(self) -> None:
         if self._ready is not None and not self._ready.called:
-            # Still starting: let the start finish (or fail) before tearing down.
-            try:
-                await self._ready
-            except Exception:
-                pass
+            # Still starting (waiting for Redis to answer, say): give up the start.
+            self._ready.cancel()
         if self.client is not None:
             await self.client.disconnect()
             self.client = None

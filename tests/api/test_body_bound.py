@@ -5,6 +5,7 @@ import json
 
 from twisted.internet import reactor
 from twisted.internet.defer import Deferred
+from twisted.internet.error import ConnectionDone
 from twisted.internet.protocol import ClientFactory, Protocol
 from twisted.trial import unittest
 
@@ -28,6 +29,7 @@ class _RawClient(Protocol):
         self.received += data
 
     def connectionLost(self, reason):
+        self.reason = reason.value
         self.closed.callback(self.received)
 
 
@@ -45,6 +47,23 @@ def status_and_body(answer: bytes):
 
 
 class BodyBoundTests(unittest.TestCase):
+    @async_test
+    async def test_a_client_still_sending_its_body_reads_the_413_without_a_reset(self):
+        # The whole oversized body is sent at once, as most clients do before they read: the
+        # server must let it arrive (a lingering close) or the client is reset and never sees
+        # the answer.
+        api = await start_api(self)
+        body = b"x" * (4 * limits.MAX_REQUEST_BODY_BYTES)
+        request = (b"POST /publish HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                   b"Content-Length: %d\r\n\r\n" % len(body)) + body
+        client = _RawClient(request)
+        reactor.connectTCP("127.0.0.1", api.port, ClientFactory.forProtocol(lambda: client))
+        status, _, answer = status_and_body(await client.closed)
+        self.assertEqual(status, 413)
+        self.assertEqual(json.loads(answer)["Field"], "body")
+        self.assertIsInstance(client.reason, ConnectionDone)
+
+
     @async_test
     async def test_declared_length_over_the_bound_is_refused_before_any_body(self):
         api = await start_api(self)

@@ -115,21 +115,23 @@ class LifecycleTests(unittest.TestCase):
         self.assertTrue(await service.store.add(make_event()))
 
     @async_test
-    async def test_orphaned_server_on_the_directory_is_refused(self):
+    async def test_orphaned_server_on_the_directory_is_stopped_and_replaced(self):
         orphan = EmbeddedRedis(self.mktemp(), reactor, fsync=None)
         orphan.startService()
         self.addCleanup(orphan.stopService)
         await within_deadline(orphan.ready())
-        # As if its parent had died: the lock is gone, the server still runs.
+        orphan_pid = orphan.pid
+        # As if its parent had died: the lock is gone, nobody restarts it, the server still runs.
         orphan._lock.unlock()
         orphan._lock = None
+        orphan.running = False
         service = StoreService(orphan.data_dir, fsync=None)
         service.startService()
         self.addCleanup(service.stopService)
-        with self.assertRaises(StoreStartError) as caught:
-            await service.when_ready()
-        self.assertIn(f"redis-server (pid {orphan.pid}) left over", str(caught.exception))
-        self.assertTrue(process_alive(orphan.pid))
+        await within_deadline(service.when_ready())
+        self.assertFalse(process_alive(orphan_pid))
+        self.assertNotEqual(service.embedded.pid, orphan_pid)
+        self.assertTrue(await service.store.add(make_event()))
 
     @async_test
     async def test_unusable_data_directory_is_a_clear_error(self):
