@@ -8,7 +8,7 @@ from __future__ import annotations
 import collections
 import hashlib
 
-from nostrp2p.mesh import limits, wire
+from nostrp2p.mesh import limits, messages as m
 
 
 class PayloadTooLarge(ValueError):
@@ -28,10 +28,10 @@ class Broadcast:
         self.missing: collections.OrderedDict[bytes, list] = collections.OrderedDict()
         self.flush_scheduled = False
         self.sequence = 0
-        node.handle(wire.MSG_GOSSIP, self._on_gossip)
-        node.handle(wire.MSG_IHAVE, self._on_ihave)
-        node.handle(wire.MSG_GRAFT, self._on_graft)
-        node.handle(wire.MSG_PRUNE, self._on_prune)
+        node.handle(m.Gossip, self._on_gossip)
+        node.handle(m.IHave, self._on_ihave)
+        node.handle(m.Graft, self._on_graft)
+        node.handle(m.Prune, self._on_prune)
 
     # --- API -------------------------------------------------------------------------------
     def broadcast(self, payload: bytes, now: float) -> bytes:
@@ -59,7 +59,7 @@ class Broadcast:
         self._expire_store(now)
         recent = list(self.store)[-limits.RECOVERY_ANNOUNCE_MAX:]
         for start in range(0, len(recent), limits.MAX_IHAVE_IDS):
-            self.node.send(static, None, [wire.MSG_IHAVE, recent[start:start + limits.MAX_IHAVE_IDS]], now)
+            self.node.send(static, None, m.IHave(tuple(recent[start:start + limits.MAX_IHAVE_IDS])), now)
 
     def neighbor_down(self, static, now):
         self.eager.discard(static)
@@ -68,19 +68,14 @@ class Broadcast:
 
     # --- handlers --------------------------------------------------------------------------
     def _on_gossip(self, peer, message, now):
-        if len(message) != 5:
-            raise wire.MalformedFrame("GOSSIP has 5 fields")
-        mid = wire.want_bytes(message[1], 16)
-        origin = wire.want_bytes(message[2], 32)
-        hops = wire.want_int(message[3], 0, limits.MAX_HOPS)
-        payload = wire.want_bytes(message[4])
+        mid, origin, hops, payload = message.mid, message.origin_owner, message.hops, message.payload
         sender = peer.static
         if mid in self.seen:
             self.node.count("duplicate_gossip")
             if sender in self.eager:
                 self.eager.discard(sender)
                 self.lazy.add(sender)
-                self.node.send(sender, None, [wire.MSG_PRUNE], now)
+                self.node.send(sender, None, m.Prune(), now)
             return
         if sender in self.node.membership.active:
             self.lazy.discard(sender)
@@ -91,10 +86,7 @@ class Broadcast:
         self._push(mid, origin, payload, hops + 1, sender, now)
 
     def _on_ihave(self, peer, message, now):
-        if len(message) != 2:
-            raise wire.MalformedFrame("IHAVE has 2 fields")
-        for mid in wire.want_list(message[1], limits.MAX_IHAVE_IDS):
-            mid = wire.want_bytes(mid, 16)
+        for mid in message.mids:
             if mid in self.seen:
                 continue
             announcers = self.missing.get(mid)
@@ -121,7 +113,7 @@ class Broadcast:
             if announcer in active:
                 self.lazy.discard(announcer)
                 self.eager.add(announcer)
-                self.node.send(announcer, None, [wire.MSG_GRAFT, mid], now)
+                self.node.send(announcer, None, m.Graft(mid), now)
                 self.node.count("graft_sent")
                 self.node.timers.call_at(now + limits.GRAFT_RETRY, self._graft_timer, mid)
                 if not announcers:
@@ -130,9 +122,7 @@ class Broadcast:
         del self.missing[mid]
 
     def _on_graft(self, peer, message, now):
-        if len(message) != 2:
-            raise wire.MalformedFrame("GRAFT has 2 fields")
-        mid = wire.want_bytes(message[1], 16)
+        mid = message.mid
         if peer.static in self.node.membership.active:
             self.lazy.discard(peer.static)
             self.eager.add(peer.static)
@@ -148,7 +138,7 @@ class Broadcast:
 
     # --- internals -------------------------------------------------------------------------
     def _send_gossip(self, static, mid, origin, payload, hops, now):
-        self.node.send(static, None, [wire.MSG_GOSSIP, mid, origin, hops, payload], now)
+        self.node.send(static, None, m.Gossip(mid, origin, hops, payload), now)
 
     def _push(self, mid, origin, payload, hops, sender, now):
         for static in list(self.eager):
@@ -172,7 +162,7 @@ class Broadcast:
                 continue
             ids = list(queue)
             for start in range(0, len(ids), limits.MAX_IHAVE_IDS):
-                self.node.send(static, None, [wire.MSG_IHAVE, ids[start:start + limits.MAX_IHAVE_IDS]], now)
+                self.node.send(static, None, m.IHave(tuple(ids[start:start + limits.MAX_IHAVE_IDS])), now)
 
     def _remember(self, mid, origin, payload, hops, now):
         seen = self.seen

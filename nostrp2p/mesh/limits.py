@@ -21,7 +21,12 @@ MAX_SAMPLE_DESCRIPTORS = 8
 """Peer descriptors accepted in one SHUFFLE or SHUFFLE_REPLY."""
 
 MAX_HOST_LENGTH = 255
-"""Longest host string accepted in a peer descriptor."""
+"""Longest host string accepted in a peer descriptor, YOU_ARE or PUNCH (an IP literal: anything
+else is malformed)."""
+
+ERROR_LOG_INTERVAL = 10.0
+"""A fault in a message handler or timer callback is counted every time and logged at most this
+often (a hostile peer repeating a message must not flood the log)."""
 
 # --- sessions and handshakes ------------------------------------------------------------------
 MAX_SESSIONS = 64

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import collections
 
-from nostrp2p.mesh import crypto, limits, wire
+from nostrp2p.mesh import crypto, limits, messages as m, wire
 from nostrp2p.mesh.wire import MalformedFrame
 
 LINK_CHECK_INTERVAL = 1.0  # how often the link table is swept; finer than every timeout above
@@ -64,7 +64,7 @@ class Links:
         self.half_open: dict[int, HalfOpen] = {}
 
     # --- sending ---------------------------------------------------------------------------
-    def send(self, static: bytes, address, message: list, now: float) -> None:
+    def send(self, static: bytes, address, message: m.Message, now: float) -> None:
         """Send an inner message to the server with overlay key ``static`` (last known at
         ``address``), handshaking first if there is no session."""
         peer = self.peers.get(static)
@@ -108,19 +108,19 @@ class Links:
         hs.punch = True
         return True
 
-    def send_to_address(self, address, message: list, now: float) -> None:
+    def send_to_address(self, address, message: m.Message, now: float) -> None:
         """Reach a server known only by address (a bootstrap peer)."""
         hs = self._initiate(address, None, now)
         if hs is not None:
             hs.pending.append(message)
 
     def _seal_and_send(self, peer, session, message, now):
-        datagram = session.seal(wire.pack(message))
+        datagram = session.seal(wire.pack(message.encode()))
         if len(datagram) > limits.MAX_DATAGRAM:
             self.node.count("drop_out_oversize")
             return
         peer.last_sent = now
-        self.node.emit(datagram, peer.address, message[0])
+        self.node.emit(datagram, peer.address, message.TYPE)
 
     def _initiate(self, address, expected, now):
         if len(self.handshakes) >= limits.MAX_HALF_OPEN:
@@ -239,13 +239,7 @@ class Links:
         if peer.address != address:
             peer.address = address
             self.node.count("peer_address_changed")
-        try:
-            message = wire.unpack(plaintext)
-            if not isinstance(message, list) or not message or not isinstance(message[0], int):
-                raise MalformedFrame("an inner message is a non-empty array starting with its type")
-            self.node.dispatch(peer, message, now)
-        except MalformedFrame:
-            self.node.count("drop_malformed")
+        self.node.receive_message(peer, plaintext, now)
 
     def _receive_init(self, datagram, address, now):
         try:
@@ -328,7 +322,7 @@ class Links:
         queued.extend(peer.pending)
         peer.pending.clear()
         if not queued:
-            queued = [[wire.MSG_PING]]  # proves us to the responder at once
+            queued = [m.Ping()]  # proves us to the responder at once
         for message in queued:
             self._seal_and_send(peer, session, message, now)
 
@@ -365,7 +359,7 @@ class Links:
         """Tell the peer we are closing the session, then forget it."""
         peer = self.peers.get(static)
         if peer is not None and peer.current is not None:
-            self._seal_and_send(peer, peer.current, [wire.MSG_CLOSE], now)
+            self._seal_and_send(peer, peer.current, m.Close(), now)
         self.forget(static)
 
     def sweep(self, now: float) -> None:
@@ -386,7 +380,7 @@ class Links:
                     continue
                 if session is not None:
                     if now - peer.last_sent >= limits.KEEPALIVE_INTERVAL:
-                        self._seal_and_send(peer, session, [wire.MSG_PING], now)
+                        self._seal_and_send(peer, session, m.Ping(), now)
                     if (session.initiator and now - session.created > limits.REKEY_AFTER
                             and peer.handshake is None):
                         self._initiate(peer.address, peer.static, now)

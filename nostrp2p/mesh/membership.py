@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import collections
 
-from nostrp2p.mesh import limits, wire
+from nostrp2p.mesh import limits, messages as m
 from nostrp2p.mesh.descriptor import Descriptor
 
 
@@ -24,14 +24,14 @@ class Membership:
         self.next_rejoin = 0.0
         self.next_suspect_retry = 0.0
         self.next_topup = 0.0
-        node.handle(wire.MSG_JOIN, self._on_join)
-        node.handle(wire.MSG_JOIN_ACCEPT, self._on_join_accept)
-        node.handle(wire.MSG_FORWARD_JOIN, self._on_forward_join)
-        node.handle(wire.MSG_NEIGHBOR, self._on_neighbor)
-        node.handle(wire.MSG_NEIGHBOR_REPLY, self._on_neighbor_reply)
-        node.handle(wire.MSG_DISCONNECT, self._on_disconnect)
-        node.handle(wire.MSG_SHUFFLE, self._on_shuffle)
-        node.handle(wire.MSG_SHUFFLE_REPLY, self._on_shuffle_reply)
+        node.handle(m.Join, self._on_join)
+        node.handle(m.JoinAccept, self._on_join_accept)
+        node.handle(m.ForwardJoin, self._on_forward_join)
+        node.handle(m.Neighbor, self._on_neighbor)
+        node.handle(m.NeighborReply, self._on_neighbor_reply)
+        node.handle(m.Disconnect, self._on_disconnect)
+        node.handle(m.Shuffle, self._on_shuffle)
+        node.handle(m.ShuffleReply, self._on_shuffle_reply)
 
     # --- lifecycle -------------------------------------------------------------------------
     def start(self, now):
@@ -42,12 +42,12 @@ class Membership:
 
     def stop(self, now):
         for static in list(self.active):
-            self.node.send(static, None, [wire.MSG_DISCONNECT], now)
+            self.node.send(static, None, m.Disconnect(), now)
 
     def _join(self, now):
         if self.bootstrap:
             address = self.node.rng.choice(self.bootstrap)
-            self.node.links.send_to_address(address, [wire.MSG_JOIN], now)
+            self.node.links.send_to_address(address, m.Join(), now)
         self.next_rejoin = now + limits.REJOIN_INTERVAL
 
     # --- view changes ----------------------------------------------------------------------
@@ -66,7 +66,7 @@ class Membership:
             return
         if len(self.active) >= limits.ACTIVE_VIEW_MAX:
             victim = self.node.rng.choice(list(self.active))
-            self.node.send(victim, None, [wire.MSG_DISCONNECT], now)
+            self.node.send(victim, None, m.Disconnect(), now)
             self._add_passive(self._remove_active(victim, now))
         self.active[desc.static] = desc
         self.retrying.pop(desc.static, None)
@@ -126,7 +126,7 @@ class Membership:
 
     def _ask_neighbor(self, desc, high, now):
         self.requested[desc.static] = now + limits.NEIGHBOR_REQUEST_TIMEOUT
-        self.node.send(desc.static, desc.address, [wire.MSG_NEIGHBOR, high], now)
+        self.node.send(desc.static, desc.address, m.Neighbor(high), now)
 
     def _maintain(self, now):
         if not self.active or now >= self.next_topup:
@@ -159,19 +159,16 @@ class Membership:
     def _on_join(self, peer, message, now):
         desc = self._descriptor(peer)
         self._add_active(desc, now, fresh_peer=True)
-        self.node.send(peer.static, None, [wire.MSG_JOIN_ACCEPT], now)
+        self.node.send(peer.static, None, m.JoinAccept(), now)
         for static in list(self.active):
             if static != peer.static:
-                self.node.send(static, None, [wire.MSG_FORWARD_JOIN, desc.encode(), limits.ACTIVE_RANDOM_WALK], now)
+                self.node.send(static, None, m.ForwardJoin(desc, limits.ACTIVE_RANDOM_WALK), now)
 
     def _on_join_accept(self, peer, message, now):
         self._add_active(self._descriptor(peer), now)
 
     def _on_forward_join(self, peer, message, now):
-        if len(message) != 3:
-            raise wire.MalformedFrame("FORWARD_JOIN has 3 fields")
-        desc = Descriptor.decode(message[1])
-        ttl = wire.want_int(message[2], 0, limits.ACTIVE_RANDOM_WALK)
+        desc, ttl = message.joiner, message.ttl
         if desc.static == self.node.identity.public_key:
             return
         if ttl == 0 or len(self.active) <= 1:
@@ -182,30 +179,27 @@ class Membership:
             self._add_passive(desc)
         others = [s for s in self.active if s != peer.static and s != desc.static]
         if others:
-            self.node.send(self.node.rng.choice(others), None, [wire.MSG_FORWARD_JOIN, message[1], ttl - 1], now)
+            self.node.send(self.node.rng.choice(others), None, m.ForwardJoin(desc, ttl - 1), now)
         elif desc.static not in self.active:
             self._ask_neighbor(desc, True, now)
 
     def _on_neighbor(self, peer, message, now):
-        if len(message) != 2 or not isinstance(message[1], bool):
-            raise wire.MalformedFrame("NEIGHBOR has a priority flag")
-        accept = message[1] or len(self.active) < limits.ACTIVE_VIEW_MAX or peer.static in self.active
+        accept = message.high_priority or len(self.active) < limits.ACTIVE_VIEW_MAX or peer.static in self.active
         if accept:
             self._add_active(self._descriptor(peer), now, fresh_peer=True)
         else:
             self._add_passive(self._descriptor(peer))
-        self.node.send(peer.static, None, [wire.MSG_NEIGHBOR_REPLY, accept], now)
+        self.node.send(peer.static, None, m.NeighborReply(accept), now)
 
     def _on_neighbor_reply(self, peer, message, now):
-        if len(message) != 2 or not isinstance(message[1], bool):
-            raise wire.MalformedFrame("NEIGHBOR_REPLY has an answer flag")
+        accepted = message.accepted
         asked = self.requested.pop(peer.static, None) is not None
-        if message[1] and asked:
+        if accepted and asked:
             self._add_active(self._descriptor(peer), now)
-        elif message[1] and peer.static not in self.active:
+        elif accepted and peer.static not in self.active:
             # We did not ask (or gave up asking): undo the link the other side just made.
-            self.node.send(peer.static, None, [wire.MSG_DISCONNECT], now)
-        elif not message[1]:
+            self.node.send(peer.static, None, m.Disconnect(), now)
+        elif not accepted:
             # No immediate retry: in a network where every view is full that would be an
             # endless ask-and-refuse loop; maintenance asks again later.
             self._add_passive(self._descriptor(peer))
@@ -226,36 +220,28 @@ class Membership:
     def _shuffle(self, now):
         if self.active:
             target = self.node.rng.choice(list(self.active))
-            sample = [d.encode() for d in self._sample() if d.static != target]
-            self.node.send(target, None, [wire.MSG_SHUFFLE, None, limits.ACTIVE_RANDOM_WALK, sample], now)
+            sample = tuple(d for d in self._sample() if d.static != target)
+            self.node.send(target, None, m.Shuffle(None, limits.ACTIVE_RANDOM_WALK, sample), now)
         jitter = self.node.rng.uniform(0.8, 1.2)
         self.node.timers.call_at(now + limits.SHUFFLE_INTERVAL * jitter, self._shuffle)
 
-    def _decode_sample(self, value):
-        return [Descriptor.decode(d) for d in wire.want_list(value, limits.MAX_SAMPLE_DESCRIPTORS)]
-
     def _on_shuffle(self, peer, message, now):
-        if len(message) != 4:
-            raise wire.MalformedFrame("SHUFFLE has 4 fields")
-        origin = self._descriptor(peer) if message[1] is None else Descriptor.decode(message[1])
-        ttl = wire.want_int(message[2], 0, limits.ACTIVE_RANDOM_WALK)
-        sample = self._decode_sample(message[3])
+        origin = self._descriptor(peer) if message.origin is None else message.origin
+        ttl, sample = message.ttl, message.sample
         if origin.static == self.node.identity.public_key:
             return
         others = [s for s in self.active if s != peer.static and s != origin.static]
         if ttl > 1 and others:
-            forward = [wire.MSG_SHUFFLE, origin.encode(), ttl - 1, message[3]]
+            forward = m.Shuffle(origin, ttl - 1, sample)
             self.node.send(self.node.rng.choice(others), None, forward, now)
             return
         passive = list(self.passive.values())
         reply = self.node.rng.sample(passive, min(len(sample), len(passive)))
-        self.node.send(origin.static, origin.address, [wire.MSG_SHUFFLE_REPLY, [d.encode() for d in reply]], now)
+        self.node.send(origin.static, origin.address, m.ShuffleReply(tuple(reply)), now)
         for desc in sample:
             self._add_passive(desc)
         self._add_passive(origin)
 
     def _on_shuffle_reply(self, peer, message, now):
-        if len(message) != 2:
-            raise wire.MalformedFrame("SHUFFLE_REPLY has 2 fields")
-        for desc in self._decode_sample(message[1]):
+        for desc in message.sample:
             self._add_passive(desc)

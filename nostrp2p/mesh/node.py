@@ -11,7 +11,8 @@ from __future__ import annotations
 import collections
 from dataclasses import dataclass
 
-from nostrp2p.mesh import crypto, limits, wire
+from nostrp2p.logging import Logger
+from nostrp2p.mesh import crypto, limits, messages as m, wire
 from nostrp2p.mesh.broadcast import Broadcast, PayloadTooLarge
 from nostrp2p.mesh.broadcast_parts import Assembler, split
 from nostrp2p.mesh.descriptor import PeerStatus
@@ -36,6 +37,8 @@ class OverlayConfig:
 
 
 class OverlayNode:
+    log = Logger()
+
     def __init__(self, identity: Identity, config: OverlayConfig, rng, on_broadcast=None,
                  on_message=None, on_request=None):
         self.identity = identity
@@ -47,12 +50,14 @@ class OverlayNode:
         self.on_session = None  # (overlay key, owner key, address): a session was established
         self.last_now = 0.0  # latest time the caller gave us (for descriptors learnt in passing)
         self.stats = collections.Counter()
-        self.timers = Timers()
+        self.timers = Timers(self._timer_failed)
         self._outgoing = []
         self._handlers = {}
+        self._next_error_log = 0.0
+        self._errors_unlogged = 0
         self.running = False
-        self.handle(wire.MSG_PING, lambda peer, message, now: None)
-        self.handle(wire.MSG_CLOSE, self._on_close)
+        self.handle(m.Ping, lambda peer, message, now: None)
+        self.handle(m.Close, self._on_close)
         self.links = Links(self, crypto.network_key(config.network_password))
         self.membership = Membership(self, config.bootstrap)
         self.broadcaster = Broadcast(self)
@@ -162,17 +167,50 @@ class OverlayNode:
         return out
 
     # --- for the layers inside -------------------------------------------------------------
-    def handle(self, message_type: int, handler) -> None:
-        """Register ``handler(peer, message, now)`` for an inner message type (the extension
-        point for unicast and NAT traversal)."""
-        self._handlers[message_type] = handler
+    def handle(self, message_class, handler) -> None:
+        """Register ``handler(peer, message, now)`` for one class of nostrp2p.mesh.messages."""
+        self._handlers[message_class] = handler
 
-    def dispatch(self, peer, message, now):
-        handler = self._handlers.get(message[0])
+    def receive_message(self, peer, plaintext: bytes, now: float) -> None:
+        """A decrypted DATA frame from ``peer``: decoded and checked here, once, then handled."""
+        try:
+            message = m.decode(plaintext)
+        except m.UnknownMessageType:
+            self.count("drop_unknown_message_type")
+            return
+        except wire.MalformedFrame:
+            self.count("drop_malformed")
+            return
+        self.dispatch(peer, message, now)
+
+    def dispatch(self, peer, message: m.Message, now: float) -> None:
+        """Hand a typed message to its handler. A handler that finds it makes no sense (for
+        all its well-formed fields) raises MalformedFrame; any other exception is a fault of
+        ours, counted and logged, and the core goes on with the next message."""
+        handler = self._handlers.get(type(message))
         if handler is None:
             self.count("drop_unknown_message_type")
             return
-        handler(peer, message, now)
+        try:
+            handler(peer, message, now)
+        except wire.MalformedFrame:
+            self.count("drop_malformed")
+        except Exception:
+            self._failed("handler_failed", f"handling {type(message).__name__}", now)
+
+    def _timer_failed(self, now: float) -> None:
+        self._failed("timer_failed", "a timer callback", now)
+
+    def _failed(self, counter: str, what: str, now: float) -> None:
+        """Count a fault; log it (with its traceback) at most once per ERROR_LOG_INTERVAL."""
+        self.count(counter)
+        if now < self._next_error_log:
+            self._errors_unlogged += 1
+            return
+        self.log.failure("overlay: {what} failed ({more} more faults since the last logged)",
+                         what=what, more=self._errors_unlogged)
+        self._errors_unlogged = 0
+        self._next_error_log = now + limits.ERROR_LOG_INTERVAL
 
     def send(self, static, address, message, now):
         if self.relay.send_via(static, message, now):

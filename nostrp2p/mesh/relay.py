@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import collections
 
-from nostrp2p.mesh import limits, wire
+from nostrp2p.mesh import limits, messages as m, wire
 from nostrp2p.mesh.budget import WindowBudget
 from nostrp2p.mesh.descriptor import Descriptor
 from nostrp2p.mesh.relay_allowance import RelayAllowance
 from nostrp2p.mesh.routing import route_id
 
-RELAYABLE = frozenset({wire.MSG_UNICAST, wire.MSG_UNICAST_ACK})
 
 
 class RelayedPeer:
@@ -43,9 +42,9 @@ class Relay:
         self.punched: collections.OrderedDict[bytes, float] = collections.OrderedDict()  # when asked
         self.budget = WindowBudget(limits.RELAY_BUDGET_PER_SECOND, 1.0, limits.RELAY_ORIGINS_MAX)
         self.allowance = RelayAllowance(node.config.relay_bytes_per_second)
-        node.handle(wire.MSG_RELAY, self._on_relay)
-        node.handle(wire.MSG_RELAYED, self._on_relayed)
-        node.handle(wire.MSG_RELAY_REFUSED, self._on_relay_refused)
+        node.handle(m.Relay, self._on_relay)
+        node.handle(m.Relayed, self._on_relayed)
+        node.handle(m.RelayRefused, self._on_relay_refused)
 
     # --- origin side ---------------------------------------------------------------------------
     def hint(self, destination: bytes, relay: Descriptor, named: bool = False) -> None:
@@ -86,11 +85,11 @@ class Relay:
         """A message to ``destination`` got through: its relays may all be tried again later."""
         self.tried.pop(destination, None)
 
-    def send_via(self, destination: bytes, message: list, now: float) -> bool:
+    def send_via(self, destination: bytes, message: m.Message, now: float) -> bool:
         """Send ``message`` through the relay chosen for ``destination``, if there is one and
         no direct session."""
         relay = self.routes.get(destination)
-        if relay is None or message[0] not in RELAYABLE or self.node.links.has_session(destination):
+        if relay is None or not isinstance(message, m.RELAYABLE) or self.node.links.has_session(destination):
             return False
         destination_owner = self.owner_of(destination)
         if destination_owner is None:
@@ -109,10 +108,10 @@ class Relay:
             self.node.send(peer.static, peer.address, message, now)
 
     def _send_through(self, relay: Descriptor, destination: bytes, destination_owner: bytes,
-                      message: list, now: float) -> None:
+                      message: m.Message, now: float) -> None:
         ident = self.node.identity
-        frame = [wire.MSG_RELAY, destination, destination_owner, limits.MAX_RELAY_HOPS,
-                 [ident.public_key], ident.owner_key, message]
+        frame = m.Relay(destination, destination_owner, limits.MAX_RELAY_HOPS,
+                        (ident.public_key,), ident.owner_key, message)
         self.node.links.send(relay.static, relay.address, frame, now)
 
     def _punch_now_and_then(self, destination: bytes, relay: Descriptor, now: float) -> None:
@@ -124,9 +123,7 @@ class Relay:
         self.node.traversal.punch(destination, relay, now)
 
     def _on_relay_refused(self, peer, message, now):
-        if len(message) != 2:
-            raise wire.MalformedFrame("RELAY_REFUSED has 2 fields")
-        destination = wire.want_bytes(message[1], 32)
+        destination = message.destination
         relay = self.routes.get(destination)
         if relay is None or relay.static != peer.static:
             return  # about a route we have already left
@@ -145,16 +142,8 @@ class Relay:
         return known
 
     def _on_relay(self, peer, message, now):
-        if len(message) != 7:
-            raise wire.MalformedFrame("RELAY has 7 fields")
-        destination = wire.want_bytes(message[1], 32)
-        destination_owner = wire.want_bytes(message[2], 32)
-        ttl = wire.want_int(message[3], 1, limits.MAX_RELAY_HOPS)
-        path = [wire.want_bytes(s, 32) for s in wire.want_list(message[4], limits.MAX_RELAY_HOPS)]
-        owner = wire.want_bytes(message[5], 32)
-        inner = wire.want_list(message[6], 8)
-        if not path or not inner or inner[0] not in RELAYABLE:
-            raise wire.MalformedFrame("RELAY carries a unicast frame from a named origin")
+        destination, destination_owner = message.destination, message.destination_owner
+        ttl, path, owner, inner = message.ttl, message.path, message.origin_owner, message.inner
         me = self.node.identity.public_key
         if me in path or path[-1] != peer.static:
             self.node.count("drop_relay_loop")
@@ -165,12 +154,12 @@ class Relay:
             self.node.count("drop_relay_over_budget")
             return
         if destination == me:
-            self._on_relayed(peer, [wire.MSG_RELAYED, path[0], owner, inner], now)
+            self._on_relayed(peer, m.Relayed(path[0], owner, inner), now)
             return
         known = self.node.router.table.descriptor_of(destination)
         if self.node.links.has_session(destination) or known is not None:
             to, address = destination, (known.address if known is not None else None)
-            frame = [wire.MSG_RELAYED, path[0], owner, inner]
+            frame = m.Relayed(path[0], owner, inner)
         else:
             # Pass it on to a server nearer the destination's key that we have a session with.
             nearer = [d for d in self.node.router.table.closest(route_id(destination_owner),
@@ -180,8 +169,8 @@ class Relay:
                 self._refuse(peer, path, destination, "drop_relay_no_route", now)
                 return
             to, address = nearer[0].static, nearer[0].address
-            frame = [wire.MSG_RELAY, destination, destination_owner, ttl - 1, path + [me], owner, inner]
-        refusal = self.allowance.refusal(path[0], destination, len(wire.pack(inner)), now)
+            frame = m.Relay(destination, destination_owner, ttl - 1, path + (me,), owner, inner)
+        refusal = self.allowance.refusal(path[0], destination, len(wire.pack(inner.encode())), now)
         if refusal is not None:
             self._refuse(peer, path, destination, refusal, now)
             return
@@ -195,16 +184,12 @@ class Relay:
             # after rounds of retransmissions. (Each notice answers a frame within the origin's
             # relay budget.) Further along the path nobody has a session with the origin.
             self.node.links.send(peer.static, peer.address,
-                                 [wire.MSG_RELAY_REFUSED, destination], now)
+                                 m.RelayRefused(destination), now)
 
     def _on_relayed(self, peer, message, now):
-        if len(message) != 4:
-            raise wire.MalformedFrame("RELAYED has 4 fields")
-        origin = wire.want_bytes(message[1], 32)
-        owner = wire.want_bytes(message[2], 32)
-        inner = wire.want_list(message[3], 8)
-        if not inner or inner[0] not in RELAYABLE or origin == self.node.identity.public_key:
-            raise wire.MalformedFrame("RELAYED carries a unicast frame from another server")
+        origin, owner, inner = message.origin, message.origin_owner, message.inner
+        if origin == self.node.identity.public_key:
+            raise m.MalformedFrame("RELAYED carries a unicast frame from another server")
         host, port = peer.address
         via = Descriptor(peer.static, peer.owner, str(host), int(port))
         if not self.node.links.has_session(origin):

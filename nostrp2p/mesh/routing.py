@@ -12,7 +12,7 @@ from __future__ import annotations
 import collections
 import hashlib
 
-from nostrp2p.mesh import limits, wire
+from nostrp2p.mesh import limits, messages as m
 from nostrp2p.mesh.descriptor import Descriptor
 
 
@@ -141,9 +141,10 @@ class Lookup:
         # Half the query timeout per try: one resend fits in it (a lost FIND or FOUND).
         wait = limits.LOOKUP_QUERY_TIMEOUT / 2
         self.in_flight[desc.static] = now + wait
-        find = [wire.MSG_FIND, self.id, self.owner]
+        relays = None
         if self.owner == self.router.node.identity.owner_key:
-            find.append([d.encode() for d in self.router.own_relays()])
+            relays = tuple(self.router.own_relays())
+        find = m.Find(self.id, self.owner, relays)
         self.router.node.send(desc.static, desc.address, find, now)
         self.router.node.timers.call_at(now + wait, self._timer)
 
@@ -207,8 +208,8 @@ class Router:
         # server -> the relays it named in its self-announce (least recently heard first)
         self.relays_of: collections.OrderedDict[bytes, list] = collections.OrderedDict()
         self.announced_relays: frozenset = frozenset()
-        node.handle(wire.MSG_FIND, self._on_find)
-        node.handle(wire.MSG_FOUND, self._on_found)
+        node.handle(m.Find, self._on_find)
+        node.handle(m.Found, self._on_found)
 
     def start(self, now: float) -> None:
         self.node.timers.call_at(now + limits.ROUTING_ANNOUNCE_DELAY, self._refresh)
@@ -287,14 +288,9 @@ class Router:
         return list(self.node.membership.active.values())[: limits.RELAY_HINTS_PER_DESTINATION]
 
     def _on_find(self, peer, message, now):
-        if len(message) not in (3, 4):
-            raise wire.MalformedFrame("FIND has 3 or 4 fields")
-        lookup_id = wire.want_int(message[1], 0, 0xFFFFFFFF)
-        owner = wire.want_bytes(message[2], 32)
-        if len(message) == 4:
-            relays = _relay_list(message[3])
-            if owner == peer.owner:  # only a server itself names its relays
-                self._remember_relays(peer.static, relays)
+        owner = message.owner
+        if message.relays is not None and owner == peer.owner:
+            self._remember_relays(peer.static, message.relays)  # only a server names its own
         self.learn(peer, now)
         if owner == self.node.identity.owner_key:
             found = [self._self_descriptor(peer)]
@@ -303,9 +299,7 @@ class Router:
             found = self.table.closest(route_id(owner), limits.MAX_FOUND_DESCRIPTORS, exclude={peer.static})
             contact = self.table.contact_for(owner)
             relays = self.relays_of.get(contact.static, []) if contact is not None else []
-        answer = [wire.MSG_FOUND, lookup_id, [d.encode() for d in found]]
-        if relays:
-            answer.append([d.encode() for d in relays])
+        answer = m.Found(message.lookup_id, tuple(found), tuple(relays) if relays else None)
         self.node.send(peer.static, None, answer, now)
 
     def _remember_relays(self, static: bytes, relays: list[Descriptor]) -> None:
@@ -322,11 +316,7 @@ class Router:
         return Descriptor(ident.public_key, ident.owner_key, "0.0.0.0", 0)
 
     def _on_found(self, peer, message, now):
-        if len(message) not in (3, 4):
-            raise wire.MalformedFrame("FOUND has 3 or 4 fields")
-        wire.want_int(message[1], 0, 0xFFFFFFFF)
-        found = [Descriptor.decode(d) for d in wire.want_list(message[2], limits.MAX_FOUND_DESCRIPTORS)]
-        relays = _relay_list(message[3]) if len(message) == 4 else []
+        relays = message.relays or ()
         running = list(self.lookups.values())
         if self.announcing is not None:
             running.append(self.announcing)
@@ -334,7 +324,7 @@ class Router:
         if not asking:
             self.node.count("drop_unasked_found")  # nobody may fill our table uninvited
             return
-        found = [self._resolve_self(peer, d) for d in found]
+        found = [self._resolve_self(peer, d) for d in message.found]
         host, port = peer.address
         responder = Descriptor(peer.static, peer.owner, str(host), int(port))
         for desc in found:
@@ -361,6 +351,3 @@ class Router:
             host, port = peer.address
             self.table.add(Descriptor(peer.static, peer.owner, str(host), int(port)), now)
 
-
-def _relay_list(value) -> list[Descriptor]:
-    return [Descriptor.decode(d) for d in wire.want_list(value, limits.RELAY_HINTS_PER_DESTINATION)]

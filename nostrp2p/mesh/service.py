@@ -199,7 +199,10 @@ class MeshService(Service):
             return
         try:
             self._port.write(datagram, address)
-        except OSError as exc:  # unreachable network, bad address from a peer descriptor
+        except Exception as exc:  # noqa: BLE001
+            # An unreachable network (OSError), or an address the socket refuses (ValueError:
+            # hosts are checked as IP literals when a message is decoded, and this keeps any
+            # address that slips through from losing the rest of the batch and the timer).
             self._send_errors += 1
             self.log.debug("overlay send to {address} failed: {error}", address=address, error=exc)
 

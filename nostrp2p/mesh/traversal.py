@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import collections
 
-from nostrp2p.mesh import limits, stun, wire
+from nostrp2p.mesh import limits, messages as m, stun
 from nostrp2p.mesh.budget import WindowBudget
 
 UNKNOWN = "unknown"
@@ -29,10 +29,10 @@ class Traversal:
         self.budget = WindowBudget(limits.PUNCH_BUDGET_PER_MINUTE, 60.0, limits.RELAY_ORIGINS_MAX)
         self.stun_servers = tuple(node.config.stun_servers)[: limits.MAX_STUN_SERVERS]
         self.transactions: dict[bytes, tuple] = {}  # transaction id -> (server, BindingTransaction)
-        node.handle(wire.MSG_WHOAMI, self._on_whoami)
-        node.handle(wire.MSG_YOU_ARE, self._on_you_are)
-        node.handle(wire.MSG_PUNCH_REQUEST, self._on_punch_request)
-        node.handle(wire.MSG_PUNCH, self._on_punch)
+        node.handle(m.WhoAmI, self._on_whoami)
+        node.handle(m.YouAre, self._on_you_are)
+        node.handle(m.PunchRequest, self._on_punch_request)
+        node.handle(m.Punch, self._on_punch)
 
     # --- reflexive addresses -------------------------------------------------------------------
     def start(self, now: float) -> None:
@@ -92,19 +92,16 @@ class Traversal:
         self.asked[peer.static] = None
         while len(self.asked) > limits.WHOAMI_ASKED_MAX:
             self.asked.popitem(last=False)
-        self.node.send(peer.static, None, [wire.MSG_WHOAMI], now)
+        self.node.send(peer.static, None, m.WhoAmI(), now)
 
     def _on_whoami(self, peer, message, now):
         if peer.address is None:
             return  # reached through a relay: we do not see its datagrams
         host, port = peer.address
-        self.node.send(peer.static, None, [wire.MSG_YOU_ARE, str(host), int(port)], now)
+        self.node.send(peer.static, None, m.YouAre(str(host), int(port)), now)
 
     def _on_you_are(self, peer, message, now):
-        if len(message) != 3 or not isinstance(message[1], str) or \
-                not 0 < len(message[1]) <= limits.MAX_HOST_LENGTH:
-            raise wire.MalformedFrame("YOU_ARE has a host and a port")
-        seen = (message[1], wire.want_int(message[2], 0, 65535))
+        seen = (message.host, message.port)
         if peer.address is not None:
             self._observe(str(peer.address[0]), seen)
 
@@ -141,12 +138,10 @@ class Traversal:
         with) to have ``destination`` open its NAT towards us."""
         self.node.count("punch_requested")
         self.node.links.send(introducer.static, introducer.address,
-                             [wire.MSG_PUNCH_REQUEST, destination], now)
+                             m.PunchRequest(destination), now)
 
     def _on_punch_request(self, peer, message, now):
-        if len(message) != 2:
-            raise wire.MalformedFrame("PUNCH_REQUEST has 2 fields")
-        destination = wire.want_bytes(message[1], 32)
+        destination = message.destination
         if peer.address is None or not self.budget.allow(peer.static, now):
             self.node.count("drop_punch_refused")
             return
@@ -159,15 +154,11 @@ class Traversal:
         for to, other in ((target, peer), (peer, target)):
             host, port = other.address
             self.node.links.send(to.static, None,
-                                 [wire.MSG_PUNCH, other.static, other.owner, str(host), int(port)], now)
+                                 m.Punch(other.static, other.owner, str(host), int(port)), now)
 
     def _on_punch(self, peer, message, now):
-        if len(message) != 5 or not isinstance(message[3], str) or \
-                not 0 < len(message[3]) <= limits.MAX_HOST_LENGTH:
-            raise wire.MalformedFrame("PUNCH has 5 fields")
-        other = wire.want_bytes(message[1], 32)
-        wire.want_bytes(message[2], 32)
-        address = (message[3], wire.want_int(message[4], 1, 65535))
+        other = message.other
+        address = (message.host, message.port)
         if other == self.node.identity.public_key or self.node.links.has_session(other):
             return
         if not self.budget.allow(peer.static, now):

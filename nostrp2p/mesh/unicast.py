@@ -10,15 +10,10 @@ from __future__ import annotations
 
 import collections
 
-from nostrp2p.mesh import limits, wire
+from nostrp2p.mesh import limits, messages as m
 from nostrp2p.mesh.broadcast import PayloadTooLarge
 from nostrp2p.mesh.errors import RemoteError, TimedOut, Unreachable, UnknownKey
-
-
-KIND_MESSAGE = 0
-KIND_REQUEST = 1
-KIND_REPLY = 2
-KIND_REFUSED = 3  # the destination could not answer a request; payload is its reason
+from nostrp2p.mesh.messages import KIND_MESSAGE, KIND_REFUSED, KIND_REPLY, KIND_REQUEST
 
 
 class RoundTrip:
@@ -87,8 +82,8 @@ class Unicast:
         self.delivered: collections.OrderedDict[bytes, float] = collections.OrderedDict()
         self.requests: dict[bytes, tuple] = {}  # request id -> (done, deadline)
         self.locating: dict[bytes, object] = {}  # message id -> done, while its server is looked up
-        node.handle(wire.MSG_UNICAST, self._on_fragment)
-        node.handle(wire.MSG_UNICAST_ACK, self._on_ack)
+        node.handle(m.Fragment, self._on_fragment)
+        node.handle(m.FragmentAck, self._on_ack)
 
     # --- what the service calls ----------------------------------------------------------------
     def send(self, owner: bytes, payload: bytes, now: float, done) -> bytes:
@@ -206,8 +201,8 @@ class Unicast:
     def _send_fragment(self, out, index, now):
         out.sent_at[index] = now
         out.tries[index] = out.tries.get(index, 0) + 1
-        message = [wire.MSG_UNICAST, out.mid, index, len(out.fragments), out.kind, out.ref,
-                   out.fragments[index]]
+        message = m.Fragment(out.mid, index, len(out.fragments), out.kind, out.ref,
+                             out.fragments[index])
         self.node.send(out.static, out.address, message, now)
         self._arm(out, now + self._round_trip(out.static).rto)
 
@@ -251,10 +246,7 @@ class Unicast:
             self._arm(out, min(out.sent_at.values()) + rt.rto)
 
     def _on_ack(self, peer, message, now):
-        if len(message) != 3:
-            raise wire.MalformedFrame("UNICAST_ACK has 3 fields")
-        mid = wire.want_bytes(message[1], 16)
-        index = wire.want_int(message[2], 0, limits.MAX_UNICAST_PAYLOAD // limits.FRAGMENT_SIZE + 1)
+        mid, index = message.mid, message.index
         out = self.outgoing.get(mid)
         if out is None or out.static != peer.static or index in out.acked:
             return
@@ -318,18 +310,9 @@ class Unicast:
 
     # --- receiving -----------------------------------------------------------------------------
     def _on_fragment(self, peer, message, now):
-        if len(message) != 7:
-            raise wire.MalformedFrame("UNICAST has 7 fields")
-        mid = wire.want_bytes(message[1], 16)
-        most = limits.MAX_UNICAST_PAYLOAD // limits.FRAGMENT_SIZE + 1
-        index = wire.want_int(message[2], 0, most)
-        count = wire.want_int(message[3], 1, most)
-        kind = wire.want_int(message[4], 0, KIND_REFUSED)
-        ref = None if message[5] is None else wire.want_bytes(message[5], 16)
-        chunk = wire.want_bytes(message[6])
-        if index >= count or len(chunk) > limits.FRAGMENT_SIZE:
-            raise wire.MalformedFrame("fragment index or size out of range")
-        self.node.relay.answer(peer, [wire.MSG_UNICAST_ACK, mid, index], now)
+        mid, index, count, kind, ref, chunk = (message.mid, message.index, message.count,
+                                               message.kind, message.ref, message.chunk)
+        self.node.relay.answer(peer, m.FragmentAck(mid, index), now)
         self._expire(now)
         if mid in self.delivered:
             self.node.count("unicast_duplicate")
@@ -340,7 +323,7 @@ class Unicast:
             partial = self.partials[key] = Partial(count, kind, ref, now)
             self.node.timers.call_at(now + limits.REASSEMBLY_TIMEOUT, self._reassembly_timer, key)
         elif (partial.count, partial.kind, partial.ref) != (count, kind, ref):
-            raise wire.MalformedFrame("fragments of one message disagree")
+            raise m.MalformedFrame("fragments of one message disagree")
         if index not in partial.chunks:
             partial.chunks[index] = chunk
             partial.size += len(chunk)

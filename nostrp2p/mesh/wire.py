@@ -7,9 +7,12 @@ MessagePack arrays whose first element is one of the message types below.
 
 from __future__ import annotations
 
+import ipaddress
 import struct
 
 import msgpack
+
+from nostrp2p.mesh import limits
 
 MAGIC = 0xA1  # protocol version 1
 
@@ -91,4 +94,16 @@ def want_int(value, low: int = 0, high: int = 2 ** 64 - 1) -> int:
 def want_list(value, max_len: int) -> list:
     if not isinstance(value, list) or len(value) > max_len:
         raise MalformedFrame("expected a bounded array")
+    return value
+
+
+def want_host(value) -> str:
+    """A host as an IP literal (v4 or v6): peers name each other by address, never by a name
+    that would have to be resolved (and that the socket layer would refuse)."""
+    if not isinstance(value, str) or not 0 < len(value) <= limits.MAX_HOST_LENGTH:
+        raise MalformedFrame("expected a host")
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        raise MalformedFrame("a host is an IP address literal") from None
     return value

@@ -9,9 +9,9 @@ from nostrp2p.mesh import limits
 from nostrp2p.mesh.sim import NatBox, NatType, SimNetwork
 from tests.mesh.test_unicast_sim import _settle
 
-REMOTE = ("public-1", 7000)
-OTHER_PORT = ("public-1", 7001)
-OTHER_HOST = ("public-2", 7000)
+REMOTE = ("192.0.2.1", 7000)
+OTHER_PORT = ("192.0.2.1", 7001)
+OTHER_HOST = ("192.0.2.2", 7000)
 
 
 class NatBoxTests(TestCase):
@@ -111,13 +111,14 @@ class TraversalTests(TestCase):
         boot = net.add_node()
         for _ in range(4):
             net.add_node(bootstrap=[boot])
-        cone = net.add_node(bootstrap=[boot], nat=net.add_nat("nat-c", NatType.PORT_RESTRICTED))
+        cone_nat = net.add_nat("nat-c", NatType.PORT_RESTRICTED)
+        cone = net.add_node(bootstrap=[boot], nat=cone_nat)
         sym = net.add_node(bootstrap=[boot], nat=net.add_nat("nat-s", NatType.SYMMETRIC))
         net.run_for(60)
         self.assertEqual(net.node(cone).traversal.behaviour, "endpoint-independent")
         self.assertEqual(net.node(sym).traversal.behaviour, "endpoint-dependent")
         self.assertEqual(net.node(boot).traversal.behaviour, "endpoint-independent")
-        self.assertEqual(net.node(cone).traversal.reflexive_addresses()[0][0], "nat-c")
+        self.assertEqual(net.node(cone).traversal.reflexive_addresses()[0][0], cone_nat.public_host)
         self.assertEqual(len(set(net.node(sym).traversal.reflexive_addresses())),
                          len(net.node(sym).traversal.observed))
 

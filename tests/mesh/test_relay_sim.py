@@ -84,10 +84,10 @@ class RelayTests(TestCase):
         peer = next(iter(relay.links.peers.values()))
         me = relay.identity.public_key
         inner = [wire.MSG_UNICAST_ACK, b"\x01" * 16, 0]
-        relay.dispatch(peer, [wire.MSG_RELAY, b"\x02" * 32, b"\x03" * 32, 2, [peer.static, me],
-                              peer.owner, inner], net.now)
+        relay.receive_message(peer, wire.pack([wire.MSG_RELAY, b"\x02" * 32, b"\x03" * 32, 2,
+                                               [peer.static, me], peer.owner, inner]), net.now)
         self.assertEqual(relay.stats["drop_relay_loop"], 1)
         for _ in range(limits.RELAY_BUDGET_PER_SECOND + 5):
-            relay.dispatch(peer, [wire.MSG_RELAY, b"\x02" * 32, b"\x03" * 32, 1, [peer.static],
-                                  peer.owner, inner], net.now)
+            relay.receive_message(peer, wire.pack([wire.MSG_RELAY, b"\x02" * 32, b"\x03" * 32, 1,
+                                                   [peer.static], peer.owner, inner]), net.now)
         self.assertEqual(relay.stats["drop_relay_over_budget"], 5)

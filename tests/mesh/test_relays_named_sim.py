@@ -73,9 +73,9 @@ class RelaysNamedTests(TestCase):
         net, nodes = grow(5, seed=73, settle=10)
         answerer = net.node(nodes[0])
         peer = next(p for p in answerer.links.peers.values() if p.current is not None)
-        relay = Descriptor(b"\x05" * 32, b"\x06" * 32, "relay.example", 7000)
+        relay = Descriptor(b"\x05" * 32, b"\x06" * 32, "192.0.2.7", 7000)
         someone_else = b"\x07" * 32
-        answerer.dispatch(peer, [wire.MSG_FIND, 1, someone_else, [relay.encode()]], net.now)
+        answerer.receive_message(peer, wire.pack([wire.MSG_FIND, 1, someone_else, [relay.encode()]]), net.now)
         self.assertNotIn(relay, answerer.router.relays_of.get(peer.static, []))
-        answerer.dispatch(peer, [wire.MSG_FIND, 2, peer.owner, [relay.encode()]], net.now)
+        answerer.receive_message(peer, wire.pack([wire.MSG_FIND, 2, peer.owner, [relay.encode()]]), net.now)
         self.assertEqual(answerer.router.relays_of[peer.static], [relay])

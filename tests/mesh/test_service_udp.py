@@ -82,6 +82,22 @@ class MeshServiceTests(TestCase):
                        "the bad datagrams to be counted")
         self.assertEqual(first.stats()["stun_answered"], 1)
 
+    @defer.inlineCallbacks
+    def test_an_address_the_socket_refuses_loses_nothing_else(self):
+        first = self._service(1)
+        received = []
+        probe = DatagramProtocol()
+        probe.datagramReceived = lambda data, address: received.append(data)
+        port = reactor.listenUDP(0, probe, interface="127.0.0.1")
+        self.addCleanup(port.stopListening)
+        first.node._outgoing += [(b"refused", ("peer.example", 7000)),
+                                 (b"after it", ("127.0.0.1", port.getHost().port))]
+        first._pump()
+        yield wait_for(lambda: received, "the rest of the batch")
+        self.assertEqual(received, [b"after it"])
+        self.assertEqual(first.stats()["send_errors"], 1)
+        self.assertTrue(first._timer.active())  # the core's timers still run
+
     def test_key_file_is_created_private_and_reused(self):
         first = self._service(1)
         key = first.overlay_key
