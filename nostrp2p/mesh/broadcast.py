@@ -8,6 +8,7 @@ from __future__ import annotations
 import collections
 import hashlib
 
+from nostrp2p.bounded import RecentTable
 from nostrp2p.mesh import limits, messages as m
 
 
@@ -21,11 +22,12 @@ class Broadcast:
         self.node = node
         self.eager: set[bytes] = set()
         self.lazy: set[bytes] = set()
-        self.seen: collections.OrderedDict[bytes, float] = collections.OrderedDict()
+        self.seen = RecentTable(limits.SEEN_CACHE_MAX)  # mid -> when first received
         # mid -> (origin owner, payload, hops, time received)
-        self.store: collections.OrderedDict[bytes, tuple] = collections.OrderedDict()
+        self.store = RecentTable(limits.MESSAGE_STORE_MAX)
         self.lazy_queue: dict[bytes, collections.deque] = {}
-        self.missing: collections.OrderedDict[bytes, list] = collections.OrderedDict()
+        # mid announced but not received -> its announcers
+        self.missing = RecentTable(limits.MISSING_MAX, lambda *_: node.count("missing_table_full"))
         self.flush_scheduled = False
         self.sequence = 0
         node.handle(m.Gossip, self._on_gossip)
@@ -91,10 +93,8 @@ class Broadcast:
                 continue
             announcers = self.missing.get(mid)
             if announcers is None:
-                if len(self.missing) >= limits.MISSING_MAX:
-                    self.missing.popitem(last=False)
-                    self.node.count("missing_table_full")
-                announcers = self.missing[mid] = []
+                announcers = []
+                self.missing.keep(mid, announcers)
                 # Spread over [1, 1+GRAFT_JITTER] x timeout: when a piece of the tree is cut off, its
                 # first graft usually reconnects the whole piece before the others fire, so
                 # fewer redundant links (and later duplicates) are made.
@@ -166,15 +166,13 @@ class Broadcast:
 
     def _remember(self, mid, origin, payload, hops, now):
         seen = self.seen
-        seen[mid] = now
-        while len(seen) > limits.SEEN_CACHE_MAX or (seen and next(iter(seen.values())) < now - limits.SEEN_TTL):
+        seen.keep(mid, now)
+        while seen and seen.oldest()[1] < now - limits.SEEN_TTL:
             seen.popitem(last=False)
-        self.store[mid] = (origin, payload, hops, now)
+        self.store.keep(mid, (origin, payload, hops, now))
         self._expire_store(now)
 
     def _expire_store(self, now):
         store = self.store
-        while len(store) > limits.MESSAGE_STORE_MAX or (
-            store and next(iter(store.values()))[3] < now - limits.MESSAGE_STORE_TTL
-        ):
+        while store and store.oldest()[1][3] < now - limits.MESSAGE_STORE_TTL:
             store.popitem(last=False)

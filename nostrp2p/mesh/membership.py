@@ -4,8 +4,7 @@ state and its steady control traffic do not grow with the size of the network.""
 
 from __future__ import annotations
 
-import collections
-
+from nostrp2p.bounded import RecentTable
 from nostrp2p.mesh import limits, messages as m
 from nostrp2p.mesh.descriptor import Descriptor
 
@@ -16,10 +15,9 @@ class Membership:
         self.active: dict[bytes, Descriptor] = {}
         self.passive: dict[bytes, Descriptor] = {}
         self.requested: dict[bytes, float] = {}  # NEIGHBOR requests in flight -> deadline
-        # failed peers -> (descriptor, retries so far); retries in flight -> count, descriptor
-        self.suspects: collections.OrderedDict[bytes, tuple] = collections.OrderedDict()
-        self.retrying: dict[bytes, int] = {}
-        self.retrying_desc: dict[bytes, Descriptor] = {}
+        # failed peers -> (descriptor, retries so far), and the same for retries in flight
+        self.suspects = RecentTable(limits.SUSPECT_MAX)
+        self.retrying = RecentTable(limits.SUSPECT_MAX)
         self.bootstrap = list(bootstrap)[: limits.MAX_BOOTSTRAP]
         self.next_rejoin = 0.0
         self.next_suspect_retry = 0.0
@@ -70,7 +68,6 @@ class Membership:
             self._add_passive(self._remove_active(victim, now))
         self.active[desc.static] = desc
         self.retrying.pop(desc.static, None)
-        self.retrying_desc.pop(desc.static, None)
         self.passive.pop(desc.static, None)
         self.suspects.pop(desc.static, None)
         self.requested.pop(desc.static, None)
@@ -95,18 +92,14 @@ class Membership:
         """The link layer lost the peer (timeout, unreachable): drop it and refill."""
         desc = self.active.get(static) or self.passive.get(static)
         if desc is None and static in self.retrying:
-            desc = self.retrying_desc.get(static)
+            desc = self.retrying[static][0]
         if static in self.active:
             self._remove_active(static, now)
         self.passive.pop(static, None)
         self.requested.pop(static, None)
-        attempts = self.retrying.pop(static, 0)
-        self.retrying_desc.pop(static, None)
+        _, attempts = self.retrying.pop(static, (None, 0))
         if desc is not None and attempts < limits.SUSPECT_ATTEMPTS:
-            self.suspects[static] = (desc, attempts)
-            self.suspects.move_to_end(static)
-            while len(self.suspects) > limits.SUSPECT_MAX:
-                self.suspects.popitem(last=False)
+            self.suspects.keep(static, (desc, attempts))
         self._refill(now)
 
     def address_unreachable(self, address, now):
@@ -142,20 +135,12 @@ class Membership:
             static = self.node.rng.choice(list(self.suspects))
             desc, attempts = self.suspects.pop(static)
             if static not in self.active and static not in self.requested:
-                self._remember_retry(desc, attempts + 1)
+                self.retrying.keep(static, (desc, attempts + 1))
                 self._ask_neighbor(desc, True, now)
             self.next_suspect_retry = now + limits.SUSPECT_RETRY_INTERVAL
         self.node.timers.call_at(now + limits.MAINTENANCE_INTERVAL, self._maintain)
 
     # --- handlers --------------------------------------------------------------------------
-    def _remember_retry(self, desc, attempts):
-        self.retrying[desc.static] = attempts
-        self.retrying_desc[desc.static] = desc
-        while len(self.retrying) > limits.SUSPECT_MAX:
-            oldest = next(iter(self.retrying))
-            del self.retrying[oldest]
-            self.retrying_desc.pop(oldest, None)
-
     def _on_join(self, peer, message, now):
         desc = self._descriptor(peer)
         self._add_active(desc, now, fresh_peer=True)

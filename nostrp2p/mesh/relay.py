@@ -7,10 +7,8 @@ server passes on for others is bounded by its RelayAllowance."""
 
 from __future__ import annotations
 
-import collections
-
+from nostrp2p.bounded import RecentTable, WindowBudget
 from nostrp2p.mesh import limits, messages as m, wire
-from nostrp2p.mesh.budget import WindowBudget
 from nostrp2p.mesh.descriptor import Descriptor
 from nostrp2p.mesh.relay_allowance import RelayAllowance
 from nostrp2p.mesh.routing import route_id
@@ -33,13 +31,13 @@ class RelayedPeer:
 class Relay:
     def __init__(self, node):
         self.node = node
-        self.routes: collections.OrderedDict[bytes, Descriptor] = collections.OrderedDict()
-        self.hints: collections.OrderedDict[bytes, list] = collections.OrderedDict()
-        self.tried: dict[bytes, set] = {}
-        self.named: collections.OrderedDict[bytes, None] = collections.OrderedDict()  # hinted by themselves
+        self.routes = RecentTable(limits.RELAY_ROUTES_MAX)  # destination -> relay descriptor
+        self.hints = RecentTable(limits.RELAY_HINTS_MAX)  # destination -> [candidate relays]
+        self.tried = RecentTable(limits.RELAY_ROUTES_MAX)  # destination -> {relays tried}
+        self.named = RecentTable(limits.RELAY_HINTS_MAX)  # destinations that named their relays
         # servers we unicast to or were relayed from -> their owner keys (a relay routes by it)
-        self.owners: collections.OrderedDict[bytes, bytes] = collections.OrderedDict()
-        self.punched: collections.OrderedDict[bytes, float] = collections.OrderedDict()  # when asked
+        self.owners = RecentTable(limits.RELAY_ROUTES_MAX)
+        self.punched = RecentTable(limits.RELAY_ROUTES_MAX)  # destination -> when introduced
         self.budget = WindowBudget(limits.RELAY_BUDGET_PER_SECOND, 1.0, limits.RELAY_ORIGINS_MAX)
         self.allowance = RelayAllowance(node.config.relay_bytes_per_second)
         node.handle(m.Relay, self._on_relay)
@@ -53,10 +51,9 @@ class Relay:
         if relay.static == destination:
             return
         if named:
-            _keep(self.named, destination, None, limits.RELAY_HINTS_MAX)
+            self.named.keep(destination, None)
         hints = [relay] + [h for h in self.hints.get(destination, []) if h.static != relay.static]
-        _keep(self.hints, destination, hints[: limits.RELAY_HINTS_PER_DESTINATION],
-              limits.RELAY_HINTS_MAX)
+        self.hints.keep(destination, hints[: limits.RELAY_HINTS_PER_DESTINATION])
 
     def route_around(self, destination: bytes, now: float) -> bool:
         """Direct contact with ``destination`` failed: use a relay not tried yet, if any."""
@@ -65,16 +62,17 @@ class Relay:
             contact = self.node.router.table.descriptor_of(destination)
             if contact is not None:
                 self.node.router.seek_relays(contact, now)
-        tried = self.tried.setdefault(destination, set())
-        while len(self.tried) > limits.RELAY_ROUTES_MAX:
-            self.tried.pop(next(iter(self.tried)))
+        tried = self.tried.get(destination)
+        if tried is None:
+            tried = set()
+            self.tried.keep(destination, tried)
         candidates = list(self.hints.get(destination, ()))
         candidates += [d for d in self.node.membership.active.values()]
         for relay in candidates:
             if relay.static not in tried and relay.static != destination:
                 tried.add(relay.static)
                 self.punched.pop(destination, None)  # this one introduces us at once
-                _keep(self.routes, destination, relay, limits.RELAY_ROUTES_MAX)
+                self.routes.keep(destination, relay)
                 self.node.count("relay_route_chosen")
                 return True
         self.routes.pop(destination, None)
@@ -119,7 +117,7 @@ class Relay:
         asked = self.punched.get(destination)
         if asked is not None and now - asked < limits.PUNCH_RETRY_INTERVAL:
             return
-        _keep(self.punched, destination, now, limits.RELAY_ROUTES_MAX)
+        self.punched.keep(destination, now)
         self.node.traversal.punch(destination, relay, now)
 
     def _on_relay_refused(self, peer, message, now):
@@ -132,7 +130,7 @@ class Relay:
 
     # --- relay side ----------------------------------------------------------------------------
     def note_owner(self, static: bytes, owner: bytes) -> None:
-        _keep(self.owners, static, owner, limits.RELAY_ROUTES_MAX)
+        self.owners.keep(static, owner)
 
     def owner_of(self, static: bytes) -> bytes | None:
         known = self.owners.get(static)
@@ -194,16 +192,8 @@ class Relay:
         via = Descriptor(peer.static, peer.owner, str(host), int(port))
         if not self.node.links.has_session(origin):
             # What we send it later goes the way we were reached.
-            _keep(self.routes, origin, via, limits.RELAY_ROUTES_MAX)
+            self.routes.keep(origin, via)
             self.note_owner(origin, owner)
         self.node.count("relayed_received")
         self.node.dispatch(RelayedPeer(origin, owner, via), inner, now)
 
-
-def _keep(table: collections.OrderedDict, key, value, bound: int) -> None:
-    """Set ``key`` as the most recent entry of ``table``, forgetting the least recent beyond
-    ``bound``."""
-    table.pop(key, None)
-    table[key] = value
-    while len(table) > bound:
-        table.popitem(last=False)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import collections
 import hashlib
 
+from nostrp2p.bounded import RecentTable
 from nostrp2p.mesh import limits, messages as m
 from nostrp2p.mesh.descriptor import Descriptor
 
@@ -206,7 +207,7 @@ class Router:
         self._next_lookup_id = 1
         self.announcing = None
         # server -> the relays it named in its self-announce (least recently heard first)
-        self.relays_of: collections.OrderedDict[bytes, list] = collections.OrderedDict()
+        self.relays_of = RecentTable(limits.RELAY_HINTS_MAX)
         self.announced_relays: frozenset = frozenset()
         node.handle(m.Find, self._on_find)
         node.handle(m.Found, self._on_found)
@@ -306,9 +307,7 @@ class Router:
         self.relays_of.pop(static, None)
         relays = [r for r in relays if r.static != static]
         if relays:
-            self.relays_of[static] = relays
-            while len(self.relays_of) > limits.RELAY_HINTS_MAX:
-                self.relays_of.popitem(last=False)
+            self.relays_of.keep(static, relays)
 
     def _self_descriptor(self, peer) -> Descriptor:
         # No address: the asker already reaches us where it sent the FIND (see _resolve_self).

@@ -13,7 +13,7 @@ from __future__ import annotations
 import collections
 
 from nostrp2p.mesh import limits, messages as m, stun
-from nostrp2p.mesh.budget import WindowBudget
+from nostrp2p.bounded import RecentTable, WindowBudget
 
 UNKNOWN = "unknown"
 ENDPOINT_INDEPENDENT = "endpoint-independent"
@@ -23,9 +23,9 @@ ENDPOINT_DEPENDENT = "endpoint-dependent"
 class Traversal:
     def __init__(self, node):
         self.node = node
-        self.observed: collections.OrderedDict[str, tuple] = collections.OrderedDict()
+        self.observed = RecentTable(limits.REFLEXIVE_OBSERVATIONS_MAX)  # reporter host -> address
         self.behaviour = UNKNOWN
-        self.asked: collections.OrderedDict[bytes, None] = collections.OrderedDict()
+        self.asked = RecentTable(limits.WHOAMI_ASKED_MAX)
         self.budget = WindowBudget(limits.PUNCH_BUDGET_PER_MINUTE, 60.0, limits.RELAY_ORIGINS_MAX)
         self.stun_servers = tuple(node.config.stun_servers)[: limits.MAX_STUN_SERVERS]
         self.transactions: dict[bytes, tuple] = {}  # transaction id -> (server, BindingTransaction)
@@ -89,9 +89,7 @@ class Traversal:
     def session_up(self, peer, now) -> None:
         if peer.static in self.asked:
             return
-        self.asked[peer.static] = None
-        while len(self.asked) > limits.WHOAMI_ASKED_MAX:
-            self.asked.popitem(last=False)
+        self.asked.keep(peer.static, None)
         self.node.send(peer.static, None, m.WhoAmI(), now)
 
     def _on_whoami(self, peer, message, now):
@@ -109,10 +107,7 @@ class Traversal:
         before = self.observed.get(reporter)
         if before is not None and before != seen:
             self.node.count("reflexive_address_changed")
-        self.observed.pop(reporter, None)
-        self.observed[reporter] = seen
-        while len(self.observed) > limits.REFLEXIVE_OBSERVATIONS_MAX:
-            self.observed.popitem(last=False)
+        self.observed.keep(reporter, seen)
         self._classify()
 
     def _classify(self) -> None:

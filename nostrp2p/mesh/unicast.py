@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import collections
 
+from nostrp2p.bounded import RecentTable
 from nostrp2p.mesh import limits, messages as m
 from nostrp2p.mesh.broadcast import PayloadTooLarge
 from nostrp2p.mesh.errors import RemoteError, TimedOut, Unreachable, UnknownKey
@@ -76,10 +77,10 @@ class Unicast:
         self.router = router
         self.outgoing: dict[bytes, Outgoing] = {}
         self.per_peer = collections.Counter()
-        self.round_trips: collections.OrderedDict[bytes, RoundTrip] = collections.OrderedDict()
+        self.round_trips = RecentTable(limits.MAX_SESSIONS * 4)  # destination -> RoundTrip
         self.partials: collections.OrderedDict[tuple, Partial] = collections.OrderedDict()
         self.partial_bytes = 0
-        self.delivered: collections.OrderedDict[bytes, float] = collections.OrderedDict()
+        self.delivered = RecentTable(limits.DELIVERED_IDS_MAX)  # message id -> when forgotten
         self.requests: dict[bytes, tuple] = {}  # request id -> (done, deadline)
         self.locating: dict[bytes, object] = {}  # message id -> done, while its server is looked up
         node.handle(m.Fragment, self._on_fragment)
@@ -182,13 +183,10 @@ class Unicast:
         self._fill_window(out, now)
 
     def _round_trip(self, static) -> RoundTrip:
-        rt = self.round_trips.get(static)
+        rt = self.round_trips.lookup(static)
         if rt is None:
-            rt = self.round_trips[static] = RoundTrip()
-            while len(self.round_trips) > limits.MAX_SESSIONS * 4:
-                self.round_trips.popitem(last=False)
-        else:
-            self.round_trips.move_to_end(static)
+            rt = RoundTrip()
+            self.round_trips.keep(static, rt)
         return rt
 
     def _fill_window(self, out, now):
@@ -334,9 +332,7 @@ class Unicast:
             del self.partials[key]
             self.partial_bytes -= partial.size
             payload = b"".join(partial.chunks[i] for i in range(partial.count))
-            self.delivered[mid] = now + limits.DELIVERED_IDS_TTL
-            while len(self.delivered) > limits.DELIVERED_IDS_MAX:
-                self.delivered.popitem(last=False)
+            self.delivered.keep(mid, now + limits.DELIVERED_IDS_TTL)
             self._deliver(peer, mid, partial, payload, now)
 
     def _bound_partials(self, keep):
@@ -362,7 +358,7 @@ class Unicast:
 
     def _expire(self, now):
         while self.delivered:
-            mid, expires = next(iter(self.delivered.items()))
+            mid, expires = self.delivered.oldest()
             if expires > now:
                 return
             del self.delivered[mid]

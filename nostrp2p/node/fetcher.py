@@ -8,9 +8,10 @@ asked for at most once per FETCH_RETRY_SECONDS however often the client polls.
 
 from __future__ import annotations
 
-from collections import Counter, OrderedDict
+from collections import Counter
 from typing import Optional
 
+from ..bounded import RecentTable
 from ..logging import Logger
 from ..nostr import Event, Filter
 from . import limits
@@ -39,7 +40,7 @@ class Fetcher:
         self.refresh_after_seconds = refresh_after_seconds
         self.refresh_every_seconds = refresh_every_seconds
         self.retry_seconds = retry_seconds
-        self._recent: OrderedDict[tuple, float] = OrderedDict()
+        self._recent = RecentTable(limits.RECENT_FETCHES_MAX)  # (author, what, argument) -> asked
 
     async def fetch_wanted(self, event_filter: Filter, held: list[Event]) -> None:
         budget = limits.MAX_FETCHES_PER_WANTED
@@ -77,13 +78,10 @@ class Fetcher:
         """Send ``request`` unless it went out less than retry_seconds ago; whether it was sent."""
         now = self.clock.seconds()
         key = (author, request.what, request.argument)
-        last = self._recent.pop(key, None)
+        last = self._recent.lookup(key)
         if last is not None and now - last < self.retry_seconds:
-            self._recent[key] = last
             return False
-        self._recent[key] = now
-        while len(self._recent) > limits.RECENT_FETCHES_MAX:
-            self._recent.popitem(last=False)
+        self._recent.keep(key, now)
         self.counters["fetch_sent"] += 1
         self.tasks.run(self._request(author, request, *want), f"fetch {request.what}")
         return True
