@@ -18,8 +18,9 @@ class PayloadTooLarge(ValueError):
 
 
 class Broadcast:
-    def __init__(self, node):
-        self.node = node
+    def __init__(self, node, membership):
+        self.node = node  # the core: send, timers, rng, counters, delivery upward
+        self.active = membership.active  # our neighbours (the dict itself: it changes)
         self.eager: set[bytes] = set()
         self.lazy: set[bytes] = set()
         self.seen = RecentTable(limits.SEEN_CACHE_MAX)  # mid -> when first received
@@ -79,7 +80,7 @@ class Broadcast:
                 self.lazy.add(sender)
                 self.node.send(sender, None, m.Prune(), now)
             return
-        if sender in self.node.membership.active:
+        if sender in self.active:
             self.lazy.discard(sender)
             self.eager.add(sender)
         self.missing.pop(mid, None)
@@ -107,7 +108,7 @@ class Broadcast:
         announcers = self.missing.get(mid)
         if announcers is None or mid in self.seen:
             return
-        active = self.node.membership.active
+        active = self.active
         while announcers:
             announcer = announcers.pop(0)
             if announcer in active:
@@ -123,7 +124,7 @@ class Broadcast:
 
     def _on_graft(self, peer, message, now):
         mid = message.mid
-        if peer.static in self.node.membership.active:
+        if peer.static in self.active:
             self.lazy.discard(peer.static)
             self.eager.add(peer.static)
         stored = self.store.get(mid)
@@ -158,7 +159,7 @@ class Broadcast:
         self.flush_scheduled = False
         queues, self.lazy_queue = self.lazy_queue, {}
         for static, queue in queues.items():
-            if static not in self.node.membership.active:
+            if static not in self.active:
                 continue
             ids = list(queue)
             for start in range(0, len(ids), limits.MAX_IHAVE_IDS):

@@ -10,8 +10,9 @@ from nostrp2p.mesh.descriptor import Descriptor
 
 
 class Membership:
-    def __init__(self, node, bootstrap):
-        self.node = node
+    def __init__(self, node, links, bootstrap):
+        self.node = node  # the core: send, timers, rng, counters, neighbour events
+        self.links = links
         self.active: dict[bytes, Descriptor] = {}
         self.passive: dict[bytes, Descriptor] = {}
         self.requested: dict[bytes, float] = {}  # NEIGHBOR requests in flight -> deadline
@@ -45,7 +46,7 @@ class Membership:
     def _join(self, now):
         if self.bootstrap:
             address = self.node.rng.choice(self.bootstrap)
-            self.node.links.send_to_address(address, m.Join(), now)
+            self.links.send_to_address(address, m.Join(), now)
         self.next_rejoin = now + limits.REJOIN_INTERVAL
 
     # --- view changes ----------------------------------------------------------------------

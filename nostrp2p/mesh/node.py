@@ -19,6 +19,7 @@ from nostrp2p.mesh.descriptor import PeerStatus
 from nostrp2p.mesh.identity import Identity
 from nostrp2p.mesh.links import LINK_CHECK_INTERVAL, Links
 from nostrp2p.mesh.membership import Membership
+from nostrp2p.mesh.reachability import Reachability
 from nostrp2p.mesh.relay import Relay
 from nostrp2p.mesh.routing import Router
 from nostrp2p.mesh.timers import Timers
@@ -58,14 +59,19 @@ class OverlayNode:
         self.running = False
         self.handle(m.Ping, lambda peer, message, now: None)
         self.handle(m.Close, self._on_close)
+        # Each component gets the siblings it works with; the core itself gives them sending,
+        # timers, randomness, identity and counters, and hears their events.
         self.links = Links(self, crypto.network_key(config.network_password))
-        self.membership = Membership(self, config.bootstrap)
-        self.broadcaster = Broadcast(self)
-        self.assembler = Assembler(self)
-        self.router = Router(self)
-        self.unicaster = Unicast(self, self.router)
-        self.relay = Relay(self)
-        self.traversal = Traversal(self)
+        self.membership = Membership(self, self.links, config.bootstrap)
+        self.broadcaster = Broadcast(self, self.membership)
+        self.assembler = Assembler(self.count)
+        self.router = Router(self, self.membership)
+        self.traversal = Traversal(self, self.links)
+        self.reachability = Reachability(self.count, self.router, self.membership, self.traversal.punch)
+        self.router.reachability = self.reachability
+        self.relay = Relay(self, self.links, self.router, self.reachability)
+        self.unicaster = Unicast(self, self.links, self.router, self.reachability, self.relay)
+        self.relay.on_refused = self.unicaster.relay_refused
 
     # --- driving ---------------------------------------------------------------------------
     def start(self, now: float) -> None:

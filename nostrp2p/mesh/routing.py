@@ -198,8 +198,10 @@ class Lookup:
 class Router:
     """Answers FIND, runs lookups, and learns contacts from what the core sees."""
 
-    def __init__(self, node):
-        self.node = node
+    def __init__(self, node, membership):
+        self.node = node  # the core: send, timers, rng, identity, counters
+        self.membership = membership  # our neighbours are the relays we name
+        self.reachability = None  # set by the core: what FOUND answers say about relays goes there
         self.table = RoutingTable(node.identity.owner_key)
         self.lookups: dict[bytes, Lookup] = {}
         # FIND queries of recent finished lookups (for the benchmark's hop counts)
@@ -286,7 +288,7 @@ class Router:
 
     def own_relays(self) -> list[Descriptor]:
         """Servers that can pass messages on to us: our active neighbours."""
-        return list(self.node.membership.active.values())[: limits.RELAY_HINTS_PER_DESTINATION]
+        return list(self.membership.active.values())[: limits.RELAY_HINTS_PER_DESTINATION]
 
     def _on_find(self, peer, message, now):
         owner = message.owner
@@ -328,13 +330,13 @@ class Router:
         responder = Descriptor(peer.static, peer.owner, str(host), int(port))
         for desc in found:
             self.table.add(desc, now)
-            self.node.relay.hint(desc.static, responder)  # it knows that server: a relay to try
+            self.reachability.hint(desc.static, responder)  # it knows that server: a relay to try
         for lookup in asking:
             sought = next((d for d in found if d.owner == lookup.owner), None)
             if sought is not None:
                 # The relays it named for itself hold sessions with it: tried first.
                 for relay in reversed(relays):
-                    self.node.relay.hint(sought.static, relay, named=True)
+                    self.reachability.hint(sought.static, relay, named=True)
             lookup.answered(peer.static, found, now, with_relays=sought is not None and bool(relays))
 
     @staticmethod

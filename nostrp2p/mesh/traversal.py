@@ -21,8 +21,9 @@ ENDPOINT_DEPENDENT = "endpoint-dependent"
 
 
 class Traversal:
-    def __init__(self, node):
-        self.node = node
+    def __init__(self, node, links):
+        self.node = node  # the core: send, emit, timers, rng, counters
+        self.links = links
         self.observed = RecentTable(limits.REFLEXIVE_OBSERVATIONS_MAX)  # reporter host -> address
         self.behaviour = UNKNOWN
         self.asked = RecentTable(limits.WHOAMI_ASKED_MAX)
@@ -132,7 +133,7 @@ class Traversal:
         """Ask ``introducer`` (a descriptor of a server we have a session with, or can make one
         with) to have ``destination`` open its NAT towards us."""
         self.node.count("punch_requested")
-        self.node.links.send(introducer.static, introducer.address,
+        self.links.send(introducer.static, introducer.address,
                              m.PunchRequest(destination), now)
 
     def _on_punch_request(self, peer, message, now):
@@ -140,7 +141,7 @@ class Traversal:
         if peer.address is None or not self.budget.allow(peer.static, now):
             self.node.count("drop_punch_refused")
             return
-        target = self.node.links.peers.get(destination)
+        target = self.links.peers.get(destination)
         if target is None or target.current is None or target.address is None:
             self.node.count("drop_punch_no_session")
             return
@@ -148,17 +149,17 @@ class Traversal:
         self.node.count("punch_introduced")
         for to, other in ((target, peer), (peer, target)):
             host, port = other.address
-            self.node.links.send(to.static, None,
+            self.links.send(to.static, None,
                                  m.Punch(other.static, other.owner, str(host), int(port)), now)
 
     def _on_punch(self, peer, message, now):
         other = message.other
         address = (message.host, message.port)
-        if other == self.node.identity.public_key or self.node.links.has_session(other):
+        if other == self.node.identity.public_key or self.links.has_session(other):
             return
         if not self.budget.allow(peer.static, now):
             self.node.count("drop_punch_refused")
             return
         # Our handshake towards where the other's datagrams come from opens our NAT for it.
-        if self.node.links.punch(other, address, now):
+        if self.links.punch(other, address, now):
             self.node.count("punch_answered")

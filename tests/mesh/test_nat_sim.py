@@ -147,7 +147,7 @@ class TraversalTests(TestCase):
         _settle(net, [first])
         self.assertIsNone(first.error)
         # it started through a relay
-        self.assertIn(net.node(b).identity.public_key, net.node(a).relay.routes)
+        self.assertIn(net.node(b).identity.public_key, net.node(a).reachability.routes)
         make_strangers(net, a, b)  # the session goes; the relay route stays
         again = net.unicast(a, net.owner_of(b), b"again")
         self.assertTrue(direct_within(net, a, b, 10))  # introduced again, not relayed for good

@@ -31,7 +31,7 @@ class RelayTests(TestCase):
         # The first two relays a will try (servers that named b to it, then its neighbours)
         # relay nothing for anyone.
         origin, b_key = net.node(a), net.node(b).identity.public_key
-        candidates = list(origin.relay.hints.get(b_key, ())) + list(origin.membership.active.values())
+        candidates = list(origin.reachability.hints.get(b_key, ())) + list(origin.membership.active.values())
         by_key = {net.node(n).identity.public_key: n for n in nodes}
         unwilling = [by_key[d.static] for d in candidates if d.static != b_key][:2]
         for server in unwilling:

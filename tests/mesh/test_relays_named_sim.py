@@ -26,7 +26,7 @@ class RelaysNamedTests(TestCase):
             self.assertIsNone(outcome.error, seed)
             self.assertEqual(net.messages[home], [(b"found you", net.owner_of(away))], seed)
             # away was given the relays home named: neighbours of home's, holding sessions.
-            relay = net.node(away).relay
+            relay = net.node(away).reachability
             self.assertIn(home_key, relay.named, seed)
             self.assertTrue(neighbours & {h.static for h in relay.hints[home_key]}, seed)
             self.assertFalse(net.node(away).links.has_session(home_key), seed)
