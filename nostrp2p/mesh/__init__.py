@@ -1,6 +1,6 @@
 """The UDP overlay between servers. It carries opaque payloads and knows nothing of Nostr.
 
-node.OverlayNode is the sans-I/O core. Its parts, each given the siblings it works with:
+core.OverlayNode is the sans-I/O core. Its parts, each given the siblings it works with:
 links.py sessions and handshakes; membership.py HyParView views; broadcast.py Plumtree (and
 broadcast_parts.py for large payloads); routing.py the Kademlia table and lookups; unicast.py
 reliable unicast, made of locator.py (finding a server), arq.py (fragments, acknowledgements,

@@ -36,12 +36,12 @@ class RoundTrip:
 
 
 class Outgoing:
-    __slots__ = ("mid", "static", "address", "kind", "ref", "fragments", "acked", "sent_at",
+    __slots__ = ("mid", "overlay_key", "address", "kind", "ref", "fragments", "acked", "sent_at",
                  "tries", "next_index", "done", "timer_at")
 
-    def __init__(self, mid, static, address, kind, ref, payload, done):
+    def __init__(self, mid, overlay_key, address, kind, ref, payload, done):
         self.mid = mid
-        self.static = static
+        self.overlay_key = overlay_key
         self.address = address
         self.kind = kind
         self.ref = ref
@@ -65,28 +65,28 @@ class Sender:
         self.round_trips = RecentTable(limits.MAX_SESSIONS * 4)  # destination -> RoundTrip
         node.handle(m.FragmentAck, self._on_ack)
 
-    def start(self, mid, static, address, kind, ref, payload, now, done) -> None:
-        """Send ``payload`` to ``static`` as message ``mid``; ``done(error, None, now)`` once
+    def start(self, mid, overlay_key, address, kind, ref, payload, now, done) -> None:
+        """Send ``payload`` to ``overlay_key`` as message ``mid``; ``done(error, None, now)`` once
         every fragment was acknowledged, or it failed."""
         if len(self.outgoing) >= limits.MAX_OUTGOING_MESSAGES or \
-                self.per_peer[static] >= limits.MAX_OUTGOING_PER_PEER:
+                self.per_peer[overlay_key] >= limits.MAX_OUTGOING_PER_PEER:
             self.node.count("drop_out_unicast_full")
             done(Unreachable("too many messages being sent already"), None, now)
             return
-        out = Outgoing(mid, static, address, kind, ref, payload, done)
+        out = Outgoing(mid, overlay_key, address, kind, ref, payload, done)
         self.outgoing[mid] = out
-        self.per_peer[static] += 1
+        self.per_peer[overlay_key] += 1
         self._fill_window(out, now)
 
     def cancel_all(self, error, now) -> None:
         for out in list(self.outgoing.values()):
             self._finish(out, error, now)
 
-    def _round_trip(self, static) -> RoundTrip:
-        rt = self.round_trips.lookup(static)
+    def _round_trip(self, overlay_key) -> RoundTrip:
+        rt = self.round_trips.lookup(overlay_key)
         if rt is None:
             rt = RoundTrip()
-            self.round_trips.keep(static, rt)
+            self.round_trips.keep(overlay_key, rt)
         return rt
 
     def _fill_window(self, out, now):
@@ -101,8 +101,8 @@ class Sender:
         out.tries[index] = out.tries.get(index, 0) + 1
         message = m.Fragment(out.mid, index, len(out.fragments), out.kind, out.ref,
                              out.fragments[index])
-        self.node.send(out.static, out.address, message, now)
-        self._arm(out, now + self._round_trip(out.static).rto)
+        self.node.send(out.overlay_key, out.address, message, now)
+        self._arm(out, now + self._round_trip(out.overlay_key).rto)
 
     def _arm(self, out, when):
         if out.timer_at is None or when < out.timer_at:
@@ -114,12 +114,12 @@ class Sender:
         if out is None or out.timer_at is None or out.timer_at > now + 1e-9:
             return  # a stale timer: an earlier one was armed since
         out.timer_at = None
-        rt = self._round_trip(out.static)
+        rt = self._round_trip(out.overlay_key)
         moved_on = False
         for index, sent in list(out.sent_at.items()):
             if sent + rt.rto > now + 1e-9:
                 continue
-            relayed = self.reachability.relay_for(out.static) is not None
+            relayed = self.reachability.relay_for(out.overlay_key) is not None
             if out.tries[index] > limits.MAX_RETRANSMISSIONS:
                 if relayed:
                     error = Unreachable("not acknowledged, directly or through relays")
@@ -133,10 +133,10 @@ class Sender:
                 # That relay did not get through (it may have refused): the next one is tried,
                 # once per round of retransmissions.
                 moved_on = True
-                self.reachability.route_around(out.static, now)
+                self.reachability.route_around(out.overlay_key, now)
             elif not relayed and out.tries[index] == limits.REHANDSHAKE_AFTER_TRIES and \
-                    not self.node.needs_peer(out.static):
-                self.links.forget(out.static)
+                    not self.node.needs_peer(out.overlay_key):
+                self.links.forget(out.overlay_key)
                 self.node.count("unicast_rehandshake")
             rt.back_off()
             self._send_fragment(out, index, now)
@@ -146,12 +146,12 @@ class Sender:
     def _on_ack(self, peer, message, now):
         mid, index = message.mid, message.index
         out = self.outgoing.get(mid)
-        if out is None or out.static != peer.static or index in out.acked:
+        if out is None or out.overlay_key != peer.overlay_key or index in out.acked:
             return
         sent = out.sent_at.pop(index, None)
         out.acked.add(index)
         if sent is not None and out.tries.get(index) == 1:  # Karn: no samples from retransmissions
-            self._round_trip(peer.static).sample(now - sent)
+            self._round_trip(peer.overlay_key).sample(now - sent)
         if peer.address is not None:
             out.address = peer.address
         if len(out.acked) == len(out.fragments):
@@ -162,47 +162,47 @@ class Sender:
     def _finish(self, out, error, now):
         if self.outgoing.pop(out.mid, None) is None:
             return
-        self.per_peer[out.static] -= 1
-        if self.per_peer[out.static] <= 0:
-            del self.per_peer[out.static]
+        self.per_peer[out.overlay_key] -= 1
+        if self.per_peer[out.overlay_key] <= 0:
+            del self.per_peer[out.overlay_key]
         if error is None:
-            self.reachability.reached(out.static)
+            self.reachability.reached(out.overlay_key)
             self.node.count("unicast_acknowledged")
         else:
             self.node.count("unicast_failed")
         out.done(error, None, now)
 
     # --- when a way fails -------------------------------------------------------------------------
-    def relay_refused(self, static, now) -> None:
-        """The relay we sent through to ``static`` refused to carry it: what is on its way
+    def relay_refused(self, overlay_key, now) -> None:
+        """The relay we sent through to ``overlay_key`` refused to carry it: what is on its way
         there goes through the next relay at once, and that refused send is not counted as a
         try (it was answered, not lost). A destination we are not sending to keeps the next
         relay for the acknowledgements we owe it."""
-        going = self._going_to(static)
+        going = self._going_to(overlay_key)
         if not going:
-            self.reachability.route_around(static, now)
+            self.reachability.route_around(overlay_key, now)
             return
         for out in going:
             for index in out.sent_at:
                 out.tries[index] -= 1
-        self._reroute(static, going, now)
+        self._reroute(overlay_key, going, now)
 
-    def peer_unreachable(self, static, now) -> None:
-        """The links gave up on ``static``: what was going there goes through a relay now, or
+    def peer_unreachable(self, overlay_key, now) -> None:
+        """The links gave up on ``overlay_key``: what was going there goes through a relay now, or
         fails when no relay is left to try."""
-        self._reroute(static, self._going_to(static), now)
+        self._reroute(overlay_key, self._going_to(overlay_key), now)
 
-    def _going_to(self, static) -> list:
-        return [o for o in self.outgoing.values() if o.static == static]
+    def _going_to(self, overlay_key) -> list:
+        return [o for o in self.outgoing.values() if o.overlay_key == overlay_key]
 
-    def _reroute(self, static, going, now) -> None:
-        if going and self.reachability.route_around(static, now):
+    def _reroute(self, overlay_key, going, now) -> None:
+        if going and self.reachability.route_around(overlay_key, now):
             # The relay carries the messages now (and introduces us: see Relay.send_via).
             for out in going:
                 for index in list(out.sent_at):
                     self._send_fragment(out, index, now)
             return
-        self.reachability.unreachable(static)
+        self.reachability.unreachable(overlay_key)
         for out in going:
             self._finish(out, Unreachable("no session could be made with its server, "
                                           "directly or through a relay"), now)

@@ -56,23 +56,23 @@ class Broadcast:
         return mid
 
     # --- neighbours ------------------------------------------------------------------------
-    def neighbor_up(self, static, now):
-        self.lazy.discard(static)
-        self.eager.add(static)
+    def neighbor_up(self, overlay_key, now):
+        self.lazy.discard(overlay_key)
+        self.eager.add(overlay_key)
         self._expire_store(now)
         recent = list(self.store)[-limits.RECOVERY_ANNOUNCE_MAX:]
         for start in range(0, len(recent), limits.MAX_IHAVE_IDS):
-            self.node.send(static, None, m.IHave(tuple(recent[start:start + limits.MAX_IHAVE_IDS])), now)
+            self.node.send(overlay_key, None, m.IHave(tuple(recent[start:start + limits.MAX_IHAVE_IDS])), now)
 
-    def neighbor_down(self, static, now):
-        self.eager.discard(static)
-        self.lazy.discard(static)
-        self.lazy_queue.pop(static, None)
+    def neighbor_down(self, overlay_key, now):
+        self.eager.discard(overlay_key)
+        self.lazy.discard(overlay_key)
+        self.lazy_queue.pop(overlay_key, None)
 
     # --- handlers --------------------------------------------------------------------------
     def _on_gossip(self, peer, message, now):
         mid, origin, hops, payload = message.mid, message.origin_owner, message.hops, message.payload
-        sender = peer.static
+        sender = peer.overlay_key
         if mid in self.seen:
             self.node.count("duplicate_gossip")
             if sender in self.eager:
@@ -101,8 +101,8 @@ class Broadcast:
                 # fewer redundant links (and later duplicates) are made.
                 delay = limits.GRAFT_TIMEOUT * (1.0 + limits.GRAFT_JITTER * self.node.rng.random())
                 self.node.timers.call_at(now + delay, self._graft_timer, mid)
-            if len(announcers) < limits.MISSING_ANNOUNCERS_MAX and peer.static not in announcers:
-                announcers.append(peer.static)
+            if len(announcers) < limits.MISSING_ANNOUNCERS_MAX and peer.overlay_key not in announcers:
+                announcers.append(peer.overlay_key)
 
     def _graft_timer(self, now, mid):
         announcers = self.missing.get(mid)
@@ -124,32 +124,32 @@ class Broadcast:
 
     def _on_graft(self, peer, message, now):
         mid = message.mid
-        if peer.static in self.active:
-            self.lazy.discard(peer.static)
-            self.eager.add(peer.static)
+        if peer.overlay_key in self.active:
+            self.lazy.discard(peer.overlay_key)
+            self.eager.add(peer.overlay_key)
         stored = self.store.get(mid)
         if stored is not None:
             origin, payload, hops, _ = stored
-            self._send_gossip(peer.static, mid, origin, payload, hops + 1, now)
+            self._send_gossip(peer.overlay_key, mid, origin, payload, hops + 1, now)
 
     def _on_prune(self, peer, message, now):
-        if peer.static in self.eager:
-            self.eager.discard(peer.static)
-            self.lazy.add(peer.static)
+        if peer.overlay_key in self.eager:
+            self.eager.discard(peer.overlay_key)
+            self.lazy.add(peer.overlay_key)
 
     # --- internals -------------------------------------------------------------------------
-    def _send_gossip(self, static, mid, origin, payload, hops, now):
-        self.node.send(static, None, m.Gossip(mid, origin, hops, payload), now)
+    def _send_gossip(self, overlay_key, mid, origin, payload, hops, now):
+        self.node.send(overlay_key, None, m.Gossip(mid, origin, hops, payload), now)
 
     def _push(self, mid, origin, payload, hops, sender, now):
-        for static in list(self.eager):
-            if static != sender:
-                self._send_gossip(static, mid, origin, payload, hops, now)
-        for static in self.lazy:
-            if static != sender:
-                queue = self.lazy_queue.get(static)
+        for overlay_key in list(self.eager):
+            if overlay_key != sender:
+                self._send_gossip(overlay_key, mid, origin, payload, hops, now)
+        for overlay_key in self.lazy:
+            if overlay_key != sender:
+                queue = self.lazy_queue.get(overlay_key)
                 if queue is None:
-                    queue = self.lazy_queue[static] = collections.deque(maxlen=limits.LAZY_QUEUE_MAX)
+                    queue = self.lazy_queue[overlay_key] = collections.deque(maxlen=limits.LAZY_QUEUE_MAX)
                 queue.append(mid)
         if self.lazy_queue and not self.flush_scheduled:
             self.flush_scheduled = True
@@ -158,12 +158,12 @@ class Broadcast:
     def _flush(self, now):
         self.flush_scheduled = False
         queues, self.lazy_queue = self.lazy_queue, {}
-        for static, queue in queues.items():
-            if static not in self.active:
+        for overlay_key, queue in queues.items():
+            if overlay_key not in self.active:
                 continue
             ids = list(queue)
             for start in range(0, len(ids), limits.MAX_IHAVE_IDS):
-                self.node.send(static, None, m.IHave(tuple(ids[start:start + limits.MAX_IHAVE_IDS])), now)
+                self.node.send(overlay_key, None, m.IHave(tuple(ids[start:start + limits.MAX_IHAVE_IDS])), now)
 
     def _remember(self, mid, origin, payload, hops, now):
         seen = self.seen

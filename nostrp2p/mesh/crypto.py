@@ -1,9 +1,9 @@
 """Link security: the two-message X25519 handshake and the per-datagram AEAD with a replay window.
 
-Handshake (docs/PROTOCOL.md has the bytes): the initiator sends its ephemeral and static public
-keys under a BLAKE2b MAC keyed by the network key (the hashed network password, or zeros), so a
+Handshake (docs/PROTOCOL.md has the bytes): the initiator sends its ephemeral public key and its overlay
+key under a BLAKE2b MAC keyed by the network key (the hashed network password, or zeros), so a
 server without the password never answers an outsider. The responder answers with its own
-ephemeral and static keys. Both derive the session keys from three Diffie-Hellman results:
+ephemeral and overlay keys. Both derive the session keys from three Diffie-Hellman results:
 ee (forward secrecy), es (only the real responder can compute it) and se (only the real
 initiator can), the transcript hash, and the network key. The responder proves itself with an
 AEAD tag in its answer; the initiator proves itself with its first data frame, and until then
@@ -60,7 +60,7 @@ def _derive(net_key: bytes, ee: bytes, es: bytes, se: bytes, transcript: bytes):
 @dataclass(frozen=True)
 class InitMessage:
     ephemeral: bytes
-    static: bytes
+    overlay_key: bytes
     owner: bytes
     sender_sid: int
     raw: bytes
@@ -69,7 +69,7 @@ class InitMessage:
 @dataclass(frozen=True)
 class RespMessage:
     ephemeral: bytes
-    static: bytes
+    overlay_key: bytes
     owner: bytes
     sender_sid: int
     receiver_sid: int
@@ -119,7 +119,7 @@ def respond(net_key, static_secret, static_public, owner, eph_secret, eph_public
     )
     ee = _dh(eph_secret, init.ephemeral)
     es = _dh(static_secret, init.ephemeral)
-    se = _dh(eph_secret, init.static)
+    se = _dh(eph_secret, init.overlay_key)
     transcript = hashlib.blake2b(init.raw + prefix, digest_size=32).digest()
     i2r, r2i = _derive(net_key, ee, es, se, transcript)
     confirm = _AEAD_ENCRYPT(b"", transcript, _nonce(0), r2i)
@@ -147,7 +147,7 @@ def parse_resp(datagram: bytes) -> RespMessage:
 def complete(net_key, static_secret, eph_secret, init_raw: bytes, resp: RespMessage):
     """Initiator side: verify the responder's proof; returns (key to send, key to receive)."""
     ee = _dh(eph_secret, resp.ephemeral)
-    es = _dh(eph_secret, resp.static)
+    es = _dh(eph_secret, resp.overlay_key)
     se = _dh(static_secret, resp.ephemeral)
     transcript = hashlib.blake2b(init_raw + resp.prefix, digest_size=32).digest()
     i2r, r2i = _derive(net_key, ee, es, se, transcript)
@@ -188,14 +188,14 @@ class Session:
     """One direction pair of AEAD keys between us and a peer identity."""
 
     __slots__ = (
-        "local_sid", "remote_sid", "peer_static", "peer_owner", "send_key", "recv_key",
+        "local_sid", "remote_sid", "peer_overlay_key", "peer_owner", "send_key", "recv_key",
         "send_counter", "window", "created", "initiator", "confirmed", "last_recv",
     )
 
-    def __init__(self, local_sid, remote_sid, peer_static, peer_owner, send_key, recv_key, now, initiator):
+    def __init__(self, local_sid, remote_sid, peer_overlay_key, peer_owner, send_key, recv_key, now, initiator):
         self.local_sid = local_sid
         self.remote_sid = remote_sid
-        self.peer_static = peer_static
+        self.peer_overlay_key = peer_overlay_key
         self.peer_owner = peer_owner
         self.send_key = send_key
         self.recv_key = recv_key

@@ -9,7 +9,7 @@ from nostrp2p.mesh import wire
 
 @dataclass(frozen=True)
 class Descriptor:
-    static: bytes
+    overlay_key: bytes
     owner: bytes
     host: str
     port: int
@@ -19,7 +19,7 @@ class Descriptor:
         return (self.host, self.port)
 
     def encode(self) -> list:
-        return [self.static, self.owner, self.host, self.port]
+        return [self.overlay_key, self.owner, self.host, self.port]
 
     @classmethod
     def decode(cls, value) -> "Descriptor":

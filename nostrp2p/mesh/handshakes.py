@@ -44,11 +44,11 @@ _NEXT = {
 
 
 class Peer:
-    __slots__ = ("static", "owner", "address", "current", "previous", "pending", "handshake",
+    __slots__ = ("overlay_key", "owner", "address", "current", "previous", "pending", "handshake",
                  "last_sent", "last_recv", "state")
 
-    def __init__(self, static, owner, address, now):
-        self.static = static
+    def __init__(self, overlay_key, owner, address, now):
+        self.overlay_key = overlay_key
         self.owner = owner
         self.address = address
         self.current = None
@@ -62,7 +62,7 @@ class Peer:
     def _move(self, event: str) -> None:
         following = _NEXT.get((self.state, event))
         if following is None:
-            raise RuntimeError(f"link to {self.static.hex()[:16]}: no {event!r} when {self.state.value}")
+            raise RuntimeError(f"link to {self.overlay_key.hex()[:16]}: no {event!r} when {self.state.value}")
         self.state = following
 
     def begin_handshake(self, hs) -> None:
@@ -181,18 +181,18 @@ class Handshakes:
             self.node.count("drop_bad_handshake_mac" if isinstance(exc, crypto.BadMac) else "drop_malformed")
             return
         del self.out[hs.sid]
-        if resp.static == self.node.identity.public_key:
+        if resp.overlay_key == self.node.identity.public_key:
             self.node.count("drop_self_handshake")
             return
-        session = crypto.Session(hs.sid, resp.sender_sid, resp.static, resp.owner, send_key, recv_key, now, True)
-        if hs.expected is not None and hs.expected != resp.static:
+        session = crypto.Session(hs.sid, resp.sender_sid, resp.overlay_key, resp.owner, send_key, recv_key, now, True)
+        if hs.expected is not None and hs.expected != resp.overlay_key:
             # Someone else answers at that address now: the peer we wanted is gone from there.
             old = self.links.peers.get(hs.expected)
             if old is not None and old.end_handshake(hs):
                 self.links.forget(hs.expected)
             if not hs.punch:
                 self.node.peer_unreachable(hs.expected, now)
-        known = self.links.peers.get(resp.static)
+        known = self.links.peers.get(resp.overlay_key)
         if known is not None:
             known.end_handshake(hs)
         peer = self.links.install(session, address, now)
@@ -210,7 +210,7 @@ class Handshakes:
             self.node.count("drop_bad_handshake_mac" if isinstance(exc, crypto.BadMac) else "drop_malformed")
             return
         ident = self.node.identity
-        if init.static == ident.public_key:
+        if init.overlay_key == ident.public_key:
             self.node.count("drop_self_handshake")
             return
         for half in self.half_open.values():
@@ -232,7 +232,7 @@ class Handshakes:
         except MalformedFrame:
             self.node.count("drop_malformed")
             return
-        session = crypto.Session(sid, init.sender_sid, init.static, init.owner, send_key, recv_key, now, False)
+        session = crypto.Session(sid, init.sender_sid, init.overlay_key, init.owner, send_key, recv_key, now, False)
         expires = now + limits.HANDSHAKE_TIMEOUT * (limits.HANDSHAKE_ATTEMPTS + 1)
         self.half_open[sid] = HalfOpen(session, address, expires, init.raw, resp)
         self.node.emit(resp, address, "resp")

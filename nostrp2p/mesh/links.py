@@ -19,10 +19,10 @@ class Links:
         self.handshakes = Handshakes(node, self, network_key)
 
     # --- sending ---------------------------------------------------------------------------
-    def send(self, static: bytes, address, message: m.Message, now: float) -> None:
-        """Send an inner message to the server with overlay key ``static`` (last known at
+    def send(self, overlay_key: bytes, address, message: m.Message, now: float) -> None:
+        """Send an inner message to the server with overlay key ``overlay_key`` (last known at
         ``address``), handshaking first if there is no session."""
-        peer = self.peers.get(static)
+        peer = self.peers.get(overlay_key)
         if peer is None:
             if address is None:
                 self.node.count("drop_out_no_address")
@@ -30,34 +30,34 @@ class Links:
             if not self._room_for_peer(now):
                 self.node.count("drop_out_session_table_full")
                 return
-            peer = self.peers[static] = Peer(static, None, address, now)
+            peer = self.peers[overlay_key] = Peer(overlay_key, None, address, now)
         session = peer.current
         if session is not None and not session.expired(now):
             self._seal_and_send(peer, session, message, now)
             return
         peer.pending.append(message)
         if peer.handshake is None:
-            self.handshakes.initiate(peer.address, static, now)
+            self.handshakes.initiate(peer.address, overlay_key, now)
 
-    def has_session(self, static: bytes) -> bool:
-        peer = self.peers.get(static)
+    def has_session(self, overlay_key: bytes) -> bool:
+        peer = self.peers.get(overlay_key)
         return peer is not None and peer.current is not None
 
-    def punch(self, static: bytes, address, now: float) -> bool:
-        """Handshake with ``static`` at ``address`` to open our NAT towards it while the other
+    def punch(self, overlay_key: bytes, address, now: float) -> bool:
+        """Handshake with ``overlay_key`` at ``address`` to open our NAT towards it while the other
         side does the same towards us; the first authenticated packet through makes the session.
         Nothing is queued on it, and if it goes unanswered nothing fails: a relay carries the
         messages meanwhile."""
-        peer = self.peers.get(static)
+        peer = self.peers.get(overlay_key)
         if peer is not None and (peer.current is not None or peer.handshake is not None):
             return False
         if peer is None:
             if not self._room_for_peer(now):
                 self.node.count("drop_out_session_table_full")
                 return False
-            peer = self.peers[static] = Peer(static, None, address, now)
+            peer = self.peers[overlay_key] = Peer(overlay_key, None, address, now)
         peer.address = address
-        hs = self.handshakes.initiate(address, static, now)
+        hs = self.handshakes.initiate(address, overlay_key, now)
         if hs is None:
             return False
         hs.punch = True
@@ -92,11 +92,11 @@ class Links:
         if len(self.peers) < limits.MAX_SESSIONS:
             return True
         # Make room by closing the longest-idle session that the views do not need.
-        idle = [p for p in self.peers.values() if not self.node.needs_peer(p.static) and p.handshake is None]
+        idle = [p for p in self.peers.values() if not self.node.needs_peer(p.overlay_key) and p.handshake is None]
         if not idle:
             return False
         victim = min(idle, key=lambda p: max(p.last_recv, p.last_sent))
-        self.forget(victim.static)
+        self.forget(victim.overlay_key)
         return True
 
     # --- receiving -------------------------------------------------------------------------
@@ -141,7 +141,7 @@ class Links:
             session.confirmed = True
             if self.install(session, address, now) is None:
                 return
-        peer = self.peers.get(session.peer_static)
+        peer = self.peers.get(session.peer_overlay_key)
         if peer is None:
             self.node.count("drop_unknown_session")
             return
@@ -155,12 +155,12 @@ class Links:
     def install(self, session, address, now):
         """Make ``session`` (just proved) the current one of its peer; the peer, or None when
         there is no room for one."""
-        peer = self.peers.get(session.peer_static)
+        peer = self.peers.get(session.peer_overlay_key)
         if peer is None:
             if not self._room_for_peer(now):
                 self.node.count("drop_session_table_full")
                 return None
-            peer = self.peers[session.peer_static] = Peer(session.peer_static, session.peer_owner, address, now)
+            peer = self.peers[session.peer_overlay_key] = Peer(session.peer_overlay_key, session.peer_owner, address, now)
         peer.owner = session.peer_owner
         peer.address = address
         if peer.previous is not None:
@@ -172,8 +172,8 @@ class Links:
         return peer
 
     # --- upkeep ----------------------------------------------------------------------------
-    def forget(self, static: bytes) -> None:
-        peer = self.peers.pop(static, None)
+    def forget(self, overlay_key: bytes) -> None:
+        peer = self.peers.pop(overlay_key, None)
         if peer is None:
             return
         for session in (peer.current, peer.previous):
@@ -182,34 +182,34 @@ class Links:
         if peer.handshake is not None:
             self.handshakes.out.pop(peer.handshake.sid, None)
 
-    def close(self, static: bytes, now: float) -> None:
+    def close(self, overlay_key: bytes, now: float) -> None:
         """Tell the peer we are closing the session, then forget it."""
-        peer = self.peers.get(static)
+        peer = self.peers.get(overlay_key)
         if peer is not None and peer.current is not None:
             self._seal_and_send(peer, peer.current, m.Close(), now)
-        self.forget(static)
+        self.forget(overlay_key)
 
     def sweep(self, now: float) -> None:
         self.handshakes.expire_half_open(now)
         for peer in list(self.peers.values()):
             session = peer.current
-            needed = self.node.needs_peer(peer.static)
+            needed = self.node.needs_peer(peer.overlay_key)
             if session is not None and session.expired(now):
-                self.forget(peer.static)
+                self.forget(peer.overlay_key)
                 if needed:
-                    self.node.peer_failed(peer.static, now)
+                    self.node.peer_failed(peer.overlay_key, now)
                 continue
             if needed:
                 if now - peer.last_recv > limits.PEER_TIMEOUT:
                     self.node.count("peer_timed_out")
-                    self.forget(peer.static)
-                    self.node.peer_failed(peer.static, now)
+                    self.forget(peer.overlay_key)
+                    self.node.peer_failed(peer.overlay_key, now)
                     continue
                 if session is not None:
                     if now - peer.last_sent >= limits.KEEPALIVE_INTERVAL:
                         self._seal_and_send(peer, session, m.Ping(), now)
                     if (session.initiator and now - session.created > limits.REKEY_AFTER
                             and peer.handshake is None):
-                        self.handshakes.initiate(peer.address, peer.static, now)
+                        self.handshakes.initiate(peer.address, peer.overlay_key, now)
             elif peer.handshake is None and now - max(peer.last_recv, peer.last_sent) > limits.IDLE_SESSION_TIMEOUT:
-                self.forget(peer.static)
+                self.forget(peer.overlay_key)

@@ -30,11 +30,11 @@ class Reachability:
     def hint(self, destination: bytes, relay: Descriptor, named: bool = False) -> None:
         """``relay`` told us of ``destination``, or ``destination`` ``named`` it as a relay: it
         may be able to reach it for us."""
-        if relay.static == destination:
+        if relay.overlay_key == destination:
             return
         if named:
             self.named.keep(destination, None)
-        hints = [relay] + [h for h in self.hints.get(destination, []) if h.static != relay.static]
+        hints = [relay] + [h for h in self.hints.get(destination, []) if h.overlay_key != relay.overlay_key]
         self.hints.keep(destination, hints[: limits.RELAY_HINTS_PER_DESTINATION])
 
     def relay_for(self, destination: bytes) -> Descriptor | None:
@@ -56,8 +56,8 @@ class Reachability:
         candidates = list(self.hints.get(destination, ()))
         candidates += [d for d in self.membership.active.values()]
         for relay in candidates:
-            if relay.static not in tried and relay.static != destination:
-                tried.add(relay.static)
+            if relay.overlay_key not in tried and relay.overlay_key != destination:
+                tried.add(relay.overlay_key)
                 self.punched.pop(destination, None)  # this one introduces us at once
                 self.routes.keep(destination, relay)
                 self.count("relay_route_chosen")
@@ -80,13 +80,13 @@ class Reachability:
         self.routes.keep(origin, via)
         self.note_owner(origin, origin_owner)
 
-    def note_owner(self, static: bytes, owner: bytes) -> None:
-        self.owners.keep(static, owner)
+    def note_owner(self, overlay_key: bytes, owner: bytes) -> None:
+        self.owners.keep(overlay_key, owner)
 
-    def owner_of(self, static: bytes) -> bytes | None:
-        known = self.owners.get(static)
+    def owner_of(self, overlay_key: bytes) -> bytes | None:
+        known = self.owners.get(overlay_key)
         if known is None:
-            desc = self.router.table.descriptor_of(static)
+            desc = self.router.table.descriptor_of(overlay_key)
             known = desc.owner if desc is not None else None
         return known
 

@@ -18,10 +18,10 @@ class RelayedPeer:
     """The origin of a relayed message, as the layers above see a peer; ``via`` is the server
     that handed it to us."""
 
-    __slots__ = ("static", "owner", "address", "via")
+    __slots__ = ("overlay_key", "owner", "address", "via")
 
-    def __init__(self, static, owner, via: Descriptor):
-        self.static = static
+    def __init__(self, overlay_key, owner, via: Descriptor):
+        self.overlay_key = overlay_key
         self.owner = owner
         self.address = None
         self.via = via
@@ -61,22 +61,22 @@ class Relay:
         """Answer ``peer`` with a relayable ``message``. What came through a relay is answered
         through it even while we hold a session with its origin: the origin relays only when
         it has none with us, so ours is stale, and an answer sent on it would be lost."""
-        if isinstance(peer, RelayedPeer) and peer.via.static != peer.static:
-            self._send_through(peer.via, peer.static, peer.owner, message, now)
+        if isinstance(peer, RelayedPeer) and peer.via.overlay_key != peer.overlay_key:
+            self._send_through(peer.via, peer.overlay_key, peer.owner, message, now)
         else:
-            self.node.send(peer.static, peer.address, message, now)
+            self.node.send(peer.overlay_key, peer.address, message, now)
 
     def _send_through(self, relay: Descriptor, destination: bytes, destination_owner: bytes,
                       message: m.Message, now: float) -> None:
         ident = self.node.identity
         frame = m.Relay(destination, destination_owner, limits.MAX_RELAY_HOPS,
                         (ident.public_key,), ident.owner_key, message)
-        self.links.send(relay.static, relay.address, frame, now)
+        self.links.send(relay.overlay_key, relay.address, frame, now)
 
     def _on_relay_refused(self, peer, message, now):
         destination = message.destination
         relay = self.reachability.relay_for(destination)
-        if relay is None or relay.static != peer.static:
+        if relay is None or relay.overlay_key != peer.overlay_key:
             return  # about a route we have already left
         self.node.count("relay_refused")
         self.on_refused(destination, now)
@@ -86,7 +86,7 @@ class Relay:
         destination, destination_owner = message.destination, message.destination_owner
         ttl, path, owner, inner = message.ttl, message.path, message.origin_owner, message.inner
         me = self.node.identity.public_key
-        if me in path or path[-1] != peer.static:
+        if me in path or path[-1] != peer.overlay_key:
             self.node.count("drop_relay_loop")
             return
         if len(path) == 1:
@@ -104,11 +104,11 @@ class Relay:
         else:
             # Pass it on to a server nearer the destination's key that we have a session with.
             nearer = [d for d in self.table.closest(route_id(destination_owner), limits.ROUTING_BUCKET_SIZE)
-                      if d.static not in path and self.links.has_session(d.static)]
+                      if d.overlay_key not in path and self.links.has_session(d.overlay_key)]
             if ttl <= 1 or not nearer:
                 self._refuse(peer, path, destination, "drop_relay_no_route", now)
                 return
-            to, address = nearer[0].static, nearer[0].address
+            to, address = nearer[0].overlay_key, nearer[0].address
             frame = m.Relay(destination, destination_owner, ttl - 1, path + (me,), owner, inner)
         refusal = self.allowance.refusal(path[0], destination, len(wire.pack(inner.encode())), now)
         if refusal is not None:
@@ -123,14 +123,14 @@ class Relay:
             # The origin is our peer: told, it moves on to another relay at once instead of
             # after rounds of retransmissions. (Each notice answers a frame within the origin's
             # relay budget.) Further along the path nobody has a session with the origin.
-            self.links.send(peer.static, peer.address, m.RelayRefused(destination), now)
+            self.links.send(peer.overlay_key, peer.address, m.RelayRefused(destination), now)
 
     def _on_relayed(self, peer, message, now):
         origin, owner, inner = message.origin, message.origin_owner, message.inner
         if origin == self.node.identity.public_key:
             raise m.MalformedFrame("RELAYED carries a unicast frame from another server")
         host, port = peer.address
-        via = Descriptor(peer.static, peer.owner, str(host), int(port))
+        via = Descriptor(peer.overlay_key, peer.owner, str(host), int(port))
         if not self.links.has_session(origin):
             self.reachability.reached_us_through(origin, owner, via)
         self.node.count("relayed_received")

@@ -19,7 +19,7 @@ from nostrp2p.logging import Logger
 from nostrp2p.mesh import limits, stun
 from nostrp2p.mesh.errors import Unreachable
 from nostrp2p.mesh.identity import OWNER_KEY_SIZE, load_or_create
-from nostrp2p.mesh.node import OverlayConfig, OverlayNode
+from nostrp2p.mesh.core import OverlayConfig, OverlayNode
 
 
 class _OverlayProtocol(DatagramProtocol):
@@ -224,10 +224,10 @@ class MeshService(Service):
         self.node.tick(self.reactor.seconds())
         self._pump()
 
-    def _session_established(self, static, owner, address):
+    def _session_established(self, overlay_key, owner, address):
         # A direct session: relayed traffic never makes one. (Debug level: rekeys repeat it.)
         self.log.debug("overlay session with {owner} at {host}:{port}", owner=owner.hex(),
-                       host=address[0], port=address[1], overlay_key=static.hex())
+                       host=address[0], port=address[1], overlay_key=overlay_key.hex())
 
     def _deliver_message(self, payload, origin):
         for callback in list(self._message_callbacks):

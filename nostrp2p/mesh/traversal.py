@@ -88,16 +88,16 @@ class Traversal:
                 self._observe(str(server[0]), transaction.result)
 
     def session_up(self, peer, now) -> None:
-        if peer.static in self.asked:
+        if peer.overlay_key in self.asked:
             return
-        self.asked.keep(peer.static, None)
-        self.node.send(peer.static, None, m.WhoAmI(), now)
+        self.asked.keep(peer.overlay_key, None)
+        self.node.send(peer.overlay_key, None, m.WhoAmI(), now)
 
     def _on_whoami(self, peer, message, now):
         if peer.address is None:
             return  # reached through a relay: we do not see its datagrams
         host, port = peer.address
-        self.node.send(peer.static, None, m.YouAre(str(host), int(port)), now)
+        self.node.send(peer.overlay_key, None, m.YouAre(str(host), int(port)), now)
 
     def _on_you_are(self, peer, message, now):
         seen = (message.host, message.port)
@@ -133,12 +133,12 @@ class Traversal:
         """Ask ``introducer`` (a descriptor of a server we have a session with, or can make one
         with) to have ``destination`` open its NAT towards us."""
         self.node.count("punch_requested")
-        self.links.send(introducer.static, introducer.address,
+        self.links.send(introducer.overlay_key, introducer.address,
                              m.PunchRequest(destination), now)
 
     def _on_punch_request(self, peer, message, now):
         destination = message.destination
-        if peer.address is None or not self.budget.allow(peer.static, now):
+        if peer.address is None or not self.budget.allow(peer.overlay_key, now):
             self.node.count("drop_punch_refused")
             return
         target = self.links.peers.get(destination)
@@ -149,15 +149,15 @@ class Traversal:
         self.node.count("punch_introduced")
         for to, other in ((target, peer), (peer, target)):
             host, port = other.address
-            self.links.send(to.static, None,
-                                 m.Punch(other.static, other.owner, str(host), int(port)), now)
+            self.links.send(to.overlay_key, None,
+                                 m.Punch(other.overlay_key, other.owner, str(host), int(port)), now)
 
     def _on_punch(self, peer, message, now):
         other = message.other
         address = (message.host, message.port)
         if other == self.node.identity.public_key or self.links.has_session(other):
             return
-        if not self.budget.allow(peer.static, now):
+        if not self.budget.allow(peer.overlay_key, now):
             self.node.count("drop_punch_refused")
             return
         # Our handshake towards where the other's datagrams come from opens our NAT for it.

@@ -63,11 +63,11 @@ class Unicast:
         self.sender.cancel_all(stopped, now)
         self.locator.fail_all(stopped, now)
 
-    def relay_refused(self, static: bytes, now: float) -> None:
-        self.sender.relay_refused(static, now)
+    def relay_refused(self, overlay_key: bytes, now: float) -> None:
+        self.sender.relay_refused(overlay_key, now)
 
-    def peer_unreachable(self, static: bytes, now: float) -> None:
-        self.sender.peer_unreachable(static, now)
+    def peer_unreachable(self, overlay_key: bytes, now: float) -> None:
+        self.sender.peer_unreachable(overlay_key, now)
 
     @staticmethod
     def _check_size(payload: bytes) -> None:
@@ -83,8 +83,8 @@ class Unicast:
             return mid
 
         def found(desc, now):
-            self.reachability.note_owner(desc.static, desc.owner)
-            self.sender.start(mid, desc.static, desc.address, kind, None, payload, now, done)
+            self.reachability.note_owner(desc.overlay_key, desc.owner)
+            self.sender.start(mid, desc.overlay_key, desc.address, kind, None, payload, now, done)
 
         self.locator.locate(mid, owner, now, done, found)
         return mid
@@ -110,7 +110,7 @@ class Unicast:
         if mid in self.delivered:
             self.node.count("unicast_duplicate")
             return
-        key = (peer.static, mid)
+        key = (peer.overlay_key, mid)
         if key not in self.partials:
             self.node.timers.call_at(now + limits.REASSEMBLY_TIMEOUT, self._reassembly_timer, key)
         payload = self.partials.add(key, message.index, message.count, message.chunk, now,
@@ -137,16 +137,16 @@ class Unicast:
         if kind == KIND_MESSAGE:
             self.node.unicast_message(payload, origin)
         elif kind == KIND_REQUEST:
-            static, address = peer.static, peer.address
+            overlay_key, address = peer.overlay_key, peer.address
 
             def respond(reply, when, error=None):
                 if error is None and len(reply) > limits.MAX_UNICAST_PAYLOAD:
                     error = f"the reply of {len(reply)} bytes is over {limits.MAX_UNICAST_PAYLOAD}"
                 if error is not None:
-                    self.sender.start(self.node.rng.randbytes(16), static, address, KIND_REFUSED,
+                    self.sender.start(self.node.rng.randbytes(16), overlay_key, address, KIND_REFUSED,
                                       mid, str(error).encode()[: limits.FRAGMENT_SIZE], when, _ignore)
                 else:
-                    self.sender.start(self.node.rng.randbytes(16), static, address, KIND_REPLY,
+                    self.sender.start(self.node.rng.randbytes(16), overlay_key, address, KIND_REPLY,
                                       mid, reply, when, _ignore)
 
             self.node.unicast_request(payload, origin, respond)

@@ -61,7 +61,7 @@ class HandlerFaultTests(TestCase):
         net, nodes = grow(3, seed=33, settle=10)
         node = net.node(nodes[0])
         peer = next(p for p in node.links.peers.values() if p.current is not None)
-        node.dispatch(peer, m.Punch(peer.static, peer.owner, "192.0.2.1", 7000), net.now)
+        node.dispatch(peer, m.Punch(peer.overlay_key, peer.owner, "192.0.2.1", 7000), net.now)
         node.dispatch(peer, m.Relayed(node.identity.public_key, peer.owner, m.FragmentAck(b"\x00" * 16, 0)),
                       net.now)
         self.assertEqual(node.stats["handler_failed"], 0)

@@ -8,7 +8,7 @@ from twisted.trial.unittest import TestCase
 
 from nostrp2p.mesh import wire
 from nostrp2p.mesh.identity import Identity
-from nostrp2p.mesh.node import OverlayConfig, OverlayNode
+from nostrp2p.mesh.core import OverlayConfig, OverlayNode
 from tests.mesh.helpers import grow
 
 

@@ -11,7 +11,7 @@ import random
 from dataclasses import dataclass
 
 from nostrp2p.mesh.identity import Identity
-from nostrp2p.mesh.node import OverlayConfig, OverlayNode
+from nostrp2p.mesh.core import OverlayConfig, OverlayNode
 from nostrp2p.mesh.sim.nat import NatBox, NatType
 
 _DELIVER = 0

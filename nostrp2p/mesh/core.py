@@ -86,8 +86,8 @@ class OverlayNode:
         """Leave cleanly: tell neighbours, close every session, fail what is pending."""
         self.unicaster.cancel_all(now)
         self.membership.stop(now)
-        for static in list(self.links.peers):
-            self.links.close(static, now)
+        for overlay_key in list(self.links.peers):
+            self.links.close(overlay_key, now)
         self.running = False
 
     def datagram_received(self, datagram: bytes, address, now: float) -> None:
@@ -164,11 +164,11 @@ class OverlayNode:
 
     def peers(self) -> list:
         out = []
-        for static, desc in self.membership.active.items():
-            peer = self.links.peers.get(static)
+        for overlay_key, desc in self.membership.active.items():
+            peer = self.links.peers.get(overlay_key)
             out.append(PeerStatus(
-                static, desc.owner, peer.address if peer else desc.address,
-                static in self.broadcaster.eager, peer.last_recv if peer else 0.0,
+                overlay_key, desc.owner, peer.address if peer else desc.address,
+                overlay_key in self.broadcaster.eager, peer.last_recv if peer else 0.0,
             ))
         return out
 
@@ -218,10 +218,10 @@ class OverlayNode:
         self._errors_unlogged = 0
         self._next_error_log = now + limits.ERROR_LOG_INTERVAL
 
-    def send(self, static, address, message, now):
-        if self.relay.send_via(static, message, now):
+    def send(self, overlay_key, address, message, now):
+        if self.relay.send_via(overlay_key, message, now):
             return
-        self.links.send(static, address, message, now)
+        self.links.send(overlay_key, address, message, now)
 
     def emit(self, datagram, address, kind):
         self._outgoing.append((datagram, address))
@@ -243,39 +243,39 @@ class OverlayNode:
         if self.on_broadcast is not None:
             self.on_broadcast(payload, origin, mid)
 
-    def needs_peer(self, static) -> bool:
-        return static in self.membership.active
+    def needs_peer(self, overlay_key) -> bool:
+        return overlay_key in self.membership.active
 
     def peer_connected(self, peer, now):
         self.stats["sessions_established"] += 1
         if self.on_session is not None:
-            self.on_session(peer.static, peer.owner, peer.address)
+            self.on_session(peer.overlay_key, peer.owner, peer.address)
         self.router.learn(peer, now)
         self.traversal.session_up(peer, now)
 
-    def peer_failed(self, static, now):
-        self.membership.peer_failed(static, now)
+    def peer_failed(self, overlay_key, now):
+        self.membership.peer_failed(overlay_key, now)
 
-    def peer_unreachable(self, static, now):
-        self.unicaster.peer_unreachable(static, now)
-        self.membership.peer_failed(static, now)
+    def peer_unreachable(self, overlay_key, now):
+        self.unicaster.peer_unreachable(overlay_key, now)
+        self.membership.peer_failed(overlay_key, now)
 
     def address_unreachable(self, address, now):
         self.membership.address_unreachable(address, now)
 
-    def neighbor_up(self, static, now):
-        self.broadcaster.neighbor_up(static, now)
+    def neighbor_up(self, overlay_key, now):
+        self.broadcaster.neighbor_up(overlay_key, now)
         if len(self.membership.active) == 1:  # (re)joined: let the nearest servers know us
             self.router.announce(now)
 
-    def neighbor_down(self, static, now):
-        self.broadcaster.neighbor_down(static, now)
+    def neighbor_down(self, overlay_key, now):
+        self.broadcaster.neighbor_down(overlay_key, now)
 
     def _on_close(self, peer, message, now):
-        static = peer.static
-        self.links.forget(static)
-        if static in self.membership.active:
-            self.membership.peer_failed(static, now)
+        overlay_key = peer.overlay_key
+        self.links.forget(overlay_key)
+        if overlay_key in self.membership.active:
+            self.membership.peer_failed(overlay_key, now)
 
     def _sweep(self, now):
         self.links.sweep(now)
