@@ -89,17 +89,26 @@ def parse_init(net_key: bytes, datagram: bytes) -> InitMessage:
     body, mac = datagram[: -wire.TAG_SIZE], datagram[-wire.TAG_SIZE:]
     if not _constant_eq(_init_mac(net_key, body), mac):
         raise BadMac("INIT MAC does not match this network key")
-    fields = wire.unpack(body[2:])
-    fields = wire.want_list(fields, 4)
-    if len(fields) != 4:
-        raise MalformedFrame("INIT has 4 fields")
-    return InitMessage(
-        wire.want_bytes(fields[0], 32),
-        wire.want_bytes(fields[1], 32),
-        wire.want_bytes(fields[2], 32),
-        wire.want_int(fields[3], 1, 2 ** 32 - 1),
-        datagram,
-    )
+    return InitMessage(*_fields(body[2:], _INIT_FIELDS, "INIT"), datagram)
+
+
+def _key(value) -> bytes:
+    return wire.want_bytes(value, 32)
+
+
+def _sid(value) -> int:
+    return wire.want_int(value, 1, 2 ** 32 - 1)
+
+
+_INIT_FIELDS = (_key, _key, _key, _sid)  # ephemeral, overlay key, owner, sender's session id
+_RESP_FIELDS = (_key, _key, _key, _sid, _sid)  # ... and the initiator's session id
+
+
+def _fields(packed: bytes, checks, what: str) -> list:
+    fields = wire.want_list(wire.unpack(packed), len(checks))
+    if len(fields) != len(checks):
+        raise MalformedFrame(f"{what} has {len(checks)} fields")
+    return [check(value) for check, value in zip(checks, fields)]
 
 
 class BadMac(MalformedFrame):
@@ -130,18 +139,7 @@ def parse_resp(datagram: bytes) -> RespMessage:
     if len(datagram) < 2 + wire.TAG_SIZE:
         raise MalformedFrame("short RESP")
     prefix, confirm = datagram[: -wire.TAG_SIZE], datagram[-wire.TAG_SIZE:]
-    fields = wire.want_list(wire.unpack(prefix[2:]), 5)
-    if len(fields) != 5:
-        raise MalformedFrame("RESP has 5 fields")
-    return RespMessage(
-        wire.want_bytes(fields[0], 32),
-        wire.want_bytes(fields[1], 32),
-        wire.want_bytes(fields[2], 32),
-        wire.want_int(fields[3], 1, 2 ** 32 - 1),
-        wire.want_int(fields[4], 1, 2 ** 32 - 1),
-        prefix,
-        confirm,
-    )
+    return RespMessage(*_fields(prefix[2:], _RESP_FIELDS, "RESP"), prefix, confirm)
 
 
 def complete(net_key, static_secret, eph_secret, init_raw: bytes, resp: RespMessage):
@@ -192,7 +190,8 @@ class Session:
         "send_counter", "window", "created", "initiator", "confirmed", "last_recv",
     )
 
-    def __init__(self, local_sid, remote_sid, peer_overlay_key, peer_owner, send_key, recv_key, now, initiator):
+    def __init__(self, local_sid, remote_sid, peer_overlay_key, peer_owner, send_key, recv_key, now,
+                 initiator):
         self.local_sid = local_sid
         self.remote_sid = remote_sid
         self.peer_overlay_key = peer_overlay_key

@@ -184,7 +184,8 @@ class Handshakes:
         if resp.overlay_key == self.node.identity.public_key:
             self.node.count("drop_self_handshake")
             return
-        session = crypto.Session(hs.sid, resp.sender_sid, resp.overlay_key, resp.owner, send_key, recv_key, now, True)
+        session = crypto.Session(hs.sid, resp.sender_sid, resp.overlay_key, resp.owner, send_key,
+                                 recv_key, now, True)
         if hs.expected is not None and hs.expected != resp.overlay_key:
             # Someone else answers at that address now: the peer we wanted is gone from there.
             old = self.links.peers.get(hs.expected)
@@ -232,7 +233,8 @@ class Handshakes:
         except MalformedFrame:
             self.node.count("drop_malformed")
             return
-        session = crypto.Session(sid, init.sender_sid, init.overlay_key, init.owner, send_key, recv_key, now, False)
+        session = crypto.Session(sid, init.sender_sid, init.overlay_key, init.owner, send_key,
+                                 recv_key, now, False)
         expires = now + limits.HANDSHAKE_TIMEOUT * (limits.HANDSHAKE_ATTEMPTS + 1)
         self.half_open[sid] = HalfOpen(session, address, expires, init.raw, resp)
         self.node.emit(resp, address, "resp")

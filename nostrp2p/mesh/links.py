@@ -92,7 +92,8 @@ class Links:
         if len(self.peers) < limits.MAX_SESSIONS:
             return True
         # Make room by closing the longest-idle session that the views do not need.
-        idle = [p for p in self.peers.values() if not self.node.needs_peer(p.overlay_key) and p.handshake is None]
+        idle = [p for p in self.peers.values()
+                if not self.node.needs_peer(p.overlay_key) and p.handshake is None]
         if not idle:
             return False
         victim = min(idle, key=lambda p: max(p.last_recv, p.last_sent))
@@ -160,7 +161,8 @@ class Links:
             if not self._room_for_peer(now):
                 self.node.count("drop_session_table_full")
                 return None
-            peer = self.peers[session.peer_overlay_key] = Peer(session.peer_overlay_key, session.peer_owner, address, now)
+            key = session.peer_overlay_key
+            peer = self.peers[key] = Peer(key, session.peer_owner, address, now)
         peer.owner = session.peer_owner
         peer.address = address
         if peer.previous is not None:
@@ -211,5 +213,6 @@ class Links:
                     if (session.initiator and now - session.created > limits.REKEY_AFTER
                             and peer.handshake is None):
                         self.handshakes.initiate(peer.address, peer.overlay_key, now)
-            elif peer.handshake is None and now - max(peer.last_recv, peer.last_sent) > limits.IDLE_SESSION_TIMEOUT:
+            elif peer.handshake is None and \
+                    now - max(peer.last_recv, peer.last_sent) > limits.IDLE_SESSION_TIMEOUT:
                 self.forget(peer.overlay_key)

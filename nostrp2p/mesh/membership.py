@@ -170,7 +170,8 @@ class Membership:
             self._ask_neighbor(desc, True, now)
 
     def _on_neighbor(self, peer, message, now):
-        accept = message.high_priority or len(self.active) < limits.ACTIVE_VIEW_MAX or peer.overlay_key in self.active
+        accept = (message.high_priority or len(self.active) < limits.ACTIVE_VIEW_MAX
+                  or peer.overlay_key in self.active)
         if accept:
             self._add_active(self._descriptor(peer), now, fresh_peer=True)
         else:

@@ -38,6 +38,15 @@ class MeshServiceTests(TestCase):
         self.directory = self.mktemp()
         os.makedirs(self.directory)
 
+    def _probe(self):
+        """A UDP socket on 127.0.0.1 and the list of what it receives."""
+        received = []
+        probe = DatagramProtocol()
+        probe.datagramReceived = lambda data, address: received.append(data)
+        port = reactor.listenUDP(0, probe, interface="127.0.0.1")
+        self.addCleanup(port.stopListening)
+        return port, received
+
     @defer.inlineCallbacks
     def test_broadcast_reaches_every_server(self):
         first = self._service(1)
@@ -68,11 +77,7 @@ class MeshServiceTests(TestCase):
     @defer.inlineCallbacks
     def test_garbage_and_stun_on_the_same_port(self):
         first = self._service(1)
-        answers = []
-        probe = DatagramProtocol()
-        probe.datagramReceived = lambda data, address: answers.append(data)
-        port = reactor.listenUDP(0, probe, interface="127.0.0.1")
-        self.addCleanup(port.stopListening)
+        port, answers = self._probe()
         port.write(b"\xa1\x03" + b"\x00" * 60, first.address)
         port.write(b"\xff" * 1500, first.address)
         port.write(stun.binding_request(), first.address)
@@ -85,11 +90,7 @@ class MeshServiceTests(TestCase):
     @defer.inlineCallbacks
     def test_an_address_the_socket_refuses_loses_nothing_else(self):
         first = self._service(1)
-        received = []
-        probe = DatagramProtocol()
-        probe.datagramReceived = lambda data, address: received.append(data)
-        port = reactor.listenUDP(0, probe, interface="127.0.0.1")
-        self.addCleanup(port.stopListening)
+        port, received = self._probe()
         first.node._outgoing += [(b"refused", ("peer.example", 7000)),
                                  (b"after it", ("127.0.0.1", port.getHost().port))]
         first._pump()
