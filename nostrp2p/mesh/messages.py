@@ -12,6 +12,7 @@ is ``optional(...)`` may be left off the end of the array (and is, when None).
 
 from __future__ import annotations
 
+import operator
 from dataclasses import MISSING, dataclass, field, fields
 
 from nostrp2p.mesh import limits, wire
@@ -32,17 +33,29 @@ class UnknownMessageType(MalformedFrame):
 
 
 # --- field checks: value from the wire -> value for the class, or MalformedFrame ------------------
+# A check whose value is not sent as it is (a descriptor, a nested message) has ``to_wire``.
+def _to_wire(check, to_wire):
+    check.to_wire = to_wire
+    return check
+
+
+# (These run for every field of every message received: type() is, not isinstance, keeps them
+# cheap, and refuses bool where an int is expected as a bonus.)
 def _bytes(size=None, most=None):
     def check(value):
-        value = wire.want_bytes(value, size)
-        if most is not None and len(value) > most:
-            raise MalformedFrame(f"a byte string of at most {most}")
+        if type(value) is not bytes or (size is not None and len(value) != size) \
+                or (most is not None and len(value) > most):
+            raise MalformedFrame(f"expected a byte string of {size or f'at most {most}'}")
         return value
     return check
 
 
 def _int(low, high):
-    return lambda value: wire.want_int(value, low, high)
+    def check(value):
+        if type(value) is not int or not low <= value <= high:
+            raise MalformedFrame(f"expected an integer in {low}..{high}")
+        return value
+    return check
 
 
 def _bool(value):
@@ -56,12 +69,19 @@ def _list(item, most, least=0):
         items = wire.want_list(value, most)
         if len(items) < least:
             raise MalformedFrame(f"an array of at least {least}")
-        return tuple(item(v) for v in items)
-    return check
+        return tuple(map(item, items))
+    item_to_wire = getattr(item, "to_wire", None)
+    if item_to_wire is None:
+        return check  # a tuple of plain values packs as an array as it is
+    return _to_wire(check, lambda values: [item_to_wire(v) for v in values])
 
 
 def _nil_or(check):
-    return lambda value: None if value is None else check(value)
+    nil_or = lambda value: None if value is None else check(value)  # noqa: E731
+    to_wire = getattr(check, "to_wire", None)
+    if to_wire is None:
+        return nil_or
+    return _to_wire(nil_or, lambda value: None if value is None else to_wire(value))
 
 
 def _descriptor(value):
@@ -73,6 +93,10 @@ def _relayable(value):
     if not isinstance(inner, RELAYABLE):
         raise MalformedFrame("only UNICAST and UNICAST_ACK are relayed")
     return inner
+
+
+_to_wire(_descriptor, Descriptor.encode)
+_to_wire(_relayable, lambda message: message.encode())
 
 
 KEY = _bytes(32)
@@ -101,12 +125,30 @@ def _message(type_number: int):
         specs = [(f.name, f.metadata["check"], f.metadata["optional"]) for f in fields(cls)]
         cls._checks = tuple(check for _, check, _ in specs)
         cls._names = tuple(name for name, _, _ in specs)
+        cls._values = staticmethod(operator.attrgetter(*cls._names) if len(specs) > 1
+                                   else (lambda m, name=cls._names[0]: (getattr(m, name),))
+                                   if specs else (lambda m: ()))
         cls._least = sum(1 for _, _, optional in specs if not optional)
+        cls._decode = staticmethod(_decoder(cls, [_nil_or(c) if optional else c
+                                                  for _, c, optional in specs]))
+        cls._wire = tuple(getattr(check, "to_wire", None) for check in cls._checks)
+        cls._plain = not any(cls._wire)
+        cls._validates = cls.validate is not Message.validate
         if type_number in _BY_TYPE:
             raise RuntimeError(f"message type {type_number} defined twice")
         _BY_TYPE[type_number] = cls
         return cls
     return register
+
+
+def _decoder(cls, checks):
+    """``decode(values)`` -> an instance of ``cls``, each value through its check: written out
+    for each class (as dataclasses writes its __init__), since it runs for every message."""
+    names = {f"check_{i}": check for i, check in enumerate(checks)}
+    arguments = ", ".join(f"check_{i}(values[{i}])" for i in range(len(checks)))
+    source = f"def decode(values):\n    return cls({arguments})\n"
+    exec(source, {"cls": cls, **names}, names)  # noqa: S102 (our own text, as dataclasses does)
+    return names["decode"]
 
 
 class Message:
@@ -117,25 +159,23 @@ class Message:
     _checks: tuple = ()
     _names: tuple = ()
     _least = 0
+    _wire: tuple = ()  # per field: how its value goes on the wire, None: as it is
+    _plain = True
+    _validates = False
 
     def encode(self) -> list:
-        values = [getattr(self, name) for name in self._names]
-        while len(values) > self._least and values[-1] is None:
-            values.pop()
-        return [self.TYPE, *(_wire_value(v) for v in values)]
+        values = self._values(self)
+        if not self._plain:
+            values = [v if to_wire is None or v is None else to_wire(v)
+                      for to_wire, v in zip(self._wire, values)]
+        if len(values) > self._least and values[-1] is None:
+            values = list(values)
+            while len(values) > self._least and values[-1] is None:
+                values.pop()
+        return [self.TYPE, *values]
 
     def validate(self) -> None:
         """Checks between fields, after each field was decoded on its own."""
-
-
-def _wire_value(value):
-    if isinstance(value, Message):
-        return value.encode()
-    if isinstance(value, Descriptor):
-        return value.encode()
-    if isinstance(value, tuple):
-        return [_wire_value(v) for v in value]
-    return value
 
 
 def decode(plaintext: bytes) -> Message:
@@ -151,10 +191,14 @@ def decode_fields(value) -> Message:
     if cls is None:
         raise UnknownMessageType(f"unknown message type {value[0]}")
     values = value[1:]
-    if not cls._least <= len(values) <= len(cls._checks):
-        raise MalformedFrame(f"{cls.__name__} has {cls._least}..{len(cls._checks)} fields")
-    message = cls(*[check(v) for check, v in zip(cls._checks, values)])
-    message.validate()
+    missing = len(cls._checks) - len(values)
+    if missing:
+        if not 0 < missing <= len(cls._checks) - cls._least:
+            raise MalformedFrame(f"{cls.__name__} has {cls._least}..{len(cls._checks)} fields")
+        values += [None] * missing  # optional fields left off the end
+    message = cls._decode(values)
+    if cls._validates:
+        message.validate()
     return message
 
 

@@ -7,7 +7,7 @@ MessagePack arrays whose first element is one of the message types below.
 
 from __future__ import annotations
 
-import ipaddress
+import socket
 import struct
 
 import msgpack
@@ -98,12 +98,26 @@ def want_list(value, max_len: int) -> list:
 
 
 def want_host(value) -> str:
-    """A host as an IP literal (v4 or v6): peers name each other by address, never by a name
-    that would have to be resolved (and that the socket layer would refuse)."""
+    """A host as an IP literal (v4 or v6, with a zone or not): peers name each other by address,
+    never by a name that would have to be resolved (and that the socket layer would refuse)."""
     if not isinstance(value, str) or not 0 < len(value) <= limits.MAX_HOST_LENGTH:
         raise MalformedFrame("expected a host")
-    try:
-        ipaddress.ip_address(value)
-    except ValueError:
+    if value in _hosts_seen:
+        return value
+    try:  # inet_pton, not the ipaddress module: this runs for every descriptor received
+        if ":" in value:
+            address, _, zone = value.partition("%")
+            socket.inet_pton(socket.AF_INET6, address)
+            if "%" in value and not zone:
+                raise ValueError("an empty zone")
+        else:
+            socket.inet_pton(socket.AF_INET, value)
+    except (OSError, ValueError, UnicodeError):
         raise MalformedFrame("a host is an IP address literal") from None
+    if len(_hosts_seen) >= limits.HOSTS_REMEMBERED:
+        _hosts_seen.clear()
+    _hosts_seen.add(value)
     return value
+
+
+_hosts_seen: set = set()  # hosts already found to be IP literals (the same few recur)
