@@ -3,6 +3,8 @@
     nostrp2p genkey                     a new key pair, in every form
     nostrp2p key decode KEY             an npub, nsec or hex key in every form
     nostrp2p server [OPTIONS]           the same as: twistd --nodaemon nostrp2p [OPTIONS]
+    nostrp2p status|post|reply|follow|timeline   see nostrp2p.client (docs/CLIENT.md)
+    nostrp2p bind --datadir DIR         sign the owner binding of the server in DIR (nsec on stdin)
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from .client import commands as client
+from .binding import command as bind_command
 from .nostr.keys import KeyFormatError, KeyPair, decode_key, nip19_encode
 
 SECRET_WARNING = (
@@ -71,6 +75,8 @@ def _parser() -> argparse.ArgumentParser:
         "server", add_help=False,
         help="run a server in the foreground (twistd --nodaemon nostrp2p); --help lists options",
     )
+    client.add_commands(commands)
+    bind_command.add_parser(commands)
     return parser
 
 
@@ -83,6 +89,10 @@ def main(argv: list[str] | None = None, out=None, err=None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "genkey":
         return genkey(out)
+    if args.command in client.COMMANDS:
+        return client.run(args, out, err)
+    if args.command == "bind":
+        return bind_command.run(args, out, err)
     return decode(args.key, out, err)
 
 

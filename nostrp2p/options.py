@@ -18,7 +18,10 @@ class ServerOptions(usage.Options):
     longdesc = (
         "Runs a NostrP2P server: the owner's mobile client talks REST to it, and it talks to "
         "other users' servers over an encrypted UDP overlay. Values may come from a config file "
-        "(--config, see etc/nostrp2p.conf); options on the command line win over the file."
+        "(--config, see etc/nostrp2p.conf); options on the command line win over the file. "
+        "Bind the server to its owner once: `nostrp2p bind --datadir DIR` with the owner's nsec "
+        "on standard input, or publish a binding from the client (docs/BINDING.md); until "
+        "then it runs unbound, and other servers cannot tell it from an impostor."
     )
 
     optParameters = [
@@ -31,7 +34,7 @@ class ServerOptions(usage.Options):
          "ssl:PORT:privateKey=KEY.pem:certKey=CERT.pem for TLS "
          "[default: overlay port + 1 on the overlay's interface]."],
         ["datadir", None, None,
-         "Directory for the overlay key, the embedded Redis and its files "
+         "Directory for the overlay key, the owner binding, the embedded Redis and its files "
          "[default: $STATE_DIRECTORY, else ~/.nostrp2p]."],
         ["redis", None, None,
          "Use this Redis instead of the embedded one: redis://HOST:PORT/DB or unix:/PATH "
@@ -63,7 +66,8 @@ class ServerOptions(usage.Options):
         self.config = None
 
     def opt_bootstrap(self, address):
-        """HOST:PORT of a server already in the overlay, to join through (repeatable)."""
+        """HOST:PORT of a server already in the overlay, to join through (repeatable; a DNS
+        name gives all its addresses, each tried)."""
         self.bootstrap.append(address)
 
     opt_b = opt_bootstrap

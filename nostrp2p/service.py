@@ -9,6 +9,8 @@ import socket
 
 from twisted.application.service import MultiService
 
+from .admin.service import AdminService
+from .binding import OVERLAY_KEY_FILE, load_server_binding
 from .config import ConfigError, HostPort, ServerConfig
 from .logging import JSONLogFile, Logger, configure_logging
 from .mesh.service import MeshService
@@ -18,7 +20,6 @@ from .store import StoreConfigError, StoreService
 
 log = Logger()
 
-OVERLAY_KEY_FILE = "overlay.key"
 REDIS_SUBDIR = "redis"
 
 
@@ -33,10 +34,14 @@ def prepare_data_dir(config: ServerConfig) -> None:
         raise ConfigError(f"--datadir: {path} is not writable by this user")
 
 
-def resolve_addresses(option: str, peers: tuple[HostPort, ...]) -> tuple[tuple[str, int], ...]:
+def resolve_addresses(option: str, peers: tuple[HostPort, ...], listen_host: str = "0.0.0.0",
+                      getaddrinfo=socket.getaddrinfo) -> tuple[tuple[str, int], ...]:
     """Bootstrap peers or STUN servers as (IP, port): the overlay addresses them by IP. Names are
     looked up once, at start; one that does not resolve is a configuration error (under systemd
-    the server is started again shortly, when the network may be up)."""
+    the server is started again shortly, when the network may be up). A name with several A or
+    AAAA records gives every address of the overlay socket's family (a community publishes one
+    name for its bootstrap servers, and each is tried)."""
+    family = socket.AF_INET6 if ":" in listen_host else socket.AF_INET
     resolved = []
     for peer in peers:
         try:
@@ -46,11 +51,11 @@ def resolve_addresses(option: str, peers: tuple[HostPort, ...]) -> tuple[tuple[s
         except ValueError:
             pass
         try:
-            infos = socket.getaddrinfo(peer.host, peer.port, type=socket.SOCK_DGRAM)
+            infos = getaddrinfo(peer.host, peer.port, family, socket.SOCK_DGRAM)
         except OSError as e:
             raise ConfigError(f"--{option}: cannot resolve {peer.host!r}: {e}") from None
-        resolved.append((infos[0][4][0], peer.port))
-    return tuple(resolved)
+        resolved += [(info[4][0], peer.port) for info in infos]
+    return tuple(dict.fromkeys(resolved))
 
 
 def make_service(config: ServerConfig, reactor=None, on_fatal=None) -> MultiService:
@@ -61,6 +66,7 @@ def make_service(config: ServerConfig, reactor=None, on_fatal=None) -> MultiServ
     configure_logging(config.debug)
     settings = node_settings(config)
     prepare_data_dir(config)
+    binding = load_server_binding(config.data_dir, config.owner_pubkey, reactor)
     top = MultiService()
     top.setName("nostrp2p")
     if config.log_json is not None:
@@ -77,18 +83,23 @@ def make_service(config: ServerConfig, reactor=None, on_fatal=None) -> MultiServ
         listen=(config.overlay.host, config.overlay.port),
         key_path=str(config.data_dir / OVERLAY_KEY_FILE),
         owner_key=config.owner_pubkey,
-        bootstrap=resolve_addresses("bootstrap", config.bootstrap),
+        bootstrap=resolve_addresses("bootstrap", config.bootstrap, config.overlay.host),
         reactor=reactor,
         network_password=config.network_password,
-        stun_servers=resolve_addresses("stun-server", config.stun_servers),
+        stun_servers=resolve_addresses("stun-server", config.stun_servers, config.overlay.host),
         relay_bytes_per_second=config.relay_kib_per_second * 1024,
     )
     mesh.setName("overlay")
     mesh.setServiceParent(top)
 
-    ServerStartup(store, mesh, config.owner_pubkey, config.rest_endpoint,
-                  writable=not config.deny_write, reactor=reactor,
-                  settings=settings, on_fatal=on_fatal).setServiceParent(top)
+    admin = AdminService(config, store, mesh, reactor)
+    startup = ServerStartup(store, mesh, config.owner_pubkey, config.rest_endpoint,
+                            writable=not config.deny_write, reactor=reactor, settings=settings,
+                            on_fatal=on_fatal, on_api_request=admin.api_request_finished,
+                            binding=binding)
+    startup.setServiceParent(top)
+    admin.attach(startup)
+    admin.setServiceParent(top)
 
     log.info(
         "NostrP2P server for {owner}: overlay {overlay}, REST {rest}, data in {data_dir}",

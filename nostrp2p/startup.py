@@ -60,7 +60,8 @@ class ServerStartup(Service):
 
     def __init__(self, store_service, mesh, owner: bytes, rest_endpoint: str, writable: bool,
                  reactor, settings: NodeSettings = NodeSettings(),
-                 on_fatal: Optional[Callable[[], None]] = None):
+                 on_fatal: Optional[Callable[[], None]] = None, on_api_request=None,
+                 binding=None):
         self.store_service = store_service
         self.mesh = mesh
         self.owner = owner
@@ -68,7 +69,9 @@ class ServerStartup(Service):
         self.writable = writable
         self.reactor = reactor
         self.settings = settings
+        self.binding = binding  # ServerBinding: the owner binding's state, for all to read
         self.on_fatal = on_fatal if on_fatal is not None else reactor.stop
+        self.on_api_request = on_api_request  # called with each answered request (metrics)
         self.node: Optional[Node] = None
         self.watch: Optional[ConnectivityWatch] = None
         self.port = None
@@ -87,9 +90,9 @@ class ServerStartup(Service):
         self.node.start()
         self.watch = ConnectivityWatch(self.mesh, self.reactor, self.node.overlay_ready)
         self.watch.start()
-        resource = make_api(store, self.node, self.owner, self.writable)
+        resource = make_api(store, self.node, self.owner, self.writable, self.binding)
         endpoint = serverFromString(self.reactor, self.rest_endpoint)
-        self.port = await endpoint.listen(api_site(resource))
+        self.port = await endpoint.listen(api_site(resource, self.on_api_request))
         if not self.running:
             await self.port.stopListening()
             self.port = None

@@ -15,8 +15,10 @@ from zope.interface.verify import verifyObject
 from ..logging import Logger
 from ..node.delivery import ACCEPTED_KINDS, plan_delivery
 from ..nostr import EventError, event_from_json_bytes, filter_from_json, strict_json_loads
+from ..nostr.binding import BINDING_KIND
 from . import limits, reads
 from .answers import AnswerEncoder
+from .binding import accept_binding
 from .body import accepts_gzip, read_body
 from .cors import ALLOWED_METHODS, add_cors_headers
 from .errors import ApiError
@@ -28,8 +30,9 @@ SUCCESS_BODY = json.dumps({"Status": "SUCCESS"}).encode("utf-8")
 
 
 class _Api:
-    def __init__(self, store, node, owner_pubkey: bytes, writable: bool):
+    def __init__(self, store, node, owner_pubkey: bytes, writable: bool, binding=None):
         self.store = store
+        self.binding = binding
         # tentative: the node layer sits below the API and cannot import INodeHooks to declare
         # it; having the two methods is what counts (a missing one fails here, at startup).
         verifyObject(INodeHooks, node, tentative=True)
@@ -42,6 +45,10 @@ class _Api:
         if not self.writable:
             raise ApiError(403, "server", "this server does not accept writes (deny-write mode)")
         event = _parse(event_from_json_bytes, read_body(request))
+        if event.kind == BINDING_KIND:  # the owner binds this server; not an ordinary event
+            accept_binding(self.binding, event)
+            request.setHeader(b"content-type", b"application/json")
+            return SUCCESS_BODY
         if event.kind not in ACCEPTED_KINDS:
             raise ApiError(400, "kind", f"kind {event.kind} is not accepted "
                            f"(accepted: {', '.join(map(str, sorted(ACCEPTED_KINDS)))})")
@@ -165,14 +172,15 @@ class _CorsResource(Resource):
         return self._inner.render(request)
 
 
-def make_api(store, node, owner_pubkey: bytes, writable: bool) -> Resource:
+def make_api(store, node, owner_pubkey: bytes, writable: bool, binding=None) -> Resource:
     """The REST API as a twisted.web resource (serve it with :func:`api_service`).
 
     ``store`` provides IEventStore, ``node`` provides :class:`INodeHooks` (``NoOverlay()``
     without an overlay), ``owner_pubkey`` is the 32-byte key whose events /publish accepts,
-    ``writable=False`` is deny-write mode (reads still work).
+    ``writable=False`` is deny-write mode (reads still work), ``binding`` the server's
+    :class:`~nostrp2p.binding.ServerBinding` (None: /publish refuses bindings).
     """
-    api = _Api(store, node, owner_pubkey, writable)
+    api = _Api(store, node, owner_pubkey, writable, binding)
     app = Klein()
 
     @app.route("/publish", methods=None)

@@ -70,13 +70,15 @@ class BoundedRequest(Request):
 class ApiSite(Site):
     requestFactory = BoundedRequest
 
-    def __init__(self, resource):
+    def __init__(self, resource, on_request=None):
         # Bodies are JSON. Twisted would otherwise parse form and multipart bodies into
         # request.args, costing an email-header parse per request, and answer a malformed
         # multipart body with a bare 400 that has neither CORS headers nor a JSON reason.
         super().__init__(resource, parsePOSTFormSubmission=False)
+        self.on_request = on_request  # called with each answered request (metrics)
     # Twisted's access log line per request is noise for a personal server's two endpoints.
     noisy = False
 
     def log(self, request):
-        pass
+        if self.on_request is not None:
+            self.on_request(request)

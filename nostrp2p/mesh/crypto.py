@@ -1,7 +1,7 @@
 """Link security: the two-message X25519 handshake and the per-datagram AEAD with a replay window.
 
 Handshake (docs/PROTOCOL.md has the bytes): the initiator sends its ephemeral public key and its overlay
-key under a BLAKE2b MAC keyed by the network key (the hashed network password, or zeros), so a
+key under a BLAKE2b MAC keyed by the network key (Argon2id of the network password, or zeros), so a
 server without the password never answers an outsider. The responder answers with its own
 ephemeral and overlay keys. Both derive the session keys from three Diffie-Hellman results:
 ee (forward secrecy), es (only the real responder can compute it) and se (only the real
@@ -12,10 +12,11 @@ the responder sends nothing on that session.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass
 
-from nacl import bindings
+from nacl import bindings, pwhash
 from nacl.exceptions import CryptoError
 
 from nostrp2p.mesh import limits, wire
@@ -27,13 +28,24 @@ _AEAD_DECRYPT = bindings.crypto_aead_chacha20poly1305_ietf_decrypt
 ZERO_NETWORK_KEY = bytes(32)
 
 
+# Argon2id wants a salt; the password is all two servers share before a handshake, so the salt is
+# fixed and names the protocol. It keeps tables made for other uses of Argon2id useless here;
+# each guess at one network's password still costs a full Argon2id run (docs/PROTOCOL.md).
+NETWORK_KEY_SALT = hashlib.blake2b(b"nostrp2p network key", digest_size=pwhash.argon2id.SALTBYTES).digest()
+
+
+@functools.lru_cache(maxsize=limits.NETWORK_KEYS_CACHED)
 def network_key(password: str | bytes | None) -> bytes:
-    """The 32-byte pre-shared key mixed into every handshake; zeros for an open network."""
+    """The 32-byte pre-shared key mixed into every handshake: Argon2id of the network password,
+    or zeros for an open network. Slow on purpose (one sniffed INIT must not allow a dictionary
+    attack at hash speed), so it is derived once and kept."""
     if not password:
         return ZERO_NETWORK_KEY
     if isinstance(password, str):
         password = password.encode("utf-8")
-    return hashlib.blake2b(password, digest_size=32, person=b"np2p-netkey-v1").digest()
+    return pwhash.argon2id.kdf(32, password, NETWORK_KEY_SALT,
+                               opslimit=limits.NETWORK_KEY_OPSLIMIT,
+                               memlimit=limits.NETWORK_KEY_MEMLIMIT)
 
 
 def _nonce(counter: int) -> bytes:

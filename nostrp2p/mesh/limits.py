@@ -33,6 +33,14 @@ HOSTS_REMEMBERED = 4096
 them are not parsed again (forgotten all at once past this)."""
 
 # --- sessions and handshakes ------------------------------------------------------------------
+NETWORK_KEY_OPSLIMIT = 3
+NETWORK_KEY_MEMLIMIT = 64 * 1024 * 1024
+"""Argon2id cost of the network key: 3 passes over 64 MiB, about 0.25 s once at start on a small
+home machine; the same for every guess of an attacker holding a sniffed INIT."""
+NETWORK_KEYS_CACHED = 8
+"""Network keys kept once derived (one per password a process uses; the simulator runs many nodes
+with the same password)."""
+
 MAX_SESSIONS = 64
 """Established sessions kept at once (active view, transient shuffle/join partners)."""
 

@@ -33,6 +33,9 @@ RESEND_CHECK_SECONDS = 30.0
 RESEND_BATCH = 100
 """Due items taken from the queue per look; the rest wait for the next one."""
 
+RECENT_FAILURES_KEPT = 20
+"""Last unicast delivery failures remembered (time, destination, why) for `nostrp2p status`."""
+
 # -- work in progress -----------------------------------------------------------------------
 
 MAX_TASKS_IN_FLIGHT = 1024

@@ -7,7 +7,7 @@ at the queue happens at start.
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, deque
 
 from twisted.internet.defer import Deferred, ensureDeferred, gatherResults, succeed
 from twisted.internet.task import LoopingCall
@@ -34,6 +34,8 @@ class Resender:
         self.check_seconds = check_seconds
         self._loop = LoopingCall(self._look)
         self._loop.clock = clock
+        # (when, destination, why) of the last failed deliveries, newest last: for status.
+        self.failures: deque = deque(maxlen=limits.RECENT_FAILURES_KEPT)
 
     def start(self) -> None:
         self._loop.start(self.check_seconds, now=True)
@@ -53,6 +55,7 @@ class Resender:
             return
         except UnicastFailed as e:
             why = str(e)
+            self.failures.append((self.clock.seconds(), target, why))
         delay = next_retry_delay(0, self.base_seconds, self.attempts)
         if delay is None:  # a setting of zero attempts: no queue at all
             self.counters["resend_dropped"] += 1
@@ -84,8 +87,9 @@ class Resender:
             if reachable:
                 try:
                     await self.overlay.send(item.destination, item.payload)
-                except UnicastFailed:
+                except UnicastFailed as e:
                     reachable = False
+                    self.failures.append((now, item.destination, str(e)))
                 else:
                     self.counters["resend_delivered"] += 1
                     await self.store.remove_resend(item.item_id)

@@ -24,3 +24,16 @@ MAX_KIND = 65535
 
 MAX_CREATED_AT = 2**40
 """created_at beyond this (year ~36812) is nonsense that could overflow other implementations."""
+
+MAX_BINDING_BYTES = 1024
+"""An owner binding in its packed wire form (docs/BINDING.md): one made by ``nostrp2p bind``
+is 259 bytes; the rest is room for a client's extra tags (a NIP-31 ``alt`` text). A binding
+travels in handshakes and descriptors, so a larger one is refused rather than carried."""
+
+MAX_BINDING_SEQUENCE = 2**63 - 1
+"""A binding's ``seq`` tag: ``nostrp2p bind`` uses the unix time, so this is never reached."""
+
+BINDINGS_CACHED = 4096
+"""Verified bindings kept by a :class:`~nostrp2p.nostr.binding_cache.BindingCache`, keyed by
+(overlay key, owner, binding id): one per server a busy overlay node talks to. About 1.4 KB
+each (measured with tracemalloc), so about 6 MB when full."""

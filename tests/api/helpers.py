@@ -87,11 +87,11 @@ class RunningApi:
         return await self.post("/req", event_filter, headers or REQ_HEADERS)
 
 
-async def start_api(testcase, writable: bool = True, store=None) -> RunningApi:
+async def start_api(testcase, writable: bool = True, store=None, binding=None) -> RunningApi:
     if store is None:
         store = await start_test_store(testcase)
     node = RecordingNode()
-    resource = make_api(store, node, OWNER.public, writable)
+    resource = make_api(store, node, OWNER.public, writable, binding)
     port = reactor.listenTCP(0, api_site(resource), interface="127.0.0.1")
     testcase.addCleanup(port.stopListening)
     pool = HTTPConnectionPool(reactor, persistent=True)

@@ -1,6 +1,8 @@
 """Handshake, sessions and hostile datagrams, through the simulator: what a server sees when a
 peer connects, when someone replays or forges traffic, and when the network password differs."""
 
+import hashlib
+
 from twisted.trial.unittest import TestCase
 
 from nostrp2p.mesh import crypto, limits, wire
@@ -148,6 +150,20 @@ class NetworkPasswordTests(TestCase):
         self.assertEqual(crypto.network_key(None), bytes(32))
         self.assertNotEqual(crypto.network_key("a"), crypto.network_key("b"))
         self.assertEqual(crypto.network_key("a"), crypto.network_key(b"a"))
+
+    def test_network_key_is_argon2id_as_documented(self):
+        # Checked against the reference Argon2 implementation (argon2-cffi), not libsodium: a
+        # server built on either derives the same key from the same password.
+        from argon2.low_level import Type, hash_secret_raw
+
+        salt = hashlib.blake2b(b"nostrp2p network key", digest_size=16).digest()
+        expected = hash_secret_raw(b"sesame", salt, time_cost=3, memory_cost=64 * 1024,
+                                   parallelism=1, hash_len=32, type=Type.ID)
+        self.assertEqual(crypto.network_key("sesame"), expected)
+
+    def test_network_key_is_not_the_fast_hash_of_earlier_versions(self):
+        fast = hashlib.blake2b(b"sesame", digest_size=32, person=b"np2p-netkey-v1").digest()
+        self.assertNotEqual(crypto.network_key("sesame"), fast)
 
 
 class ReplayWindowTests(TestCase):

@@ -2,9 +2,11 @@
 each other over the overlay: directly where the NATs let datagrams in, through relays where not."""
 
 import itertools
+import types
 
 from twisted.trial.unittest import TestCase
 
+from nostrp2p.admin.mesh_view import MeshView
 from nostrp2p.mesh import limits
 from nostrp2p.mesh.sim import NatBox, NatType, SimNetwork
 from tests.mesh.test_unicast_sim import _settle
@@ -165,3 +167,9 @@ class TraversalTests(TestCase):
         for side in (a, b):
             self.assertGreater(net.node(side).stats["punch_answered"], 0)
             self.assertGreater(net.node(side).stats["punch_timed_out"], 0)
+        # The admin endpoint's view of the core names that relayed server and its relay.
+        view = MeshView(types.SimpleNamespace(node=net.node(a)))
+        [relayed] = view.relayed()
+        relay = net.node(a).reachability.relay_for(net.node(b).identity.public_key)
+        self.assertEqual((relayed.overlay_key, relayed.owner_key, relayed.via),
+                         (net.node(b).identity.public_key, net.owner_of(b), relay.overlay_key))

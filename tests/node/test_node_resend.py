@@ -135,3 +135,23 @@ class ResendScheduleTests(TestCase):
         for _ in range(40):
             await cluster.advance(0.25)
         self.assertEqual([t - NOW for t in attempts_to(cluster, BOB)], [0, 1, 3, 7])
+
+
+class DeliveryFailuresTests(TestCase):
+    """`nostrp2p status` shows the last failed deliveries: when, to whom, why, boundedly."""
+
+    @async_test
+    async def test_failures_are_remembered_newest_last_within_a_bound(self):
+        cluster = Cluster(self, SETTINGS)
+        alice = await cluster.add(ALICE)
+        await cluster.add(BOB)
+        cluster.network.unreachable.add(BOB.public)
+        for n in range(limits.RECENT_FAILURES_KEPT + 3):
+            await cluster.publish(ALICE, signed(ALICE, tags=[ptag(BOB)], content=f"hi {n}"))
+        failures = list(alice.resender.failures)
+        self.assertEqual(len(failures), limits.RECENT_FAILURES_KEPT)
+        when, target, why = failures[-1]
+        self.assertEqual((when, target), (NOW, BOB.public))
+        self.assertTrue(why)
+        await cluster.advance(2 * BASE)  # the retries fail too, and are remembered
+        self.assertEqual(alice.resender.failures[-1][:2], (NOW + 2 * BASE, BOB.public))

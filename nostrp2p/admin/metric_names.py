@@ -1,0 +1,90 @@
+"""The help text of every counter the overlay, the node and the store keep, by the name they
+keep it under. A counter named ``x`` is exported as ``nostrp2p_<layer>_x_total``; the overlay's
+``drop_*`` counters as ``nostrp2p_overlay_dropped_total{reason}`` and its ``nat_*`` counters as
+``nostrp2p_overlay_nat_type_changes_total{type}``. docs/METRICS.md lists them all; a test checks
+that every counter in the code is named here, so none is exported without help."""
+
+OVERLAY = {
+    "datagrams_received": "Datagrams that arrived on the overlay's UDP socket.",
+    "payload_sent": "Datagrams sent that carry broadcast payloads.",
+    "control_sent": "Datagrams sent for the overlay itself (handshakes, membership, routing, "
+                    "acknowledgements, relaying).",
+    "send_errors": "Datagrams the operating system refused to send (unreachable network, bad "
+                   "address).",
+    "sessions_established": "Encrypted sessions established with other servers (rekeys "
+                            "included).",
+    "handshake_failed": "Handshakes that got no answer after every retry.",
+    "peer_timed_out": "Sessions closed because the other server went silent.",
+    "peer_address_changed": "Sessions whose peer moved to a new address (roaming, a new NAT "
+                            "mapping).",
+    "delivered": "Broadcast messages delivered to this server's node layer.",
+    "duplicate_gossip": "Broadcast messages received again (already delivered).",
+    "graft_sent": "Requests for a broadcast message announced but not received.",
+    "missing_table_full": "Announced broadcast messages forgotten because the table of missing "
+                          "ones was full.",
+    "unicast_messages_delivered": "Unicast messages delivered to this server's node layer.",
+    "unicast_delivered": "Unicast messages from other servers received complete.",
+    "unicast_acknowledged": "Unicast messages this server sent that the destination "
+                            "acknowledged.",
+    "unicast_failed": "Unicast messages this server sent that did not get through.",
+    "unicast_retransmitted": "Unicast fragments sent again for want of an acknowledgement.",
+    "unicast_duplicate": "Unicast fragments received again.",
+    "unicast_rehandshake": "Sessions renewed because a unicast destination stopped answering.",
+    "lookup_relay_queries": "Lookups asked again for the relays of a server found without them.",
+    "routing_relays_changed": "Times this server announced a new set of relays.",
+    "relay_route_chosen": "Times a relay was chosen to reach a server not reachable directly.",
+    "relay_refused": "Frames a relay refused to carry for this server.",
+    "relayed": "Frames this server passed on for other servers (relay traffic carried).",
+    "relayed_received": "Frames that reached this server through a relay.",
+    "punch_requested": "Introductions asked for, to open a NAT towards another server.",
+    "punch_introduced": "Introductions this server made between two of its peers.",
+    "punch_answered": "Handshakes sent towards a server this one was introduced to.",
+    "punch_timed_out": "Hole punching attempts that got no answer.",
+    "reflexive_address_changed": "Times a peer reported a new public address for this server.",
+    "stun_answered": "STUN Binding requests this server answered.",
+    "stun_answered_us": "Answers from STUN servers telling this server its public address.",
+    "stun_timed_out": "STUN requests to a STUN server that got no answer.",
+}
+
+OVERLAY_DROPPED = "Datagrams, frames and outgoing messages the overlay dropped, by reason (see " \
+                  "docs/METRICS.md)."
+OVERLAY_NAT_CHANGES = "Times the NAT type this server classified itself behind changed, by the " \
+                      "new type."
+
+NODE = {
+    "stored": "Events from other servers stored.",
+    "duplicates": "Events from other servers already held.",
+    "bad_signature": "Events from other servers refused: the signature does not verify.",
+    "kind_refused": "Events from other servers refused: a kind this server does not keep.",
+    "future_refused": "Events from other servers refused: dated too far in the future.",
+    "peer_rate_limited": "Events refused: the sending server is over its rate.",
+    "author_rate_limited": "Events refused: the author is over its rate.",
+    "malformed": "Overlay payloads that are not a valid node message.",
+    "unexpected": "Node messages of a type not expected on the way they came.",
+    "too_large": "Events not broadcast: larger than the overlay carries.",
+    "broadcast_failed": "Broadcasts the overlay could not send.",
+    "unicast_delivered": "Replies, mentions and reactions delivered to their server at once.",
+    "resend_queued": "Replies, mentions and reactions put in the resend queue.",
+    "resend_delivered": "Items of the resend queue delivered on a retry.",
+    "resend_dropped": "Items of the resend queue given up after the last retry.",
+    "fetch_sent": "Requests sent to an author's server for events a client asked for.",
+    "fetch_failed": "Such requests that got no answer.",
+    "share_asked": "Times this server asked its neighbours for the events of the last days.",
+    "share_answered": "Such requests from other servers answered.",
+    "share_trimmed": "Answers to such requests trimmed to the overlay's size limit.",
+    "share_answer_failed": "Answers to such requests that could not be sent.",
+    "share_rate_limited": "Such requests refused: the asking server is over its rate.",
+    "request_rate_limited": "Requests refused: the asking server is over its rate.",
+    "answer_failed": "Requests from other servers that could not be answered.",
+    "busy_dropped": "Work dropped because too much was in progress.",
+    "store_failed": "Node operations that failed on the store.",
+}
+
+STORE = {
+    "added": "Events written to the store.",
+    "duplicates": "Events offered to the store that it already held.",
+    "trimmed": "Oldest events removed to keep within --max-events.",
+    "corrupt": "Records in Redis that could not be decoded (skipped).",
+    "timeline_hits": "Queries answered from the in-memory timeline.",
+    "timeline_misses": "Queries that had to read Redis.",
+}
