@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from nacl import bindings, pwhash
 from nacl.exceptions import CryptoError
@@ -194,30 +194,28 @@ class ReplayWindow:
             self.bitmap |= 1 << (self.highest - counter)
 
 
+@dataclass(slots=True, eq=False)
 class Session:
     """One direction pair of AEAD keys between us and a peer identity."""
 
-    __slots__ = (
-        "local_sid", "remote_sid", "peer_overlay_key", "peer_owner", "send_key", "recv_key",
-        "send_counter", "window", "created", "initiator", "confirmed", "last_recv",
-    )
+    local_sid: int
+    remote_sid: int
+    peer_overlay_key: bytes
+    peer_owner: bytes
+    send_key: bytes
+    recv_key: bytes
+    created: float
+    initiator: bool
+    send_counter: int = 0
+    window: ReplayWindow = field(default_factory=ReplayWindow)
+    # The initiator has verified the responder's proof; the responder waits for the first valid
+    # data frame before trusting the session.
+    confirmed: bool = False
+    last_recv: float = 0.0
 
-    def __init__(self, local_sid, remote_sid, peer_overlay_key, peer_owner, send_key, recv_key, now,
-                 initiator):
-        self.local_sid = local_sid
-        self.remote_sid = remote_sid
-        self.peer_overlay_key = peer_overlay_key
-        self.peer_owner = peer_owner
-        self.send_key = send_key
-        self.recv_key = recv_key
-        self.send_counter = 0
-        self.window = ReplayWindow()
-        self.created = now
-        self.initiator = initiator
-        # The initiator has verified the responder's proof; the responder waits for the first
-        # valid data frame before trusting the session.
-        self.confirmed = initiator
-        self.last_recv = now
+    def __post_init__(self):
+        self.confirmed = self.initiator
+        self.last_recv = self.created
 
     def seal(self, plaintext: bytes) -> bytes:
         self.send_counter += 1

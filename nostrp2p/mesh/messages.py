@@ -210,48 +210,52 @@ def types() -> dict[int, type]:
 # --- link (1-9) --------------------------------------------------------------------------------
 @_message(wire.MSG_PING)
 class Ping(Message):
-    pass
+    """Keepalive to an active neighbour sent nothing for KEEPALIVE_INTERVAL."""
 
 
 @_message(wire.MSG_CLOSE)
 class Close(Message):
-    pass
+    """The sender forgets this session (clean shutdown)."""
 
 
 # --- membership (10-19) -------------------------------------------------------------------------
 @_message(wire.MSG_JOIN)
 class Join(Message):
-    pass
+    """To a bootstrap server: "take me as a neighbour"."""
 
 
 @_message(wire.MSG_JOIN_ACCEPT)
 class JoinAccept(Message):
-    pass
+    """The contact took the joiner into its active view."""
 
 
 @_message(wire.MSG_FORWARD_JOIN)
 class ForwardJoin(Message):
+    """A random walk announcing a joiner (ACTIVE_RANDOM_WALK hops)."""
     joiner: Descriptor = _field(_descriptor)
     ttl: int = _field(TTL)
 
 
 @_message(wire.MSG_NEIGHBOR)
 class Neighbor(Message):
+    """Asks to become active neighbours (a high priority one cannot be refused)."""
     high_priority: bool = _field(_bool)
 
 
 @_message(wire.MSG_NEIGHBOR_REPLY)
 class NeighborReply(Message):
+    """The answer to NEIGHBOR."""
     accepted: bool = _field(_bool)
 
 
 @_message(wire.MSG_DISCONNECT)
 class Disconnect(Message):
-    pass
+    """The sender moved us to its passive view."""
 
 
 @_message(wire.MSG_SHUFFLE)
 class Shuffle(Message):
+    """A random walk exchanging samples of the views."""
     origin: Descriptor | None = _field(_nil_or(_descriptor))  # None: the sender itself
     ttl: int = _field(TTL)
     sample: tuple = _field(SAMPLE)
@@ -259,12 +263,14 @@ class Shuffle(Message):
 
 @_message(wire.MSG_SHUFFLE_REPLY)
 class ShuffleReply(Message):
+    """A passive sample back to the origin of a SHUFFLE."""
     sample: tuple = _field(SAMPLE)
 
 
 # --- broadcast (20-29) --------------------------------------------------------------------------
 @_message(wire.MSG_GOSSIP)
 class Gossip(Message):
+    """A broadcast payload (Plumtree eager push)."""
     mid: bytes = _field(MID)
     origin_owner: bytes = _field(KEY)
     hops: int = _field(_int(0, limits.MAX_HOPS))
@@ -273,24 +279,26 @@ class Gossip(Message):
 
 @_message(wire.MSG_IHAVE)
 class IHave(Message):
+    """Lazy announcement of broadcasts the sender has."""
     mids: tuple = _field(_list(MID, limits.MAX_IHAVE_IDS))
 
 
 @_message(wire.MSG_GRAFT)
 class Graft(Message):
+    """Send me that one, and push to me eagerly from now on."""
     mid: bytes = _field(MID)
 
 
 @_message(wire.MSG_PRUNE)
 class Prune(Message):
-    pass
+    """Stop pushing payloads to me eagerly."""
 
 
 # --- unicast and routing (30-39) -----------------------------------------------------------------
 @_message(wire.MSG_FIND)
 class Find(Message):
-    """"Which servers do you know nearest this owner key?"; a server looking itself up names
-    its relays."""
+    """Which servers do you know nearest this owner key? A server looking itself up names its
+    relays."""
     lookup_id: int = _field(LOOKUP_ID)
     owner: bytes = _field(KEY)
     relays: tuple | None = _field(RELAYS, optional=True)
@@ -298,6 +306,7 @@ class Find(Message):
 
 @_message(wire.MSG_FOUND)
 class Found(Message):
+    """The answer to FIND; a server naming itself gives host 0.0.0.0, port 0."""
     lookup_id: int = _field(LOOKUP_ID)
     found: tuple = _field(_list(_descriptor, limits.MAX_FOUND_DESCRIPTORS))
     relays: tuple | None = _field(RELAYS, optional=True)
@@ -320,6 +329,7 @@ class Fragment(Message):
 
 @_message(wire.MSG_UNICAST_ACK)
 class FragmentAck(Message):
+    """That fragment arrived (UNICAST_ACK; sent for every copy, even a duplicate)."""
     mid: bytes = _field(MID)
     index: int = _field(_int(0, MOST_FRAGMENTS))
 
@@ -329,6 +339,7 @@ RELAYABLE = (Fragment, FragmentAck)
 
 @_message(wire.MSG_RELAY)
 class Relay(Message):
+    """Pass this on toward that server (the path grows at each hop)."""
     destination: bytes = _field(KEY)
     destination_owner: bytes = _field(KEY)
     ttl: int = _field(_int(1, limits.MAX_RELAY_HOPS))
@@ -339,6 +350,7 @@ class Relay(Message):
 
 @_message(wire.MSG_RELAYED)
 class Relayed(Message):
+    """A relayed frame, handed to its destination."""
     origin: bytes = _field(KEY)
     origin_owner: bytes = _field(KEY)
     inner: Message = _field(_relayable)
@@ -346,28 +358,32 @@ class Relayed(Message):
 
 @_message(wire.MSG_RELAY_REFUSED)
 class RelayRefused(Message):
+    """From the first relay to the origin: "I will not carry this to that server"."""
     destination: bytes = _field(KEY)
 
 
 # --- NAT traversal (40-59) ---------------------------------------------------------------------
 @_message(wire.MSG_WHOAMI)
 class WhoAmI(Message):
-    pass
+    """Where do my datagrams come from? (once per new session)."""
 
 
 @_message(wire.MSG_YOU_ARE)
 class YouAre(Message):
+    """The address the asker's datagrams came from."""
     host: str = _field(wire.want_host)
     port: int = _field(PORT)
 
 
 @_message(wire.MSG_PUNCH_REQUEST)
 class PunchRequest(Message):
+    """To an introducer: "have that server open its NAT towards me"."""
     destination: bytes = _field(KEY)
 
 
 @_message(wire.MSG_PUNCH)
 class Punch(Message):
+    """From the introducer, to both sides: "send your handshake there"."""
     other: bytes = _field(KEY)
     other_owner: bytes = _field(KEY)
     host: str = _field(wire.want_host)
