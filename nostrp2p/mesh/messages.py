@@ -12,8 +12,7 @@ is ``optional(...)`` may be left off the end of the array (and is, when None).
 
 from __future__ import annotations
 
-import operator
-from dataclasses import MISSING, dataclass, field, fields
+import collections
 
 from nostrp2p.mesh import limits, wire
 from nostrp2p.mesh.descriptor import Descriptor
@@ -108,9 +107,17 @@ SAMPLE = _list(_descriptor, limits.MAX_SAMPLE_DESCRIPTORS)
 RELAYS = _list(_descriptor, limits.RELAY_HINTS_PER_DESTINATION)
 
 
+class _Field:
+    __slots__ = ("check", "optional")
+
+    def __init__(self, check, optional):
+        self.check = check
+        self.optional = optional
+
+
 def _field(check, optional=False):
     """A message field decoded by ``check``; an ``optional`` one may be missing at the end."""
-    return field(default=None if optional else MISSING, metadata={"check": check, "optional": optional})
+    return _Field(check, optional)
 
 
 # --- the table ---------------------------------------------------------------------------------
@@ -118,19 +125,22 @@ _BY_TYPE: dict[int, type] = {}
 
 
 def _message(type_number: int):
-    """Register a frozen message class under its type number and precompute its decoder."""
+    """Make the class an immutable message (a named tuple of its annotated fields, in order)
+    registered under its type number, and write out its decoder."""
     def register(cls):
-        cls = dataclass(frozen=True, slots=True)(cls)
+        names = tuple(cls.__dict__.get("__annotations__", {}))
+        specs = [cls.__dict__[name] for name in names]
+        optional = sum(1 for spec in specs if spec.optional)
+        fields = collections.namedtuple(f"{cls.__name__}Fields", names, defaults=[None] * optional)
+        body = {k: v for k, v in cls.__dict__.items()
+                if k not in names and k not in ("__dict__", "__weakref__")}
+        body.update(__slots__=(), __eq__=_same, __ne__=_different, __hash__=_hash, __repr__=_repr)
+        cls = type(cls.__name__, (fields, Message), body)
         cls.TYPE = type_number
-        specs = [(f.name, f.metadata["check"], f.metadata["optional"]) for f in fields(cls)]
-        cls._checks = tuple(check for _, check, _ in specs)
-        cls._names = tuple(name for name, _, _ in specs)
-        cls._values = staticmethod(operator.attrgetter(*cls._names) if len(specs) > 1
-                                   else (lambda m, name=cls._names[0]: (getattr(m, name),))
-                                   if specs else (lambda m: ()))
-        cls._least = sum(1 for _, _, optional in specs if not optional)
-        cls._decode = staticmethod(_decoder(cls, [_nil_or(c) if optional else c
-                                                  for _, c, optional in specs]))
+        cls._checks = tuple(spec.check for spec in specs)
+        cls._least = len(specs) - optional
+        cls._decode = staticmethod(_decoder(cls, [_nil_or(spec.check) if spec.optional else spec.check
+                                                  for spec in specs]))
         cls._wire = tuple(getattr(check, "to_wire", None) for check in cls._checks)
         cls._plain = not any(cls._wire)
         cls._validates = cls.validate is not Message.validate
@@ -141,30 +151,48 @@ def _message(type_number: int):
     return register
 
 
+# Two messages are equal when they are of one type with equal fields (tuples alone compare
+# their fields only).
+def _same(self, other):
+    return type(self) is type(other) and tuple.__eq__(self, other)
+
+
+def _different(self, other):
+    return not _same(self, other)
+
+
+def _hash(self):
+    return hash((self.TYPE, tuple(self)))
+
+
+def _repr(self):
+    return f"{type(self).__name__}({', '.join(f'{n}={v!r}' for n, v in zip(self._fields, self))})"
+
+
 def _decoder(cls, checks):
     """``decode(values)`` -> an instance of ``cls``, each value through its check: written out
     for each class (as dataclasses writes its __init__), since it runs for every message."""
     names = {f"check_{i}": check for i, check in enumerate(checks)}
-    arguments = ", ".join(f"check_{i}(values[{i}])" for i in range(len(checks)))
-    source = f"def decode(values):\n    return cls({arguments})\n"
-    exec(source, {"cls": cls, **names}, names)  # noqa: S102 (our own text, as dataclasses does)
+    arguments = "".join(f"check_{i}(values[{i}]), " for i in range(len(checks)))
+    source = f"def decode(values):\n    return new(cls, ({arguments}))\n"
+    exec(source, {"cls": cls, "new": tuple.__new__, **names}, names)  # noqa: S102 (our own text)
     return names["decode"]
 
 
 class Message:
-    """What every message class has: TYPE, encode() and validate()."""
+    """What every message class has: TYPE, encode() and validate(); its fields are read by name
+    and cannot be changed."""
 
     __slots__ = ()
     TYPE = 0
     _checks: tuple = ()
-    _names: tuple = ()
     _least = 0
     _wire: tuple = ()  # per field: how its value goes on the wire, None: as it is
     _plain = True
     _validates = False
 
     def encode(self) -> list:
-        values = self._values(self)
+        values = self
         if not self._plain:
             values = [v if to_wire is None or v is None else to_wire(v)
                       for to_wire, v in zip(self._wire, values)]
