@@ -6,8 +6,8 @@ checking every field (types, lengths, counts, ranges, enum values, hosts as IP l
 raising MalformedFrame (UnknownMessageType for a type nobody defined); handlers only ever see
 these classes. ``message.encode()`` is the array that goes on the wire.
 
-Each class lists its fields in wire order with the check that decodes one; a field whose check
-is ``optional(...)`` may be left off the end of the array (and is, when None).
+Each class lists its fields in wire order with the check that decodes one; a field declared
+``_field(check, optional=True)`` may be left off the end of the array (and is, when None).
 """
 
 from __future__ import annotations
