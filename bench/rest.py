@@ -19,16 +19,16 @@ runs on the machine (the load process and redis-server run on other cores when f
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 from twisted.internet import defer, protocol, reactor  # noqa: E402
+
+import harness  # noqa: E402
 
 TIMELINE_EVENTS = 300
 FIRST_POLL = b'{"kinds":[40000],"since":-1,"until":-1,"limit":300}'
@@ -162,26 +162,17 @@ def _bare_klein(req_answer: bytes, req_headers: dict, publish_answer: bytes):
 
 
 async def _serve(args):
-    from twisted.internet.utils import getProcessOutputAndValue
     from twisted.web.client import Agent, FileBodyProducer, readBody
     from twisted.web.http_headers import Headers
     from twisted.web.server import Site
     import io
 
     from nostrp2p.api import NoOverlay, api_site, make_api
-    from nostrp2p.nostr import KeyPair, sign_event
-    from nostrp2p.store.service import StoreService
-    from nostrp2p.logging import configure_logging
+    from nostrp2p.nostr import KeyPair
 
-    configure_logging(False)
     owner = KeyPair.from_secret(SECRET)
-    data_dir = tempfile.mkdtemp(prefix="bench-rest-")
-    store_service = StoreService(data_dir)
-    store_service.startService()
-    store = await store_service.when_ready()
-    for n in range(TIMELINE_EVENTS):
-        await store.add(sign_event(owner.secret, 1_700_000_000 + n, 1,
-                                   (("p", owner.public.hex()),), f"timeline post number {n}"))
+    store_service, store = await harness.store_with_posts("bench-rest-", SECRET, TIMELINE_EVENTS,
+                                                          "timeline post number")
 
     api_port = reactor.listenTCP(0, api_site(make_api(store, NoOverlay(), owner.public, True)),
                                  interface="127.0.0.1")
@@ -201,19 +192,11 @@ async def _serve(args):
     bare_port = reactor.listenTCP(0, bare, interface="127.0.0.1")
 
     async def measure(what, port, offset=0):
-        """Drive one endpoint from a load process; adds the server's own CPU seconds."""
-        cpu_before = time.process_time()
-        out, err, code = await getProcessOutputAndValue(
-            sys.executable,
-            [os.path.abspath(__file__), "--load", "--what", what, "--port", str(port),
-             "--offset", str(offset), "--seconds", str(args.seconds),
-             "--publish", str(args.publish), "--connections", str(args.connections)],
-            env=os.environ)
-        if code != 0:
-            raise SystemExit(f"load process failed:\n{err.decode()}")
-        result = json.loads(out)
-        result["per_cpu_second"] = result["count"] / (time.process_time() - cpu_before)
-        return result
+        """Drive one endpoint from a load process."""
+        return await harness.run_load(__file__, [
+            "--what", what, "--port", str(port), "--offset", str(offset),
+            "--seconds", str(args.seconds), "--publish", str(args.publish),
+            "--connections", str(args.connections)])
 
     api, bare = api_port.getHost().port, bare_port.getHost().port
     r = {"bare_req": await measure("req", bare), "api_req": await measure("req", api),
@@ -239,24 +222,11 @@ async def _serve(args):
     await store_service.stopService()
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def _options(parser):
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--publish", type=int, default=5000)
     parser.add_argument("--connections", type=int, default=8)
-    parser.add_argument("--load", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--what", choices=("req", "publish"), help=argparse.SUPPRESS)
-    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
-    parser.add_argument("--offset", type=int, default=0, help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    task = _load if args.load else _serve
-
-    def run(_reactor):
-        return defer.Deferred.fromCoroutine(task(args))
-
-    from twisted.internet.task import react
-    react(run)
 
 
 if __name__ == "__main__":
-    main()
+    harness.main(__doc__, _options, _load, _serve)

@@ -48,6 +48,7 @@ class ServerConfig:
     bootstrap: tuple[HostPort, ...] = ()
     redis_url: Optional[str] = None
     deny_write: bool = False
+    private_reads: bool = False
     debug: bool = False
     max_events: int = DEFAULT_MAX_EVENTS
     network_password: Optional[str] = field(default=None, repr=False)
@@ -169,7 +170,7 @@ def _positive_seconds(option: str, value: object) -> float:
 KNOWN_KEYS = frozenset({
     "listen", "rest", "pubkey", "bootstrap", "deny-write", "debug", "datadir", "redis",
     "max-events", "network-password", "log-json", "resend-base-seconds", "resend-check-seconds",
-    "stun-server", "relay-kib-per-second",
+    "stun-server", "relay-kib-per-second", "private-reads",
 })
 
 
@@ -209,6 +210,7 @@ def build_config(values: Mapping[str, object]) -> ServerConfig:
         redis_url=str(redis_url) if redis_url else None,
         deny_write=_bool("deny-write", values.get("deny-write") or False),
         debug=_bool("debug", values.get("debug") or False),
+        private_reads=_bool("private-reads", values.get("private-reads") or False),
         max_events=_whole_number("max-events", values.get("max-events") or DEFAULT_MAX_EVENTS, 1),
         network_password=str(values["network-password"]) if values.get("network-password") else None,
         log_json=Path(str(values["log-json"])).expanduser() if values.get("log-json") else None,

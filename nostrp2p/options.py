@@ -10,7 +10,7 @@ from .config import (
 )
 
 # Flags whose presence on the command line means True; absent, the config file decides.
-_FLAGS = ("deny-write", "debug")
+_FLAGS = ("deny-write", "debug", "private-reads")
 
 
 class ServerOptions(usage.Options):
@@ -30,8 +30,8 @@ class ServerOptions(usage.Options):
         ["listen", "l", None,
          f"Overlay UDP address and port [default: {DEFAULT_OVERLAY_HOST}:{DEFAULT_OVERLAY_PORT}]."],
         ["rest", "r", None,
-         "REST API endpoint, a Twisted endpoint string: tcp:PORT:interface=ADDR, or "
-         "ssl:PORT:privateKey=KEY.pem:certKey=CERT.pem for TLS "
+         "REST API and Nostr relay (ws://, wss:// with TLS) endpoint, a Twisted endpoint "
+         "string: tcp:PORT:interface=ADDR, or ssl:PORT:privateKey=KEY.pem:certKey=CERT.pem for TLS "
          "[default: overlay port + 1 on the overlay's interface]."],
         ["datadir", None, None,
          "Directory for the overlay key, the owner binding, the embedded Redis and its files "
@@ -57,6 +57,8 @@ class ServerOptions(usage.Options):
     optFlags = [
         ["deny-write", "w", "Refuse writes from the client (for a bootstrap server); reads still work."],
         ["debug", "d", "Log at debug level."],
+        ["private-reads", None, "The WebSocket relay answers REQs only to a connection "
+         "authenticated (NIP-42 AUTH) as the owner; REST /req stays open to the owner's app."],
     ]
 
     def __init__(self):

@@ -96,7 +96,7 @@ def make_service(config: ServerConfig, reactor=None, on_fatal=None) -> MultiServ
     startup = ServerStartup(store, mesh, config.owner_pubkey, config.rest_endpoint,
                             writable=not config.deny_write, reactor=reactor, settings=settings,
                             on_fatal=on_fatal, on_api_request=admin.api_request_finished,
-                            binding=binding)
+                            binding=binding, private_reads=config.private_reads)
     startup.setServiceParent(top)
     admin.attach(startup)
     admin.setServiceParent(top)

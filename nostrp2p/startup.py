@@ -15,6 +15,7 @@ from twisted.internet.endpoints import serverFromString
 from twisted.internet.task import LoopingCall
 
 from .api import api_site, make_api
+from .api.relay import RelaySettings
 from .logging import Logger
 from .node.mesh_overlay import MeshOverlay
 from .node.node import Node, NodeSettings
@@ -61,12 +62,13 @@ class ServerStartup(Service):
     def __init__(self, store_service, mesh, owner: bytes, rest_endpoint: str, writable: bool,
                  reactor, settings: NodeSettings = NodeSettings(),
                  on_fatal: Optional[Callable[[], None]] = None, on_api_request=None,
-                 binding=None):
+                 binding=None, private_reads: bool = False):
         self.store_service = store_service
         self.mesh = mesh
         self.owner = owner
         self.rest_endpoint = rest_endpoint
         self.writable = writable
+        self.relay_settings = RelaySettings(private_reads=private_reads)
         self.reactor = reactor
         self.settings = settings
         self.binding = binding  # ServerBinding: the owner binding's state, for all to read
@@ -90,7 +92,8 @@ class ServerStartup(Service):
         self.node.start()
         self.watch = ConnectivityWatch(self.mesh, self.reactor, self.node.overlay_ready)
         self.watch.start()
-        resource = make_api(store, self.node, self.owner, self.writable, self.binding)
+        resource = make_api(store, self.node, self.owner, self.writable, self.binding,
+                            self.relay_settings, self.reactor)
         endpoint = serverFromString(self.reactor, self.rest_endpoint)
         self.port = await endpoint.listen(api_site(resource, self.on_api_request))
         if not self.running:

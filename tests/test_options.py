@@ -17,6 +17,7 @@ DOCUMENTED_OPTIONS = [
     "--config", "--pubkey", "--listen", "--rest", "--datadir", "--redis", "--max-events",
     "--network-password", "--log-json", "--deny-write", "--debug", "--bootstrap",
     "--resend-base-seconds", "--resend-check-seconds", "--stun-server", "--relay-kib-per-second",
+    "--private-reads",
 ]
 
 
@@ -36,6 +37,10 @@ class OptionTests(TestCase):
         self.assertEqual((config.deny_write, config.debug, config.redis_url), (False, False, None))
         self.assertEqual(config.max_events, 100_000)
         self.assertEqual(config.relay_kib_per_second, 1024)  # every server relays a little
+
+    def test_private_reads_is_a_flag(self):
+        self.assertFalse(parse("--pubkey", NPUB).private_reads)
+        self.assertTrue(parse("--pubkey", NPUB, "--private-reads").private_reads)
 
     def test_rest_follows_the_overlay_port(self):
         config = parse("-p", HEX, "-l", "127.0.0.1:30000")

@@ -1,4 +1,5 @@
-"""The REST API the owner's client talks to: POST /publish and POST /req (docs/API.md)."""
+"""The REST API the owner's client talks to (POST /publish, POST /req) and the NIP-01 relay
+interface over WebSocket on the same endpoint (docs/API.md)."""
 
 from .app import make_api
 from .endpoint import api_service, api_site

@@ -22,6 +22,9 @@ from . import limits
 _ANSWER_PREFIX = msgpack.packb({"Evts": []}, use_bin_type=True)[:-1]  # map(1), "Evts"
 
 
+Lru = RecentTable  # the bounded most-recent table of nostrp2p/bounded.py, as api/ names it
+
+
 class AnswerEncoder:
     def __init__(self):
         self._packed = RecentTable(limits.PACKED_EVENTS_CACHED)

@@ -13,16 +13,15 @@ from twisted.web.resource import Resource
 from zope.interface.verify import verifyObject
 
 from ..logging import Logger
-from ..node.delivery import ACCEPTED_KINDS, plan_delivery
 from ..nostr import EventError, event_from_json_bytes, filter_from_json, strict_json_loads
-from ..nostr.binding import BINDING_KIND
 from . import limits, reads
 from .answers import AnswerEncoder
-from .binding import accept_binding
 from .body import accepts_gzip, read_body
 from .cors import ALLOWED_METHODS, add_cors_headers
 from .errors import ApiError
 from .hooks import INodeHooks
+from .relay import LiveHub, Relay, RelayRoot, RelaySettings
+from .writes import Writer
 
 log = Logger()
 
@@ -30,54 +29,23 @@ SUCCESS_BODY = json.dumps({"Status": "SUCCESS"}).encode("utf-8")
 
 
 class _Api:
-    def __init__(self, store, node, owner_pubkey: bytes, writable: bool, binding=None):
+    def __init__(self, store, node, writer: Writer):
         self.store = store
-        self.binding = binding
         # tentative: the node layer sits below the API and cannot import INodeHooks to declare
         # it; having the two methods is what counts (a missing one fails here, at startup).
         verifyObject(INodeHooks, node, tentative=True)
         self.node = node
-        self.owner = owner_pubkey
-        self.writable = writable
+        self.writer = writer
         self.answers = AnswerEncoder()
 
     async def publish(self, request) -> bytes:
-        if not self.writable:
-            raise ApiError(403, "server", "this server does not accept writes (deny-write mode)")
+        self.writer.check_writable()
         event = _parse(event_from_json_bytes, read_body(request))
-        if event.kind == BINDING_KIND:  # the owner binds this server; not an ordinary event
-            accept_binding(self.binding, event)
-            request.setHeader(b"content-type", b"application/json")
-            return SUCCESS_BODY
-        if event.kind not in ACCEPTED_KINDS:
-            raise ApiError(400, "kind", f"kind {event.kind} is not accepted "
-                           f"(accepted: {', '.join(map(str, sorted(ACCEPTED_KINDS)))})")
-        if event.pubkey != self.owner:
-            raise ApiError(403, "pubkey", "only this server's owner may publish here")
-        # The node must be able to deliver what is stored (a reaction names its author).
-        try:
-            plan_delivery(event, self.owner)
-        except EventError as e:
-            raise ApiError(400, e.field, e.reason) from None
         # A client that hangs up makes Klein cancel this handler; the write and the delivery
         # must still happen together, so they run on their own and are awaited shielded.
-        await _shielded(ensureDeferred(self._store_and_deliver(event)))
+        await _shielded(ensureDeferred(self.writer.publish(event)))
         request.setHeader(b"content-type", b"application/json")
         return SUCCESS_BODY
-
-    async def _store_and_deliver(self, event) -> None:
-        try:
-            new = await self.store.add(event)
-        except Exception as e:
-            log.warn("the store did not take {event_id}: {error}", event_id=event.id_hex,
-                     error=repr(e))
-            raise ApiError(503, "store", f"the event could not be stored: {type(e).__name__}")
-        if new:
-            try:
-                self.node.published(event)
-            except Exception:
-                # Stored is what the client was promised; delivery problems are the node's.
-                log.failure("the node layer failed on published {event_id}", event_id=event.id_hex)
 
     async def req(self, request) -> bytes:
         event_filter = _parse(lambda body: filter_from_json(strict_json_loads(body)),
@@ -172,15 +140,27 @@ class _CorsResource(Resource):
         return self._inner.render(request)
 
 
-def make_api(store, node, owner_pubkey: bytes, writable: bool, binding=None) -> Resource:
-    """The REST API as a twisted.web resource (serve it with :func:`api_service`).
+def make_api(store, node, owner_pubkey: bytes, writable: bool, binding=None,
+             relay_settings: RelaySettings = RelaySettings(), clock=None) -> Resource:
+    """The REST API and the NIP-01 relay interface as a twisted.web resource (serve it with
+    :func:`api_service`).
 
     ``store`` provides IEventStore, ``node`` provides :class:`INodeHooks` (``NoOverlay()``
-    without an overlay), ``owner_pubkey`` is the 32-byte key whose events /publish accepts,
-    ``writable=False`` is deny-write mode (reads still work), ``binding`` the server's
-    :class:`~nostrp2p.binding.ServerBinding` (None: /publish refuses bindings).
+    without an overlay) and, when it stores events of its own (from the overlay), a
+    ``listen(callable)`` that is then called with each; ``owner_pubkey`` is the 32-byte key
+    whose events /publish and EVENT accept, ``writable=False`` is deny-write mode (reads
+    still work), ``binding`` the server's :class:`~nostrp2p.binding.ServerBinding` (None:
+    bindings are refused). ``clock`` (the reactor by default) dates NIP-42 AUTH events.
     """
-    api = _Api(store, node, owner_pubkey, writable, binding)
+    if clock is None:
+        from twisted.internet import reactor as clock
+    hub = LiveHub()
+    writer = Writer(store, node, owner_pubkey, writable, on_stored=hub.stored,
+                    binding=binding)
+    api = _Api(store, node, writer)
+    listen = getattr(node, "listen", None)
+    if listen is not None:
+        listen(hub.stored)
     app = Klein()
 
     @app.route("/publish", methods=None)
@@ -201,4 +181,5 @@ def make_api(store, node, owner_pubkey: bytes, writable: bool, binding=None) -> 
         request.setHeader(b"content-length", b"%d" % len(body))
         return body
 
-    return _CorsResource(app.resource())
+    relay = Relay(store, node, owner_pubkey, writer, hub, relay_settings, clock)
+    return RelayRoot(_CorsResource(app.resource()), relay)

@@ -31,3 +31,65 @@ PACKED_EVENTS_CACHED = 4096
 
 ANSWERS_CACHED = 16
 """Whole /req answers kept, keyed by the ids they hold (at most 500 events, ~150 KB each)."""
+
+# -- the NIP-01 WebSocket relay interface (nostrp2p/api/relay/); each one is also published
+# in the NIP-11 document's "limitation" -------------------------------------------------------
+
+MAX_MESSAGE_BYTES = nostr_limits.MAX_EVENT_JSON_BYTES + 4096
+"""One WebSocket message, either way: the largest event plus its ``["EVENT", sub_id, ...]``
+wrapping. A larger incoming message gets a NOTICE and the connection is closed with 1009 (the
+rest of it is never read)."""
+
+MAX_CONNECTIONS_PER_ADDRESS = 32
+"""WebSocket connections open at once from one IP address (a phone, a laptop and a few apps
+need a handful); more are refused with HTTP 429 before the upgrade."""
+
+MAX_SUBSCRIPTIONS = 32
+"""Open subscriptions per connection (clients use a few: timeline, notifications, a thread);
+one more is answered CLOSED ``rate-limited:``."""
+
+MAX_FILTERS = 10
+"""Filters in one REQ; more is answered CLOSED ``invalid:``."""
+
+MAX_SUBSCRIPTION_ID_CHARS = 64
+"""Length of a subscription id (NIP-01: at most 64 characters)."""
+
+MAX_REQ_EVENTS = MAX_ANSWER_EVENTS
+"""Stored events one REQ answers before EOSE, across all its filters (each filter's ``limit``
+is capped by it too): newest first."""
+
+MAX_QUERIES_IN_FLIGHT = 8
+"""REQs of one connection whose stored answer is being read at once; a REQ beyond it (a client
+replacing a subscription in a loop) is answered CLOSED ``rate-limited:``."""
+
+MAX_WRITES_IN_FLIGHT = 64
+"""EVENTs of one connection being stored at once; one more is answered OK false
+``rate-limited:`` (the client resends after the earlier ones are acknowledged)."""
+
+MAX_EARLY_LIVE_EVENTS = 256
+"""Live events held for a subscription while its stored answer is read (they go out after
+EOSE); past it the oldest are dropped (they are in the store, a new REQ finds them)."""
+
+MAX_OUTGOING_BYTES = 2 * 1024 * 1024
+"""Bytes waiting to be sent on one connection once the socket's own buffer is full (a full REQ
+answer of 500 ordinary events is about 0.5 MB). A reader that lets more pile up is closed with
+1008 and the reason; its queue is dropped at once, so a reader that never reads costs at most
+this much."""
+
+EVENT_JSON_CACHED = 4096
+"""Events whose NIP-01 JSON text is kept by id, so a stored answer or a fan-out to many
+subscriptions encodes each event once."""
+
+PING_INTERVAL_SECONDS = 60
+"""A WebSocket connection silent this long is pinged; one that does not answer within
+PING_TIMEOUT_SECONDS is dropped. A laptop that slept or a phone that changed networks leaves
+a dead connection behind, which would otherwise hold one of its address's slots forever."""
+
+PING_TIMEOUT_SECONDS = 30
+"""How long a pinged connection has to answer."""
+
+AUTH_MAX_AGE_SECONDS = 600
+"""A NIP-42 AUTH event's created_at may be at most this far from the server's clock."""
+
+AUTH_CHALLENGE_BYTES = 16
+"""Random bytes of a NIP-42 challenge (sent as hex)."""

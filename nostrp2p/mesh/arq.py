@@ -35,6 +35,25 @@ class RoundTrip:
         self.rto = min(limits.RTO_MAX, self.rto * 2)
 
 
+class RoundTrips:
+    """The RoundTrip of each destination (the most recently used kept): the retransmission
+    timeouts here, and how long broadcast waits for an eager copy (graft_timeout.py)."""
+
+    def __init__(self):
+        self._table = RecentTable(limits.MAX_SESSIONS * 4)
+
+    def of(self, overlay_key) -> RoundTrip:
+        rt = self._table.lookup(overlay_key)
+        if rt is None:
+            rt = RoundTrip()
+            self._table.keep(overlay_key, rt)
+        return rt
+
+    def measured(self, overlay_key) -> RoundTrip | None:
+        """Its RoundTrip if one was kept (nothing is made or reordered)."""
+        return self._table.get(overlay_key)
+
+
 class Outgoing:
     __slots__ = ("mid", "overlay_key", "address", "kind", "ref", "fragments", "acked", "sent_at",
                  "tries", "next_index", "done", "timer_at")
@@ -56,13 +75,13 @@ class Outgoing:
 
 
 class Sender:
-    def __init__(self, node, links, reachability):
+    def __init__(self, node, links, reachability, round_trips):
         self.node = node  # the core: send, timers, counters, whether a peer is a neighbour
         self.links = links
         self.reachability = reachability
         self.outgoing: dict[bytes, Outgoing] = {}
         self.per_peer = collections.Counter()
-        self.round_trips = RecentTable(limits.MAX_SESSIONS * 4)  # destination -> RoundTrip
+        self.round_trips = round_trips
         node.handle(m.FragmentAck, self._on_ack)
 
     def start(self, mid, overlay_key, address, kind, ref, payload, now, done) -> None:
@@ -83,11 +102,7 @@ class Sender:
             self._finish(out, error, now)
 
     def _round_trip(self, overlay_key) -> RoundTrip:
-        rt = self.round_trips.lookup(overlay_key)
-        if rt is None:
-            rt = RoundTrip()
-            self.round_trips.keep(overlay_key, rt)
-        return rt
+        return self.round_trips.of(overlay_key)
 
     def _fill_window(self, out, now):
         while len(out.sent_at) < limits.SEND_WINDOW and out.next_index < len(out.fragments):

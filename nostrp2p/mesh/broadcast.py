@@ -10,6 +10,7 @@ import hashlib
 
 from nostrp2p.bounded import RecentTable
 from nostrp2p.mesh import limits, messages as m
+from nostrp2p.mesh.graft_timeout import graft_timeout
 
 
 class PayloadTooLarge(ValueError):
@@ -18,9 +19,10 @@ class PayloadTooLarge(ValueError):
 
 
 class Broadcast:
-    def __init__(self, node, membership):
+    def __init__(self, node, membership, round_trips):
         self.node = node  # the core: send, timers, rng, counters, delivery upward
         self.active = membership.active  # our neighbours (the dict itself: it changes)
+        self.round_trips = round_trips  # measured by unicast: how long an eager copy may take
         self.eager: set[bytes] = set()
         self.lazy: set[bytes] = set()
         self.seen = RecentTable(limits.SEEN_CACHE_MAX)  # mid -> when first received
@@ -99,7 +101,8 @@ class Broadcast:
                 # Spread over [1, 1+GRAFT_JITTER] x timeout: when a piece of the tree is cut off, its
                 # first graft usually reconnects the whole piece before the others fire, so
                 # fewer redundant links (and later duplicates) are made.
-                delay = limits.GRAFT_TIMEOUT * (1.0 + limits.GRAFT_JITTER * self.node.rng.random())
+                timeout = graft_timeout(self.round_trips.measured(peer.overlay_key))
+                delay = timeout * (1.0 + limits.GRAFT_JITTER * self.node.rng.random())
                 self.node.timers.call_at(now + delay, self._graft_timer, mid)
             if len(announcers) < limits.MISSING_ANNOUNCERS_MAX and peer.overlay_key not in announcers:
                 announcers.append(peer.overlay_key)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from nostrp2p.logging import Logger
 from nostrp2p.mesh import crypto, limits, messages as m, wire
+from nostrp2p.mesh.arq import RoundTrips
 from nostrp2p.mesh.broadcast import Broadcast, PayloadTooLarge
 from nostrp2p.mesh.broadcast_parts import Assembler, split
 from nostrp2p.mesh.descriptor import PeerStatus
@@ -63,14 +64,16 @@ class OverlayNode:
         # timers, randomness, identity and counters, and hears their events.
         self.links = Links(self, crypto.network_key(config.network_password))
         self.membership = Membership(self, self.links, config.bootstrap)
-        self.broadcaster = Broadcast(self, self.membership)
+        self.round_trips = RoundTrips()  # measured by unicast, read by broadcast too
+        self.broadcaster = Broadcast(self, self.membership, self.round_trips)
         self.assembler = Assembler(self.count)
         self.router = Router(self, self.membership)
         self.traversal = Traversal(self, self.links)
         self.reachability = Reachability(self.count, self.router, self.membership, self.traversal.punch)
         self.router.reachability = self.reachability
         self.relay = Relay(self, self.links, self.router, self.reachability)
-        self.unicaster = Unicast(self, self.links, self.router, self.reachability, self.relay)
+        self.unicaster = Unicast(self, self.links, self.router, self.reachability, self.relay,
+                                 self.round_trips)
         self.relay.on_refused = self.unicaster.relay_refused
 
     # --- driving ---------------------------------------------------------------------------

@@ -112,14 +112,22 @@ MESSAGE_STORE_TTL = 120.0
 """Seconds a payload is kept in that store (the catch-up window)."""
 RECOVERY_ANNOUNCE_MAX = 120
 """Ids of recent messages announced to a new neighbour (the catch-up set)."""
-LAZY_FLUSH_INTERVAL = 0.5
-"""IHAVE announcements are batched for this long."""
+LAZY_FLUSH_INTERVAL = 0.1
+"""IHAVE announcements are batched for this long (an IHAVE is what a server cut off from the
+eager tree waits for, so this is part of the worst publish-to-visible time)."""
 LAZY_QUEUE_MAX = 256
 """Ids waiting to be announced to one peer; older ones are dropped past this."""
 GRAFT_TIMEOUT = 1.0
-"""Seconds to wait for the eager copy after an IHAVE before grafting."""
-GRAFT_JITTER = 1.0
-"""The first graft waits GRAFT_TIMEOUT times a random factor in [1, 1 + GRAFT_JITTER]."""
+"""Longest wait for the eager copy after an IHAVE before grafting (graft_timeout.py: the wait
+follows the round trip measured to the announcer)."""
+GRAFT_TIMEOUT_MIN = 0.1
+"""Shortest such wait."""
+GRAFT_TIMEOUT_UNMEASURED = 0.15
+"""The wait when no round trip to the announcer has been measured."""
+GRAFT_RTT_FACTOR = 3.0
+"""Smoothed round trips (plus four deviations) the eager copy may lag behind an IHAVE."""
+GRAFT_JITTER = 0.5
+"""The first graft waits its timeout times a random factor in [1, 1 + GRAFT_JITTER]."""
 GRAFT_RETRY = 0.5
 """Seconds before grafting the next announcer when a GRAFT brought nothing."""
 MISSING_MAX = 1024

@@ -20,11 +20,11 @@ from nostrp2p.mesh.reassembly import Reassembly
 
 
 class Unicast:
-    def __init__(self, node, links, router, reachability, relay):
+    def __init__(self, node, links, router, reachability, relay, round_trips):
         self.node = node  # the core: identity, rng, timers, counters, the layer above
         self.reachability = reachability
         self.relay = relay  # acknowledgements go back the way a fragment came
-        self.sender = Sender(node, links, reachability)
+        self.sender = Sender(node, links, reachability, round_trips)
         self.locator = Locator(node, router)
         self.requests = PendingRequests(node.timers)
         self.partials = Reassembly(node.count, limits.MAX_REASSEMBLY_MESSAGES,

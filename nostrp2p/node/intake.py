@@ -2,16 +2,17 @@
 unicasts, share answers and replies to its own requests.
 
 Checked cheapest first, so that a flood costs little: per-peer budget, kind, date, copies
-already held (one store lookup), signature, then the per-author cap; only then stored. The
-store applies the replaceable rule (a kind 0 or 3 replaces the current one only when newer).
+already held (from memory; a store lookup only when unsure), signature, then the per-author
+cap; only then stored. The store applies the replaceable rule (a kind 0 or 3 replaces the
+current one only when newer).
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from typing import Iterable
+from typing import Callable, Iterable
 
-from twisted.internet.defer import gatherResults
+from twisted.internet.defer import Deferred, succeed
 
 from ..logging import Logger
 from ..nostr import Event, EventError, verify_event
@@ -34,6 +35,8 @@ class Intake:
         # from several servers at once) are copies, not new events. At most
         # MAX_TASKS_IN_FLIGHT x MAX_EVENTS_PER_MESSAGE ids.
         self._pending: set[bytes] = set()
+        # Told of each event stored here (Node.listen): live subscriptions of the relay.
+        self.on_stored: Callable[[Event], None] = lambda event: None
 
     def admit_message(self, origin: bytes) -> bool:
         """Whether a message from this peer is worth decoding (each costs one event)."""
@@ -42,10 +45,15 @@ class Intake:
         self.counters["peer_rate_limited"] += 1
         return False
 
-    async def accept(self, events: Iterable[Event], origin: bytes, admitted: bool) -> int:
-        """Verify and store events from ``origin``; how many were new. ``admitted``: the message
-        was already charged one event by :meth:`admit_message` (the rest are charged here);
-        False for replies to this server's own requests, which the peer did not choose to send."""
+    def accept(self, events: Iterable[Event], origin: bytes, admitted: bool) -> Deferred:
+        """Verify and store events from ``origin``; fires with how many were new. ``admitted``:
+        the message was already charged one event by :meth:`admit_message` (the rest are
+        charged here); False for replies to this server's own requests, which the peer did not
+        choose to send.
+
+        Plain Deferred callbacks rather than a coroutine, and the work done before the one
+        store call: this runs once per datagram, and the store writes the events of all the
+        datagrams of a reactor turn in one call."""
         now = self.clock.seconds()
         candidates = {}
         for event in events:
@@ -63,16 +71,25 @@ class Intake:
                 self.counters["peer_rate_limited"] += len(fresh) - granted
                 fresh = fresh[:granted]
         if not fresh:
-            return 0
+            return succeed(0)
         ids = [e.id for e in fresh]
         self._pending.update(ids)
-        try:
-            return await self._store_new(fresh, origin, now)
-        finally:
-            self._pending.difference_update(ids)
+        # Copies are found in memory (the window, a filter of recently added ids) rather than
+        # by a Redis read per message; only the filter's "perhaps" is checked in Redis.
+        held, perhaps = self.store.recall(ids)
+        if perhaps:
+            stored = self.store.get(perhaps).addCallback(
+                lambda found: self._store_new(fresh, held | {e.id for e in found}, origin, now))
+        else:
+            stored = self._store_new(fresh, held, origin, now)
 
-    async def _store_new(self, fresh: list[Event], origin: bytes, now: float) -> int:
-        held = {e.id for e in await self.store.get([e.id for e in fresh])}
+        def done(result):
+            self._pending.difference_update(ids)
+            return result
+        return stored.addBoth(done)
+
+    def _store_new(self, fresh: list[Event], held: set[bytes], origin: bytes,
+                   now: float) -> Deferred:
         self.counters["duplicates"] += len(held)
         to_store = []
         for event in fresh:
@@ -90,7 +107,17 @@ class Intake:
                 self.counters["author_rate_limited"] += 1
                 continue
             to_store.append(event)
-        added = await gatherResults([self.store.add(e) for e in to_store], consumeErrors=True)
-        stored = sum(1 for new in added if new)
+        if not to_store:
+            return succeed(0)
+        return self.store.add_all(to_store).addCallback(self._count_stored, to_store)
+
+    def _count_stored(self, added: list[bool], to_store: list[Event]) -> int:
+        stored = 0
+        for event, new in zip(to_store, added):
+            if new:
+                stored += 1
+                self.on_stored(event)
+        # A copy of an event too old for the filter's memory is found by the store itself.
+        self.counters["duplicates"] += len(added) - stored
         self.counters["stored"] += stored
         return stored

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, fields
-from typing import Iterable, Optional
+from typing import Callable, Iterable, Optional
 
 from twisted.internet.defer import Deferred
 
@@ -75,6 +75,8 @@ class Node:
         self.resender = Resender(store, overlay, clock, self.counters, self.tasks,
                                  settings.resend_base_seconds, settings.resend_attempts,
                                  settings.resend_check_seconds)
+        self._listeners: list[Callable[[Event], None]] = []
+        self.intake.on_stored = self._stored
         self.fetcher = Fetcher(store, overlay, owner, clock, self.counters, self.tasks,
                                self.intake, settings.refresh_after_seconds,
                                settings.refresh_every_seconds, settings.fetch_retry_seconds)
@@ -166,6 +168,19 @@ class Node:
         stale) so that its next poll finds it."""
         self.tasks.run(self.fetcher.fetch_wanted(event_filter, list(held)), "wanted")
 
+    def listen(self, listener: Callable[[Event], None]) -> None:
+        """Call ``listener(event)`` for each event from other servers this node stores
+        (broadcasts, unicasts, share answers, fetch answers): the relay's live subscriptions.
+        The owner's own events are stored by the API, which tells its listeners itself."""
+        self._listeners.append(listener)
+
+    def _stored(self, event: Event) -> None:
+        for listener in self._listeners:
+            try:
+                listener(event)
+            except Exception:
+                log.failure("a stored-event listener failed on {event_id}", event_id=event.id_hex)
+
     # -- from the overlay --------------------------------------------------------------------
 
     def _decode(self, payload: bytes, origin: bytes):
@@ -183,7 +198,8 @@ class Node:
             return
         message = self._decode(payload, origin)
         if isinstance(message, EventsMessage):
-            self.tasks.run(self.intake.accept(message.events, origin, admitted=True), "broadcast")
+            self.tasks.run(lambda: self.intake.accept(message.events, origin, admitted=True),
+                           "broadcast")
         elif isinstance(message, Request) and message.what == "share":
             if not self._peer_shares.allow(origin, self.clock.seconds()):
                 self.counters["share_rate_limited"] += 1
@@ -197,7 +213,8 @@ class Node:
             return
         message = self._decode(payload, origin)
         if isinstance(message, EventsMessage):
-            self.tasks.run(self.intake.accept(message.events, origin, admitted=True), "unicast")
+            self.tasks.run(lambda: self.intake.accept(message.events, origin, admitted=True),
+                           "unicast")
         elif message is not None:
             self.counters["unexpected"] += 1
 

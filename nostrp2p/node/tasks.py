@@ -32,8 +32,9 @@ class TaskSet:
         return len(self._running)
 
     def run(self, work, what: str) -> Optional[Deferred]:
-        """Run ``work`` (a coroutine or a Deferred). None, and the coroutine is closed unrun,
-        when MAX_TASKS_IN_FLIGHT jobs are running already. The Deferred fires with the job's
+        """Run ``work`` (a coroutine, a Deferred, or a function of no arguments returning one of
+        them, called only if there is room). None, and the coroutine is closed unrun, when
+        MAX_TASKS_IN_FLIGHT jobs are running already. The Deferred fires with the job's
         result, or None when it failed (the failure is logged)."""
         if len(self._running) >= self._max_tasks:
             if hasattr(work, "close"):
@@ -41,6 +42,8 @@ class TaskSet:
             self.counters["busy_dropped"] += 1
             log.debug("too much work in progress; dropped: {what}", what=what)
             return None
+        if callable(work):
+            work = work()
         task = ensureDeferred(work)
 
         def finished(result):

@@ -167,7 +167,12 @@ class EmbeddedRedis(Service):
     def _arguments(self) -> list[str]:
         args = [self.executable, "--port", "0", "--unixsocket", SOCKET_NAME,
                 "--unixsocketperm", "700", "--dir", ".", "--daemonize", "no", "--logfile", "", "--pidfile", PID_NAME,
-                "--save", "", "--databases", "1"]
+                "--save", "", "--databases", "1",
+                # Small sorted sets are kept as one packed block that is reallocated on every
+                # change; with authors' indexes changing all the time that fragments the heap
+                # (redis-server uses glibc malloc here) and the RSS creeps up forever. Beyond a
+                # few entries they are ordinary sorted sets, whose memory is reused in place.
+                "--zset-max-ziplist-entries", str(limits.ZSET_PACKED_ENTRIES_MAX)]
         if self.fsync is None:
             args += ["--appendonly", "no"]
         else:

@@ -21,6 +21,16 @@ class IEventStore(Interface):
         newer (NIP-01 replaceable rule: newer created_at wins; equal time: lowest id wins).
         """
 
+    def add_all(events):
+        """Store several verified events at once (the adds of a reactor turn are written
+        together anyway); fires with one bool per event, as :meth:`add` would."""
+
+    def recall(event_ids):
+        """What memory knows of these ids, at once and without asking Redis: a pair (set of ids
+        certainly held, list of ids perhaps held). The others were not added recently: they
+        are probably new, and :meth:`add` still reports a copy of an older event as not new.
+        docs/STORE.md: "Do I hold this id?" from memory."""
+
     def get(event_ids):
         """Fires with the held events among ``event_ids`` (any order; unknown ids are skipped).
         More than ``limits.MAX_GET_IDS`` ids fail with

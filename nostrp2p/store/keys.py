@@ -13,9 +13,10 @@ import struct
 from ..nostr.limits import MAX_CREATED_AT
 
 PREFIX = b"np:"
-EVENTS = PREFIX + b"events"            # hash: id -> packed event
-TIME = PREFIX + b"time"                # zset: order key of every event
-TRIMMABLE = PREFIX + b"trim"           # zset: order key + pubkey of events that may be trimmed
+EVENTS = PREFIX + b"events"            # hash: id -> stored form of the event (encoding.py)
+TIME = PREFIX + b"time"                # zset: order key of every event but the KEPT ones
+KEPT = PREFIX + b"kept"                # zset: order keys of the current profiles and follow lists
+OLD_TRIMMABLE = PREFIX + b"trim"       # an older schema's index of trimmable events (upgraded)
 AUTHOR_PREFIX = PREFIX + b"author:"    # zset per author: order keys of that author's events
 CURRENT = {0: PREFIX + b"profile", 3: PREFIX + b"follows"}  # hash: pubkey -> order key
 REFRESHED = {"profile": PREFIX + b"refreshed:profile", "follows": PREFIX + b"refreshed:follows"}
@@ -25,10 +26,18 @@ RESEND_SEQ = PREFIX + b"resend:seq"      # counter giving item ids
 
 ORDER_KEY_BYTES = 40
 _TIME = struct.Struct(">Q")
+_RECORD = struct.Struct(">Q32s32scI")  # order key (time, id), pubkey, kind flag, stored length
+_KIND_FLAG = {0: b"0", 3: b"3"}  # replaceable kinds with a CURRENT pointer; others are b"-"
 
 
 def order_key(created_at: int, event_id: bytes) -> bytes:
     return _TIME.pack(MAX_CREATED_AT - created_at) + event_id
+
+
+def add_record(event, blob: bytes) -> bytes:
+    """One event's record in the argument of the ADD_EVENTS script (scripts.py)."""
+    return _RECORD.pack(MAX_CREATED_AT - event.created_at, event.id, event.pubkey,
+                        _KIND_FLAG.get(event.kind, b"-"), len(blob)) + blob
 
 
 def order_key_time(key: bytes) -> int:

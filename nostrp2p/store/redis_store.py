@@ -20,22 +20,21 @@ from ..nostr.codec import pack_event, unpack_event
 from . import keys, limits, scripts
 from .interface import IEventStore
 from .resend import ResendItem
+from .encoding import packed_form, stored_form
+from .recent_ids import RecentIds
 from .timeline import RecentWindow
 
 log = Logger()
-
-_REPLACEABLE = {0: "profile", 3: "follows"}
-
 
 class StoreError(Exception):
     """A request the store refuses (bad argument), named precisely."""
 
 
 def _deferred(method):
-    """A public operation: a Deferred, held at the gate while the store is paused."""
+    """A public operation: a coroutine method that returns a Deferred."""
     @functools.wraps(method)
     def wrapper(self, *args, **kwargs):
-        return Deferred.fromCoroutine(self._gated(method(self, *args, **kwargs)))
+        return Deferred.fromCoroutine(method(self, *args, **kwargs))
     return wrapper
 
 
@@ -49,72 +48,44 @@ class RedisEventStore:
             from twisted.internet import reactor as clock
         self.redis = redis
         self.clock = clock
-        self._adds: list[tuple] = []  # (event, packed, order key, Deferred) for the next write
+        self._adds: list[Event] = []  # the events of the next write
+        self._add_waiters: list[tuple[int, Deferred]] = []  # (how many of them, whose answer)
         self._adds_call = None  # the write scheduled for the end of this reactor turn
         self._reads: list[tuple] = []  # (ids, Deferred) for the next read
         self._read_ids: dict[bytes, None] = {}  # their ids, in order, once each
         self._reads_scheduled = False
         self.max_events = max_events
         self.timeline = timeline if timeline is not None else RecentWindow()
-        self._held: Optional[list[Deferred]] = None  # operations waiting while paused
-        self._in_flight = 0
-        self._drained: list[Deferred] = []
+        self.recent_ids = RecentIds()
         self.counters = {"added": 0, "duplicates": 0, "trimmed": 0, "corrupt": 0,
                          "timeline_hits": 0, "timeline_misses": 0}
 
-    # -- pausing (for a planned restart of the server) ----------------------------------------
-
-    async def _gated(self, operation):
-        if self._held is not None:
-            if len(self._held) >= limits.MAX_HELD_OPERATIONS:
-                operation.close()
-                raise StoreError("the store is restarting its server and has too many waiting "
-                                 "requests; try again shortly")
-            waiter = Deferred()
-            self._held.append(waiter)
-            await waiter
-        self._in_flight += 1
-        try:
-            return await operation
-        finally:
-            self._in_flight -= 1
-            if self._in_flight == 0:
-                drained, self._drained = self._drained, []
-                for waiter in drained:
-                    waiter.callback(None)
-
-    def pause(self) -> Deferred:
-        """Hold new operations and fire when those already sent to Redis have finished."""
-        if self._held is None:
-            self._held = []
-        waiter = Deferred()
-        if self._in_flight == 0:
-            waiter.callback(None)
-        else:
-            self._drained.append(waiter)
-        return waiter
-
-    def resume(self) -> None:
-        """Let the held operations go, in the order they came."""
-        held, self._held = self._held or [], None
-        for waiter in held:
-            waiter.callback(None)
-
     # -- events ------------------------------------------------------------------------------
 
-    @_deferred
-    async def add(self, event: Event) -> bool:
-        blob = pack_event(event)
-        okey = keys.order_key(event.created_at, event.id)
-        written = Deferred()
-        self._adds.append((event, blob, okey, written))
-        if len(self._adds) >= limits.ADD_BATCH_MAX:
-            self._write_adds()
-        elif self._adds_call is None:
-            # The other adds of this reactor turn (datagrams and replies come in bursts) join
-            # this one in a single script call.
-            self._adds_call = self.clock.callLater(0, self._write_adds)
-        return await written
+    def add(self, event: Event) -> Deferred:
+        return self.add_all([event]).addCallback(lambda results: results[0])
+
+    def add_all(self, events: list[Event]) -> Deferred:
+        """Add several events at once: fires with one bool per event, as :meth:`add` would."""
+        pieces = []
+        for start in range(0, len(events), limits.ADD_BATCH_MAX):
+            chunk = events[start:start + limits.ADD_BATCH_MAX]
+            if len(self._adds) + len(chunk) > limits.ADD_BATCH_MAX:
+                self._write_adds()
+            written = Deferred()
+            self._adds.extend(chunk)
+            self._add_waiters.append((len(chunk), written))
+            pieces.append(written)
+            if len(self._adds) >= limits.ADD_BATCH_MAX:
+                self._write_adds()
+            elif self._adds_call is None:
+                # The other adds of this reactor turn (datagrams and replies come in bursts)
+                # join these in a single script call.
+                self._adds_call = self.clock.callLater(0, self._write_adds)
+        if len(pieces) == 1:
+            return pieces[0]
+        return gatherResults(pieces, consumeErrors=True).addCallback(
+            lambda results: [new for piece in results for new in piece])
 
     def _write_adds(self) -> None:
         # A full batch is written at once; the turn's scheduled write then has nothing left.
@@ -122,36 +93,58 @@ class RedisEventStore:
             self._adds_call.cancel()
         self._adds_call = None
         batch, self._adds = self._adds, []
+        waiters, self._add_waiters = self._add_waiters, []
         if not batch:
             return
-        args = [self.max_events, limits.TRIM_BATCH, keys.AUTHOR_PREFIX, keys.CURRENT[0],
-                keys.CURRENT[3]]
-        for event, blob, okey, _ in batch:
-            kind = b"%d" % event.kind if event.kind in _REPLACEABLE else b"-"
-            args += [event.id, blob, okey, event.pubkey, kind]
-        written = self.redis.eval(scripts.ADD_EVENTS, keys=[keys.EVENTS, keys.TIME, keys.TRIMMABLE],
-                                  args=args)
+        blobs = [stored_form(pack_event(event)) for event in batch]
+        records = b"".join([keys.add_record(event, blob) for event, blob in zip(batch, blobs)])
+        written = self.redis.eval(
+            scripts.ADD_EVENTS, keys=[keys.EVENTS, keys.TIME, keys.KEPT],
+            args=[self.max_events, limits.TRIM_BATCH, keys.AUTHOR_PREFIX, keys.CURRENT[0],
+                  keys.CURRENT[3], records])
 
-        def done(results):
-            for (event, blob, _, waiter), result in zip(batch, results):
-                waiter.callback(self._added(event, blob, result))
+        def done(reply):
+            results = self._added(batch, blobs, reply)
+            start = 0
+            for count, waiter in waiters:
+                waiter.callback(results[start:start + count])
+                start += count
 
         def failed(failure):
-            for *_, waiter in batch:
+            for _, waiter in waiters:
                 waiter.errback(failure)
 
         written.addCallbacks(done, failed)
 
-    def _added(self, event: Event, blob: bytes, result) -> bool:
-        if not result or result[0] == 0:
-            self.counters["duplicates"] += 1
-            return False
-        self.counters["added"] += 1
-        self.timeline.insert(event, len(blob))
-        for gone_id in result[1:]:
+    def _added(self, batch: list[Event], blobs: list[bytes], reply: bytes) -> list[bool]:
+        results = []
+        for event, blob, status in zip(batch, blobs, reply[:len(batch)]):
+            new = status == ord("1")
+            results.append(new)
+            if new:
+                self.timeline.insert(event, len(blob))
+                self.recent_ids.add(event.id)
+        added = sum(results)
+        self.counters["added"] += added
+        self.counters["duplicates"] += len(batch) - added
+        trimmed = reply[len(batch):]
+        for start in range(0, len(trimmed), 32):
             self.counters["trimmed"] += 1
-            self.timeline.discard(gone_id)
-        return True
+            self.timeline.discard(trimmed[start:start + 32])
+        return results
+
+    def recall(self, event_ids: Iterable[bytes]) -> tuple[set[bytes], list[bytes]]:
+        """What memory knows of these ids, without asking Redis: (ids certainly held: they
+        are in the window; ids perhaps held: the filter of recently added ids has them). The
+        others were not added recently (add() still tells a copy of an old event)."""
+        held, perhaps = set(), []
+        window, recent = self.timeline, self.recent_ids
+        for event_id in event_ids:
+            if event_id in window:
+                held.add(event_id)
+            elif event_id in recent:
+                perhaps.append(event_id)
+        return held, perhaps
 
     @_deferred
     async def get(self, event_ids: Iterable[bytes]) -> list[Event]:
@@ -163,10 +156,10 @@ class RedisEventStore:
             raise StoreError(f"{len(wanted)} ids asked for, over the limit of {limits.MAX_GET_IDS}")
         if not wanted:
             return []
-        return self._decode_all(await self._read_events(wanted))
+        return self._decode_all(zip(wanted, await self._read_events(wanted)))
 
     def _read_events(self, event_ids: list[bytes]) -> Deferred:
-        """The packed events of ``event_ids`` (None where missing), in order. The reads of one
+        """The stored forms of ``event_ids`` (None where missing), in order. The reads of one
         reactor turn share one script call, as the adds do."""
         wanted = len(set(event_ids) | self._read_ids.keys())
         if self._reads and wanted > limits.MAX_GET_IDS:
@@ -198,21 +191,23 @@ class RedisEventStore:
         self.redis.eval(scripts.READ_EVENTS, keys=[keys.EVENTS], args=ids).addCallbacks(answer, failed)
 
     async def _read_page(self, index: bytes, start: bytes, end: bytes, count: int):
-        """(order keys, packed events) of up to ``count`` index entries from ``start``."""
-        reply = await self.redis.eval(scripts.READ_PAGE, keys=[index, keys.EVENTS],
-                                      args=[start, end, count])
+        """(order keys, [(id, stored form)]) of up to ``count`` index entries from ``start``.
+        The time index is read together with the current replaceables, which it lacks."""
+        index_keys = [index, keys.EVENTS] + ([keys.KEPT] if index == keys.TIME else [])
+        reply = await self.redis.eval(scripts.READ_PAGE, keys=index_keys, args=[start, end, count])
         unpacker = msgpack.Unpacker(raw=True, max_buffer_size=len(reply) + 1)
         unpacker.feed(reply)
         page, blobs = list(unpacker)
-        return page, blobs
+        return page, [(keys.order_key_id(okey), blob) for okey, blob in zip(page, blobs)]
 
-    def _decode_all(self, blobs: Iterable[Optional[bytes]]) -> list[Event]:
+    def _decode_all(self, stored: Iterable[tuple[bytes, Optional[bytes]]]) -> list[Event]:
+        """Events from (id, stored form) pairs; missing and corrupt ones are skipped."""
         found = []
-        for blob in blobs:
+        for event_id, blob in stored:
             if not blob:  # missing (None from HGET, false from a script)
                 continue
             try:
-                found.append(unpack_event(blob))
+                found.append(unpack_event(packed_form(event_id, blob)))
             except EventError as e:
                 # Only a damaged data file could do this; skip the record, keep serving.
                 self.counters["corrupt"] += 1
@@ -281,7 +276,8 @@ class RedisEventStore:
         okey = await self.redis.hget(keys.CURRENT[kind], pubkey)
         if okey is None:
             return None
-        found = self._decode_all([await self.redis.hget(keys.EVENTS, keys.order_key_id(okey))])
+        event_id = keys.order_key_id(okey)
+        found = self._decode_all([(event_id, await self.redis.hget(keys.EVENTS, event_id))])
         return found[0] if found else None
 
     @_deferred
@@ -289,18 +285,24 @@ class RedisEventStore:
         return await self._count()
 
     async def _count(self) -> int:
-        return int(await self.redis.execute_command("ZCARD", keys.TIME))
+        counts = await gatherResults([self.redis.execute_command("ZCARD", index)
+                                      for index in (keys.TIME, keys.KEPT)])
+        return sum(int(n) for n in counts)
 
     @_deferred
     async def warm(self) -> int:
         """Fill the in-memory window with the newest events Redis holds (called at start)."""
-        page, blobs = await self._read_page(keys.TIME, b"-", b"+", self.timeline.max_events)
+        await self.redis.eval(scripts.UPGRADE_SCHEMA, keys=[
+            keys.OLD_TRIMMABLE, keys.TIME, keys.CURRENT[0], keys.CURRENT[3], keys.KEPT])
+        _, stored = await self._read_page(keys.TIME, b"-", b"+", self.timeline.max_events)
         events = []
-        for blob in blobs:
-            for event in self._decode_all([blob]):
-                events.append((event, len(blob)))
+        for pair in stored:
+            for event in self._decode_all([pair]):
+                events.append((event, len(pair[1])))
         total = await self._count()
         self.timeline.fill(events, complete=total <= len(events))
+        for event, _ in events:
+            self.recent_ids.add(event.id)
         return len(events)
 
     # -- "last refreshed" stamps -------------------------------------------------------------

@@ -8,7 +8,6 @@ from urllib.parse import urlsplit
 import txredisapi
 from twisted.application.service import Service
 from twisted.internet.defer import Deferred
-from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
@@ -60,8 +59,7 @@ class StoreService(Service):
                  max_events: int = limits.MAX_EVENTS, reactor=None,
                  fsync: Optional[str] = "everysec",
                  timeline_events: int = limits.TIMELINE_MAX_EVENTS,
-                 timeline_bytes: int = limits.TIMELINE_MAX_BYTES,
-                 rss_restart_bytes: int = limits.RSS_RESTART_BYTES):
+                 timeline_bytes: int = limits.TIMELINE_MAX_BYTES):
         if reactor is None:
             from twisted.internet import reactor
         if max_events < 1:
@@ -73,10 +71,7 @@ class StoreService(Service):
         self.fsync = fsync
         self.timeline_events = timeline_events
         self.timeline_bytes = timeline_bytes
-        self.rss_restart_bytes = rss_restart_bytes
         self.target = parse_redis_url(redis_url) if redis_url else None
-        self._memory_check = LoopingCall(self.check_memory)
-        self._memory_check.clock = reactor
         self.embedded: Optional[EmbeddedRedis] = None
         self.client = None
         self.store: Optional[RedisEventStore] = None
@@ -133,40 +128,8 @@ class StoreService(Service):
                                 clock=self.reactor)
         warmed = await store.warm()
         self.store = store
-        if self.embedded is not None and self.running:
-            self._memory_check.start(limits.MEMORY_CHECK_SECONDS, now=False).addErrback(
-                lambda f: log.failure("the memory check stopped", f))
         log.info("event store ready: {n} recent events in memory", n=warmed)
         return store
-
-    def check_memory(self) -> Deferred:
-        """Restart the embedded server cleanly when fragmentation has inflated its RSS (see
-        limits.RSS_RESTART_BYTES); fires with True when it did. A failed check is logged and
-        tried again next time."""
-        return Deferred.fromCoroutine(self._check_memory()).addErrback(self._check_failed)
-
-    def _check_failed(self, failure):
-        log.warn("checking redis-server memory failed: {why}", why=failure.getErrorMessage())
-        return False
-
-    async def _check_memory(self) -> bool:
-        if self.embedded is None or self.client is None or self.store is None:
-            return False
-        info = await self.client.execute_command("INFO", "memory")
-        fields = dict(line.split(b":", 1) for line in info.split(b"\r\n") if b":" in line)
-        rss, used = int(fields[b"used_memory_rss"]), int(fields[b"used_memory"])
-        if rss <= self.rss_restart_bytes or rss <= used * limits.RSS_RESTART_FRAGMENTATION:
-            return False
-        log.info("redis-server RSS {rss} MB for {used} MB of data: restarting it to give the "
-                 "difference back", rss=rss >> 20, used=used >> 20)
-        # Let what was sent finish and hold what comes, so no caller sees the restart.
-        await self.store.pause()
-        try:
-            await self.embedded.restart()
-            await self.client.ping()  # fires once the client has reconnected
-        finally:
-            self.store.resume()
-        return True
 
     @staticmethod
     def _connect_unix(path: str) -> Deferred:
@@ -177,8 +140,6 @@ class StoreService(Service):
         return Deferred.fromCoroutine(self._stop())
 
     async def _stop(self) -> None:
-        if self._memory_check.running:
-            self._memory_check.stop()
         if self._ready is not None and not self._ready.called:
             # Still starting: let the start finish (or fail) before tearing down.
             try:

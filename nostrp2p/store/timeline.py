@@ -31,6 +31,9 @@ class RecentWindow:
     def __len__(self) -> int:
         return len(self._keys)
 
+    def __contains__(self, event_id: bytes) -> bool:
+        return event_id in self._key_of
+
     @property
     def size_bytes(self) -> int:
         return self._bytes

@@ -9,6 +9,7 @@ from nostrp2p.node import limits
 from nostrp2p.node.messages import encode_events, encode_request, Request
 from nostrp2p.node.node import NodeSettings
 from nostrp2p.nostr import sign_event
+from nostrp2p.store.recent_ids import RecentIds
 
 from .helpers import ALICE, BOB, CAROL, MALLORY, NOW, Cluster, async_test, signed
 
@@ -78,6 +79,39 @@ class VerificationTests(TestCase):
         bob = cluster.nodes[BOB.public]
         self.assertEqual(await bob.store.count(), 1)
         self.assertEqual(bob.counters["stored"], 1)
+
+    async def _bob_holding(self, post):
+        """Two servers; ``post`` broadcast by Alice and stored by Bob: (cluster, Bob's node)."""
+        cluster = await two_servers(self)
+        broadcast(cluster, ALICE, [post])
+        await cluster.settle()
+        return cluster, cluster.nodes[BOB.public]
+
+    @async_test
+    async def test_copies_of_recent_events_are_known_without_reading_the_store(self):
+        post = signed(ALICE, content="once")
+        cluster, bob = await self._bob_holding(post)
+        reads = []
+        real_get = bob.store.get
+        self.patch(bob.store, "get", lambda ids: reads.append(ids) or real_get(ids))
+        broadcast(cluster, ALICE, [post])
+        await cluster.settle()
+        self.assertEqual(reads, [])
+        self.assertEqual(bob.counters["duplicates"], 1)
+        self.assertEqual(bob.counters["stored"], 1)
+
+    @async_test
+    async def test_a_copy_of_an_event_memory_has_forgotten_is_still_stored_once(self):
+        post = signed(ALICE, content="long ago")
+        cluster, bob = await self._bob_holding(post)
+        # As after a restart, or long after: neither the window nor the filter knows it.
+        bob.store.timeline.discard(post.id)
+        bob.store.recent_ids = RecentIds()
+        broadcast(cluster, ALICE, [post])
+        await cluster.settle()
+        self.assertEqual(await bob.store.count(), 1)
+        self.assertEqual(bob.counters["stored"], 1)
+        self.assertEqual(bob.counters["duplicates"], 1)
 
     @async_test
     async def test_events_far_in_the_future_are_refused(self):

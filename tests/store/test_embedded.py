@@ -203,38 +203,3 @@ class ExternalRedisTests(unittest.TestCase):
         for bad in ("http://x", "redis://", "unix:relative.sock", "redis://h:port/0", "redis://h/db"):
             with self.assertRaises(StoreConfigError):
                 parse_redis_url(bad)
-
-
-class MemoryRestartTests(unittest.TestCase):
-    @async_test
-    async def test_inflated_rss_restarts_the_server_cleanly_keeping_everything(self):
-        service = await start_test_service(self, fsync="everysec", rss_restart_bytes=1)
-        store = service.store
-        events = [make_event(n % 8, created_at=9000 + n, content=f"{n}") for n in range(100)]
-        for event in events:
-            await store.add(event)
-        # RSS is above 1 byte, but not a thousand times what Redis uses: left alone.
-        self.patch(limits, "RSS_RESTART_FRAGMENTATION", 1000.0)
-        pid = service.embedded.pid
-        self.assertFalse(await service.check_memory())
-        self.assertEqual(service.embedded.pid, pid)
-        # Any RSS over 1 byte counts as inflated now.
-        self.patch(limits, "RSS_RESTART_FRAGMENTATION", 0.0)
-        old_pid = service.embedded.pid
-        # Writes sent just before and during the restart are neither lost nor failed.
-        before = [store.add(make_event(3, created_at=9500 + n, content="before")) for n in range(20)]
-        restart = service.check_memory()
-        during = [store.add(make_event(4, created_at=9600 + n, content="during")) for n in range(20)]
-        self.assertTrue(await within_deadline(restart))
-        self.assertEqual(await within_deadline(gatherResults(before + during)), [True] * 40)
-        self.assertNotEqual(service.embedded.pid, old_pid)
-        self.assertFalse(process_alive(old_pid))
-        self.assertEqual(len(await within_deadline(store.get([e.id for e in events]))), len(events))
-        self.assertEqual(await store.count(), len(events) + 40)
-
-    @async_test
-    async def test_a_server_under_the_rss_bound_is_left_alone(self):
-        service = await start_test_service(self)
-        pid = service.embedded.pid
-        self.assertFalse(await service.check_memory())
-        self.assertEqual(service.embedded.pid, pid)

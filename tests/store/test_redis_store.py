@@ -8,7 +8,9 @@ from twisted.trial import unittest
 from nostrp2p.nostr import Filter
 from zope.interface.verify import verifyObject
 
-from nostrp2p.store import IEventStore, limits
+from nostrp2p.nostr.codec import pack_event
+from nostrp2p.store import IEventStore, RedisEventStore, keys, limits
+from nostrp2p.store.encoding import packed_form, stored_form
 from nostrp2p.store.redis_store import StoreError
 from nostrp2p.store.testing import start_test_service, start_test_store
 
@@ -149,6 +151,68 @@ class CapTests(unittest.TestCase):
         self.assertEqual(await store.get([notes[0].id]), [])
         self.assertEqual(await store.query(Filter(authors=frozenset({notes[0].pubkey}), kinds=frozenset({1}))),
                          [n for n in newest_first(notes)[: cap - 16] if n.pubkey == notes[0].pubkey])
+        # Trimming found each trimmed event's author from its stored form: no author index
+        # keeps an entry whose event is gone (that would grow without bound).
+        authors = {e.pubkey for e in notes}
+        entries = sum([int(await store.redis.execute_command("ZCARD", keys.author_key(pubkey)))
+                       for pubkey in authors])
+        self.assertEqual(entries, cap)
+
+
+class RecallTests(unittest.TestCase):
+    @async_test
+    async def test_memory_tells_held_perhaps_held_and_unknown_without_redis(self):
+        service = await start_test_service(self, timeline_events=2)
+        store = service.store
+        older, newer, newest = [make_event(1, created_at=100 + n, content=f"{n}") for n in range(3)]
+        for event in (older, newer, newest):
+            await store.add(event)
+        stranger = make_event(2, content="never stored")
+        held, perhaps = store.recall([older.id, newer.id, newest.id, stranger.id])
+        # The window (2 events) holds the newest two; the filter remembers the third.
+        self.assertEqual(held, {newer.id, newest.id})
+        self.assertEqual(perhaps, [older.id])
+
+
+class EncodingTests(unittest.TestCase):
+    def test_stored_form_drops_the_id_and_gives_the_packed_event_back(self):
+        event = make_event(3)
+        packed = pack_event(event)
+        stored = stored_form(packed)
+        self.assertEqual(len(stored), len(packed) - 35)
+        self.assertEqual(packed_form(event.id, stored), packed)
+        self.assertEqual(packed_form(event.id, packed), packed)  # written whole by an older version
+
+
+class UpgradeTests(unittest.TestCase):
+    @async_test
+    async def test_a_store_in_the_older_layout_is_read_and_trimmed_correctly(self):
+        # The older layout: whole packed events, every event in np:time, the trimmable ones
+        # again in np:trim with their pubkey, the current profile only in np:time.
+        service = await start_test_service(self)
+        redis = service.client
+        profile = make_event(1, created_at=10, kind=0, content="current")
+        notes = [make_event(2, created_at=20 + n, content=f"old {n}") for n in range(5)]
+        for event in [profile] + notes:
+            okey = keys.order_key(event.created_at, event.id)
+            await redis.hset(keys.EVENTS, event.id, pack_event(event))
+            await redis.execute_command("ZADD", keys.TIME, 0, okey)
+            await redis.execute_command("ZADD", keys.author_key(event.pubkey), 0, okey)
+            if event is profile:
+                await redis.hset(keys.CURRENT[0], event.pubkey, okey)
+            else:
+                await redis.execute_command("ZADD", keys.OLD_TRIMMABLE, 0, okey + event.pubkey)
+        store = RedisEventStore(redis, max_events=4)
+        await store.warm()
+        self.assertEqual(await redis.execute_command("EXISTS", keys.OLD_TRIMMABLE), 0)
+        self.assertEqual(await store.get([notes[0].id]), [notes[0]])
+        newer = [make_event(3, created_at=100 + n, content=f"new {n}") for n in range(3)]
+        for event in newer:
+            await store.add(event)
+        self.assertEqual(await store.count(), 4)
+        self.assertEqual(await store.current_profile(profile.pubkey), profile)
+        self.assertEqual(await store.query(Filter()), newest_first(newer + [profile]))
+        self.assertEqual(await redis.execute_command("ZCARD", keys.author_key(notes[0].pubkey)), 0)
 
 
 class QueryTests(unittest.TestCase):
