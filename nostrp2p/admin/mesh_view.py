@@ -74,12 +74,12 @@ class MeshView:
     def relayed(self) -> list[Contact]:
         """Servers reached only through a relay just now: no direct session, a relay chosen."""
         core = self._core
-        relay = getattr(core, "relay", None)
-        if relay is None:
+        reachability = getattr(core, "reachability", None)
+        if reachability is None:
             return []
         direct = {c.overlay_key for c in self.sessions()}
-        return [Contact(destination, relay.owner_of(destination), None, via=via.static)
-                for destination, via in list(relay.routes.items()) if destination not in direct]
+        return [Contact(destination, reachability.owner_of(destination), None, via=via.overlay_key)
+                for destination, via in list(reachability.routes.items()) if destination not in direct]
 
     def relay_pairs(self) -> int:
         """(origin, destination) pairs this server passes traffic on for just now."""

@@ -10,11 +10,11 @@ The bytes are exactly ``client_wire.encode_events_answer``'s (tests check it).
 from __future__ import annotations
 
 import gzip
-from collections import OrderedDict
 from typing import Sequence
 
 import msgpack
 
+from ..bounded import RecentTable
 from ..nostr import Event
 from ..nostr.client_wire import event_to_client
 from . import limits
@@ -22,30 +22,13 @@ from . import limits
 _ANSWER_PREFIX = msgpack.packb({"Evts": []}, use_bin_type=True)[:-1]  # map(1), "Evts"
 
 
-class Lru(OrderedDict):
-    """A dict of at most ``bound`` entries; the least recently used goes first."""
-
-    def __init__(self, bound: int):
-        super().__init__()
-        self.bound = bound
-
-    def lookup(self, key):
-        value = self.get(key)
-        if value is not None:
-            self.move_to_end(key)
-        return value
-
-    def keep(self, key, value) -> None:
-        self[key] = value
-        self.move_to_end(key)
-        while len(self) > self.bound:
-            self.popitem(last=False)
+Lru = RecentTable  # the bounded most-recent table of nostrp2p/bounded.py, as api/ names it
 
 
 class AnswerEncoder:
     def __init__(self):
-        self._packed = Lru(limits.PACKED_EVENTS_CACHED)
-        self._answers = Lru(limits.ANSWERS_CACHED)
+        self._packed = RecentTable(limits.PACKED_EVENTS_CACHED)
+        self._answers = RecentTable(limits.ANSWERS_CACHED)
         self._header = msgpack.Packer(use_bin_type=True)
 
     def encode(self, events: Sequence[Event], gzipped: bool) -> bytes:

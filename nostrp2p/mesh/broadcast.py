@@ -8,8 +8,9 @@ from __future__ import annotations
 import collections
 import hashlib
 
-from nostrp2p.mesh import limits, wire
-from nostrp2p.mesh.graft_timeout import announcer_round_trip, graft_timeout
+from nostrp2p.bounded import RecentTable
+from nostrp2p.mesh import limits, messages as m
+from nostrp2p.mesh.graft_timeout import graft_timeout
 
 
 class PayloadTooLarge(ValueError):
@@ -18,21 +19,24 @@ class PayloadTooLarge(ValueError):
 
 
 class Broadcast:
-    def __init__(self, node):
-        self.node = node
+    def __init__(self, node, membership, round_trips):
+        self.node = node  # the core: send, timers, rng, counters, delivery upward
+        self.active = membership.active  # our neighbours (the dict itself: it changes)
+        self.round_trips = round_trips  # measured by unicast: how long an eager copy may take
         self.eager: set[bytes] = set()
         self.lazy: set[bytes] = set()
-        self.seen: collections.OrderedDict[bytes, float] = collections.OrderedDict()
+        self.seen = RecentTable(limits.SEEN_CACHE_MAX)  # mid -> when first received
         # mid -> (origin owner, payload, hops, time received)
-        self.store: collections.OrderedDict[bytes, tuple] = collections.OrderedDict()
+        self.store = RecentTable(limits.MESSAGE_STORE_MAX)
         self.lazy_queue: dict[bytes, collections.deque] = {}
-        self.missing: collections.OrderedDict[bytes, list] = collections.OrderedDict()
+        # mid announced but not received -> its announcers
+        self.missing = RecentTable(limits.MISSING_MAX, lambda *_: node.count("missing_table_full"))
         self.flush_scheduled = False
         self.sequence = 0
-        node.handle(wire.MSG_GOSSIP, self._on_gossip)
-        node.handle(wire.MSG_IHAVE, self._on_ihave)
-        node.handle(wire.MSG_GRAFT, self._on_graft)
-        node.handle(wire.MSG_PRUNE, self._on_prune)
+        node.handle(m.Gossip, self._on_gossip)
+        node.handle(m.IHave, self._on_ihave)
+        node.handle(m.Graft, self._on_graft)
+        node.handle(m.Prune, self._on_prune)
 
     # --- API -------------------------------------------------------------------------------
     def broadcast(self, payload: bytes, now: float) -> bytes:
@@ -54,36 +58,31 @@ class Broadcast:
         return mid
 
     # --- neighbours ------------------------------------------------------------------------
-    def neighbor_up(self, static, now):
-        self.lazy.discard(static)
-        self.eager.add(static)
+    def neighbor_up(self, overlay_key, now):
+        self.lazy.discard(overlay_key)
+        self.eager.add(overlay_key)
         self._expire_store(now)
         recent = list(self.store)[-limits.RECOVERY_ANNOUNCE_MAX:]
         for start in range(0, len(recent), limits.MAX_IHAVE_IDS):
-            self.node.send(static, None, [wire.MSG_IHAVE, recent[start:start + limits.MAX_IHAVE_IDS]], now)
+            self.node.send(overlay_key, None, m.IHave(tuple(recent[start:start + limits.MAX_IHAVE_IDS])), now)
 
-    def neighbor_down(self, static, now):
-        self.eager.discard(static)
-        self.lazy.discard(static)
-        self.lazy_queue.pop(static, None)
+    def neighbor_down(self, overlay_key, now):
+        self.eager.discard(overlay_key)
+        self.lazy.discard(overlay_key)
+        self.lazy_queue.pop(overlay_key, None)
 
     # --- handlers --------------------------------------------------------------------------
     def _on_gossip(self, peer, message, now):
-        if len(message) != 5:
-            raise wire.MalformedFrame("GOSSIP has 5 fields")
-        mid = wire.want_bytes(message[1], 16)
-        origin = wire.want_bytes(message[2], 32)
-        hops = wire.want_int(message[3], 0, limits.MAX_HOPS)
-        payload = wire.want_bytes(message[4])
-        sender = peer.static
+        mid, origin, hops, payload = message.mid, message.origin_owner, message.hops, message.payload
+        sender = peer.overlay_key
         if mid in self.seen:
             self.node.count("duplicate_gossip")
             if sender in self.eager:
                 self.eager.discard(sender)
                 self.lazy.add(sender)
-                self.node.send(sender, None, [wire.MSG_PRUNE], now)
+                self.node.send(sender, None, m.Prune(), now)
             return
-        if sender in self.node.membership.active:
+        if sender in self.active:
             self.lazy.discard(sender)
             self.eager.add(sender)
         self.missing.pop(mid, None)
@@ -92,38 +91,33 @@ class Broadcast:
         self._push(mid, origin, payload, hops + 1, sender, now)
 
     def _on_ihave(self, peer, message, now):
-        if len(message) != 2:
-            raise wire.MalformedFrame("IHAVE has 2 fields")
-        for mid in wire.want_list(message[1], limits.MAX_IHAVE_IDS):
-            mid = wire.want_bytes(mid, 16)
+        for mid in message.mids:
             if mid in self.seen:
                 continue
             announcers = self.missing.get(mid)
             if announcers is None:
-                if len(self.missing) >= limits.MISSING_MAX:
-                    self.missing.popitem(last=False)
-                    self.node.count("missing_table_full")
-                announcers = self.missing[mid] = []
+                announcers = []
+                self.missing.keep(mid, announcers)
                 # Spread over [1, 1+GRAFT_JITTER] x timeout: when a piece of the tree is cut off, its
                 # first graft usually reconnects the whole piece before the others fire, so
                 # fewer redundant links (and later duplicates) are made.
-                timeout = graft_timeout(announcer_round_trip(self.node, peer.static))
+                timeout = graft_timeout(self.round_trips.measured(peer.overlay_key))
                 delay = timeout * (1.0 + limits.GRAFT_JITTER * self.node.rng.random())
                 self.node.timers.call_at(now + delay, self._graft_timer, mid)
-            if len(announcers) < limits.MISSING_ANNOUNCERS_MAX and peer.static not in announcers:
-                announcers.append(peer.static)
+            if len(announcers) < limits.MISSING_ANNOUNCERS_MAX and peer.overlay_key not in announcers:
+                announcers.append(peer.overlay_key)
 
     def _graft_timer(self, now, mid):
         announcers = self.missing.get(mid)
         if announcers is None or mid in self.seen:
             return
-        active = self.node.membership.active
+        active = self.active
         while announcers:
             announcer = announcers.pop(0)
             if announcer in active:
                 self.lazy.discard(announcer)
                 self.eager.add(announcer)
-                self.node.send(announcer, None, [wire.MSG_GRAFT, mid], now)
+                self.node.send(announcer, None, m.Graft(mid), now)
                 self.node.count("graft_sent")
                 self.node.timers.call_at(now + limits.GRAFT_RETRY, self._graft_timer, mid)
                 if not announcers:
@@ -132,35 +126,33 @@ class Broadcast:
         del self.missing[mid]
 
     def _on_graft(self, peer, message, now):
-        if len(message) != 2:
-            raise wire.MalformedFrame("GRAFT has 2 fields")
-        mid = wire.want_bytes(message[1], 16)
-        if peer.static in self.node.membership.active:
-            self.lazy.discard(peer.static)
-            self.eager.add(peer.static)
+        mid = message.mid
+        if peer.overlay_key in self.active:
+            self.lazy.discard(peer.overlay_key)
+            self.eager.add(peer.overlay_key)
         stored = self.store.get(mid)
         if stored is not None:
             origin, payload, hops, _ = stored
-            self._send_gossip(peer.static, mid, origin, payload, hops + 1, now)
+            self._send_gossip(peer.overlay_key, mid, origin, payload, hops + 1, now)
 
     def _on_prune(self, peer, message, now):
-        if peer.static in self.eager:
-            self.eager.discard(peer.static)
-            self.lazy.add(peer.static)
+        if peer.overlay_key in self.eager:
+            self.eager.discard(peer.overlay_key)
+            self.lazy.add(peer.overlay_key)
 
     # --- internals -------------------------------------------------------------------------
-    def _send_gossip(self, static, mid, origin, payload, hops, now):
-        self.node.send(static, None, [wire.MSG_GOSSIP, mid, origin, hops, payload], now)
+    def _send_gossip(self, overlay_key, mid, origin, payload, hops, now):
+        self.node.send(overlay_key, None, m.Gossip(mid, origin, hops, payload), now)
 
     def _push(self, mid, origin, payload, hops, sender, now):
-        for static in list(self.eager):
-            if static != sender:
-                self._send_gossip(static, mid, origin, payload, hops, now)
-        for static in self.lazy:
-            if static != sender:
-                queue = self.lazy_queue.get(static)
+        for overlay_key in list(self.eager):
+            if overlay_key != sender:
+                self._send_gossip(overlay_key, mid, origin, payload, hops, now)
+        for overlay_key in self.lazy:
+            if overlay_key != sender:
+                queue = self.lazy_queue.get(overlay_key)
                 if queue is None:
-                    queue = self.lazy_queue[static] = collections.deque(maxlen=limits.LAZY_QUEUE_MAX)
+                    queue = self.lazy_queue[overlay_key] = collections.deque(maxlen=limits.LAZY_QUEUE_MAX)
                 queue.append(mid)
         if self.lazy_queue and not self.flush_scheduled:
             self.flush_scheduled = True
@@ -169,24 +161,22 @@ class Broadcast:
     def _flush(self, now):
         self.flush_scheduled = False
         queues, self.lazy_queue = self.lazy_queue, {}
-        for static, queue in queues.items():
-            if static not in self.node.membership.active:
+        for overlay_key, queue in queues.items():
+            if overlay_key not in self.active:
                 continue
             ids = list(queue)
             for start in range(0, len(ids), limits.MAX_IHAVE_IDS):
-                self.node.send(static, None, [wire.MSG_IHAVE, ids[start:start + limits.MAX_IHAVE_IDS]], now)
+                self.node.send(overlay_key, None, m.IHave(tuple(ids[start:start + limits.MAX_IHAVE_IDS])), now)
 
     def _remember(self, mid, origin, payload, hops, now):
         seen = self.seen
-        seen[mid] = now
-        while len(seen) > limits.SEEN_CACHE_MAX or (seen and next(iter(seen.values())) < now - limits.SEEN_TTL):
+        seen.keep(mid, now)
+        while seen and seen.oldest()[1] < now - limits.SEEN_TTL:
             seen.popitem(last=False)
-        self.store[mid] = (origin, payload, hops, now)
+        self.store.keep(mid, (origin, payload, hops, now))
         self._expire_store(now)
 
     def _expire_store(self, now):
         store = self.store
-        while len(store) > limits.MESSAGE_STORE_MAX or (
-            store and next(iter(store.values()))[3] < now - limits.MESSAGE_STORE_TTL
-        ):
+        while store and store.oldest()[1][3] < now - limits.MESSAGE_STORE_TTL:
             store.popitem(last=False)

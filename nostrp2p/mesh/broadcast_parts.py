@@ -5,9 +5,8 @@ receiving server puts the parts together and delivers the payload upward once, w
 
 from __future__ import annotations
 
-import collections
-
 from nostrp2p.mesh import limits, wire
+from nostrp2p.mesh.reassembly import Reassembly
 
 WHOLE = 0
 PART = 1
@@ -23,55 +22,32 @@ def split(payload: bytes, group_id: bytes) -> list[bytes]:
             for index, chunk in enumerate(chunks)]
 
 
-class _Assembly:
-    __slots__ = ("count", "chunks", "size", "started")
-
-    def __init__(self, count, now):
-        self.count = count
-        self.chunks: dict[int, bytes] = {}
-        self.size = 0
-        self.started = now
-
-
 class Assembler:
     """Turns delivered GOSSIP payloads back into broadcast payloads."""
 
-    def __init__(self, node):
-        self.node = node
-        self.assemblies: collections.OrderedDict[tuple, _Assembly] = collections.OrderedDict()
-        self.bytes = 0
+    def __init__(self, count):
+        self.count = count
+        self.parts = Reassembly(count, limits.MAX_BROADCAST_ASSEMBLIES,
+                                limits.MAX_BROADCAST_ASSEMBLY_BYTES,
+                                full="drop_broadcast_assembly_full",
+                                timed_out="drop_broadcast_assembly_timeout")
 
     def take(self, gossip_payload: bytes, origin: bytes, now: float):
         """(payload, group id or None) once the payload is complete, else None (malformed parts
         are counted)."""
         if not gossip_payload:
-            self.node.count("drop_malformed_broadcast")
+            self.count("drop_malformed_broadcast")
             return None
         if gossip_payload[0] == WHOLE:
             return gossip_payload[1:], None
+        self.parts.drop_started_by(now - limits.BROADCAST_ASSEMBLY_TIMEOUT)
         try:
             group, index, count, chunk = self._parse(gossip_payload)
+            payload = self.parts.add((origin, group), index, count, chunk, now)
         except wire.MalformedFrame:
-            self.node.count("drop_malformed_broadcast")
+            self.count("drop_malformed_broadcast")
             return None
-        self._expire(now)
-        key = (origin, group)
-        assembly = self.assemblies.get(key)
-        if assembly is None:
-            assembly = self.assemblies[key] = _Assembly(count, now)
-        elif assembly.count != count:
-            self.node.count("drop_malformed_broadcast")
-            return None
-        if index not in assembly.chunks:
-            assembly.chunks[index] = chunk
-            assembly.size += len(chunk)
-            self.bytes += len(chunk)
-        if len(assembly.chunks) == assembly.count:
-            del self.assemblies[key]
-            self.bytes -= assembly.size
-            return b"".join(assembly.chunks[i] for i in range(assembly.count)), group
-        self._bound(key)
-        return None
+        return None if payload is None else (payload, group)
 
     @staticmethod
     def _parse(gossip_payload):
@@ -88,25 +64,3 @@ class Assembler:
         if not chunk or len(chunk) > limits.MAX_BROADCAST_PART:
             raise wire.MalformedFrame("a broadcast part is 1..MAX_BROADCAST_PART bytes")
         return group, index, count, chunk
-
-    def _bound(self, keep):
-        while (len(self.assemblies) > limits.MAX_BROADCAST_ASSEMBLIES
-               or self.bytes > limits.MAX_BROADCAST_ASSEMBLY_BYTES):
-            key = next(iter(self.assemblies))
-            if key == keep and len(self.assemblies) == 1:
-                key = keep
-            elif key == keep:
-                key = next(k for k in self.assemblies if k != keep)
-            self.bytes -= self.assemblies.pop(key).size
-            self.node.count("drop_broadcast_assembly_full")
-            if key == keep:
-                return
-
-    def _expire(self, now):
-        while self.assemblies:
-            key, assembly = next(iter(self.assemblies.items()))
-            if now - assembly.started < limits.BROADCAST_ASSEMBLY_TIMEOUT:
-                return
-            del self.assemblies[key]
-            self.bytes -= assembly.size
-            self.node.count("drop_broadcast_assembly_timeout")

@@ -1,9 +1,9 @@
 """Link security: the two-message X25519 handshake and the per-datagram AEAD with a replay window.
 
-Handshake (docs/PROTOCOL.md has the bytes): the initiator sends its ephemeral and static public
-keys under a BLAKE2b MAC keyed by the network key (Argon2id of the network password, or zeros), so a
+Handshake (docs/PROTOCOL.md has the bytes): the initiator sends its ephemeral public key and its overlay
+key under a BLAKE2b MAC keyed by the network key (Argon2id of the network password, or zeros), so a
 server without the password never answers an outsider. The responder answers with its own
-ephemeral and static keys. Both derive the session keys from three Diffie-Hellman results:
+ephemeral and overlay keys. Both derive the session keys from three Diffie-Hellman results:
 ee (forward secrecy), es (only the real responder can compute it) and se (only the real
 initiator can), the transcript hash, and the network key. The responder proves itself with an
 AEAD tag in its answer; the initiator proves itself with its first data frame, and until then
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from nacl import bindings, pwhash
 from nacl.exceptions import CryptoError
@@ -72,7 +72,7 @@ def _derive(net_key: bytes, ee: bytes, es: bytes, se: bytes, transcript: bytes):
 @dataclass(frozen=True)
 class InitMessage:
     ephemeral: bytes
-    static: bytes
+    overlay_key: bytes
     owner: bytes
     sender_sid: int
     raw: bytes
@@ -81,7 +81,7 @@ class InitMessage:
 @dataclass(frozen=True)
 class RespMessage:
     ephemeral: bytes
-    static: bytes
+    overlay_key: bytes
     owner: bytes
     sender_sid: int
     receiver_sid: int
@@ -101,17 +101,26 @@ def parse_init(net_key: bytes, datagram: bytes) -> InitMessage:
     body, mac = datagram[: -wire.TAG_SIZE], datagram[-wire.TAG_SIZE:]
     if not _constant_eq(_init_mac(net_key, body), mac):
         raise BadMac("INIT MAC does not match this network key")
-    fields = wire.unpack(body[2:])
-    fields = wire.want_list(fields, 4)
-    if len(fields) != 4:
-        raise MalformedFrame("INIT has 4 fields")
-    return InitMessage(
-        wire.want_bytes(fields[0], 32),
-        wire.want_bytes(fields[1], 32),
-        wire.want_bytes(fields[2], 32),
-        wire.want_int(fields[3], 1, 2 ** 32 - 1),
-        datagram,
-    )
+    return InitMessage(*_fields(body[2:], _INIT_FIELDS, "INIT"), datagram)
+
+
+def _key(value) -> bytes:
+    return wire.want_bytes(value, 32)
+
+
+def _sid(value) -> int:
+    return wire.want_int(value, 1, 2 ** 32 - 1)
+
+
+_INIT_FIELDS = (_key, _key, _key, _sid)  # ephemeral, overlay key, owner, sender's session id
+_RESP_FIELDS = (_key, _key, _key, _sid, _sid)  # ... and the initiator's session id
+
+
+def _fields(packed: bytes, checks, what: str) -> list:
+    fields = wire.want_list(wire.unpack(packed), len(checks))
+    if len(fields) != len(checks):
+        raise MalformedFrame(f"{what} has {len(checks)} fields")
+    return [check(value) for check, value in zip(checks, fields)]
 
 
 class BadMac(MalformedFrame):
@@ -131,7 +140,7 @@ def respond(net_key, static_secret, static_public, owner, eph_secret, eph_public
     )
     ee = _dh(eph_secret, init.ephemeral)
     es = _dh(static_secret, init.ephemeral)
-    se = _dh(eph_secret, init.static)
+    se = _dh(eph_secret, init.overlay_key)
     transcript = hashlib.blake2b(init.raw + prefix, digest_size=32).digest()
     i2r, r2i = _derive(net_key, ee, es, se, transcript)
     confirm = _AEAD_ENCRYPT(b"", transcript, _nonce(0), r2i)
@@ -142,24 +151,13 @@ def parse_resp(datagram: bytes) -> RespMessage:
     if len(datagram) < 2 + wire.TAG_SIZE:
         raise MalformedFrame("short RESP")
     prefix, confirm = datagram[: -wire.TAG_SIZE], datagram[-wire.TAG_SIZE:]
-    fields = wire.want_list(wire.unpack(prefix[2:]), 5)
-    if len(fields) != 5:
-        raise MalformedFrame("RESP has 5 fields")
-    return RespMessage(
-        wire.want_bytes(fields[0], 32),
-        wire.want_bytes(fields[1], 32),
-        wire.want_bytes(fields[2], 32),
-        wire.want_int(fields[3], 1, 2 ** 32 - 1),
-        wire.want_int(fields[4], 1, 2 ** 32 - 1),
-        prefix,
-        confirm,
-    )
+    return RespMessage(*_fields(prefix[2:], _RESP_FIELDS, "RESP"), prefix, confirm)
 
 
 def complete(net_key, static_secret, eph_secret, init_raw: bytes, resp: RespMessage):
     """Initiator side: verify the responder's proof; returns (key to send, key to receive)."""
     ee = _dh(eph_secret, resp.ephemeral)
-    es = _dh(eph_secret, resp.static)
+    es = _dh(eph_secret, resp.overlay_key)
     se = _dh(static_secret, resp.ephemeral)
     transcript = hashlib.blake2b(init_raw + resp.prefix, digest_size=32).digest()
     i2r, r2i = _derive(net_key, ee, es, se, transcript)
@@ -196,29 +194,28 @@ class ReplayWindow:
             self.bitmap |= 1 << (self.highest - counter)
 
 
+@dataclass(slots=True, eq=False)
 class Session:
     """One direction pair of AEAD keys between us and a peer identity."""
 
-    __slots__ = (
-        "local_sid", "remote_sid", "peer_static", "peer_owner", "send_key", "recv_key",
-        "send_counter", "window", "created", "initiator", "confirmed", "last_recv",
-    )
+    local_sid: int
+    remote_sid: int
+    peer_overlay_key: bytes
+    peer_owner: bytes
+    send_key: bytes
+    recv_key: bytes
+    created: float
+    initiator: bool
+    send_counter: int = 0
+    window: ReplayWindow = field(default_factory=ReplayWindow)
+    # The initiator has verified the responder's proof; the responder waits for the first valid
+    # data frame before trusting the session.
+    confirmed: bool = False
+    last_recv: float = 0.0
 
-    def __init__(self, local_sid, remote_sid, peer_static, peer_owner, send_key, recv_key, now, initiator):
-        self.local_sid = local_sid
-        self.remote_sid = remote_sid
-        self.peer_static = peer_static
-        self.peer_owner = peer_owner
-        self.send_key = send_key
-        self.recv_key = recv_key
-        self.send_counter = 0
-        self.window = ReplayWindow()
-        self.created = now
-        self.initiator = initiator
-        # The initiator has verified the responder's proof; the responder waits for the first
-        # valid data frame before trusting the session.
-        self.confirmed = initiator
-        self.last_recv = now
+    def __post_init__(self):
+        self.confirmed = self.initiator
+        self.last_recv = self.created
 
     def seal(self, plaintext: bytes) -> bytes:
         self.send_counter += 1

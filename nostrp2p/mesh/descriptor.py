@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from nostrp2p.mesh import limits, wire
+from nostrp2p.mesh import wire
 
 
 @dataclass(frozen=True)
 class Descriptor:
-    static: bytes
+    overlay_key: bytes
     owner: bytes
     host: str
     port: int
@@ -19,20 +19,17 @@ class Descriptor:
         return (self.host, self.port)
 
     def encode(self) -> list:
-        return [self.static, self.owner, self.host, self.port]
+        return [self.overlay_key, self.owner, self.host, self.port]
 
     @classmethod
     def decode(cls, value) -> "Descriptor":
         fields = wire.want_list(value, 4)
         if len(fields) != 4:
             raise wire.MalformedFrame("a descriptor has 4 fields")
-        host = fields[2]
-        if not isinstance(host, str) or not 0 < len(host) <= limits.MAX_HOST_LENGTH:
-            raise wire.MalformedFrame("bad descriptor host")
         return cls(
             wire.want_bytes(fields[0], 32),
             wire.want_bytes(fields[1], 32),
-            host,
+            wire.want_host(fields[2]),
             wire.want_int(fields[3], 0, 65535),
         )
 

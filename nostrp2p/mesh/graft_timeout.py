@@ -20,8 +20,3 @@ def graft_timeout(round_trip) -> float:
         return limits.GRAFT_TIMEOUT_UNMEASURED
     wait = limits.GRAFT_RTT_FACTOR * round_trip.srtt + 4 * round_trip.rttvar
     return min(limits.GRAFT_TIMEOUT, max(limits.GRAFT_TIMEOUT_MIN, wait))
-
-
-def announcer_round_trip(node, static):
-    """The round trip measured to ``static`` by the unicast layer, or None."""
-    return node.unicaster.round_trips.get(static)

@@ -21,7 +21,16 @@ MAX_SAMPLE_DESCRIPTORS = 8
 """Peer descriptors accepted in one SHUFFLE or SHUFFLE_REPLY."""
 
 MAX_HOST_LENGTH = 255
-"""Longest host string accepted in a peer descriptor."""
+"""Longest host string accepted in a peer descriptor, YOU_ARE or PUNCH (an IP literal: anything
+else is malformed)."""
+
+ERROR_LOG_INTERVAL = 10.0
+"""A fault in a message handler or timer callback is counted every time and logged at most this
+often (a hostile peer repeating a message must not flood the log)."""
+
+HOSTS_REMEMBERED = 4096
+"""Hosts already checked as IP literals, remembered so that the descriptors that keep naming
+them are not parsed again (forgotten all at once past this)."""
 
 # --- sessions and handshakes ------------------------------------------------------------------
 NETWORK_KEY_OPSLIMIT = 3

@@ -4,34 +4,33 @@ state and its steady control traffic do not grow with the size of the network.""
 
 from __future__ import annotations
 
-import collections
-
-from nostrp2p.mesh import limits, wire
+from nostrp2p.bounded import RecentTable
+from nostrp2p.mesh import limits, messages as m
 from nostrp2p.mesh.descriptor import Descriptor
 
 
 class Membership:
-    def __init__(self, node, bootstrap):
-        self.node = node
+    def __init__(self, node, links, bootstrap):
+        self.node = node  # the core: send, timers, rng, counters, neighbour events
+        self.links = links
         self.active: dict[bytes, Descriptor] = {}
         self.passive: dict[bytes, Descriptor] = {}
         self.requested: dict[bytes, float] = {}  # NEIGHBOR requests in flight -> deadline
-        # failed peers -> (descriptor, retries so far); retries in flight -> count, descriptor
-        self.suspects: collections.OrderedDict[bytes, tuple] = collections.OrderedDict()
-        self.retrying: dict[bytes, int] = {}
-        self.retrying_desc: dict[bytes, Descriptor] = {}
+        # failed peers -> (descriptor, retries so far), and the same for retries in flight
+        self.suspects = RecentTable(limits.SUSPECT_MAX)
+        self.retrying = RecentTable(limits.SUSPECT_MAX)
         self.bootstrap = list(bootstrap)[: limits.MAX_BOOTSTRAP]
         self.next_rejoin = 0.0
         self.next_suspect_retry = 0.0
         self.next_topup = 0.0
-        node.handle(wire.MSG_JOIN, self._on_join)
-        node.handle(wire.MSG_JOIN_ACCEPT, self._on_join_accept)
-        node.handle(wire.MSG_FORWARD_JOIN, self._on_forward_join)
-        node.handle(wire.MSG_NEIGHBOR, self._on_neighbor)
-        node.handle(wire.MSG_NEIGHBOR_REPLY, self._on_neighbor_reply)
-        node.handle(wire.MSG_DISCONNECT, self._on_disconnect)
-        node.handle(wire.MSG_SHUFFLE, self._on_shuffle)
-        node.handle(wire.MSG_SHUFFLE_REPLY, self._on_shuffle_reply)
+        node.handle(m.Join, self._on_join)
+        node.handle(m.JoinAccept, self._on_join_accept)
+        node.handle(m.ForwardJoin, self._on_forward_join)
+        node.handle(m.Neighbor, self._on_neighbor)
+        node.handle(m.NeighborReply, self._on_neighbor_reply)
+        node.handle(m.Disconnect, self._on_disconnect)
+        node.handle(m.Shuffle, self._on_shuffle)
+        node.handle(m.ShuffleReply, self._on_shuffle_reply)
 
     # --- lifecycle -------------------------------------------------------------------------
     def start(self, now):
@@ -41,72 +40,67 @@ class Membership:
         self.node.timers.call_at(now + rng.uniform(0.5, 1.0) * limits.SHUFFLE_INTERVAL, self._shuffle)
 
     def stop(self, now):
-        for static in list(self.active):
-            self.node.send(static, None, [wire.MSG_DISCONNECT], now)
+        for overlay_key in list(self.active):
+            self.node.send(overlay_key, None, m.Disconnect(), now)
 
     def _join(self, now):
         if self.bootstrap:
             address = self.node.rng.choice(self.bootstrap)
-            self.node.links.send_to_address(address, [wire.MSG_JOIN], now)
+            self.links.send_to_address(address, m.Join(), now)
         self.next_rejoin = now + limits.REJOIN_INTERVAL
 
     # --- view changes ----------------------------------------------------------------------
     def _descriptor(self, peer) -> Descriptor:
         host, port = peer.address
-        return Descriptor(peer.static, peer.owner, str(host), int(port))
+        return Descriptor(peer.overlay_key, peer.owner, str(host), int(port))
 
     def _add_active(self, desc: Descriptor, now, fresh_peer=False):
-        if desc.static == self.node.identity.public_key:
+        if desc.overlay_key == self.node.identity.public_key:
             return
-        if desc.static in self.active:
+        if desc.overlay_key in self.active:
             if fresh_peer:
                 # It asks to join although we hold it as a neighbour: it restarted and lost its
                 # state, so it gets the catch-up announcements a new neighbour gets.
-                self.node.neighbor_up(desc.static, now)
+                self.node.neighbor_up(desc.overlay_key, now)
             return
         if len(self.active) >= limits.ACTIVE_VIEW_MAX:
             victim = self.node.rng.choice(list(self.active))
-            self.node.send(victim, None, [wire.MSG_DISCONNECT], now)
+            self.node.send(victim, None, m.Disconnect(), now)
             self._add_passive(self._remove_active(victim, now))
-        self.active[desc.static] = desc
-        self.retrying.pop(desc.static, None)
-        self.retrying_desc.pop(desc.static, None)
-        self.passive.pop(desc.static, None)
-        self.suspects.pop(desc.static, None)
-        self.requested.pop(desc.static, None)
-        self.node.neighbor_up(desc.static, now)
+        self.active[desc.overlay_key] = desc
+        self.retrying.pop(desc.overlay_key, None)
+        self.passive.pop(desc.overlay_key, None)
+        self.suspects.pop(desc.overlay_key, None)
+        self.requested.pop(desc.overlay_key, None)
+        self.node.neighbor_up(desc.overlay_key, now)
 
-    def _remove_active(self, static, now):
-        desc = self.active.pop(static)
-        self.node.neighbor_down(static, now)
+    def _remove_active(self, overlay_key, now):
+        desc = self.active.pop(overlay_key)
+        self.node.neighbor_down(overlay_key, now)
         return desc
 
     def _add_passive(self, desc: Descriptor):
-        if desc.static == self.node.identity.public_key:
+        if desc.overlay_key == self.node.identity.public_key:
             return
         self.node.saw_descriptor(desc)  # every server met in passing is a routing contact
-        if desc.static in self.active or desc.static in self.passive:
+        if desc.overlay_key in self.active or desc.overlay_key in self.passive:
             return
         if len(self.passive) >= limits.PASSIVE_VIEW_MAX:
             del self.passive[self.node.rng.choice(list(self.passive))]
-        self.passive[desc.static] = desc
+        self.passive[desc.overlay_key] = desc
 
-    def peer_failed(self, static, now):
+    def peer_failed(self, overlay_key, now):
         """The link layer lost the peer (timeout, unreachable): drop it and refill."""
-        desc = self.active.get(static) or self.passive.get(static)
-        if desc is None and static in self.retrying:
-            desc = self.retrying_desc.get(static)
-        if static in self.active:
-            self._remove_active(static, now)
-        self.passive.pop(static, None)
-        self.requested.pop(static, None)
-        attempts = self.retrying.pop(static, 0)
-        self.retrying_desc.pop(static, None)
+        desc = self.active.get(overlay_key) or self.passive.get(overlay_key)
+        if desc is None and overlay_key in self.retrying:
+            desc = self.retrying[overlay_key][0]
+        if overlay_key in self.active:
+            self._remove_active(overlay_key, now)
+        self.passive.pop(overlay_key, None)
+        self.requested.pop(overlay_key, None)
+        _, attempts = self.retrying.pop(overlay_key, (None, 0))
         if desc is not None and attempts < limits.SUSPECT_ATTEMPTS:
-            self.suspects[static] = (desc, attempts)
-            self.suspects.move_to_end(static)
-            while len(self.suspects) > limits.SUSPECT_MAX:
-                self.suspects.popitem(last=False)
+            self.suspects.keep(overlay_key, (desc, attempts))
         self._refill(now)
 
     def address_unreachable(self, address, now):
@@ -114,9 +108,9 @@ class Membership:
             self.next_rejoin = min(self.next_rejoin, now + limits.MAINTENANCE_INTERVAL)
 
     def _refill(self, now):
-        for static, deadline in list(self.requested.items()):
+        for overlay_key, deadline in list(self.requested.items()):
             if deadline <= now:
-                del self.requested[static]
+                del self.requested[overlay_key]
         wanted = limits.ACTIVE_VIEW_MAX - len(self.active) - len(self.requested)
         candidates = [d for s, d in self.passive.items() if s not in self.requested]
         if wanted <= 0 or not candidates:
@@ -125,8 +119,8 @@ class Membership:
         self._ask_neighbor(desc, not self.active, now)
 
     def _ask_neighbor(self, desc, high, now):
-        self.requested[desc.static] = now + limits.NEIGHBOR_REQUEST_TIMEOUT
-        self.node.send(desc.static, desc.address, [wire.MSG_NEIGHBOR, high], now)
+        self.requested[desc.overlay_key] = now + limits.NEIGHBOR_REQUEST_TIMEOUT
+        self.node.send(desc.overlay_key, desc.address, m.Neighbor(high), now)
 
     def _maintain(self, now):
         if not self.active or now >= self.next_topup:
@@ -139,80 +133,67 @@ class Membership:
         if self.suspects and now >= self.next_suspect_retry:
             # Retrying an old neighbour now and then is what reconnects two halves of a
             # healed partition; asking with high priority makes it a real link.
-            static = self.node.rng.choice(list(self.suspects))
-            desc, attempts = self.suspects.pop(static)
-            if static not in self.active and static not in self.requested:
-                self._remember_retry(desc, attempts + 1)
+            overlay_key = self.node.rng.choice(list(self.suspects))
+            desc, attempts = self.suspects.pop(overlay_key)
+            if overlay_key not in self.active and overlay_key not in self.requested:
+                self.retrying.keep(overlay_key, (desc, attempts + 1))
                 self._ask_neighbor(desc, True, now)
             self.next_suspect_retry = now + limits.SUSPECT_RETRY_INTERVAL
         self.node.timers.call_at(now + limits.MAINTENANCE_INTERVAL, self._maintain)
 
     # --- handlers --------------------------------------------------------------------------
-    def _remember_retry(self, desc, attempts):
-        self.retrying[desc.static] = attempts
-        self.retrying_desc[desc.static] = desc
-        while len(self.retrying) > limits.SUSPECT_MAX:
-            oldest = next(iter(self.retrying))
-            del self.retrying[oldest]
-            self.retrying_desc.pop(oldest, None)
-
     def _on_join(self, peer, message, now):
         desc = self._descriptor(peer)
         self._add_active(desc, now, fresh_peer=True)
-        self.node.send(peer.static, None, [wire.MSG_JOIN_ACCEPT], now)
-        for static in list(self.active):
-            if static != peer.static:
-                self.node.send(static, None, [wire.MSG_FORWARD_JOIN, desc.encode(), limits.ACTIVE_RANDOM_WALK], now)
+        self.node.send(peer.overlay_key, None, m.JoinAccept(), now)
+        for overlay_key in list(self.active):
+            if overlay_key != peer.overlay_key:
+                self.node.send(overlay_key, None, m.ForwardJoin(desc, limits.ACTIVE_RANDOM_WALK), now)
 
     def _on_join_accept(self, peer, message, now):
         self._add_active(self._descriptor(peer), now)
 
     def _on_forward_join(self, peer, message, now):
-        if len(message) != 3:
-            raise wire.MalformedFrame("FORWARD_JOIN has 3 fields")
-        desc = Descriptor.decode(message[1])
-        ttl = wire.want_int(message[2], 0, limits.ACTIVE_RANDOM_WALK)
-        if desc.static == self.node.identity.public_key:
+        desc, ttl = message.joiner, message.ttl
+        if desc.overlay_key == self.node.identity.public_key:
             return
         if ttl == 0 or len(self.active) <= 1:
-            if desc.static not in self.active and desc.static not in self.requested:
+            if desc.overlay_key not in self.active and desc.overlay_key not in self.requested:
                 self._ask_neighbor(desc, True, now)
             return
         if ttl == limits.PASSIVE_RANDOM_WALK:
             self._add_passive(desc)
-        others = [s for s in self.active if s != peer.static and s != desc.static]
+        others = [s for s in self.active if s != peer.overlay_key and s != desc.overlay_key]
         if others:
-            self.node.send(self.node.rng.choice(others), None, [wire.MSG_FORWARD_JOIN, message[1], ttl - 1], now)
-        elif desc.static not in self.active:
+            self.node.send(self.node.rng.choice(others), None, m.ForwardJoin(desc, ttl - 1), now)
+        elif desc.overlay_key not in self.active:
             self._ask_neighbor(desc, True, now)
 
     def _on_neighbor(self, peer, message, now):
-        if len(message) != 2 or not isinstance(message[1], bool):
-            raise wire.MalformedFrame("NEIGHBOR has a priority flag")
-        accept = message[1] or len(self.active) < limits.ACTIVE_VIEW_MAX or peer.static in self.active
+        accept = (message.high_priority or len(self.active) < limits.ACTIVE_VIEW_MAX
+                  or peer.overlay_key in self.active)
         if accept:
             self._add_active(self._descriptor(peer), now, fresh_peer=True)
         else:
             self._add_passive(self._descriptor(peer))
-        self.node.send(peer.static, None, [wire.MSG_NEIGHBOR_REPLY, accept], now)
+        self.node.send(peer.overlay_key, None, m.NeighborReply(accept), now)
 
     def _on_neighbor_reply(self, peer, message, now):
-        if len(message) != 2 or not isinstance(message[1], bool):
-            raise wire.MalformedFrame("NEIGHBOR_REPLY has an answer flag")
-        asked = self.requested.pop(peer.static, None) is not None
-        if message[1] and asked:
+        accepted = message.accepted
+        asked = self.requested.pop(peer.overlay_key, None) is not None
+        if accepted and asked:
             self._add_active(self._descriptor(peer), now)
-        elif message[1] and peer.static not in self.active:
+        elif accepted and peer.overlay_key not in self.active:
             # We did not ask (or gave up asking): undo the link the other side just made.
-            self.node.send(peer.static, None, [wire.MSG_DISCONNECT], now)
-        elif not message[1]:
+            self.node.send(peer.overlay_key, None, m.Disconnect(), now)
+        elif not accepted:
             # No immediate retry: in a network where every view is full that would be an
             # endless ask-and-refuse loop; maintenance asks again later.
             self._add_passive(self._descriptor(peer))
 
     def _on_disconnect(self, peer, message, now):
-        if peer.static in self.active:
-            self._add_passive(self._remove_active(peer.static, now))
+        if peer.overlay_key in self.active:
+            self._add_passive(self._remove_active(peer.overlay_key, now))
             self._refill(now)
 
     def _sample(self):
@@ -226,36 +207,28 @@ class Membership:
     def _shuffle(self, now):
         if self.active:
             target = self.node.rng.choice(list(self.active))
-            sample = [d.encode() for d in self._sample() if d.static != target]
-            self.node.send(target, None, [wire.MSG_SHUFFLE, None, limits.ACTIVE_RANDOM_WALK, sample], now)
+            sample = tuple(d for d in self._sample() if d.overlay_key != target)
+            self.node.send(target, None, m.Shuffle(None, limits.ACTIVE_RANDOM_WALK, sample), now)
         jitter = self.node.rng.uniform(0.8, 1.2)
         self.node.timers.call_at(now + limits.SHUFFLE_INTERVAL * jitter, self._shuffle)
 
-    def _decode_sample(self, value):
-        return [Descriptor.decode(d) for d in wire.want_list(value, limits.MAX_SAMPLE_DESCRIPTORS)]
-
     def _on_shuffle(self, peer, message, now):
-        if len(message) != 4:
-            raise wire.MalformedFrame("SHUFFLE has 4 fields")
-        origin = self._descriptor(peer) if message[1] is None else Descriptor.decode(message[1])
-        ttl = wire.want_int(message[2], 0, limits.ACTIVE_RANDOM_WALK)
-        sample = self._decode_sample(message[3])
-        if origin.static == self.node.identity.public_key:
+        origin = self._descriptor(peer) if message.origin is None else message.origin
+        ttl, sample = message.ttl, message.sample
+        if origin.overlay_key == self.node.identity.public_key:
             return
-        others = [s for s in self.active if s != peer.static and s != origin.static]
+        others = [s for s in self.active if s != peer.overlay_key and s != origin.overlay_key]
         if ttl > 1 and others:
-            forward = [wire.MSG_SHUFFLE, origin.encode(), ttl - 1, message[3]]
+            forward = m.Shuffle(origin, ttl - 1, sample)
             self.node.send(self.node.rng.choice(others), None, forward, now)
             return
         passive = list(self.passive.values())
         reply = self.node.rng.sample(passive, min(len(sample), len(passive)))
-        self.node.send(origin.static, origin.address, [wire.MSG_SHUFFLE_REPLY, [d.encode() for d in reply]], now)
+        self.node.send(origin.overlay_key, origin.address, m.ShuffleReply(tuple(reply)), now)
         for desc in sample:
             self._add_passive(desc)
         self._add_passive(origin)
 
     def _on_shuffle_reply(self, peer, message, now):
-        if len(message) != 2:
-            raise wire.MalformedFrame("SHUFFLE_REPLY has 2 fields")
-        for desc in self._decode_sample(message[1]):
+        for desc in message.sample:
             self._add_passive(desc)

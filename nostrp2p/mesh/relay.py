@@ -7,156 +7,86 @@ server passes on for others is bounded by its RelayAllowance."""
 
 from __future__ import annotations
 
-import collections
-
-from nostrp2p.mesh import limits, wire
-from nostrp2p.mesh.budget import WindowBudget
+from nostrp2p.bounded import WindowBudget
+from nostrp2p.mesh import limits, messages as m, wire
 from nostrp2p.mesh.descriptor import Descriptor
 from nostrp2p.mesh.relay_allowance import RelayAllowance
 from nostrp2p.mesh.routing import route_id
-
-RELAYABLE = frozenset({wire.MSG_UNICAST, wire.MSG_UNICAST_ACK})
 
 
 class RelayedPeer:
     """The origin of a relayed message, as the layers above see a peer; ``via`` is the server
     that handed it to us."""
 
-    __slots__ = ("static", "owner", "address", "via")
+    __slots__ = ("overlay_key", "owner", "address", "via")
 
-    def __init__(self, static, owner, via: Descriptor):
-        self.static = static
+    def __init__(self, overlay_key, owner, via: Descriptor):
+        self.overlay_key = overlay_key
         self.owner = owner
         self.address = None
         self.via = via
 
 
 class Relay:
-    def __init__(self, node):
-        self.node = node
-        self.routes: collections.OrderedDict[bytes, Descriptor] = collections.OrderedDict()
-        self.hints: collections.OrderedDict[bytes, list] = collections.OrderedDict()
-        self.tried: dict[bytes, set] = {}
-        self.named: collections.OrderedDict[bytes, None] = collections.OrderedDict()  # hinted by themselves
-        # servers we unicast to or were relayed from -> their owner keys (a relay routes by it)
-        self.owners: collections.OrderedDict[bytes, bytes] = collections.OrderedDict()
-        self.punched: collections.OrderedDict[bytes, float] = collections.OrderedDict()  # when asked
+    """Carries unicast frames for others (forwarding, within its budget and allowance) and
+    sends ours through the relay that Reachability chose."""
+
+    def __init__(self, node, links, router, reachability):
+        self.node = node  # the core: identity, counters, dispatch of what arrives
+        self.links = links
+        self.table = router.table
+        self.reachability = reachability
+        self.on_refused = None  # on_refused(destination, now): our relay would not carry it
         self.budget = WindowBudget(limits.RELAY_BUDGET_PER_SECOND, 1.0, limits.RELAY_ORIGINS_MAX)
         self.allowance = RelayAllowance(node.config.relay_bytes_per_second)
-        node.handle(wire.MSG_RELAY, self._on_relay)
-        node.handle(wire.MSG_RELAYED, self._on_relayed)
-        node.handle(wire.MSG_RELAY_REFUSED, self._on_relay_refused)
+        node.handle(m.Relay, self._on_relay)
+        node.handle(m.Relayed, self._on_relayed)
+        node.handle(m.RelayRefused, self._on_relay_refused)
 
     # --- origin side ---------------------------------------------------------------------------
-    def hint(self, destination: bytes, relay: Descriptor, named: bool = False) -> None:
-        """``relay`` told us of ``destination``, or ``destination`` ``named`` it as a relay: it
-        may be able to reach it for us."""
-        if relay.static == destination:
-            return
-        if named:
-            _keep(self.named, destination, None, limits.RELAY_HINTS_MAX)
-        hints = [relay] + [h for h in self.hints.get(destination, []) if h.static != relay.static]
-        _keep(self.hints, destination, hints[: limits.RELAY_HINTS_PER_DESTINATION],
-              limits.RELAY_HINTS_MAX)
-
-    def route_around(self, destination: bytes, now: float) -> bool:
-        """Direct contact with ``destination`` failed: use a relay not tried yet, if any."""
-        if destination not in self.tried and destination not in self.named:
-            # Meanwhile, ask for the relays it named: they hold sessions with it.
-            contact = self.node.router.table.descriptor_of(destination)
-            if contact is not None:
-                self.node.router.seek_relays(contact, now)
-        tried = self.tried.setdefault(destination, set())
-        while len(self.tried) > limits.RELAY_ROUTES_MAX:
-            self.tried.pop(next(iter(self.tried)))
-        candidates = list(self.hints.get(destination, ()))
-        candidates += [d for d in self.node.membership.active.values()]
-        for relay in candidates:
-            if relay.static not in tried and relay.static != destination:
-                tried.add(relay.static)
-                self.punched.pop(destination, None)  # this one introduces us at once
-                _keep(self.routes, destination, relay, limits.RELAY_ROUTES_MAX)
-                self.node.count("relay_route_chosen")
-                return True
-        self.routes.pop(destination, None)
-        self.tried.pop(destination, None)  # a later message starts over, direct first
-        return False
-
-    def reached(self, destination: bytes) -> None:
-        """A message to ``destination`` got through: its relays may all be tried again later."""
-        self.tried.pop(destination, None)
-
-    def send_via(self, destination: bytes, message: list, now: float) -> bool:
+    def send_via(self, destination: bytes, message: m.Message, now: float) -> bool:
         """Send ``message`` through the relay chosen for ``destination``, if there is one and
         no direct session."""
-        relay = self.routes.get(destination)
-        if relay is None or message[0] not in RELAYABLE or self.node.links.has_session(destination):
+        relay = self.reachability.relay_for(destination)
+        if relay is None or not isinstance(message, m.RELAYABLE) or self.links.has_session(destination):
             return False
-        destination_owner = self.owner_of(destination)
+        destination_owner = self.reachability.owner_of(destination)
         if destination_owner is None:
             return False  # nobody could route it towards a key we do not know
         self._send_through(relay, destination, destination_owner, message, now)
-        self._punch_now_and_then(destination, relay, now)
+        self.reachability.introduce_now_and_then(destination, relay, now)
         return True
 
     def answer(self, peer, message, now) -> None:
         """Answer ``peer`` with a relayable ``message``. What came through a relay is answered
         through it even while we hold a session with its origin: the origin relays only when
         it has none with us, so ours is stale, and an answer sent on it would be lost."""
-        if isinstance(peer, RelayedPeer) and peer.via.static != peer.static:
-            self._send_through(peer.via, peer.static, peer.owner, message, now)
+        if isinstance(peer, RelayedPeer) and peer.via.overlay_key != peer.overlay_key:
+            self._send_through(peer.via, peer.overlay_key, peer.owner, message, now)
         else:
-            self.node.send(peer.static, peer.address, message, now)
+            self.node.send(peer.overlay_key, peer.address, message, now)
 
     def _send_through(self, relay: Descriptor, destination: bytes, destination_owner: bytes,
-                      message: list, now: float) -> None:
+                      message: m.Message, now: float) -> None:
         ident = self.node.identity
-        frame = [wire.MSG_RELAY, destination, destination_owner, limits.MAX_RELAY_HOPS,
-                 [ident.public_key], ident.owner_key, message]
-        self.node.links.send(relay.static, relay.address, frame, now)
-
-    def _punch_now_and_then(self, destination: bytes, relay: Descriptor, now: float) -> None:
-        """Have the relay introduce us to ``destination``, so that later messages may go direct."""
-        asked = self.punched.get(destination)
-        if asked is not None and now - asked < limits.PUNCH_RETRY_INTERVAL:
-            return
-        _keep(self.punched, destination, now, limits.RELAY_ROUTES_MAX)
-        self.node.traversal.punch(destination, relay, now)
+        frame = m.Relay(destination, destination_owner, limits.MAX_RELAY_HOPS,
+                        (ident.public_key,), ident.owner_key, message)
+        self.links.send(relay.overlay_key, relay.address, frame, now)
 
     def _on_relay_refused(self, peer, message, now):
-        if len(message) != 2:
-            raise wire.MalformedFrame("RELAY_REFUSED has 2 fields")
-        destination = wire.want_bytes(message[1], 32)
-        relay = self.routes.get(destination)
-        if relay is None or relay.static != peer.static:
+        destination = message.destination
+        relay = self.reachability.relay_for(destination)
+        if relay is None or relay.overlay_key != peer.overlay_key:
             return  # about a route we have already left
         self.node.count("relay_refused")
-        self.node.unicaster.relay_refused(destination, now)
+        self.on_refused(destination, now)
 
     # --- relay side ----------------------------------------------------------------------------
-    def note_owner(self, static: bytes, owner: bytes) -> None:
-        _keep(self.owners, static, owner, limits.RELAY_ROUTES_MAX)
-
-    def owner_of(self, static: bytes) -> bytes | None:
-        known = self.owners.get(static)
-        if known is None:
-            desc = self.node.router.table.descriptor_of(static)
-            known = desc.owner if desc is not None else None
-        return known
-
     def _on_relay(self, peer, message, now):
-        if len(message) != 7:
-            raise wire.MalformedFrame("RELAY has 7 fields")
-        destination = wire.want_bytes(message[1], 32)
-        destination_owner = wire.want_bytes(message[2], 32)
-        ttl = wire.want_int(message[3], 1, limits.MAX_RELAY_HOPS)
-        path = [wire.want_bytes(s, 32) for s in wire.want_list(message[4], limits.MAX_RELAY_HOPS)]
-        owner = wire.want_bytes(message[5], 32)
-        inner = wire.want_list(message[6], 8)
-        if not path or not inner or inner[0] not in RELAYABLE:
-            raise wire.MalformedFrame("RELAY carries a unicast frame from a named origin")
+        destination, destination_owner = message.destination, message.destination_owner
+        ttl, path, owner, inner = message.ttl, message.path, message.origin_owner, message.inner
         me = self.node.identity.public_key
-        if me in path or path[-1] != peer.static:
+        if me in path or path[-1] != peer.overlay_key:
             self.node.count("drop_relay_loop")
             return
         if len(path) == 1:
@@ -165,28 +95,27 @@ class Relay:
             self.node.count("drop_relay_over_budget")
             return
         if destination == me:
-            self._on_relayed(peer, [wire.MSG_RELAYED, path[0], owner, inner], now)
+            self._on_relayed(peer, m.Relayed(path[0], owner, inner), now)
             return
-        known = self.node.router.table.descriptor_of(destination)
-        if self.node.links.has_session(destination) or known is not None:
+        known = self.table.descriptor_of(destination)
+        if self.links.has_session(destination) or known is not None:
             to, address = destination, (known.address if known is not None else None)
-            frame = [wire.MSG_RELAYED, path[0], owner, inner]
+            frame = m.Relayed(path[0], owner, inner)
         else:
             # Pass it on to a server nearer the destination's key that we have a session with.
-            nearer = [d for d in self.node.router.table.closest(route_id(destination_owner),
-                                                                 limits.ROUTING_BUCKET_SIZE)
-                      if d.static not in path and self.node.links.has_session(d.static)]
+            nearer = [d for d in self.table.closest(route_id(destination_owner), limits.ROUTING_BUCKET_SIZE)
+                      if d.overlay_key not in path and self.links.has_session(d.overlay_key)]
             if ttl <= 1 or not nearer:
                 self._refuse(peer, path, destination, "drop_relay_no_route", now)
                 return
-            to, address = nearer[0].static, nearer[0].address
-            frame = [wire.MSG_RELAY, destination, destination_owner, ttl - 1, path + [me], owner, inner]
-        refusal = self.allowance.refusal(path[0], destination, len(wire.pack(inner)), now)
+            to, address = nearer[0].overlay_key, nearer[0].address
+            frame = m.Relay(destination, destination_owner, ttl - 1, path + (me,), owner, inner)
+        refusal = self.allowance.refusal(path[0], destination, len(wire.pack(inner.encode())), now)
         if refusal is not None:
             self._refuse(peer, path, destination, refusal, now)
             return
         self.node.count("relayed")
-        self.node.links.send(to, address, frame, now)
+        self.links.send(to, address, frame, now)
 
     def _refuse(self, peer, path, destination, reason, now):
         self.node.count(reason)
@@ -194,31 +123,16 @@ class Relay:
             # The origin is our peer: told, it moves on to another relay at once instead of
             # after rounds of retransmissions. (Each notice answers a frame within the origin's
             # relay budget.) Further along the path nobody has a session with the origin.
-            self.node.links.send(peer.static, peer.address,
-                                 [wire.MSG_RELAY_REFUSED, destination], now)
+            self.links.send(peer.overlay_key, peer.address, m.RelayRefused(destination), now)
 
     def _on_relayed(self, peer, message, now):
-        if len(message) != 4:
-            raise wire.MalformedFrame("RELAYED has 4 fields")
-        origin = wire.want_bytes(message[1], 32)
-        owner = wire.want_bytes(message[2], 32)
-        inner = wire.want_list(message[3], 8)
-        if not inner or inner[0] not in RELAYABLE or origin == self.node.identity.public_key:
-            raise wire.MalformedFrame("RELAYED carries a unicast frame from another server")
+        origin, owner, inner = message.origin, message.origin_owner, message.inner
+        if origin == self.node.identity.public_key:
+            raise m.MalformedFrame("RELAYED carries a unicast frame from another server")
         host, port = peer.address
-        via = Descriptor(peer.static, peer.owner, str(host), int(port))
-        if not self.node.links.has_session(origin):
-            # What we send it later goes the way we were reached.
-            _keep(self.routes, origin, via, limits.RELAY_ROUTES_MAX)
-            self.note_owner(origin, owner)
+        via = Descriptor(peer.overlay_key, peer.owner, str(host), int(port))
+        if not self.links.has_session(origin):
+            self.reachability.reached_us_through(origin, owner, via)
         self.node.count("relayed_received")
         self.node.dispatch(RelayedPeer(origin, owner, via), inner, now)
 
-
-def _keep(table: collections.OrderedDict, key, value, bound: int) -> None:
-    """Set ``key`` as the most recent entry of ``table``, forgetting the least recent beyond
-    ``bound``."""
-    table.pop(key, None)
-    table[key] = value
-    while len(table) > bound:
-        table.popitem(last=False)

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import collections
 
+from nostrp2p.bounded import RecentTable, WindowBudget
 from nostrp2p.mesh import limits
-from nostrp2p.mesh.budget import WindowBudget
 
 _ALL = b""  # the key of the allowance shared by every origin
 
@@ -18,8 +18,9 @@ class RelayAllowance:
         self.total = WindowBudget(max(bytes_per_second, 1), 1.0, 1)
         self.per_origin = WindowBudget(limits.RELAY_BYTES_PER_SECOND_PER_ORIGIN, 1.0,
                                        limits.RELAY_ORIGINS_MAX)
-        # (origin, destination) -> when last relayed, least recent first
-        self.pairs: collections.OrderedDict[tuple, float] = collections.OrderedDict()
+        # (origin, destination) -> when last relayed, least recent first (new pairs beyond the
+        # bound are refused below, so the table never forgets one)
+        self.pairs = RecentTable(limits.RELAY_PAIRS_MAX)
         self.pairs_of: collections.Counter[bytes] = collections.Counter()
 
     def refusal(self, origin: bytes, destination: bytes, size: int, now: float) -> str | None:
@@ -34,16 +35,14 @@ class RelayAllowance:
             return "drop_relay_pairs_full"
         if not self.per_origin.allow(origin, now, size) or not self.total.allow(_ALL, now, size):
             return "drop_relay_over_bandwidth"
-        if pair in self.pairs:
-            self.pairs.move_to_end(pair)
-        else:
+        if pair not in self.pairs:
             self.pairs_of[origin] += 1
-        self.pairs[pair] = now
+        self.pairs.keep(pair, now)
         return None
 
     def _expire(self, now: float) -> None:
         while self.pairs:
-            (origin, destination), seen = next(iter(self.pairs.items()))
+            (origin, destination), seen = self.pairs.oldest()
             if now - seen < limits.RELAY_PAIR_IDLE:
                 return
             del self.pairs[(origin, destination)]

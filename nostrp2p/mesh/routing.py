@@ -12,7 +12,8 @@ from __future__ import annotations
 import collections
 import hashlib
 
-from nostrp2p.mesh import limits, wire
+from nostrp2p.bounded import RecentTable
+from nostrp2p.mesh import limits, messages as m
 from nostrp2p.mesh.descriptor import Descriptor
 
 
@@ -26,9 +27,9 @@ class RoutingTable:
     def __init__(self, own_owner: bytes):
         self.own = route_id(own_owner)
         self.own_owner = own_owner
-        # bucket index -> OrderedDict static -> (descriptor, route id, last seen), oldest first
+        # bucket index -> OrderedDict overlay_key -> (descriptor, route id, last seen), oldest first
         self.buckets: dict[int, collections.OrderedDict] = {}
-        self.by_owner: dict[bytes, bytes] = {}  # owner -> static of its newest contact
+        self.by_owner: dict[bytes, bytes] = {}  # owner -> overlay_key of its newest contact
 
     def __len__(self):
         return sum(len(b) for b in self.buckets.values())
@@ -41,45 +42,45 @@ class RoutingTable:
         if index < 0:
             return
         bucket = self.buckets.setdefault(index, collections.OrderedDict())
-        if desc.static in bucket:
-            bucket.move_to_end(desc.static)
+        if desc.overlay_key in bucket:
+            bucket.move_to_end(desc.overlay_key)
         elif len(bucket) >= limits.ROUTING_BUCKET_SIZE:
             oldest_static, (oldest, _, seen) = next(iter(bucket.items()))
             if now - seen < limits.ROUTING_STALE_AFTER:
                 return  # Kademlia keeps long-lived contacts: they are the likeliest to stay
             self.remove(oldest_static)
             bucket = self.buckets.setdefault(index, collections.OrderedDict())
-        bucket[desc.static] = (desc, rid, now)
-        self.by_owner[desc.owner] = desc.static
+        bucket[desc.overlay_key] = (desc, rid, now)
+        self.by_owner[desc.owner] = desc.overlay_key
 
-    def remove(self, static: bytes) -> None:
+    def remove(self, overlay_key: bytes) -> None:
         for index, bucket in list(self.buckets.items()):
-            entry = bucket.pop(static, None)
+            entry = bucket.pop(overlay_key, None)
             if entry is not None:
-                if self.by_owner.get(entry[0].owner) == static:
+                if self.by_owner.get(entry[0].owner) == overlay_key:
                     del self.by_owner[entry[0].owner]
                 if not bucket:
                     del self.buckets[index]
                 return
 
-    def descriptor_of(self, static: bytes):
+    def descriptor_of(self, overlay_key: bytes):
         for bucket in self.buckets.values():
-            entry = bucket.get(static)
+            entry = bucket.get(overlay_key)
             if entry is not None:
                 return entry[0]
         return None
 
     def contact_for(self, owner: bytes):
-        static = self.by_owner.get(owner)
-        if static is None:
+        overlay_key = self.by_owner.get(owner)
+        if overlay_key is None:
             return None
         index = (route_id(owner) ^ self.own).bit_length() - 1
-        entry = self.buckets.get(index, {}).get(static)
+        entry = self.buckets.get(index, {}).get(overlay_key)
         return entry[0] if entry else None
 
     def closest(self, target: int, count: int, exclude=()) -> list[Descriptor]:
         entries = [(rid ^ target, desc) for bucket in self.buckets.values()
-                   for desc, rid, _ in bucket.values() if desc.static not in exclude]
+                   for desc, rid, _ in bucket.values() if desc.overlay_key not in exclude]
         entries.sort(key=lambda e: e[0])
         return [desc for _, desc in entries[:count]]
 
@@ -94,7 +95,7 @@ class Lookup:
         self.target = route_id(owner)
         self.candidates: dict[bytes, Descriptor] = {}
         self.asked: set[bytes] = set()
-        self.in_flight: dict[bytes, float] = {}  # static -> deadline
+        self.in_flight: dict[bytes, float] = {}  # overlay_key -> deadline
         self.resent: set[bytes] = set()  # asked twice already (one datagram may be lost)
         self.queries = 0
         self.waiters = []
@@ -104,34 +105,34 @@ class Lookup:
         self.relay_queries = 0
         for desc in router.table.closest(self.target, limits.ROUTING_BUCKET_SIZE * 2):
             if desc.owner != owner:  # we ask about it, not it: it may not be reachable
-                self.candidates[desc.static] = desc
+                self.candidates[desc.overlay_key] = desc
 
     def step(self, now: float) -> None:
         if self.finished:
             return
-        for static, deadline in list(self.in_flight.items()):
+        for overlay_key, deadline in list(self.in_flight.items()):
             if deadline > now:
                 continue
-            desc = self.candidates.get(static)
-            if static not in self.resent and desc is not None:
-                self.resent.add(static)
+            desc = self.candidates.get(overlay_key)
+            if overlay_key not in self.resent and desc is not None:
+                self.resent.add(overlay_key)
                 self._ask(desc, now)
             else:
-                del self.in_flight[static]
-                self.candidates.pop(static, None)
+                del self.in_flight[overlay_key]
+                self.candidates.pop(overlay_key, None)
         ranked = sorted(self.candidates.values(), key=lambda d: route_id(d.owner) ^ self.target)
         closest = ranked[: limits.ROUTING_BUCKET_SIZE]
         for desc in closest:
             if len(self.in_flight) >= limits.LOOKUP_PARALLELISM:
                 break
-            if desc.static in self.asked or self.queries >= limits.LOOKUP_MAX_QUERIES:
+            if desc.overlay_key in self.asked or self.queries >= limits.LOOKUP_MAX_QUERIES:
                 continue
             if self.located is not None:
                 if self.relay_queries >= limits.LOOKUP_RELAY_QUERIES:
                     break
                 self.relay_queries += 1
                 self.router.node.count("lookup_relay_queries")
-            self.asked.add(desc.static)
+            self.asked.add(desc.overlay_key)
             self.queries += 1
             self._ask(desc, now)
         if not self.in_flight:
@@ -140,25 +141,26 @@ class Lookup:
     def _ask(self, desc, now):
         # Half the query timeout per try: one resend fits in it (a lost FIND or FOUND).
         wait = limits.LOOKUP_QUERY_TIMEOUT / 2
-        self.in_flight[desc.static] = now + wait
-        find = [wire.MSG_FIND, self.id, self.owner]
+        self.in_flight[desc.overlay_key] = now + wait
+        relays = None
         if self.owner == self.router.node.identity.owner_key:
-            find.append([d.encode() for d in self.router.own_relays()])
-        self.router.node.send(desc.static, desc.address, find, now)
+            relays = tuple(self.router.own_relays())
+        find = m.Find(self.id, self.owner, relays)
+        self.router.node.send(desc.overlay_key, desc.address, find, now)
         self.router.node.timers.call_at(now + wait, self._timer)
 
     def _timer(self, now):
         self.step(now)
 
-    def answered(self, static: bytes, found: list[Descriptor], now: float,
+    def answered(self, overlay_key: bytes, found: list[Descriptor], now: float,
                  with_relays: bool = False) -> None:
-        """``static`` answered ``found``; ``with_relays``: and the relays the sought server
+        """``overlay_key`` answered ``found``; ``with_relays``: and the relays the sought server
         named for itself."""
-        if self.finished or self.in_flight.pop(static, None) is None:
+        if self.finished or self.in_flight.pop(overlay_key, None) is None:
             return
         own = self.router.node.identity.public_key
         for desc in found:
-            if desc.static == own:
+            if desc.overlay_key == own:
                 continue
             if desc.owner == self.owner:
                 if with_relays:
@@ -168,8 +170,8 @@ class Lookup:
                 # itself to, are asked on for its relays, in case it cannot be reached directly.
                 self._tell(desc, now)
                 continue
-            if desc.static not in self.asked:
-                self.candidates.setdefault(desc.static, desc)
+            if desc.overlay_key not in self.asked:
+                self.candidates.setdefault(desc.overlay_key, desc)
         self.step(now)
 
     def finish(self, desc, now) -> None:
@@ -196,8 +198,10 @@ class Lookup:
 class Router:
     """Answers FIND, runs lookups, and learns contacts from what the core sees."""
 
-    def __init__(self, node):
-        self.node = node
+    def __init__(self, node, membership):
+        self.node = node  # the core: send, timers, rng, identity, counters
+        self.membership = membership  # our neighbours are the relays we name
+        self.reachability = None  # set by the core: what FOUND answers say about relays goes there
         self.table = RoutingTable(node.identity.owner_key)
         self.lookups: dict[bytes, Lookup] = {}
         # FIND queries of recent finished lookups (for the benchmark's hop counts)
@@ -205,10 +209,10 @@ class Router:
         self._next_lookup_id = 1
         self.announcing = None
         # server -> the relays it named in its self-announce (least recently heard first)
-        self.relays_of: collections.OrderedDict[bytes, list] = collections.OrderedDict()
+        self.relays_of = RecentTable(limits.RELAY_HINTS_MAX)
         self.announced_relays: frozenset = frozenset()
-        node.handle(wire.MSG_FIND, self._on_find)
-        node.handle(wire.MSG_FOUND, self._on_found)
+        node.handle(m.Find, self._on_find)
+        node.handle(m.Found, self._on_found)
 
     def start(self, now: float) -> None:
         self.node.timers.call_at(now + limits.ROUTING_ANNOUNCE_DELAY, self._refresh)
@@ -217,7 +221,7 @@ class Router:
     def _check_relays(self, now):
         if not self.node.running:
             return
-        if frozenset(d.static for d in self.own_relays()) != self.announced_relays:
+        if frozenset(d.overlay_key for d in self.own_relays()) != self.announced_relays:
             self.node.count("routing_relays_changed")
             self.announce(now)
         self.node.timers.call_at(now + limits.ROUTING_RELAYS_CHECK_INTERVAL, self._check_relays)
@@ -236,7 +240,7 @@ class Router:
         if self.announcing is not None and not self.announcing.finished:
             return
         own = self.node.identity.owner_key
-        self.announced_relays = frozenset(d.static for d in self.own_relays())
+        self.announced_relays = frozenset(d.overlay_key for d in self.own_relays())
         self.announcing = Lookup(self, self._new_lookup_id(), own, now)
         self.announcing.step(now)
 
@@ -248,8 +252,8 @@ class Router:
     def saw(self, desc: Descriptor, now: float) -> None:
         self.table.add(desc, now)
 
-    def forget(self, static: bytes) -> None:
-        self.table.remove(static)
+    def forget(self, overlay_key: bytes) -> None:
+        self.table.remove(overlay_key)
 
     def locate(self, owner: bytes, now: float, done) -> None:
         """``done(descriptor or None, now)``: the contact of the server serving ``owner``."""
@@ -284,37 +288,28 @@ class Router:
 
     def own_relays(self) -> list[Descriptor]:
         """Servers that can pass messages on to us: our active neighbours."""
-        return list(self.node.membership.active.values())[: limits.RELAY_HINTS_PER_DESTINATION]
+        return list(self.membership.active.values())[: limits.RELAY_HINTS_PER_DESTINATION]
 
     def _on_find(self, peer, message, now):
-        if len(message) not in (3, 4):
-            raise wire.MalformedFrame("FIND has 3 or 4 fields")
-        lookup_id = wire.want_int(message[1], 0, 0xFFFFFFFF)
-        owner = wire.want_bytes(message[2], 32)
-        if len(message) == 4:
-            relays = _relay_list(message[3])
-            if owner == peer.owner:  # only a server itself names its relays
-                self._remember_relays(peer.static, relays)
+        owner = message.owner
+        if message.relays is not None and owner == peer.owner:
+            self._remember_relays(peer.overlay_key, message.relays)  # only a server names its own
         self.learn(peer, now)
         if owner == self.node.identity.owner_key:
             found = [self._self_descriptor(peer)]
             relays = self.own_relays()
         else:
-            found = self.table.closest(route_id(owner), limits.MAX_FOUND_DESCRIPTORS, exclude={peer.static})
+            found = self.table.closest(route_id(owner), limits.MAX_FOUND_DESCRIPTORS, exclude={peer.overlay_key})
             contact = self.table.contact_for(owner)
-            relays = self.relays_of.get(contact.static, []) if contact is not None else []
-        answer = [wire.MSG_FOUND, lookup_id, [d.encode() for d in found]]
-        if relays:
-            answer.append([d.encode() for d in relays])
-        self.node.send(peer.static, None, answer, now)
+            relays = self.relays_of.get(contact.overlay_key, []) if contact is not None else []
+        answer = m.Found(message.lookup_id, tuple(found), tuple(relays) if relays else None)
+        self.node.send(peer.overlay_key, None, answer, now)
 
-    def _remember_relays(self, static: bytes, relays: list[Descriptor]) -> None:
-        self.relays_of.pop(static, None)
-        relays = [r for r in relays if r.static != static]
+    def _remember_relays(self, overlay_key: bytes, relays: list[Descriptor]) -> None:
+        self.relays_of.pop(overlay_key, None)
+        relays = [r for r in relays if r.overlay_key != overlay_key]
         if relays:
-            self.relays_of[static] = relays
-            while len(self.relays_of) > limits.RELAY_HINTS_MAX:
-                self.relays_of.popitem(last=False)
+            self.relays_of.keep(overlay_key, relays)
 
     def _self_descriptor(self, peer) -> Descriptor:
         # No address: the asker already reaches us where it sent the FIND (see _resolve_self).
@@ -322,45 +317,38 @@ class Router:
         return Descriptor(ident.public_key, ident.owner_key, "0.0.0.0", 0)
 
     def _on_found(self, peer, message, now):
-        if len(message) not in (3, 4):
-            raise wire.MalformedFrame("FOUND has 3 or 4 fields")
-        wire.want_int(message[1], 0, 0xFFFFFFFF)
-        found = [Descriptor.decode(d) for d in wire.want_list(message[2], limits.MAX_FOUND_DESCRIPTORS)]
-        relays = _relay_list(message[3]) if len(message) == 4 else []
+        relays = message.relays or ()
         running = list(self.lookups.values())
         if self.announcing is not None:
             running.append(self.announcing)
-        asking = [lookup for lookup in running if peer.static in lookup.in_flight]
+        asking = [lookup for lookup in running if peer.overlay_key in lookup.in_flight]
         if not asking:
             self.node.count("drop_unasked_found")  # nobody may fill our table uninvited
             return
-        found = [self._resolve_self(peer, d) for d in found]
+        found = [self._resolve_self(peer, d) for d in message.found]
         host, port = peer.address
-        responder = Descriptor(peer.static, peer.owner, str(host), int(port))
+        responder = Descriptor(peer.overlay_key, peer.owner, str(host), int(port))
         for desc in found:
             self.table.add(desc, now)
-            self.node.relay.hint(desc.static, responder)  # it knows that server: a relay to try
+            self.reachability.hint(desc.overlay_key, responder)  # it knows that server: a relay to try
         for lookup in asking:
             sought = next((d for d in found if d.owner == lookup.owner), None)
             if sought is not None:
                 # The relays it named for itself hold sessions with it: tried first.
                 for relay in reversed(relays):
-                    self.node.relay.hint(sought.static, relay, named=True)
-            lookup.answered(peer.static, found, now, with_relays=sought is not None and bool(relays))
+                    self.reachability.hint(sought.overlay_key, relay, named=True)
+            lookup.answered(peer.overlay_key, found, now, with_relays=sought is not None and bool(relays))
 
     @staticmethod
     def _resolve_self(peer, desc: Descriptor) -> Descriptor:
         """A server naming itself gives no address: it is where its answer came from."""
-        if desc.static == peer.static:
+        if desc.overlay_key == peer.overlay_key:
             host, port = peer.address
-            return Descriptor(desc.static, desc.owner, str(host), int(port))
+            return Descriptor(desc.overlay_key, desc.owner, str(host), int(port))
         return desc
 
     def learn(self, peer, now):
         if peer.owner is not None:
             host, port = peer.address
-            self.table.add(Descriptor(peer.static, peer.owner, str(host), int(port)), now)
+            self.table.add(Descriptor(peer.overlay_key, peer.owner, str(host), int(port)), now)
 
-
-def _relay_list(value) -> list[Descriptor]:
-    return [Descriptor.decode(d) for d in wire.want_list(value, limits.RELAY_HINTS_PER_DESTINATION)]

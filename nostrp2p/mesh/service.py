@@ -19,7 +19,7 @@ from nostrp2p.logging import Logger
 from nostrp2p.mesh import limits, stun
 from nostrp2p.mesh.errors import Unreachable
 from nostrp2p.mesh.identity import OWNER_KEY_SIZE, load_or_create
-from nostrp2p.mesh.node import OverlayConfig, OverlayNode
+from nostrp2p.mesh.core import OverlayConfig, OverlayNode
 
 
 class _OverlayProtocol(DatagramProtocol):
@@ -199,7 +199,10 @@ class MeshService(Service):
             return
         try:
             self._port.write(datagram, address)
-        except OSError as exc:  # unreachable network, bad address from a peer descriptor
+        except Exception as exc:  # noqa: BLE001
+            # An unreachable network (OSError), or an address the socket refuses (ValueError:
+            # hosts are checked as IP literals when a message is decoded, and this keeps any
+            # address that slips through from losing the rest of the batch and the timer).
             self._send_errors += 1
             self.log.debug("overlay send to {address} failed: {error}", address=address, error=exc)
 
@@ -221,10 +224,10 @@ class MeshService(Service):
         self.node.tick(self.reactor.seconds())
         self._pump()
 
-    def _session_established(self, static, owner, address):
+    def _session_established(self, overlay_key, owner, address):
         # A direct session: relayed traffic never makes one. (Debug level: rekeys repeat it.)
         self.log.debug("overlay session with {owner} at {host}:{port}", owner=owner.hex(),
-                       host=address[0], port=address[1], overlay_key=static.hex())
+                       host=address[0], port=address[1], overlay_key=overlay_key.hex())
 
     def _deliver_message(self, payload, origin):
         for callback in list(self._message_callbacks):

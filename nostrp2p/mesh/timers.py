@@ -8,9 +8,12 @@ import itertools
 
 
 class Timers:
-    def __init__(self):
+    def __init__(self, on_error=None):
         self._heap = []
         self._seq = itertools.count()
+        # on_error(now), called inside the except block of a callback that raised: the other
+        # due callbacks still run, and the queue goes on.
+        self._on_error = on_error
 
     def call_at(self, when: float, fn, *args) -> None:
         # Callbacks check their own state when they fire, so nothing needs cancelling.
@@ -23,7 +26,12 @@ class Timers:
         heap = self._heap
         while heap and heap[0][0] <= now:
             _, _, fn, args = heapq.heappop(heap)
-            fn(now, *args)
+            try:
+                fn(now, *args)
+            except Exception:
+                if self._on_error is None:
+                    raise
+                self._on_error(now)
 
     def __len__(self):
         return len(self._heap)

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import collections
 
-from nostrp2p.mesh import limits, stun, wire
-from nostrp2p.mesh.budget import WindowBudget
+from nostrp2p.mesh import limits, messages as m, stun
+from nostrp2p.bounded import RecentTable, WindowBudget
 
 UNKNOWN = "unknown"
 ENDPOINT_INDEPENDENT = "endpoint-independent"
@@ -21,18 +21,19 @@ ENDPOINT_DEPENDENT = "endpoint-dependent"
 
 
 class Traversal:
-    def __init__(self, node):
-        self.node = node
-        self.observed: collections.OrderedDict[str, tuple] = collections.OrderedDict()
+    def __init__(self, node, links):
+        self.node = node  # the core: send, emit, timers, rng, counters
+        self.links = links
+        self.observed = RecentTable(limits.REFLEXIVE_OBSERVATIONS_MAX)  # reporter host -> address
         self.behaviour = UNKNOWN
-        self.asked: collections.OrderedDict[bytes, None] = collections.OrderedDict()
+        self.asked = RecentTable(limits.WHOAMI_ASKED_MAX)
         self.budget = WindowBudget(limits.PUNCH_BUDGET_PER_MINUTE, 60.0, limits.RELAY_ORIGINS_MAX)
         self.stun_servers = tuple(node.config.stun_servers)[: limits.MAX_STUN_SERVERS]
         self.transactions: dict[bytes, tuple] = {}  # transaction id -> (server, BindingTransaction)
-        node.handle(wire.MSG_WHOAMI, self._on_whoami)
-        node.handle(wire.MSG_YOU_ARE, self._on_you_are)
-        node.handle(wire.MSG_PUNCH_REQUEST, self._on_punch_request)
-        node.handle(wire.MSG_PUNCH, self._on_punch)
+        node.handle(m.WhoAmI, self._on_whoami)
+        node.handle(m.YouAre, self._on_you_are)
+        node.handle(m.PunchRequest, self._on_punch_request)
+        node.handle(m.Punch, self._on_punch)
 
     # --- reflexive addresses -------------------------------------------------------------------
     def start(self, now: float) -> None:
@@ -87,24 +88,19 @@ class Traversal:
                 self._observe(str(server[0]), transaction.result)
 
     def session_up(self, peer, now) -> None:
-        if peer.static in self.asked:
+        if peer.overlay_key in self.asked:
             return
-        self.asked[peer.static] = None
-        while len(self.asked) > limits.WHOAMI_ASKED_MAX:
-            self.asked.popitem(last=False)
-        self.node.send(peer.static, None, [wire.MSG_WHOAMI], now)
+        self.asked.keep(peer.overlay_key, None)
+        self.node.send(peer.overlay_key, None, m.WhoAmI(), now)
 
     def _on_whoami(self, peer, message, now):
         if peer.address is None:
             return  # reached through a relay: we do not see its datagrams
         host, port = peer.address
-        self.node.send(peer.static, None, [wire.MSG_YOU_ARE, str(host), int(port)], now)
+        self.node.send(peer.overlay_key, None, m.YouAre(str(host), int(port)), now)
 
     def _on_you_are(self, peer, message, now):
-        if len(message) != 3 or not isinstance(message[1], str) or \
-                not 0 < len(message[1]) <= limits.MAX_HOST_LENGTH:
-            raise wire.MalformedFrame("YOU_ARE has a host and a port")
-        seen = (message[1], wire.want_int(message[2], 0, 65535))
+        seen = (message.host, message.port)
         if peer.address is not None:
             self._observe(str(peer.address[0]), seen)
 
@@ -112,10 +108,7 @@ class Traversal:
         before = self.observed.get(reporter)
         if before is not None and before != seen:
             self.node.count("reflexive_address_changed")
-        self.observed.pop(reporter, None)
-        self.observed[reporter] = seen
-        while len(self.observed) > limits.REFLEXIVE_OBSERVATIONS_MAX:
-            self.observed.popitem(last=False)
+        self.observed.keep(reporter, seen)
         self._classify()
 
     def _classify(self) -> None:
@@ -140,17 +133,15 @@ class Traversal:
         """Ask ``introducer`` (a descriptor of a server we have a session with, or can make one
         with) to have ``destination`` open its NAT towards us."""
         self.node.count("punch_requested")
-        self.node.links.send(introducer.static, introducer.address,
-                             [wire.MSG_PUNCH_REQUEST, destination], now)
+        self.links.send(introducer.overlay_key, introducer.address,
+                             m.PunchRequest(destination), now)
 
     def _on_punch_request(self, peer, message, now):
-        if len(message) != 2:
-            raise wire.MalformedFrame("PUNCH_REQUEST has 2 fields")
-        destination = wire.want_bytes(message[1], 32)
-        if peer.address is None or not self.budget.allow(peer.static, now):
+        destination = message.destination
+        if peer.address is None or not self.budget.allow(peer.overlay_key, now):
             self.node.count("drop_punch_refused")
             return
-        target = self.node.links.peers.get(destination)
+        target = self.links.peers.get(destination)
         if target is None or target.current is None or target.address is None:
             self.node.count("drop_punch_no_session")
             return
@@ -158,21 +149,17 @@ class Traversal:
         self.node.count("punch_introduced")
         for to, other in ((target, peer), (peer, target)):
             host, port = other.address
-            self.node.links.send(to.static, None,
-                                 [wire.MSG_PUNCH, other.static, other.owner, str(host), int(port)], now)
+            self.links.send(to.overlay_key, None,
+                                 m.Punch(other.overlay_key, other.owner, str(host), int(port)), now)
 
     def _on_punch(self, peer, message, now):
-        if len(message) != 5 or not isinstance(message[3], str) or \
-                not 0 < len(message[3]) <= limits.MAX_HOST_LENGTH:
-            raise wire.MalformedFrame("PUNCH has 5 fields")
-        other = wire.want_bytes(message[1], 32)
-        wire.want_bytes(message[2], 32)
-        address = (message[3], wire.want_int(message[4], 1, 65535))
-        if other == self.node.identity.public_key or self.node.links.has_session(other):
+        other = message.other
+        address = (message.host, message.port)
+        if other == self.node.identity.public_key or self.links.has_session(other):
             return
-        if not self.budget.allow(peer.static, now):
+        if not self.budget.allow(peer.overlay_key, now):
             self.node.count("drop_punch_refused")
             return
         # Our handshake towards where the other's datagrams come from opens our NAT for it.
-        if self.node.links.punch(other, address, now):
+        if self.links.punch(other, address, now):
             self.node.count("punch_answered")

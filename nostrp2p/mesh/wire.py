@@ -7,9 +7,12 @@ MessagePack arrays whose first element is one of the message types below.
 
 from __future__ import annotations
 
+import socket
 import struct
 
 import msgpack
+
+from nostrp2p.mesh import limits
 
 MAGIC = 0xA1  # protocol version 1
 
@@ -92,3 +95,29 @@ def want_list(value, max_len: int) -> list:
     if not isinstance(value, list) or len(value) > max_len:
         raise MalformedFrame("expected a bounded array")
     return value
+
+
+def want_host(value) -> str:
+    """A host as an IP literal (v4 or v6, with a zone or not): peers name each other by address,
+    never by a name that would have to be resolved (and that the socket layer would refuse)."""
+    if not isinstance(value, str) or not 0 < len(value) <= limits.MAX_HOST_LENGTH:
+        raise MalformedFrame("expected a host")
+    if value in _hosts_seen:
+        return value
+    try:  # inet_pton, not the ipaddress module: this runs for every descriptor received
+        if ":" in value:
+            address, _, zone = value.partition("%")
+            socket.inet_pton(socket.AF_INET6, address)
+            if "%" in value and not zone:
+                raise ValueError("an empty zone")
+        else:
+            socket.inet_pton(socket.AF_INET, value)
+    except (OSError, ValueError, UnicodeError):
+        raise MalformedFrame("a host is an IP address literal") from None
+    if len(_hosts_seen) >= limits.HOSTS_REMEMBERED:
+        _hosts_seen.clear()
+    _hosts_seen.add(value)
+    return value
+
+
+_hosts_seen: set = set()  # hosts already found to be IP literals (the same few recur)

@@ -27,12 +27,12 @@ _HEX64 = re.compile(r"[0-9a-f]{64}\Z")
 
 
 @dataclass(frozen=True)
-class Broadcast:
+class ToEveryone:
     pass
 
 
 @dataclass(frozen=True)
-class Unicast:
+class ToNamed:
     targets: tuple[bytes, ...]  # owner pubkeys, in tag order, without duplicates
 
 
@@ -41,7 +41,7 @@ class StoreOnly:
     pass
 
 
-Delivery = Broadcast | Unicast | StoreOnly
+Delivery = ToEveryone | ToNamed | StoreOnly
 
 
 def _named_pubkeys(event: Event) -> list[bytes]:
@@ -64,18 +64,18 @@ def plan_delivery(event: Event, owner: bytes) -> Delivery:
     if event.kind == POST:
         others = [k for k in _named_pubkeys(event) if k != owner]
         if others and not event.has_tag("q"):
-            return Unicast(tuple(others))
-        return Broadcast()
+            return ToNamed(tuple(others))
+        return ToEveryone()
     if event.kind == REACTION:
         named = _named_pubkeys(event)
         if not named:
             raise EventError("tags", "a reaction needs a p tag naming the reacted-to author")
         if named[0] == owner:
             return StoreOnly()  # a like of one's own post: its author's server is this one
-        return Unicast((named[0],))
+        return ToNamed((named[0],))
     if event.kind == FOLLOWS:
         return StoreOnly()
-    return Broadcast()  # profile, repost
+    return ToEveryone()  # profile, repost
 
 
 def kept_by(event: Event, owner: bytes) -> bool:
@@ -88,6 +88,6 @@ def kept_by(event: Event, owner: bytes) -> bool:
         delivery = plan_delivery(event, event.pubkey)
     except EventError:
         return False  # its author's server would have refused it: nobody else needs it
-    if isinstance(delivery, Unicast):
+    if isinstance(delivery, ToNamed):
         return owner in delivery.targets
     return event.kind != REACTION

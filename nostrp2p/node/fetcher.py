@@ -12,9 +12,10 @@ the owner's also draws on that address's budget and on one budget all such addre
 
 from __future__ import annotations
 
-from collections import Counter, OrderedDict
+from collections import Counter
 from typing import Optional
 
+from ..bounded import RecentTable
 from ..logging import Logger
 from ..nostr import Event, Filter
 from . import limits
@@ -44,7 +45,7 @@ class Fetcher:
         self.refresh_after_seconds = refresh_after_seconds
         self.refresh_every_seconds = refresh_every_seconds
         self.retry_seconds = retry_seconds
-        self._recent: OrderedDict[tuple, float] = OrderedDict()
+        self._recent = RecentTable(limits.RECENT_FETCHES_MAX)  # (author, what, argument) -> asked
         self._per_client = RateLimiter(limits.FETCHES_PER_CLIENT, limits.FETCH_BUDGET_SECONDS,
                                        limits.MAX_FETCH_CLIENTS)
         self._strangers = RateLimiter(limits.FETCHES_BY_STRANGERS, limits.FETCH_BUDGET_SECONDS, 1)
@@ -89,19 +90,14 @@ class Fetcher:
         over its budget; whether it was sent."""
         now = self.clock.seconds()
         key = (author, request.what, request.argument)
-        last = self._recent.pop(key, None)
+        last = self._recent.lookup(key)
         if last is not None and now - last < self.retry_seconds:
-            self._recent[key] = last
             return False
         if client is not None and not (self._per_client.allow(client, now)
                                        and self._strangers.allow(None, now)):
-            if last is not None:
-                self._recent[key] = last
             self.counters["fetch_over_client_budget"] += 1
             return False
-        self._recent[key] = now
-        while len(self._recent) > limits.RECENT_FETCHES_MAX:
-            self._recent.popitem(last=False)
+        self._recent.keep(key, now)
         self.counters["fetch_sent"] += 1
         self.tasks.run(self._request(author, request, *want), f"fetch {request.what}")
         return True

@@ -18,7 +18,7 @@ from twisted.internet.defer import Deferred
 from ..logging import Logger
 from ..nostr import Event, Filter
 from . import limits
-from .delivery import Broadcast, Unicast, kept_by, plan_delivery
+from .delivery import ToEveryone, ToNamed, kept_by, plan_delivery
 from .fetcher import Fetcher
 from .intake import Intake
 from .messages import (
@@ -157,9 +157,9 @@ class Node:
         refuses, so an error here would be a bug and is raised.)"""
         delivery = plan_delivery(event, self.owner)
         payload = encode_events([event])
-        if isinstance(delivery, Broadcast):
+        if isinstance(delivery, ToEveryone):
             self._broadcast(payload, f"kind {event.kind} event")
-        elif isinstance(delivery, Unicast):
+        elif isinstance(delivery, ToNamed):
             for target in delivery.targets:
                 self.resender.send(target, payload)
 

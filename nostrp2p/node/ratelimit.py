@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from typing import Hashable
+
+from ..bounded import RecentTable
 
 
 class RateLimiter:
@@ -16,29 +17,24 @@ class RateLimiter:
     def __init__(self, rate: float, per: float, max_keys: int):
         self._capacity = float(rate)
         self._refill = rate / per
-        self._max_keys = max_keys
-        self._buckets: OrderedDict[Hashable, tuple[float, float]] = OrderedDict()
+        self._buckets = RecentTable(max_keys)  # key -> (tokens, when counted)
 
     def allow(self, key: Hashable, now: float, cost: float = 1.0) -> bool:
-        tokens, stamp = self._buckets.pop(key, (self._capacity, now))
+        tokens, stamp = self._buckets.get(key, (self._capacity, now))
         tokens = min(self._capacity, tokens + (now - stamp) * self._refill)
         allowed = tokens >= cost
         if allowed:
             tokens -= cost
-        self._buckets[key] = (tokens, now)
-        if len(self._buckets) > self._max_keys:
-            self._buckets.popitem(last=False)
+        self._buckets.keep(key, (tokens, now))
         return allowed
 
     def take(self, key: Hashable, now: float, wanted: int) -> int:
         """Take up to ``wanted`` whole tokens at once; how many were granted (a peer's message
         of many events keeps as many as its budget allows)."""
-        tokens, stamp = self._buckets.pop(key, (self._capacity, now))
+        tokens, stamp = self._buckets.get(key, (self._capacity, now))
         tokens = min(self._capacity, tokens + (now - stamp) * self._refill)
         granted = max(0, min(int(wanted), int(tokens)))
-        self._buckets[key] = (tokens - granted, now)
-        if len(self._buckets) > self._max_keys:
-            self._buckets.popitem(last=False)
+        self._buckets.keep(key, (tokens - granted, now))
         return granted
 
     def __len__(self) -> int:

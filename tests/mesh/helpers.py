@@ -22,8 +22,8 @@ def connected(net, addresses):
     stack = [start]
     while stack:
         node = net.node(stack.pop())
-        for static in node.membership.active:
-            other = by_key.get(static)
+        for overlay_key in node.membership.active:
+            other = by_key.get(overlay_key)
             if other is not None and other not in seen:
                 seen.add(other)
                 stack.append(other)

@@ -4,7 +4,7 @@ from twisted.trial import unittest
 
 from nostrp2p.mesh import limits
 from nostrp2p.mesh.graft_timeout import graft_timeout
-from nostrp2p.mesh.unicast import RoundTrip
+from nostrp2p.mesh.arq import RoundTrip
 
 
 def measured(*samples):

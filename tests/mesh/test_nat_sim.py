@@ -2,16 +2,18 @@
 each other over the overlay: directly where the NATs let datagrams in, through relays where not."""
 
 import itertools
+import types
 
 from twisted.trial.unittest import TestCase
 
+from nostrp2p.admin.mesh_view import MeshView
 from nostrp2p.mesh import limits
 from nostrp2p.mesh.sim import NatBox, NatType, SimNetwork
 from tests.mesh.test_unicast_sim import _settle
 
-REMOTE = ("public-1", 7000)
-OTHER_PORT = ("public-1", 7001)
-OTHER_HOST = ("public-2", 7000)
+REMOTE = ("192.0.2.1", 7000)
+OTHER_PORT = ("192.0.2.1", 7001)
+OTHER_HOST = ("192.0.2.2", 7000)
 
 
 class NatBoxTests(TestCase):
@@ -111,13 +113,14 @@ class TraversalTests(TestCase):
         boot = net.add_node()
         for _ in range(4):
             net.add_node(bootstrap=[boot])
-        cone = net.add_node(bootstrap=[boot], nat=net.add_nat("nat-c", NatType.PORT_RESTRICTED))
+        cone_nat = net.add_nat("nat-c", NatType.PORT_RESTRICTED)
+        cone = net.add_node(bootstrap=[boot], nat=cone_nat)
         sym = net.add_node(bootstrap=[boot], nat=net.add_nat("nat-s", NatType.SYMMETRIC))
         net.run_for(60)
         self.assertEqual(net.node(cone).traversal.behaviour, "endpoint-independent")
         self.assertEqual(net.node(sym).traversal.behaviour, "endpoint-dependent")
         self.assertEqual(net.node(boot).traversal.behaviour, "endpoint-independent")
-        self.assertEqual(net.node(cone).traversal.reflexive_addresses()[0][0], "nat-c")
+        self.assertEqual(net.node(cone).traversal.reflexive_addresses()[0][0], cone_nat.public_host)
         self.assertEqual(len(set(net.node(sym).traversal.reflexive_addresses())),
                          len(net.node(sym).traversal.observed))
 
@@ -146,7 +149,7 @@ class TraversalTests(TestCase):
         _settle(net, [first])
         self.assertIsNone(first.error)
         # it started through a relay
-        self.assertIn(net.node(b).identity.public_key, net.node(a).relay.routes)
+        self.assertIn(net.node(b).identity.public_key, net.node(a).reachability.routes)
         make_strangers(net, a, b)  # the session goes; the relay route stays
         again = net.unicast(a, net.owner_of(b), b"again")
         self.assertTrue(direct_within(net, a, b, 10))  # introduced again, not relayed for good
@@ -164,3 +167,9 @@ class TraversalTests(TestCase):
         for side in (a, b):
             self.assertGreater(net.node(side).stats["punch_answered"], 0)
             self.assertGreater(net.node(side).stats["punch_timed_out"], 0)
+        # The admin endpoint's view of the core names that relayed server and its relay.
+        view = MeshView(types.SimpleNamespace(node=net.node(a)))
+        [relayed] = view.relayed()
+        relay = net.node(a).reachability.relay_for(net.node(b).identity.public_key)
+        self.assertEqual((relayed.overlay_key, relayed.owner_key, relayed.via),
+                         (net.node(b).identity.public_key, net.owner_of(b), relay.overlay_key))

@@ -22,8 +22,8 @@ class MembershipTests(TestCase):
         keys = {net.node(a).identity.public_key: a for a in nodes}
         for address in nodes:
             me = net.node(address).identity.public_key
-            for static in net.node(address).membership.active:
-                self.assertIn(me, net.node(keys[static]).membership.active)
+            for overlay_key in net.node(address).membership.active:
+                self.assertIn(me, net.node(keys[overlay_key]).membership.active)
 
     def test_joining_through_any_member_works(self):
         net, nodes = grow(10, seed=12, settle=10)

@@ -31,9 +31,9 @@ class RelayTests(TestCase):
         # The first two relays a will try (servers that named b to it, then its neighbours)
         # relay nothing for anyone.
         origin, b_key = net.node(a), net.node(b).identity.public_key
-        candidates = list(origin.relay.hints.get(b_key, ())) + list(origin.membership.active.values())
+        candidates = list(origin.reachability.hints.get(b_key, ())) + list(origin.membership.active.values())
         by_key = {net.node(n).identity.public_key: n for n in nodes}
-        unwilling = [by_key[d.static] for d in candidates if d.static != b_key][:2]
+        unwilling = [by_key[d.overlay_key] for d in candidates if d.overlay_key != b_key][:2]
         for server in unwilling:
             net.node(server).relay.allowance = RelayAllowance(bytes_per_second=0)
         there = net.unicast(a, net.owner_of(b), b"through one that agreed")
@@ -84,10 +84,10 @@ class RelayTests(TestCase):
         peer = next(iter(relay.links.peers.values()))
         me = relay.identity.public_key
         inner = [wire.MSG_UNICAST_ACK, b"\x01" * 16, 0]
-        relay.dispatch(peer, [wire.MSG_RELAY, b"\x02" * 32, b"\x03" * 32, 2, [peer.static, me],
-                              peer.owner, inner], net.now)
+        relay.receive_message(peer, wire.pack([wire.MSG_RELAY, b"\x02" * 32, b"\x03" * 32, 2,
+                                               [peer.overlay_key, me], peer.owner, inner]), net.now)
         self.assertEqual(relay.stats["drop_relay_loop"], 1)
         for _ in range(limits.RELAY_BUDGET_PER_SECOND + 5):
-            relay.dispatch(peer, [wire.MSG_RELAY, b"\x02" * 32, b"\x03" * 32, 1, [peer.static],
-                                  peer.owner, inner], net.now)
+            relay.receive_message(peer, wire.pack([wire.MSG_RELAY, b"\x02" * 32, b"\x03" * 32, 1,
+                                                   [peer.overlay_key], peer.owner, inner]), net.now)
         self.assertEqual(relay.stats["drop_relay_over_budget"], 5)

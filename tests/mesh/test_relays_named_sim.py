@@ -20,15 +20,15 @@ class RelaysNamedTests(TestCase):
         for seed in (70, 72, 73, 76):
             net, home, away = self._home_and_away(seed)
             home_key = net.node(home).identity.public_key
-            neighbours = {d.static for d in net.node(home).membership.active.values()}
+            neighbours = {d.overlay_key for d in net.node(home).membership.active.values()}
             outcome = net.unicast(away, net.owner_of(home), b"found you")
             _settle(net, [outcome], limit=120)
             self.assertIsNone(outcome.error, seed)
             self.assertEqual(net.messages[home], [(b"found you", net.owner_of(away))], seed)
             # away was given the relays home named: neighbours of home's, holding sessions.
-            relay = net.node(away).relay
+            relay = net.node(away).reachability
             self.assertIn(home_key, relay.named, seed)
-            self.assertTrue(neighbours & {h.static for h in relay.hints[home_key]}, seed)
+            self.assertTrue(neighbours & {h.overlay_key for h in relay.hints[home_key]}, seed)
             self.assertFalse(net.node(away).links.has_session(home_key), seed)
 
     @staticmethod
@@ -62,7 +62,7 @@ class RelaysNamedTests(TestCase):
         started = net.now
         while not located and net.now - started < 10:
             net.run_for(0.05)
-        self.assertEqual([d.static for d in located], [sought_key])
+        self.assertEqual([d.overlay_key for d in located], [sought_key])
         self.assertIn(sought_owner, asker.router.lookups)  # told at once, still asking
         net.run_for(limits.LOOKUP_QUERY_TIMEOUT * 3)
         self.assertNotIn(sought_owner, asker.router.lookups)
@@ -73,9 +73,9 @@ class RelaysNamedTests(TestCase):
         net, nodes = grow(5, seed=73, settle=10)
         answerer = net.node(nodes[0])
         peer = next(p for p in answerer.links.peers.values() if p.current is not None)
-        relay = Descriptor(b"\x05" * 32, b"\x06" * 32, "relay.example", 7000)
+        relay = Descriptor(b"\x05" * 32, b"\x06" * 32, "192.0.2.7", 7000)
         someone_else = b"\x07" * 32
-        answerer.dispatch(peer, [wire.MSG_FIND, 1, someone_else, [relay.encode()]], net.now)
-        self.assertNotIn(relay, answerer.router.relays_of.get(peer.static, []))
-        answerer.dispatch(peer, [wire.MSG_FIND, 2, peer.owner, [relay.encode()]], net.now)
-        self.assertEqual(answerer.router.relays_of[peer.static], [relay])
+        answerer.receive_message(peer, wire.pack([wire.MSG_FIND, 1, someone_else, [relay.encode()]]), net.now)
+        self.assertNotIn(relay, answerer.router.relays_of.get(peer.overlay_key, []))
+        answerer.receive_message(peer, wire.pack([wire.MSG_FIND, 2, peer.owner, [relay.encode()]]), net.now)
+        self.assertEqual(answerer.router.relays_of[peer.overlay_key], [relay])

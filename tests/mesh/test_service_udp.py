@@ -38,6 +38,15 @@ class MeshServiceTests(TestCase):
         self.directory = self.mktemp()
         os.makedirs(self.directory)
 
+    def _probe(self):
+        """A UDP socket on 127.0.0.1 and the list of what it receives."""
+        received = []
+        probe = DatagramProtocol()
+        probe.datagramReceived = lambda data, address: received.append(data)
+        port = reactor.listenUDP(0, probe, interface="127.0.0.1")
+        self.addCleanup(port.stopListening)
+        return port, received
+
     @defer.inlineCallbacks
     def test_broadcast_reaches_every_server(self):
         first = self._service(1)
@@ -68,11 +77,7 @@ class MeshServiceTests(TestCase):
     @defer.inlineCallbacks
     def test_garbage_and_stun_on_the_same_port(self):
         first = self._service(1)
-        answers = []
-        probe = DatagramProtocol()
-        probe.datagramReceived = lambda data, address: answers.append(data)
-        port = reactor.listenUDP(0, probe, interface="127.0.0.1")
-        self.addCleanup(port.stopListening)
+        port, answers = self._probe()
         port.write(b"\xa1\x03" + b"\x00" * 60, first.address)
         port.write(b"\xff" * 1500, first.address)
         port.write(stun.binding_request(), first.address)
@@ -81,6 +86,18 @@ class MeshServiceTests(TestCase):
         yield wait_for(lambda: first.stats().get("drop_oversize") == 1 and first.stats().get("drop_unknown_session") == 1,
                        "the bad datagrams to be counted")
         self.assertEqual(first.stats()["stun_answered"], 1)
+
+    @defer.inlineCallbacks
+    def test_an_address_the_socket_refuses_loses_nothing_else(self):
+        first = self._service(1)
+        port, received = self._probe()
+        first.node._outgoing += [(b"refused", ("peer.example", 7000)),
+                                 (b"after it", ("127.0.0.1", port.getHost().port))]
+        first._pump()
+        yield wait_for(lambda: received, "the rest of the batch")
+        self.assertEqual(received, [b"after it"])
+        self.assertEqual(first.stats()["send_errors"], 1)
+        self.assertTrue(first._timer.active())  # the core's timers still run
 
     def test_key_file_is_created_private_and_reused(self):
         first = self._service(1)

@@ -32,8 +32,13 @@ class _Mapping:
 
 
 class NatBox:
-    def __init__(self, name: str, kind: NatType, mapping_timeout: float = DEFAULT_MAPPING_TIMEOUT):
-        self.name = name  # its public host
+    def __init__(self, name: str, kind: NatType, mapping_timeout: float = DEFAULT_MAPPING_TIMEOUT,
+                 number: int = 0):
+        # Hosts are IP literals, as on the real overlay: the ``number``th box of a network is
+        # public at 203.0.113.(number+1) (TEST-NET-3) and numbers its inside 172.(16+number).x.y.
+        self.name = name
+        self.public_host = f"203.0.113.{number + 1}"
+        self._inside = f"172.{16 + number}."
         self.kind = kind
         self.mapping_timeout = mapping_timeout
         self._by_key: dict[tuple, _Mapping] = {}
@@ -42,10 +47,10 @@ class NatBox:
         self.dropped = 0
 
     def private_address(self, index: int, port: int = 7000) -> tuple:
-        return (f"{self.name}/host-{index}", port)
+        return (f"{self._inside}{index >> 8 & 255}.{index & 255}", port)
 
     def owns(self, address) -> bool:
-        return isinstance(address[0], str) and address[0].startswith(self.name + "/")
+        return isinstance(address[0], str) and address[0].startswith(self._inside)
 
     def outbound(self, internal, remote, now: float) -> tuple:
         """The public source address a datagram from ``internal`` to ``remote`` leaves with."""
@@ -66,7 +71,7 @@ class NatBox:
         mapping.last_out = now
         mapping.allowed[remote[0]] = now
         mapping.allowed[remote] = now
-        return (self.name, mapping.public_port)
+        return (self.public_host, mapping.public_port)
 
     def inbound(self, public_port: int, remote, now: float):
         """The internal address a datagram from ``remote`` to our ``public_port`` goes to, or

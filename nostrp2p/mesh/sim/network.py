@@ -11,7 +11,7 @@ import random
 from dataclasses import dataclass
 
 from nostrp2p.mesh.identity import Identity
-from nostrp2p.mesh.node import OverlayConfig, OverlayNode
+from nostrp2p.mesh.core import OverlayConfig, OverlayNode
 from nostrp2p.mesh.sim.nat import NatBox, NatType
 
 _DELIVER = 0
@@ -49,11 +49,12 @@ class Outcome:
 
 
 class SimHost:
-    __slots__ = ("address", "identity", "bootstrap", "password", "node", "up", "incarnation",
-                 "scheduled", "retired_stats", "nat")
+    __slots__ = ("address", "label", "identity", "bootstrap", "password", "node", "up",
+                 "incarnation", "scheduled", "retired_stats", "nat")
 
-    def __init__(self, address, identity, bootstrap, password):
+    def __init__(self, address, label, identity, bootstrap, password):
         self.address = address
+        self.label = label  # a stable name for its random streams (its address may be reused)
         self.identity = identity
         self.bootstrap = bootstrap
         self.password = password
@@ -84,6 +85,7 @@ class SimNetwork:
         self._groups = None  # address -> partition label, while partitioned
         self._blocked: set[frozenset] = set()  # pairs that cannot exchange datagrams
         self.nats: dict[str, NatBox] = {}  # public host -> NAT box
+        self._labels: dict[tuple, tuple] = {}  # address -> the name its random streams use
         self.deliveries: dict[bytes, dict[tuple, float]] = collections.defaultdict(dict)
         self.datagrams_sent = 0
         # unicasts delivered: address -> [(payload, origin owner)]
@@ -99,16 +101,22 @@ class SimNetwork:
 
     def add_nat(self, name: str, kind: NatType, **options) -> NatBox:
         """A NAT box whose public host is ``name``; put servers behind it with add_node(nat=...)."""
-        box = self.nats[name] = NatBox(name, kind, **options)
+        box = NatBox(name, kind, number=len(self.nats), **options)
+        self.nats[box.public_host] = box
         return box
 
     def add_node(self, bootstrap=(), password=None, identity=None, address=None, nat=None) -> tuple:
         index = len(self.hosts)
+        # Hosts are IP literals, as on the real overlay (peers refuse any other host); the
+        # labels keep every random stream what it was when hosts were names.
         if nat is not None:
-            address = nat.private_address(index)
-        address = address or (f"node-{index}", 7000)
+            address, label = nat.private_address(index), (f"{nat.name}/host-{index}", 7000)
+        else:
+            address = address or (f"10.{index >> 16 & 255}.{index >> 8 & 255}.{index & 255}", 7000)
+            label = (f"node-{index}", 7000)
         identity = identity or self.identity_for(index)
-        host = SimHost(address, identity, tuple(bootstrap), password)
+        host = SimHost(address, label, identity, tuple(bootstrap), password)
+        self._labels[address] = label
         host.nat = nat
         self.hosts[address] = host
         self._boot(host)
@@ -116,7 +124,7 @@ class SimNetwork:
 
     def _boot(self, host):
         host.incarnation += 1
-        rng = random.Random(f"{self.seed}/{host.address}/{host.incarnation}")
+        rng = random.Random(f"{self.seed}/{host.label}/{host.incarnation}")
         config = OverlayConfig(bootstrap=host.bootstrap, network_password=host.password)
 
         def delivered(payload, origin, mid, address=host.address):
@@ -211,11 +219,20 @@ class SimNetwork:
         """Put a datagram of our own making on the wire (for tests of hostile input)."""
         self._schedule(self.now + delay, _DELIVER, (destination, datagram, source))
 
+    def _label(self, address):
+        label = self._labels.get(address)
+        if label is None:
+            box = self.nats.get(address[0])
+            label = (box.name, address[1]) if box is not None else address
+        return label
+
     def _link_latency(self, a, b):
         key = (a, b) if a <= b else (b, a)
         latency = self._latency.get(key)
         if latency is None:
-            digest = hashlib.blake2b(repr((self.seed, key)).encode(), digest_size=8).digest()
+            a, b = self._label(a), self._label(b)
+            labels = (a, b) if a <= b else (b, a)
+            digest = hashlib.blake2b(repr((self.seed, labels)).encode(), digest_size=8).digest()
             fraction = int.from_bytes(digest, "big") / 2 ** 64
             latency = self.link.latency_min + fraction * (self.link.latency_max - self.link.latency_min)
             self._latency[key] = latency

@@ -11,13 +11,16 @@ from __future__ import annotations
 import collections
 from dataclasses import dataclass
 
-from nostrp2p.mesh import crypto, limits, wire
+from nostrp2p.logging import Logger
+from nostrp2p.mesh import crypto, limits, messages as m, wire
+from nostrp2p.mesh.arq import RoundTrips
 from nostrp2p.mesh.broadcast import Broadcast, PayloadTooLarge
 from nostrp2p.mesh.broadcast_parts import Assembler, split
 from nostrp2p.mesh.descriptor import PeerStatus
 from nostrp2p.mesh.identity import Identity
 from nostrp2p.mesh.links import LINK_CHECK_INTERVAL, Links
 from nostrp2p.mesh.membership import Membership
+from nostrp2p.mesh.reachability import Reachability
 from nostrp2p.mesh.relay import Relay
 from nostrp2p.mesh.routing import Router
 from nostrp2p.mesh.timers import Timers
@@ -36,6 +39,8 @@ class OverlayConfig:
 
 
 class OverlayNode:
+    log = Logger()
+
     def __init__(self, identity: Identity, config: OverlayConfig, rng, on_broadcast=None,
                  on_message=None, on_request=None):
         self.identity = identity
@@ -47,20 +52,29 @@ class OverlayNode:
         self.on_session = None  # (overlay key, owner key, address): a session was established
         self.last_now = 0.0  # latest time the caller gave us (for descriptors learnt in passing)
         self.stats = collections.Counter()
-        self.timers = Timers()
+        self.timers = Timers(self._timer_failed)
         self._outgoing = []
         self._handlers = {}
+        self._next_error_log = 0.0
+        self._errors_unlogged = 0
         self.running = False
-        self.handle(wire.MSG_PING, lambda peer, message, now: None)
-        self.handle(wire.MSG_CLOSE, self._on_close)
+        self.handle(m.Ping, lambda peer, message, now: None)
+        self.handle(m.Close, self._on_close)
+        # Each component gets the siblings it works with; the core itself gives them sending,
+        # timers, randomness, identity and counters, and hears their events.
         self.links = Links(self, crypto.network_key(config.network_password))
-        self.membership = Membership(self, config.bootstrap)
-        self.broadcaster = Broadcast(self)
-        self.assembler = Assembler(self)
-        self.router = Router(self)
-        self.unicaster = Unicast(self, self.router)
-        self.relay = Relay(self)
-        self.traversal = Traversal(self)
+        self.membership = Membership(self, self.links, config.bootstrap)
+        self.round_trips = RoundTrips()  # measured by unicast, read by broadcast too
+        self.broadcaster = Broadcast(self, self.membership, self.round_trips)
+        self.assembler = Assembler(self.count)
+        self.router = Router(self, self.membership)
+        self.traversal = Traversal(self, self.links)
+        self.reachability = Reachability(self.count, self.router, self.membership, self.traversal.punch)
+        self.router.reachability = self.reachability
+        self.relay = Relay(self, self.links, self.router, self.reachability)
+        self.unicaster = Unicast(self, self.links, self.router, self.reachability, self.relay,
+                                 self.round_trips)
+        self.relay.on_refused = self.unicaster.relay_refused
 
     # --- driving ---------------------------------------------------------------------------
     def start(self, now: float) -> None:
@@ -75,8 +89,8 @@ class OverlayNode:
         """Leave cleanly: tell neighbours, close every session, fail what is pending."""
         self.unicaster.cancel_all(now)
         self.membership.stop(now)
-        for static in list(self.links.peers):
-            self.links.close(static, now)
+        for overlay_key in list(self.links.peers):
+            self.links.close(overlay_key, now)
         self.running = False
 
     def datagram_received(self, datagram: bytes, address, now: float) -> None:
@@ -153,31 +167,64 @@ class OverlayNode:
 
     def peers(self) -> list:
         out = []
-        for static, desc in self.membership.active.items():
-            peer = self.links.peers.get(static)
+        for overlay_key, desc in self.membership.active.items():
+            peer = self.links.peers.get(overlay_key)
             out.append(PeerStatus(
-                static, desc.owner, peer.address if peer else desc.address,
-                static in self.broadcaster.eager, peer.last_recv if peer else 0.0,
+                overlay_key, desc.owner, peer.address if peer else desc.address,
+                overlay_key in self.broadcaster.eager, peer.last_recv if peer else 0.0,
             ))
         return out
 
     # --- for the layers inside -------------------------------------------------------------
-    def handle(self, message_type: int, handler) -> None:
-        """Register ``handler(peer, message, now)`` for an inner message type (the extension
-        point for unicast and NAT traversal)."""
-        self._handlers[message_type] = handler
+    def handle(self, message_class, handler) -> None:
+        """Register ``handler(peer, message, now)`` for one class of nostrp2p.mesh.messages."""
+        self._handlers[message_class] = handler
 
-    def dispatch(self, peer, message, now):
-        handler = self._handlers.get(message[0])
+    def receive_message(self, peer, plaintext: bytes, now: float) -> None:
+        """A decrypted DATA frame from ``peer``: decoded and checked here, once, then handled."""
+        try:
+            message = m.decode(plaintext)
+        except m.UnknownMessageType:
+            self.count("drop_unknown_message_type")
+            return
+        except wire.MalformedFrame:
+            self.count("drop_malformed")
+            return
+        self.dispatch(peer, message, now)
+
+    def dispatch(self, peer, message: m.Message, now: float) -> None:
+        """Hand a typed message to its handler. A handler that finds it makes no sense (for
+        all its well-formed fields) raises MalformedFrame; any other exception is a fault of
+        ours, counted and logged, and the core goes on with the next message."""
+        handler = self._handlers.get(type(message))
         if handler is None:
             self.count("drop_unknown_message_type")
             return
-        handler(peer, message, now)
+        try:
+            handler(peer, message, now)
+        except wire.MalformedFrame:
+            self.count("drop_malformed")
+        except Exception:
+            self._failed("handler_failed", f"handling {type(message).__name__}", now)
 
-    def send(self, static, address, message, now):
-        if self.relay.send_via(static, message, now):
+    def _timer_failed(self, now: float) -> None:
+        self._failed("timer_failed", "a timer callback", now)
+
+    def _failed(self, counter: str, what: str, now: float) -> None:
+        """Count a fault; log it (with its traceback) at most once per ERROR_LOG_INTERVAL."""
+        self.count(counter)
+        if now < self._next_error_log:
+            self._errors_unlogged += 1
             return
-        self.links.send(static, address, message, now)
+        self.log.failure("overlay: {what} failed ({more} more faults since the last logged)",
+                         what=what, more=self._errors_unlogged)
+        self._errors_unlogged = 0
+        self._next_error_log = now + limits.ERROR_LOG_INTERVAL
+
+    def send(self, overlay_key, address, message, now):
+        if self.relay.send_via(overlay_key, message, now):
+            return
+        self.links.send(overlay_key, address, message, now)
 
     def emit(self, datagram, address, kind):
         self._outgoing.append((datagram, address))
@@ -199,39 +246,39 @@ class OverlayNode:
         if self.on_broadcast is not None:
             self.on_broadcast(payload, origin, mid)
 
-    def needs_peer(self, static) -> bool:
-        return static in self.membership.active
+    def needs_peer(self, overlay_key) -> bool:
+        return overlay_key in self.membership.active
 
     def peer_connected(self, peer, now):
         self.stats["sessions_established"] += 1
         if self.on_session is not None:
-            self.on_session(peer.static, peer.owner, peer.address)
+            self.on_session(peer.overlay_key, peer.owner, peer.address)
         self.router.learn(peer, now)
         self.traversal.session_up(peer, now)
 
-    def peer_failed(self, static, now):
-        self.membership.peer_failed(static, now)
+    def peer_failed(self, overlay_key, now):
+        self.membership.peer_failed(overlay_key, now)
 
-    def peer_unreachable(self, static, now):
-        self.unicaster.peer_unreachable(static, now)
-        self.membership.peer_failed(static, now)
+    def peer_unreachable(self, overlay_key, now):
+        self.unicaster.peer_unreachable(overlay_key, now)
+        self.membership.peer_failed(overlay_key, now)
 
     def address_unreachable(self, address, now):
         self.membership.address_unreachable(address, now)
 
-    def neighbor_up(self, static, now):
-        self.broadcaster.neighbor_up(static, now)
+    def neighbor_up(self, overlay_key, now):
+        self.broadcaster.neighbor_up(overlay_key, now)
         if len(self.membership.active) == 1:  # (re)joined: let the nearest servers know us
             self.router.announce(now)
 
-    def neighbor_down(self, static, now):
-        self.broadcaster.neighbor_down(static, now)
+    def neighbor_down(self, overlay_key, now):
+        self.broadcaster.neighbor_down(overlay_key, now)
 
     def _on_close(self, peer, message, now):
-        static = peer.static
-        self.links.forget(static)
-        if static in self.membership.active:
-            self.membership.peer_failed(static, now)
+        overlay_key = peer.overlay_key
+        self.links.forget(overlay_key)
+        if overlay_key in self.membership.active:
+            self.membership.peer_failed(overlay_key, now)
 
     def _sweep(self, now):
         self.links.sweep(now)

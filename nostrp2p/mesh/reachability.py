@@ -1,0 +1,100 @@
+"""Which way reaches a server: directly, or through which relay. This is where a relay is
+chosen (``route_around``): first the relays the destination named for itself, then the servers
+whose FOUND named it (they know it), then our active neighbours; one not tried yet each time
+direct contact, or the relay before, did not get through. It also remembers the way a relayed
+server reached us (our answers go back that way), whose owner key each server serves (a relay
+routes by it), and when to ask a relay for an introduction (hole punching) so that later
+messages may go direct."""
+
+from __future__ import annotations
+
+from nostrp2p.bounded import RecentTable
+from nostrp2p.mesh import limits
+from nostrp2p.mesh.descriptor import Descriptor
+
+
+class Reachability:
+    def __init__(self, count, router, membership, punch):
+        self.count = count  # count(counter name)
+        self.router = router  # the routing table: contacts, and lookups for a server's relays
+        self.membership = membership  # our active neighbours: relays of last resort
+        self.punch = punch  # punch(destination, introducer, now): ask for an introduction
+        self.routes = RecentTable(limits.RELAY_ROUTES_MAX)  # destination -> relay descriptor
+        self.hints = RecentTable(limits.RELAY_HINTS_MAX)  # destination -> [candidate relays]
+        self.tried = RecentTable(limits.RELAY_ROUTES_MAX)  # destination -> {relays tried}
+        self.named = RecentTable(limits.RELAY_HINTS_MAX)  # destinations that named their relays
+        # servers we unicast to or were relayed from -> their owner keys (a relay routes by it)
+        self.owners = RecentTable(limits.RELAY_ROUTES_MAX)
+        self.punched = RecentTable(limits.RELAY_ROUTES_MAX)  # destination -> when introduced
+
+    def hint(self, destination: bytes, relay: Descriptor, named: bool = False) -> None:
+        """``relay`` told us of ``destination``, or ``destination`` ``named`` it as a relay: it
+        may be able to reach it for us."""
+        if relay.overlay_key == destination:
+            return
+        if named:
+            self.named.keep(destination, None)
+        hints = [relay] + [h for h in self.hints.get(destination, []) if h.overlay_key != relay.overlay_key]
+        self.hints.keep(destination, hints[: limits.RELAY_HINTS_PER_DESTINATION])
+
+    def relay_for(self, destination: bytes) -> Descriptor | None:
+        """The relay messages to ``destination`` go through, or None: they go direct."""
+        return self.routes.get(destination)
+
+    def route_around(self, destination: bytes, now: float) -> bool:
+        """Direct contact with ``destination`` (or its relay) failed: use a relay not tried yet,
+        if any is left."""
+        if destination not in self.tried and destination not in self.named:
+            # Meanwhile, ask for the relays it named: they hold sessions with it.
+            contact = self.router.table.descriptor_of(destination)
+            if contact is not None:
+                self.router.seek_relays(contact, now)
+        tried = self.tried.get(destination)
+        if tried is None:
+            tried = set()
+            self.tried.keep(destination, tried)
+        candidates = list(self.hints.get(destination, ()))
+        candidates += [d for d in self.membership.active.values()]
+        for relay in candidates:
+            if relay.overlay_key not in tried and relay.overlay_key != destination:
+                tried.add(relay.overlay_key)
+                self.punched.pop(destination, None)  # this one introduces us at once
+                self.routes.keep(destination, relay)
+                self.count("relay_route_chosen")
+                return True
+        self.routes.pop(destination, None)
+        self.tried.pop(destination, None)  # a later message starts over, direct first
+        return False
+
+    def reached(self, destination: bytes) -> None:
+        """A message to ``destination`` got through: its relays may all be tried again later."""
+        self.tried.pop(destination, None)
+
+    def unreachable(self, destination: bytes) -> None:
+        """Neither directly nor through any relay: it is no contact of ours any more."""
+        self.router.forget(destination)
+
+    def reached_us_through(self, origin: bytes, origin_owner: bytes, via: Descriptor) -> None:
+        """``origin`` reached us through ``via`` and we have no session with it: what we send
+        it goes the way it came."""
+        self.routes.keep(origin, via)
+        self.note_owner(origin, origin_owner)
+
+    def note_owner(self, overlay_key: bytes, owner: bytes) -> None:
+        self.owners.keep(overlay_key, owner)
+
+    def owner_of(self, overlay_key: bytes) -> bytes | None:
+        known = self.owners.get(overlay_key)
+        if known is None:
+            desc = self.router.table.descriptor_of(overlay_key)
+            known = desc.owner if desc is not None else None
+        return known
+
+    def introduce_now_and_then(self, destination: bytes, relay: Descriptor, now: float) -> None:
+        """Have the relay introduce us to ``destination`` (when relaying starts, with each new
+        relay, then every PUNCH_RETRY_INTERVAL), so that later messages may go direct."""
+        asked = self.punched.get(destination)
+        if asked is not None and now - asked < limits.PUNCH_RETRY_INTERVAL:
+            return
+        self.punched.keep(destination, now)
+        self.punch(destination, relay, now)
