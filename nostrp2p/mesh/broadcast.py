@@ -91,7 +91,7 @@ class Broadcast:
             self.eager.add(sender)
         self.missing.pop(mid, None)
         self._remember(mid, origin, salt, payload, hops, now)
-        self.node.deliver(payload, origin, mid)
+        self.node.deliver(payload, origin, mid, sender)
         self._push(mid, origin, salt, payload, _next_hop(hops), sender, now)
 
     def _on_ihave(self, peer, message, now):

@@ -26,9 +26,9 @@ def record_payloads(net) -> dict:
         node = net.node(address)
         seen = got[address] = []
 
-        def delivered(payload, origin, mid, inner=node.on_broadcast, seen=seen):
+        def delivered(payload, origin, mid, via, inner=node.on_broadcast, seen=seen):
             seen.append((payload, origin, mid))
-            inner(payload, origin, mid)
+            inner(payload, origin, mid, via)
 
         node.on_broadcast = delivered
     return got
