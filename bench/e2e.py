@@ -56,6 +56,9 @@ class FeedingOverlay:
     def broadcast(self, payload):
         pass
 
+    def neighbours(self):
+        return []
+
     def send(self, owner_key, payload):
         return defer.succeed(None)
 
@@ -94,7 +97,7 @@ async def ingest_rate(reactor, events, data_dir: str) -> float:
         # its bound on work in progress.
         for start in range(0, len(payloads), BURST):
             for payload in payloads[start:start + BURST]:
-                overlay.on_broadcast(payload, origin)
+                overlay.on_broadcast(payload, origin, origin)
             await node.settled()
         elapsed = time.perf_counter() - started
         for start in range(0, len(events), 1000):
