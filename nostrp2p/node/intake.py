@@ -43,7 +43,8 @@ class Intake:
         return False
 
     async def accept(self, events: Iterable[Event], origin: bytes, admitted: bool) -> int:
-        """Verify and store events from ``origin``; how many were new. ``admitted``: the message
+        """Verify and store events from ``origin`` (the peer charged for them: for a broadcast, the
+        neighbour that handed it over); how many were new. ``admitted``: the message
         was already charged one event by :meth:`admit_message` (the rest are charged here);
         False for replies to this server's own requests, which the peer did not choose to send."""
         now = self.clock.seconds()
