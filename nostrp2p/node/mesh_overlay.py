@@ -44,7 +44,7 @@ class MeshOverlay:
         return self._call("request", owner_key, payload)
 
     def neighbours(self) -> list:
-        return [peer.owner for peer in self.mesh.peers()]
+        return [peer.owner_key for peer in self.mesh.peers()]
 
     def set_handlers(self, on_broadcast, on_message, on_request) -> None:
         self.mesh.on_broadcast(on_broadcast)
