@@ -299,7 +299,7 @@ class ShuffleReply(Message):
 # --- broadcast (20-29) --------------------------------------------------------------------------
 def gossip_id(origin_owner: bytes, salt: bytes, payload: bytes) -> bytes:
     """The id of a broadcast: a hash over everything it claims, so that another payload, origin
-    or salt is another broadcast (docs/PROTOCOL.md, "Broadcast ids")."""
+    or salt is another broadcast (docs/PROTOCOL.md, "Broadcast")."""
     return hashlib.blake2b(origin_owner + salt + payload, digest_size=16,
                            person=GOSSIP_ID_PERSON).digest()
 

@@ -195,11 +195,15 @@ class Node:
         nothing is ever sent to ``origin`` because of a broadcast."""
         if origin == self.owner:
             return
-        if not self.intake.admit_message(via):
+        # A key of its own: a session's claimed owner key (what unicasts are charged to) may be
+        # written equal to a neighbour's overlay key, and must not spend that neighbour's budget.
+        neighbour = ("neighbour", via)
+        if not self.intake.admit_message(neighbour):
             return
         message = self._decode(payload, via)
         if isinstance(message, EventsMessage):
-            self.tasks.run(self.intake.accept(message.events, via, admitted=True), "broadcast")
+            self.tasks.run(self.intake.accept(message.events, via, admitted=True, charge=neighbour),
+                           "broadcast")
         elif isinstance(message, Request) and message.what == "share":
             # Older servers broadcast it and wanted answers sent to the origin it names: that
             # would let a 40-byte broadcast aim every server's answer at any victim.
