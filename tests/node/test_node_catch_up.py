@@ -18,7 +18,7 @@ def share_requests(cluster, origin):
 
 
 def share_answers(cluster, asker):
-    """(neighbour, events) answers to ``asker``'s share requests."""
+    """The neighbours that took (and so answered) ``asker``'s share requests."""
     return [r.destination for r in share_requests(cluster, asker) if r.delivered]
 
 
