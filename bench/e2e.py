@@ -58,6 +58,9 @@ class FeedingOverlay:
     def broadcast(self, payload):
         pass
 
+    def neighbours(self):
+        return []
+
     def send(self, owner_key, payload):
         return defer.succeed(None)
 
@@ -109,7 +112,7 @@ async def ingest_rate(reactor, events, data_dir: str) -> tuple[float, float]:
         # its bound on work in progress.
         for start in range(0, len(payloads), BURST):
             for payload in payloads[start:start + BURST]:
-                overlay.on_broadcast(payload, origin)
+                overlay.on_broadcast(payload, origin, origin)
             await node.settled()
         elapsed = time.perf_counter() - started
         cpu_used = time.process_time() - cpu + child_cpu_seconds(redis_pid) - redis_cpu

@@ -74,9 +74,10 @@ NODE = {
     "fetch_over_client_budget":
         "Such requests not sent: the reading client address is over its budget.",
     "share_asked": "Times this server asked its neighbours for the events of the last days.",
-    "share_answered": "Such requests from other servers answered.",
+    "share_ask_failed": "Neighbours asked for those events that did not answer.",
     "share_trimmed": "Answers to such requests trimmed to the overlay's size limit.",
-    "share_answer_failed": "Answers to such requests that could not be sent.",
+    "share_broadcast_ignored": "Broadcast share requests (of older servers) ignored: answers "
+                               "go only to whoever asks on a session.",
     "share_rate_limited": "Such requests refused: the asking server is over its rate.",
     "request_rate_limited": "Requests refused: the asking server is over its rate.",
     "answer_failed": "Requests from other servers that could not be answered.",

@@ -1,12 +1,16 @@
 """Plumtree broadcast over the active view: payloads travel an eager spanning tree (duplicates
 prune the link that brought them), every other neighbour gets batched IHAVE announcements, and a
 node that hears of a message it lacks grafts the announcer into its tree. A new neighbour is
-told the ids of recent messages, which is how a node that was briefly away catches up."""
+told the ids of recent messages, which is how a node that was briefly away catches up.
+
+A broadcast's id is a hash over its origin, salt and payload (messages.gossip_id), checked at
+every hop before the id is believed: junk sent under a real broadcast's id is dropped and
+counted (``drop_gossip_wrong_id``) and changes nothing, so it cannot stand in for the real one,
+prune the servers that bring it, or answer a graft for it."""
 
 from __future__ import annotations
 
 import collections
-import hashlib
 
 from nostrp2p.bounded import RecentTable
 from nostrp2p.mesh import limits, messages as m
@@ -26,13 +30,12 @@ class Broadcast:
         self.eager: set[bytes] = set()
         self.lazy: set[bytes] = set()
         self.seen = RecentTable(limits.SEEN_CACHE_MAX)  # mid -> when first received
-        # mid -> (origin owner, payload, hops, time received)
+        # mid -> (origin owner, salt, payload, hops, time received)
         self.store = RecentTable(limits.MESSAGE_STORE_MAX)
         self.lazy_queue: dict[bytes, collections.deque] = {}
         # mid announced but not received -> its announcers
         self.missing = RecentTable(limits.MISSING_MAX, lambda *_: node.count("missing_table_full"))
         self.flush_scheduled = False
-        self.sequence = 0
         node.handle(m.Gossip, self._on_gossip)
         node.handle(m.IHave, self._on_ihave)
         node.handle(m.Graft, self._on_graft)
@@ -47,14 +50,11 @@ class Broadcast:
                 f"broadcast payload of {len(payload)} bytes exceeds MAX_BROADCAST_PAYLOAD "
                 f"({limits.MAX_BROADCAST_PAYLOAD})"
             )
-        self.sequence += 1
-        ident = self.node.identity
-        salt = self.node.rng.randbytes(8)
-        mid = hashlib.blake2b(
-            ident.public_key + self.sequence.to_bytes(8, "big") + salt + payload, digest_size=16
-        ).digest()
-        self._remember(mid, ident.owner_key, payload, 0, now)
-        self._push(mid, ident.owner_key, payload, 0, None, now)
+        origin = self.node.identity.owner_key
+        salt = self.node.rng.randbytes(m.GOSSIP_SALT_SIZE)
+        mid = m.gossip_id(origin, salt, payload)
+        self._remember(mid, origin, salt, payload, 0, now)
+        self._push(mid, origin, salt, payload, 0, None, now)
         return mid
 
     # --- neighbours ------------------------------------------------------------------------
@@ -73,7 +73,13 @@ class Broadcast:
 
     # --- handlers --------------------------------------------------------------------------
     def _on_gossip(self, peer, message, now):
-        mid, origin, hops, payload = message.mid, message.origin_owner, message.hops, message.payload
+        if not message.id_matches():
+            # Before anything else: a wrong id must not be seen as a duplicate (pruning the
+            # sender), nor enter the seen cache (hiding the real broadcast).
+            self.node.count("drop_gossip_wrong_id")
+            return
+        mid, origin, salt, payload = message.mid, message.origin_owner, message.salt, message.payload
+        hops = message.hops
         sender = peer.overlay_key
         if mid in self.seen:
             self.node.count("duplicate_gossip")
@@ -86,9 +92,9 @@ class Broadcast:
             self.lazy.discard(sender)
             self.eager.add(sender)
         self.missing.pop(mid, None)
-        self._remember(mid, origin, payload, hops, now)
-        self.node.deliver(payload, origin, mid)
-        self._push(mid, origin, payload, hops + 1, sender, now)
+        self._remember(mid, origin, salt, payload, hops, now)
+        self.node.deliver(payload, origin, mid, sender)
+        self._push(mid, origin, salt, payload, _next_hop(hops), sender, now)
 
     def _on_ihave(self, peer, message, now):
         for mid in message.mids:
@@ -132,8 +138,8 @@ class Broadcast:
             self.eager.add(peer.overlay_key)
         stored = self.store.get(mid)
         if stored is not None:
-            origin, payload, hops, _ = stored
-            self._send_gossip(peer.overlay_key, mid, origin, payload, hops + 1, now)
+            origin, salt, payload, hops, _ = stored  # what hashes to ``mid``: it was checked
+            self._send_gossip(peer.overlay_key, mid, origin, salt, payload, _next_hop(hops), now)
 
     def _on_prune(self, peer, message, now):
         if peer.overlay_key in self.eager:
@@ -141,13 +147,13 @@ class Broadcast:
             self.lazy.add(peer.overlay_key)
 
     # --- internals -------------------------------------------------------------------------
-    def _send_gossip(self, overlay_key, mid, origin, payload, hops, now):
-        self.node.send(overlay_key, None, m.Gossip(mid, origin, hops, payload), now)
+    def _send_gossip(self, overlay_key, mid, origin, salt, payload, hops, now):
+        self.node.send(overlay_key, None, m.Gossip(mid, origin, salt, hops, payload), now)
 
-    def _push(self, mid, origin, payload, hops, sender, now):
+    def _push(self, mid, origin, salt, payload, hops, sender, now):
         for overlay_key in list(self.eager):
             if overlay_key != sender:
-                self._send_gossip(overlay_key, mid, origin, payload, hops, now)
+                self._send_gossip(overlay_key, mid, origin, salt, payload, hops, now)
         for overlay_key in self.lazy:
             if overlay_key != sender:
                 queue = self.lazy_queue.get(overlay_key)
@@ -168,15 +174,21 @@ class Broadcast:
             for start in range(0, len(ids), limits.MAX_IHAVE_IDS):
                 self.node.send(overlay_key, None, m.IHave(tuple(ids[start:start + limits.MAX_IHAVE_IDS])), now)
 
-    def _remember(self, mid, origin, payload, hops, now):
+    def _remember(self, mid, origin, salt, payload, hops, now):
         seen = self.seen
         seen.keep(mid, now)
         while seen and seen.oldest()[1] < now - limits.SEEN_TTL:
             seen.popitem(last=False)
-        self.store.keep(mid, (origin, payload, hops, now))
+        self.store.keep(mid, (origin, salt, payload, hops, now))
         self._expire_store(now)
 
     def _expire_store(self, now):
         store = self.store
-        while store and store.oldest()[1][3] < now - limits.MESSAGE_STORE_TTL:
+        while store and store.oldest()[1][-1] < now - limits.MESSAGE_STORE_TTL:
             store.popitem(last=False)
+
+
+def _next_hop(hops):
+    """The hop count forwarded: capped, since it is not covered by the id and a forwarder
+    that wrote MAX_HOPS must not make the next hop's copy malformed (and so suppress it)."""
+    return min(hops + 1, limits.MAX_HOPS)

@@ -3,7 +3,9 @@
 Fed with ``datagram_received(datagram, address, now)`` and ``tick(now)``; answers with
 ``take_outgoing()`` (a list of (datagram, address)) and ``next_deadline()``. It never reads a clock
 and never touches a socket, so the same object runs on the reactor (service.py) and in the
-deterministic simulator (sim/). Upward events go through the ``on_broadcast`` callback.
+deterministic simulator (sim/). Upward events go through the ``on_broadcast`` callback:
+``(payload, origin owner as claimed, mid, via)``, ``via`` being the overlay key of the
+neighbour whose session handed it over (the one identity in it that is authenticated).
 """
 
 from __future__ import annotations
@@ -236,7 +238,7 @@ class OverlayNode:
     def count(self, reason: str) -> None:
         self.stats[reason] += 1
 
-    def deliver(self, gossip_payload, origin, mid):
+    def deliver(self, gossip_payload, origin, mid, via):
         taken = self.assembler.take(gossip_payload, origin, self.last_now)
         if taken is None:
             return
@@ -244,7 +246,7 @@ class OverlayNode:
         mid = group or mid
         self.stats["delivered"] += 1
         if self.on_broadcast is not None:
-            self.on_broadcast(payload, origin, mid)
+            self.on_broadcast(payload, origin, mid, via)
 
     def needs_peer(self, overlay_key) -> bool:
         return overlay_key in self.membership.active

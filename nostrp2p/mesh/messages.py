@@ -13,6 +13,7 @@ Each class lists its fields in wire order with the check that decodes one; a fie
 from __future__ import annotations
 
 import collections
+import hashlib
 
 from nostrp2p.mesh import limits, wire
 from nostrp2p.mesh.descriptor import Descriptor
@@ -296,13 +297,29 @@ class ShuffleReply(Message):
 
 
 # --- broadcast (20-29) --------------------------------------------------------------------------
+def gossip_id(origin_owner: bytes, salt: bytes, payload: bytes) -> bytes:
+    """The id of a broadcast: a hash over everything it claims, so that another payload, origin
+    or salt is another broadcast (docs/PROTOCOL.md, "Broadcast")."""
+    return hashlib.blake2b(origin_owner + salt + payload, digest_size=16,
+                           person=GOSSIP_ID_PERSON).digest()
+
+
+GOSSIP_ID_PERSON = b"nostrp2p gossip"
+GOSSIP_SALT_SIZE = 8
+
+
 @_message(wire.MSG_GOSSIP)
 class Gossip(Message):
-    """A broadcast payload (Plumtree eager push)."""
+    """A broadcast payload (Plumtree eager push). ``mid`` must be gossip_id of the rest: every
+    hop checks it (``id_matches``) before believing anything about it."""
     mid: bytes = _field(MID)
     origin_owner: bytes = _field(KEY)
+    salt: bytes = _field(_bytes(GOSSIP_SALT_SIZE))
     hops: int = _field(_int(0, limits.MAX_HOPS))
     payload: bytes = _field(_bytes())
+
+    def id_matches(self) -> bool:
+        return gossip_id(self.origin_owner, self.salt, self.payload) == self.mid
 
 
 @_message(wire.MSG_IHAVE)

@@ -68,7 +68,9 @@ class MeshService(Service):
 
     # --- what the node layer calls ---------------------------------------------------------
     def on_broadcast(self, callback) -> None:
-        """Register ``callback(payload: bytes, origin_owner_key: bytes) -> None``."""
+        """Register ``callback(payload: bytes, origin_owner_key: bytes, via: bytes) -> None``:
+        the origin is as claimed; ``via`` is the overlay key of the authenticated neighbour
+        that handed the broadcast over."""
         self._callbacks.append(callback)
 
     def broadcast(self, payload: bytes) -> bytes:
@@ -258,9 +260,9 @@ class MeshService(Service):
             respond(reply, self.reactor.seconds(), error)
             self._pump()
 
-    def _deliver(self, payload, origin, mid):
+    def _deliver(self, payload, origin, mid, via):
         for callback in list(self._callbacks):
             try:
-                callback(payload, origin)
+                callback(payload, origin, via)
             except Exception:
                 self.log.failure("broadcast callback failed for message {mid}", mid=mid.hex())

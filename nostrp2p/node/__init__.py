@@ -1,7 +1,8 @@
 """The node layer: what the first NostrP2P called the message manager.
 
 - ``node.py``: :class:`~.node.Node` (the REST API's ``published``/``wanted``, the overlay's
-  handlers, "share your events" on start and on :meth:`~.node.Node.overlay_ready`) and
+  handlers, "share your events" asked of the neighbours on start and on
+  :meth:`~.node.Node.overlay_ready`) and
   :class:`~.node.NodeSettings`.
 - ``delivery.py``: where each kind the owner publishes goes (the API refuses what it refuses).
 - ``intake.py``: what is believed of events from other servers (budgets, date, copies,

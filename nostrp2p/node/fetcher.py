@@ -31,6 +31,15 @@ log = Logger()
 _REPLACEABLE = ((PROFILE, "profile"), (FOLLOWS, "follows"))
 
 
+async def ask(overlay, owner: bytes, request: Request) -> EventsMessage:
+    """The events the server of ``owner`` answers ``request`` with; UnicastFailed or
+    MessageError."""
+    reply = decode(await overlay.request(owner, encode_request(request)))
+    if not isinstance(reply, EventsMessage):
+        raise MessageError("a request was answered with a request")
+    return reply
+
+
 class Fetcher:
     def __init__(self, store, overlay, owner: bytes, clock, counters: Counter, tasks: TaskSet,
                  intake: Intake, refresh_after_seconds: float, refresh_every_seconds: float,
@@ -108,9 +117,7 @@ class Fetcher:
             # Stamped when asked, answered or not: an unreachable author is not asked every poll.
             await self.store.mark_refreshed(author, request.what, self.clock.seconds())
         try:
-            reply = decode(await self.overlay.request(author, encode_request(request)))
-            if not isinstance(reply, EventsMessage):
-                raise MessageError("a request was answered with a request")
+            reply = await ask(self.overlay, author, request)
         except (UnicastFailed, MessageError) as e:
             self.counters["fetch_failed"] += 1
             log.debug("fetching {what} from {author} failed: {why}", what=request.what,

@@ -39,18 +39,21 @@ class Intake:
         # Told of each event stored here (Node.listen): live subscriptions of the relay.
         self.on_stored: Callable[[Event], None] = lambda event: None
 
-    def admit_message(self, origin: bytes) -> bool:
-        """Whether a message from this peer is worth decoding (each costs one event)."""
+    def admit_message(self, origin) -> bool:
+        """Whether a message from this peer (its budget key) is worth decoding (each costs one
+        event)."""
         if self._peer_events.allow(origin, self.clock.seconds()):
             return True
         self.counters["peer_rate_limited"] += 1
         return False
 
-    def accept(self, events: Iterable[Event], origin: bytes, admitted: bool) -> Deferred:
-        """Verify and store events from ``origin``; fires with how many were new. ``admitted``:
-        the message was already charged one event by :meth:`admit_message` (the rest are
-        charged here); False for replies to this server's own requests, which the peer did not
-        choose to send.
+    def accept(self, events: Iterable[Event], origin: bytes, admitted: bool,
+               charge=None) -> Deferred:
+        """Verify and store events from ``origin``; fires with how many were new. ``charge``: the
+        budget key they are charged to (``origin`` unless given: a broadcast is charged to the
+        neighbour that handed it over, in a key of its own). ``admitted``: the message was
+        already charged one event by :meth:`admit_message` (the rest are charged here); False
+        for replies to this server's own requests, which the peer did not choose to send.
 
         Plain Deferred callbacks rather than a coroutine, and the work done before the one
         store call: this runs once per datagram, and the store writes the events of all the
@@ -69,7 +72,8 @@ class Intake:
         fresh = [e for e in candidates.values() if e.id not in self._pending]
         self.counters["duplicates"] += len(candidates) - len(fresh)
         if admitted and len(fresh) > 1:
-            granted = 1 + self._peer_events.take(origin, now, len(fresh) - 1)
+            granted = 1 + self._peer_events.take(origin if charge is None else charge, now,
+                                                 len(fresh) - 1)
             if granted < len(fresh):
                 self.counters["peer_rate_limited"] += len(fresh) - granted
                 fresh = fresh[:granted]

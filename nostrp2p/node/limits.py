@@ -69,14 +69,18 @@ MAX_FUTURE_SECONDS = 15 * 60
 SHARE_WINDOW_SECONDS = 3 * 24 * 3600
 """"Share your events" covers the last three days."""
 
+SHARE_ASK_MAX = 8
+"""Neighbours asked to share at once (the overlay has at most 5 active ones): each may answer
+with up to MAX_UNICAST_PAYLOAD, on the session the request went out on."""
+
 SHARE_REPEAT_SECONDS = 20.0
-"""The share request is broadcast again this long after start (at start a server usually has no
+"""The neighbours are asked again this long after start (at start a server usually has no
 neighbours yet; joining through a bootstrap takes a few seconds), unless the overlay said it
 was ready and a request went out then."""
 
 SHARE_MIN_INTERVAL_SECONDS = 600.0
-"""Overlay-ready notices (the first neighbour, or neighbours again after none) send a share
-request at most this often."""
+"""Overlay-ready notices (the first neighbour, or neighbours again after none) make the server
+ask its neighbours to share at most this often."""
 
 REFRESH_AFTER_SECONDS = 24 * 3600
 """A held profile or follow list older than this is refreshed from its author's server..."""

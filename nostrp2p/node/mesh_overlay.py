@@ -43,6 +43,9 @@ class MeshOverlay:
     def request(self, owner_key: bytes, payload: bytes) -> Deferred:
         return self._call("request", owner_key, payload)
 
+    def neighbours(self) -> list:
+        return [peer.owner_key for peer in self.mesh.peers()]
+
     def set_handlers(self, on_broadcast, on_message, on_request) -> None:
         self.mesh.on_broadcast(on_broadcast)
         self.mesh.on_message(on_message)

@@ -19,11 +19,10 @@ from ..logging import Logger
 from ..nostr import Event, Filter
 from . import limits
 from .delivery import ToEveryone, ToNamed, kept_by, plan_delivery
-from .fetcher import Fetcher
+from .fetcher import Fetcher, ask
 from .intake import Intake
 from .messages import (
     EventsMessage, MessageError, Request, decode, encode_events, encode_events_within,
-    encode_request,
 )
 from .overlay import UnicastFailed
 from .ratelimit import RateLimiter
@@ -92,9 +91,9 @@ class Node:
     # -- life cycle --------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Resume the resend queue and ask the overlay for the last three days' events. At start
-        a server usually has no neighbours yet, so the request goes out again when the overlay
-        calls :meth:`overlay_ready`, or else once after ``share_repeat_seconds``."""
+        """Resume the resend queue and ask the neighbours for the last three days' events. At
+        start a server usually has no neighbours yet, so it asks again when the overlay calls
+        :meth:`overlay_ready`, or else once after ``share_repeat_seconds``."""
         self.running = True
         self.resender.start()
         self._ask_to_share()
@@ -132,9 +131,23 @@ class Node:
         self._ask_to_share()
 
     def _ask_to_share(self) -> None:
+        """Ask each neighbour, by request: the answer comes back on the session the request
+        went out on, so a server only ever sends events to whoever asked it, never to the
+        origin a broadcast claims (docs/THREATS.md)."""
         since = max(0, int(self.clock.seconds()) - limits.SHARE_WINDOW_SECONDS)
         self.counters["share_asked"] += 1
-        self._broadcast(encode_request(Request("share", since)), "share request")
+        for neighbour in list(self.overlay.neighbours())[:limits.SHARE_ASK_MAX]:
+            self.tasks.run(self._catch_up_from(neighbour, Request("share", since)), "share request")
+
+    async def _catch_up_from(self, neighbour: bytes, request: Request) -> None:
+        try:
+            reply = await ask(self.overlay, neighbour, request)
+        except (UnicastFailed, MessageError) as e:
+            self.counters["share_ask_failed"] += 1
+            log.debug("asking {neighbour} to share failed: {why}", neighbour=neighbour.hex(),
+                      why=str(e))
+            return
+        await self.intake.accept(reply.events, neighbour, admitted=False)
 
     def _broadcast(self, payload: bytes, what: str) -> None:
         if len(payload) > limits.MAX_BROADCAST_PAYLOAD:
@@ -193,20 +206,26 @@ class Node:
             log.debug("malformed message from {origin}: {why}", origin=origin.hex(), why=str(e))
             return None
 
-    def _on_broadcast(self, payload: bytes, origin: bytes) -> None:
+    def _on_broadcast(self, payload: bytes, origin: bytes, via: bytes) -> None:
+        """``origin`` is only what the broadcast claims (any member can write any): budgets are
+        charged to ``via``, the neighbour whose authenticated session handed it over, and
+        nothing is ever sent to ``origin`` because of a broadcast."""
         if origin == self.owner:
             return
-        if not self.intake.admit_message(origin):
+        # A key of its own: a session's claimed owner key (what unicasts are charged to) may be
+        # written equal to a neighbour's overlay key, and must not spend that neighbour's budget.
+        neighbour = ("neighbour", via)
+        if not self.intake.admit_message(neighbour):
             return
-        message = self._decode(payload, origin)
+        message = self._decode(payload, via)
         if isinstance(message, EventsMessage):
-            self.tasks.run(lambda: self.intake.accept(message.events, origin, admitted=True),
+            self.tasks.run(lambda: self.intake.accept(message.events, via, admitted=True,
+                                                      charge=neighbour),
                            "broadcast")
         elif isinstance(message, Request) and message.what == "share":
-            if not self._peer_shares.allow(origin, self.clock.seconds()):
-                self.counters["share_rate_limited"] += 1
-                return
-            self.tasks.run(self._share(message.argument, origin), "share answer")
+            # Older servers broadcast it and wanted answers sent to the origin it names: that
+            # would let a 40-byte broadcast aim every server's answer at any victim.
+            self.counters["share_broadcast_ignored"] += 1
         elif message is not None:
             self.counters["unexpected"] += 1
 
@@ -250,30 +269,13 @@ class Node:
             self.counters["answer_failed"] += 1
             log.warn("could not answer a {what} request: {why}", what=request.what, why=repr(e))
             found = []
-        payload, _ = encode_events_within(
-            [e for e in found if e is not None and kept_by(e, origin)], limits.MAX_UNICAST_PAYLOAD)
+        found = [e for e in found if e is not None and kept_by(e, origin)]
+        payload, count = encode_events_within(found, limits.MAX_UNICAST_PAYLOAD)
+        if count < len(found):
+            self.counters["share_trimmed"] += 1
         return payload
 
     async def _events_since(self, since: int) -> list[Event]:
         floor = int(self.clock.seconds()) - limits.SHARE_WINDOW_SECONDS
         return await self.store.query(Filter(since=max(since, floor),
                                              limit=limits.MAX_EVENTS_PER_ANSWER))
-
-    async def _share(self, since: int, origin: bytes) -> None:
-        """Answer a broadcast "share your events" by unicast. Not queued for resend when the
-        asker cannot be reached: it asks again when it next starts, and the answer would be
-        stale by then."""
-        events = [e for e in await self._events_since(since) if kept_by(e, origin)]
-        if not events:
-            return
-        payload, count = encode_events_within(events, limits.MAX_UNICAST_PAYLOAD)
-        if count < len(events):
-            self.counters["share_trimmed"] += 1
-        try:
-            await self.overlay.send(origin, payload)
-        except UnicastFailed as e:
-            self.counters["share_answer_failed"] += 1
-            log.debug("could not answer {origin}'s share request: {why}", origin=origin.hex(),
-                      why=str(e))
-        else:
-            self.counters["share_answered"] += 1

@@ -23,8 +23,13 @@ class IOverlay(Interface):
         """Send a request to the server of ``owner_key``; Deferred of its reply bytes, or a
         :class:`UnicastFailed` failure."""
 
+    def neighbours():
+        """Owner keys of the servers this one holds authenticated sessions with as overlay
+        neighbours now (at most a handful)."""
+
     def set_handlers(on_broadcast, on_message, on_request):
-        """Register the node's callbacks: ``on_broadcast(payload, origin_owner_key)``,
+        """Register the node's callbacks: ``on_broadcast(payload, origin_owner_key, via)``
+        (the origin only claimed; ``via`` the overlay key of the neighbour that handed it over),
         ``on_message(payload, origin_owner_key)`` for unicasts, and
         ``on_request(payload, origin_owner_key)`` returning the reply bytes or a Deferred of
         them."""

@@ -84,7 +84,7 @@ class HostileInputTests(TestCase):
     def test_replayed_datagram_is_refused_and_counted(self):
         frames = self._capture_gossip_to(self.a)
         delivered = []
-        self.net.node(self.a).on_broadcast = lambda payload, origin, mid: delivered.append(payload)
+        self.net.node(self.a).on_broadcast = lambda payload, origin, mid, via: delivered.append(payload)
         self.net.broadcast(self.b, b"only once " * 8)
         self.net.run_for(1)
         self.assertEqual(delivered, [b"only once " * 8])

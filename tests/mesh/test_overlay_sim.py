@@ -87,9 +87,9 @@ class BroadcastTests(TestCase):
         for address in nodes:
             node = net.node(address)
 
-            def counting(payload, origin, mid, a=address, recorded=node.on_broadcast):
+            def counting(payload, origin, mid, via, a=address, recorded=node.on_broadcast):
                 counts[a, mid] = counts.get((a, mid), 0) + 1
-                recorded(payload, origin, mid)
+                recorded(payload, origin, mid, via)
 
             node.on_broadcast = counting
         origins = {}
@@ -115,7 +115,7 @@ class BroadcastTests(TestCase):
     def test_delivery_reports_the_originating_owner_key(self):
         net, nodes = grow(5, seed=22, settle=5)
         got = []
-        net.node(nodes[3]).on_broadcast = lambda payload, origin, mid: got.append((payload, origin))
+        net.node(nodes[3]).on_broadcast = lambda payload, origin, mid, via: got.append((payload, origin))
         net.broadcast(nodes[1], b"hello")
         net.run_for(2)
         self.assertEqual(got, [(b"hello", net.node(nodes[1]).identity.owner_key)])
@@ -163,7 +163,7 @@ class LargeBroadcastTests(TestCase):
         got = {}
         for address in nodes:
             net.node(address).on_broadcast = (
-                lambda payload, origin, mid, a=address: got.setdefault(a, []).append(payload))
+                lambda payload, origin, mid, via, a=address: got.setdefault(a, []).append(payload))
         sizes = [1, limits.MAX_BROADCAST_PAYLOAD - 1, limits.MAX_BROADCAST_PAYLOAD, 40_000]
         payloads = [bytes([n + 1]) * size for n, size in enumerate(sizes)]
         for payload in payloads:

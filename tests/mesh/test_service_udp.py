@@ -54,7 +54,7 @@ class MeshServiceTests(TestCase):
         services = [first] + others
         received = {i: [] for i in range(len(services))}
         for i, service in enumerate(services):
-            service.on_broadcast(lambda payload, origin, i=i: received[i].append((payload, origin)))
+            service.on_broadcast(lambda payload, origin, via, i=i: received[i].append((payload, origin)))
         yield wait_for(lambda: all(s.peers() for s in services), "every server to have a neighbour")
         mid = others[2].broadcast(b"hello over real UDP")
         self.assertEqual(len(mid), 16)

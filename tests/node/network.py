@@ -79,7 +79,17 @@ class MemoryOverlay:
     def set_handlers(self, on_broadcast, on_message, on_request) -> None:
         self.handlers = (on_broadcast, on_message, on_request)
 
-    def broadcast(self, payload: bytes) -> None:
+    def neighbours(self) -> list:
+        """Every other reachable server: in this network all are neighbours."""
+        net = self.network
+        if self.owner in net.isolated:
+            return []
+        return [key for key, o in net.overlays.items()
+                if key != self.owner and o.handlers and key not in net.isolated]
+
+    def broadcast(self, payload: bytes, claimed_origin: Optional[bytes] = None) -> None:
+        """``claimed_origin``: what a hostile server may write as the broadcast's origin (the
+        neighbours still see it come from this server)."""
         net = self.network
         receivers = [] if self.owner in net.isolated else [
             o for key, o in net.overlays.items()
@@ -88,7 +98,7 @@ class MemoryOverlay:
         ]
         net.broadcasts.append(Sent(net.clock.seconds(), self.owner, None, payload, bool(receivers)))
         for overlay in receivers:
-            overlay.handlers[0](payload, self.owner)
+            overlay.handlers[0](payload, claimed_origin or self.owner, self.owner)
 
     def send(self, owner_key: bytes, payload: bytes):
         net = self.network

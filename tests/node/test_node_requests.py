@@ -111,7 +111,7 @@ class FetchOnDemandTests(TestCase):
         await client_reads(cluster, BOB, profile_filter(BOB))
         await client_reads(cluster, BOB, Filter(kinds=frozenset({1}), ids=frozenset({b"\x01" * 32}),
                                                 authors=frozenset({BOB.public})))
-        self.assertEqual(cluster.network.requests, [])
+        self.assertEqual(asked(cluster, "profile", BOB) + asked(cluster, "post", BOB), [])
 
 
 class RefreshTests(TestCase):

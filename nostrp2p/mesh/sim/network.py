@@ -127,7 +127,7 @@ class SimNetwork:
         rng = random.Random(f"{self.seed}/{host.label}/{host.incarnation}")
         config = OverlayConfig(bootstrap=host.bootstrap, network_password=host.password)
 
-        def delivered(payload, origin, mid, address=host.address):
+        def delivered(payload, origin, mid, via, address=host.address):
             self.deliveries[mid].setdefault(address, self.now)
 
         def message(payload, origin, address=host.address):
