@@ -32,7 +32,7 @@ SUMMARISED = (
     ("resend_delivered", "{} delivered on a retry"),
     ("resend_queued", "{} queued to retry"),
     ("resend_dropped", "{} given up after the last retry"),
-    ("share_answered", "{} share requests answered"),
+    ("share_asked", "{} catch-up requests to the neighbours"),
     ("fetch_sent", "{} fetches for the client"),
     ("fetch_failed", "{} fetches failed"),
     ("bad_signature", "{} events with bad signatures refused"),
