@@ -9,11 +9,14 @@ apart on one socket.
 from __future__ import annotations
 
 import binascii
+import collections
 import ipaddress
 import os
 import struct
 from dataclasses import dataclass
 from typing import Optional
+
+from nostrp2p.mesh import limits
 
 MAGIC_COOKIE = 0x2112A442
 HEADER = struct.Struct("!HHI12s")
@@ -32,6 +35,7 @@ FINGERPRINT = 0x8028
 _FINGERPRINT_XOR = 0x5354554E
 
 SOFTWARE_NAME = b"NostrP2P"
+LARGEST_ANSWER = HEADER_SIZE + 4 + 20 + 8  # XOR-MAPPED-ADDRESS of an IPv6 source, FINGERPRINT
 MAX_STUN_BYTES = 548
 """RFC 5389 7.1: a message over UDP without path MTU knowledge stays within 548 bytes; we
 refuse larger ones rather than parse them."""
@@ -181,7 +185,11 @@ def mapped_address(message: StunMessage) -> tuple[str, int]:
 
 
 def binding_request(transaction_id: Optional[bytes] = None) -> bytes:
-    return encode(BINDING_REQUEST, transaction_id or os.urandom(12), [(SOFTWARE, SOFTWARE_NAME)])
+    """Our request, padded (its SOFTWARE value, an attribute every server may ignore) to the size
+    of the largest answer, so that servers which answer only requests at least as large as their
+    answer (as ours do, see :class:`Responder`) answer it at any rate."""
+    software = SOFTWARE_NAME.ljust(LARGEST_ANSWER - HEADER_SIZE - 4 - 8)
+    return encode(BINDING_REQUEST, transaction_id or os.urandom(12), [(SOFTWARE, software)])
 
 
 def answer(datagram: bytes, source: tuple[str, int]) -> Optional[bytes]:
@@ -199,7 +207,6 @@ def answer(datagram: bytes, source: tuple[str, int]) -> Optional[bytes]:
         return encode(BINDING_ERROR, message.transaction_id, [
             (ERROR_CODE, struct.pack("!HBB", 0, 4, 20) + reason),
             (UNKNOWN_ATTRIBUTES, b"".join(struct.pack("!H", k) for k in unknown[:16])),
-            (SOFTWARE, SOFTWARE_NAME),
         ])
     host, port = source
     if message.classic:
@@ -208,8 +215,50 @@ def answer(datagram: bytes, source: tuple[str, int]) -> Optional[bytes]:
         ])
     return encode(BINDING_SUCCESS, message.transaction_id, [
         (XOR_MAPPED_ADDRESS, encode_address(host, port, message.transaction_id)),
-        (SOFTWARE, SOFTWARE_NAME),
     ])
+
+
+class Responder:
+    """:func:`answer` within a per-source allowance. An answer goes to an address that has proved
+    nothing (UDP sources are forged at will), so it must not make this server an amplifier: each
+    source IP gets STUN_ANSWERS_PER_SECOND_PER_SOURCE answers, and of those only
+    STUN_LARGER_ANSWERS_PER_MINUTE larger than their request. Our answers carry no SOFTWARE
+    (which would only tell scanners what runs here)."""
+
+    REFUSED = b""  # over the allowance: dropped and counted
+
+    def __init__(self):
+        self.sources: collections.OrderedDict[str, list] = collections.OrderedDict()
+        self.stats = collections.Counter()
+
+    def answer(self, datagram: bytes, source, now: float):
+        """The answer to send, None (not a Binding request), or REFUSED; raises StunError."""
+        reply = answer(datagram, source)
+        if reply is None:
+            return None
+        if not self._allowed(source[0], len(reply) > len(datagram), now):
+            self.stats["drop_stun_over_rate"] += 1
+            return self.REFUSED
+        self.stats["stun_answered"] += 1
+        return reply
+
+    def _allowed(self, host, larger: bool, now: float) -> bool:
+        state = self.sources.pop(host, None)
+        if state is None:
+            state = [float(limits.STUN_ANSWER_BURST), float(limits.STUN_LARGER_ANSWER_BURST), now]
+        tokens, larger_tokens, last = state
+        elapsed = max(0.0, now - last)
+        tokens = min(limits.STUN_ANSWER_BURST, tokens + elapsed * limits.STUN_ANSWERS_PER_SECOND_PER_SOURCE)
+        larger_tokens = min(limits.STUN_LARGER_ANSWER_BURST,
+                            larger_tokens + elapsed * limits.STUN_LARGER_ANSWERS_PER_MINUTE / 60)
+        allowed = tokens >= 1 and (not larger or larger_tokens >= 1)
+        if allowed:
+            tokens -= 1
+            larger_tokens -= 1 if larger else 0
+        self.sources[host] = [tokens, larger_tokens, now]  # most recently heard last
+        while len(self.sources) > limits.STUN_SOURCES_TRACKED:
+            self.sources.popitem(last=False)
+        return allowed
 
 
 class BindingTransaction:
