@@ -208,6 +208,12 @@ MAX_REASSEMBLY_MESSAGES = 64
 MAX_REASSEMBLY_BYTES = 4 * 1024 * 1024
 """Bytes held in partly received messages at once."""
 
+MAX_REASSEMBLY_MESSAGES_PER_PEER = MAX_REASSEMBLY_MESSAGES // 8
+MAX_REASSEMBLY_BYTES_PER_PEER = 2 * MAX_UNICAST_PAYLOAD
+"""Of those, what one sending server may hold (its own oldest is dropped past it), so that it
+cannot push out the partial messages of others: it takes at most an eighth of the messages and
+a quarter of the bytes, and two of the largest messages still fit."""
+
 REASSEMBLY_TIMEOUT = 60.0
 """A partly received message with no new fragment for this long is dropped."""
 
