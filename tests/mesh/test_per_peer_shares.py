@@ -1,5 +1,6 @@
-"""Partial unicast messages are held within a share per sending server: a member that sends the
-first fragments of many messages loses its own oldest, never another server's."""
+"""Shares per peer: partial unicast messages are held within a share per sending server (a member
+that sends the first fragments of many messages loses its own oldest, never another server's), and
+messages waiting for one unknown server to be found cannot take every waiting place."""
 
 from twisted.trial.unittest import TestCase
 
@@ -50,3 +51,24 @@ class ReassemblyShareTests(TestCase):
         self.assertEqual(parts.add(("small", 0), 1, 2, b"z", 0.0), b"y" * 10 + b"z")
         self.assertNotIn("small", parts.sender_messages)
         self.assertEqual(parts.bytes, 3000)
+
+
+class LookupShareTests(TestCase):
+    def test_sends_to_one_unknown_server_cannot_take_every_waiting_place(self):
+        net = SimNetwork(seed=12)
+        a = net.add_node()
+        b = net.add_node(bootstrap=[a])
+        net.run_for(5)
+        unknown = b"\x42" * 32
+        flood = [net.unicast(a, unknown, b"anyone there?") for _ in range(limits.MAX_OUTGOING_PER_PEER + 10)]
+        refused = [o for o in flood if o.finished is not None]
+        self.assertEqual(len(refused), 10)  # at once, with the reason
+        self.assertTrue(all("too many messages waiting" in str(o.error) for o in refused))
+        honest = net.unicast(a, net.owner_of(b), b"to a server that exists")
+        deadline = net.now + 30
+        while honest.finished is None and net.now < deadline:
+            net.run_for(0.5)
+        self.assertIsNone(honest.error)
+        while any(o.finished is None for o in flood) and net.now < deadline + 30:
+            net.run_for(1)
+        self.assertEqual(net.node(a).unicaster.locator.per_owner, {})  # every place given back
