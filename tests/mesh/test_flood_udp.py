@@ -7,6 +7,7 @@
   it received, and A keeps serving its members meanwhile."""
 
 import json
+import os
 import sys
 
 from twisted.internet import defer, protocol, reactor, task
@@ -80,8 +81,8 @@ class FloodTests(TestCase):
         return server
 
     def setUp(self):
-        self.keys = __import__("os").path.abspath(self.mktemp())
-        __import__("os").makedirs(self.keys)
+        self.keys = os.path.abspath(self.mktemp())
+        os.makedirs(self.keys)
 
     @defer.inlineCallbacks
     def _stats(self, server):
@@ -91,21 +92,33 @@ class FloodTests(TestCase):
         return server.last("stats")
 
     @defer.inlineCallbacks
+    def _until_counted(self, server, counters, what, at_least=100):
+        """Poll ``server``'s counters until ``counters`` add up to ``at_least``."""
+        deadline = reactor.seconds() + START_DEADLINE
+        while True:
+            stats = yield self._stats(server)
+            if sum(stats.get(name, 0) for name in counters) >= at_least:
+                return
+            if reactor.seconds() > deadline:
+                raise AssertionError(f"not within {START_DEADLINE} s: {what}")
+            yield task.deferLater(reactor, 0.05, lambda: None)
+
+    def _broadcast_reaches(self, sender, receiver, text):
+        sender.say(f"broadcast {text}")
+        return poll(lambda: any(line.get("broadcast") == text for line in receiver.lines),
+                    JOIN_DEADLINE, f"the broadcast {text!r} to arrive")
+
+    @defer.inlineCallbacks
     def _newcomer_joins_during_flood(self, source_ports):
         a = yield self._server(1)
         port = a.last("listening")
         flood = self._spawn("tests.mesh.flood", port, "init", FLOOD_RATE, 7, source_ports)
         # the flood is on (A counts what it refuses) before the newcomer starts
-        for _ in range(200):
-            stats = yield self._stats(a)
-            if stats.get("cookie_sent", 0) + stats.get("drop_half_open_full", 0) > 100:
-                break
+        yield self._until_counted(a, ("cookie_sent", "drop_half_open_full"), "the flood to reach A")
         b = yield self._server(2, port)
         yield poll(lambda: 2 in (a.last("peers") or []) and 1 in (b.last("peers") or []),
                    JOIN_DEADLINE, "the newcomer to join A during the flood")
-        b.say("broadcast hello from the newcomer")
-        yield poll(lambda: any(line.get("broadcast") == "hello from the newcomer" for line in a.lines),
-                   JOIN_DEADLINE, "the newcomer's broadcast to reach A")
+        yield self._broadcast_reaches(b, a, "hello from the newcomer")
         self.assertFalse(flood.ended.called, "the flood ended before the newcomer joined")
         yield flood.ended
         [result] = flood.lines
@@ -130,13 +143,8 @@ class FloodTests(TestCase):
         member = yield self._server(2, port)
         yield poll(lambda: 1 in (member.last("peers") or []), START_DEADLINE, "a member to join A")
         flood = self._spawn("tests.mesh.flood", port, "stun-replay", FLOOD_RATE, 3, 1)
-        for _ in range(200):
-            stats = yield self._stats(a)
-            if stats.get("stun_answered", 0) + stats.get("drop_stun_over_rate", 0) > 100:
-                break
-        member.say("broadcast during the flood")
-        yield poll(lambda: any(line.get("broadcast") == "during the flood" for line in a.lines),
-                   JOIN_DEADLINE, "a member's broadcast to reach A during the flood")
+        yield self._until_counted(a, ("stun_answered", "drop_stun_over_rate"), "the flood to reach A")
+        yield self._broadcast_reaches(member, a, "during the flood")
         self.assertFalse(flood.ended.called, "the flood ended before the member was heard")
         yield flood.ended
         [result] = flood.lines

@@ -7,6 +7,7 @@ import random
 from twisted.trial.unittest import TestCase
 
 from nostrp2p.mesh import crypto, limits, wire
+from nostrp2p.mesh.handshakes import CookieSecrets
 from nostrp2p.mesh.sim import SimNetwork
 
 
@@ -101,7 +102,7 @@ class ReplayedInitTests(TestCase):
 
 class CookieTests(TestCase):
     def test_a_cookie_proves_one_address_only_and_expires(self):
-        secrets = __import__("nostrp2p.mesh.handshakes", fromlist=["CookieSecrets"]).CookieSecrets(random.Random(1))
+        secrets = CookieSecrets(random.Random(1))
         here, there = ("192.0.2.1", 7000), ("192.0.2.1", 7001)
         cookie = secrets.cookie(here, 0.0)
         self.assertTrue(secrets.valid(cookie, here, 0.0))
