@@ -21,8 +21,7 @@ import collections
 import enum
 import hmac
 
-from nostrp2p.mesh import crypto, limits, messages as m
-from nostrp2p.mesh import wire
+from nostrp2p.mesh import crypto, limits, messages as m, wire
 from nostrp2p.mesh.wire import MalformedFrame
 
 

@@ -185,7 +185,7 @@ class MeshService(Service):
                 self._stun_malformed += 1
                 return
             if answer is not None:
-                if answer is not stun.Responder.REFUSED:
+                if answer:  # empty: over the source's allowance (counted)
                     self._write(answer, address)
             else:
                 self.node.stun_received(datagram, address, self.reactor.seconds())

@@ -225,7 +225,7 @@ class Responder:
     STUN_LARGER_ANSWERS_PER_MINUTE larger than their request. Our answers carry no SOFTWARE
     (which would only tell scanners what runs here)."""
 
-    REFUSED = b""  # over the allowance: dropped and counted
+    REFUSED = b""  # over the allowance: nothing to send (counted)
 
     def __init__(self):
         self.sources: collections.OrderedDict[str, list] = collections.OrderedDict()
