@@ -21,6 +21,7 @@ import collections
 import enum
 import hmac
 
+from nostrp2p.bounded import RecentTable
 from nostrp2p.mesh import crypto, limits, messages as m, wire
 from nostrp2p.mesh.wire import MalformedFrame
 
@@ -188,7 +189,7 @@ class Handshakes:
         self.half_open = HalfOpenTable()  # theirs we answered
         self.cookies = CookieSecrets(node.rng)
         # ephemeral keys of the INITs we answered -> until when a repeat of one is a replay
-        self.answered: collections.OrderedDict[bytes, float] = collections.OrderedDict()
+        self.answered = RecentTable(limits.INITS_REMEMBERED)
 
     def taken(self, sid: int) -> bool:
         return sid in self.out or sid in self.half_open
@@ -349,7 +350,7 @@ class Handshakes:
                                  recv_key, now, False)
         expires = now + limits.HANDSHAKE_TIMEOUT * (limits.HANDSHAKE_ATTEMPTS + 1)
         self.half_open.add(sid, HalfOpen(session, address, expires, init.ephemeral, resp))
-        self._remember(init.ephemeral, now)
+        self.answered.keep(init.ephemeral, now + limits.INIT_REMEMBERED_FOR)
         self.node.emit(resp, address, "resp")
 
     def _send_cookie(self, datagram, init, address, now):
@@ -358,17 +359,7 @@ class Handshakes:
                        address, "cookie")
 
     def _answered_before(self, ephemeral, now) -> bool:
-        while self.answered:  # forget the expired (oldest first)
-            oldest, until = next(iter(self.answered.items()))
-            if until > now:
-                break
-            del self.answered[oldest]
-        return ephemeral in self.answered
-
-    def _remember(self, ephemeral, now):
-        self.answered[ephemeral] = now + limits.INIT_REMEMBERED_FOR
-        while len(self.answered) > limits.INITS_REMEMBERED:
-            self.answered.popitem(last=False)
+        return self.answered.get(ephemeral, now) > now
 
     def expire_half_open(self, now):
         self.half_open.expire(now)

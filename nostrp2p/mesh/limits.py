@@ -334,13 +334,11 @@ RESP_RESENDS = HANDSHAKE_ATTEMPTS - 1
 """Times the RESP of one half-open handshake is sent again, to a retransmitted INIT that carries
 a valid cookie for the address the first came from (its RESP was lost)."""
 
-STUN_ANSWERS_PER_SECOND_PER_SOURCE = 5.0
-STUN_ANSWER_BURST = 10
-"""Binding answers one source IP address gets per second (and in a burst): a STUN answer is a
-reflection, so a forged source must not turn this server into a flood."""
+STUN_ANSWERS_PER_SECOND_PER_SOURCE = 5
+"""Binding answers one source IP address gets per second: a STUN answer is a reflection, so a
+forged source must not turn this server into a flood."""
 
-STUN_LARGER_ANSWERS_PER_MINUTE = 6.0
-STUN_LARGER_ANSWER_BURST = 3
+STUN_LARGER_ANSWERS_PER_MINUTE = 6
 """Of those, answers larger than their request (a bare 20-byte request asks for a 40 or 52-byte
 answer): this few per source IP per minute. Our own requests are padded so that they never need
 this allowance."""

@@ -16,6 +16,7 @@ import struct
 from dataclasses import dataclass
 from typing import Optional
 
+from nostrp2p.bounded import WindowBudget
 from nostrp2p.mesh import limits
 
 MAGIC_COOKIE = 0x2112A442
@@ -221,14 +222,15 @@ def answer(datagram: bytes, source: tuple[str, int]) -> Optional[bytes]:
 class Responder:
     """:func:`answer` within a per-source allowance. An answer goes to an address that has proved
     nothing (UDP sources are forged at will), so it must not make this server an amplifier: each
-    source IP gets STUN_ANSWERS_PER_SECOND_PER_SOURCE answers, and of those only
-    STUN_LARGER_ANSWERS_PER_MINUTE larger than their request. Our answers carry no SOFTWARE
-    (which would only tell scanners what runs here)."""
+    source IP gets STUN_ANSWERS_PER_SECOND_PER_SOURCE answers a second, and of those only
+    STUN_LARGER_ANSWERS_PER_MINUTE a minute larger than their request. Our answers carry no
+    SOFTWARE (which would only tell scanners what runs here)."""
 
     REFUSED = b""  # over the allowance: nothing to send (counted)
 
     def __init__(self):
-        self.sources: collections.OrderedDict[str, list] = collections.OrderedDict()
+        self.answers = WindowBudget(limits.STUN_ANSWERS_PER_SECOND_PER_SOURCE, 1.0, limits.STUN_SOURCES_TRACKED)
+        self.larger = WindowBudget(limits.STUN_LARGER_ANSWERS_PER_MINUTE, 60.0, limits.STUN_SOURCES_TRACKED)
         self.stats = collections.Counter()
 
     def answer(self, datagram: bytes, source, now: float):
@@ -236,29 +238,13 @@ class Responder:
         reply = answer(datagram, source)
         if reply is None:
             return None
-        if not self._allowed(source[0], len(reply) > len(datagram), now):
+        host = source[0]
+        if not (self.answers.allow(host, now)
+                and (len(reply) <= len(datagram) or self.larger.allow(host, now))):
             self.stats["drop_stun_over_rate"] += 1
             return self.REFUSED
         self.stats["stun_answered"] += 1
         return reply
-
-    def _allowed(self, host, larger: bool, now: float) -> bool:
-        state = self.sources.pop(host, None)
-        if state is None:
-            state = [float(limits.STUN_ANSWER_BURST), float(limits.STUN_LARGER_ANSWER_BURST), now]
-        tokens, larger_tokens, last = state
-        elapsed = max(0.0, now - last)
-        tokens = min(limits.STUN_ANSWER_BURST, tokens + elapsed * limits.STUN_ANSWERS_PER_SECOND_PER_SOURCE)
-        larger_tokens = min(limits.STUN_LARGER_ANSWER_BURST,
-                            larger_tokens + elapsed * limits.STUN_LARGER_ANSWERS_PER_MINUTE / 60)
-        allowed = tokens >= 1 and (not larger or larger_tokens >= 1)
-        if allowed:
-            tokens -= 1
-            larger_tokens -= 1 if larger else 0
-        self.sources[host] = [tokens, larger_tokens, now]  # most recently heard last
-        while len(self.sources) > limits.STUN_SOURCES_TRACKED:
-            self.sources.popitem(last=False)
-        return allowed
 
 
 class BindingTransaction:
