@@ -55,6 +55,14 @@ class ForgedInitFloodTests(TestCase):
         net, a = self._newcomer_joins_during(sources)
         half_open = net.node(a).links.handshakes.half_open
         self.assertLessEqual(half_open.per_host["192.0.2.7"], limits.HALF_OPEN_UNPROVEN_PER_SOURCE)
+        # One host alone does not put A under load: another source still gets a RESP at once,
+        # without the cookie round trip.
+        other = ("192.0.2.99", 5000)
+        answers = []
+        net.taps.append(lambda src, dst, d: answers.append(d[1]) if dst == other else None)
+        net.inject(forged_init(random.Random(6)), other, a)
+        net.run_for(0.1)
+        self.assertEqual(answers, [wire.FRAME_RESP])
 
 
 class ReplayedInitTests(TestCase):
