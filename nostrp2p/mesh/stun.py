@@ -187,8 +187,8 @@ def mapped_address(message: StunMessage) -> tuple[str, int]:
 
 def binding_request(transaction_id: Optional[bytes] = None) -> bytes:
     """Our request, padded (its SOFTWARE value, an attribute every server may ignore) to the size
-    of the largest answer, so that servers which answer only requests at least as large as their
-    answer (as ours do, see :class:`Responder`) answer it at any rate."""
+    of the largest answer, so that servers which hold back answers larger than their request (as
+    ours do, see :class:`Responder`) answer it at their full rate."""
     software = SOFTWARE_NAME.ljust(LARGEST_ANSWER - HEADER_SIZE - 4 - 8)
     return encode(BINDING_REQUEST, transaction_id or os.urandom(12), [(SOFTWARE, software)])
 
