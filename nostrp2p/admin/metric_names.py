@@ -14,6 +14,9 @@ OVERLAY = {
     "sessions_established": "Encrypted sessions established with other servers (rekeys "
                             "included).",
     "handshake_failed": "Handshakes that got no answer after every retry.",
+    "cookie_sent": "INITs answered with a COOKIE frame instead of a handshake (under load, a "
+                   "source over its share, or a repeated INIT).",
+    "cookie_received": "COOKIE frames this server's handshakes were answered with.",
     "peer_timed_out": "Sessions closed because the other server went silent.",
     "peer_address_changed": "Sessions whose peer moved to a new address (roaming, a new NAT "
                             "mapping).",

@@ -75,7 +75,8 @@ class InitMessage:
     overlay_key: bytes
     owner: bytes
     sender_sid: int
-    raw: bytes
+    raw: bytes  # the INIT without a cookie: what the transcript hashes, whichever was sent
+    cookie: bytes | None = None
 
 
 @dataclass(frozen=True)
@@ -89,8 +90,11 @@ class RespMessage:
     confirm: bytes
 
 
-def make_init(net_key: bytes, eph_public: bytes, static_public: bytes, owner: bytes, sid: int) -> bytes:
-    body = bytes((wire.MAGIC, wire.FRAME_INIT)) + wire.pack([eph_public, static_public, owner, sid])
+def make_init(net_key: bytes, eph_public: bytes, static_public: bytes, owner: bytes, sid: int,
+              cookie: bytes | None = None) -> bytes:
+    """An INIT; with ``cookie`` (from a COOKIE frame) the same fields and the cookie as a fifth."""
+    fields = [eph_public, static_public, owner, sid] + ([cookie] if cookie is not None else [])
+    body = bytes((wire.MAGIC, wire.FRAME_INIT)) + wire.pack(fields)
     return body + _init_mac(net_key, body)
 
 
@@ -101,7 +105,41 @@ def parse_init(net_key: bytes, datagram: bytes) -> InitMessage:
     body, mac = datagram[: -wire.TAG_SIZE], datagram[-wire.TAG_SIZE:]
     if not _constant_eq(_init_mac(net_key, body), mac):
         raise BadMac("INIT MAC does not match this network key")
-    return InitMessage(*_fields(body[2:], _INIT_FIELDS, "INIT"), datagram)
+    fields = wire.want_list(wire.unpack(body[2:]), len(_INIT_FIELDS) + 1)
+    if len(fields) == len(_INIT_FIELDS) + 1:
+        cookie = wire.want_bytes(fields.pop(), wire.TAG_SIZE)
+        checked = [check(value) for check, value in zip(_INIT_FIELDS, fields)]
+        return InitMessage(*checked, make_init(net_key, *checked), cookie)
+    if len(fields) != len(_INIT_FIELDS):
+        raise MalformedFrame(f"INIT has {len(_INIT_FIELDS)} fields, or one more with a cookie")
+    return InitMessage(*[check(value) for check, value in zip(_INIT_FIELDS, fields)], datagram)
+
+
+# --- cookies: a responder under load answers an INIT with one instead of with state -----------
+COOKIE_FRAME_SIZE = 2 + 4 + 2 * wire.TAG_SIZE  # magic, type, sid_i, INIT MAC echoed, cookie
+
+
+def cookie_for(secret: bytes, address) -> bytes:
+    """The cookie of a source address under the responder's current secret: a MAC of host and
+    port, so only who receives at that address learns it (see docs/PROTOCOL.md, COOKIE)."""
+    host, port = address
+    data = host.encode("utf-8", "replace") + b"\x00" + port.to_bytes(2, "big")
+    return hashlib.blake2b(data, key=secret, digest_size=wire.TAG_SIZE, person=b"np2p-cookie-v1").digest()
+
+
+def make_cookie_reply(init_datagram: bytes, sender_sid: int, cookie: bytes) -> bytes:
+    """COOKIE: the INIT's session id and MAC (so only who saw that INIT can make the initiator
+    use a cookie) and the cookie."""
+    return (bytes((wire.MAGIC, wire.FRAME_COOKIE)) + sender_sid.to_bytes(4, "big")
+            + init_datagram[-wire.TAG_SIZE:] + cookie)
+
+
+def parse_cookie_reply(datagram: bytes) -> tuple[int, bytes, bytes]:
+    """(initiator's session id, INIT MAC it answers, cookie); MalformedFrame if not that shape."""
+    if len(datagram) != COOKIE_FRAME_SIZE:
+        raise MalformedFrame("a COOKIE frame is exactly 38 bytes")
+    sid = int.from_bytes(datagram[2:6], "big")
+    return sid, datagram[6:6 + wire.TAG_SIZE], datagram[6 + wire.TAG_SIZE:]
 
 
 def _key(value) -> bytes:

@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import collections
 import enum
+import hmac
 
-from nostrp2p.mesh import crypto, limits, messages as m
+from nostrp2p.bounded import RecentTable
+from nostrp2p.mesh import crypto, limits, messages as m, wire
 from nostrp2p.mesh.wire import MalformedFrame
 
 
@@ -85,12 +87,15 @@ class Peer:
 
 
 class Handshake:
-    __slots__ = ("sid", "eph_secret", "init", "address", "expected", "attempts", "pending", "punch")
+    __slots__ = ("sid", "eph_secret", "init", "sent", "address", "expected", "attempts", "pending",
+                 "punch", "cookies")
 
     def __init__(self, sid, eph_secret, init, address, expected):
         self.sid = sid
         self.eph_secret = eph_secret
-        self.init = init
+        self.init = init  # without a cookie: what the transcript hashes
+        self.sent = init  # what goes on the wire (with a cookie once the responder asked)
+        self.cookies = 0  # COOKIE frames taken (bounded: each one makes us send again)
         self.address = address
         self.expected = expected  # overlay key we meant to reach, None for a bare address
         self.attempts = 1
@@ -99,14 +104,80 @@ class Handshake:
 
 
 class HalfOpen:
-    __slots__ = ("session", "address", "expires", "init_raw", "resp")
+    __slots__ = ("session", "address", "expires", "ephemeral", "resp", "resends")
 
-    def __init__(self, session, address, expires, init_raw, resp):
+    def __init__(self, session, address, expires, ephemeral, resp):
         self.session = session
         self.address = address
         self.expires = expires
-        self.init_raw = init_raw
+        self.ephemeral = ephemeral  # the initiator's: what makes a repeated INIT the same one
         self.resp = resp
+        self.resends = 0
+
+
+class HalfOpenTable:
+    """Answered INITs waiting for the initiator's first DATA, by our session id, with what the
+    admission rules of PROTOCOL.md ("COOKIE") look up: by initiator ephemeral, and per source
+    IP address."""
+
+    def __init__(self):
+        self.by_sid: dict[int, HalfOpen] = {}
+        self.by_ephemeral: dict[bytes, HalfOpen] = {}
+        self.per_host: collections.Counter = collections.Counter()
+
+    def __len__(self) -> int:
+        return len(self.by_sid)
+
+    def __contains__(self, sid) -> bool:
+        return sid in self.by_sid
+
+    def get(self, sid):
+        return self.by_sid.get(sid)
+
+    def add(self, sid, half: HalfOpen) -> None:
+        self.by_sid[sid] = half
+        self.by_ephemeral[half.ephemeral] = half
+        self.per_host[half.address[0]] += 1
+
+    def pop(self, sid):
+        half = self.by_sid.pop(sid, None)
+        if half is not None:
+            del self.by_ephemeral[half.ephemeral]
+            host = half.address[0]
+            self.per_host[host] -= 1
+            if not self.per_host[host]:
+                del self.per_host[host]
+        return half
+
+    def expire(self, now) -> None:
+        for sid in [sid for sid, h in self.by_sid.items() if h.expires <= now]:
+            self.pop(sid)
+
+
+class CookieSecrets:
+    """The responder's cookie secret, replaced every COOKIE_SECRET_LIFETIME (lazily: the core
+    reads no clock), the previous one still accepted."""
+
+    def __init__(self, rng):
+        self.rng = rng
+        self.current = self.previous = None
+        self.replace_at = float("-inf")
+
+    def _rotate(self, now):
+        if now >= self.replace_at:
+            fresh = now - self.replace_at >= limits.COOKIE_SECRET_LIFETIME  # both are stale
+            self.previous = None if fresh else self.current
+            self.current = self.rng.randbytes(32)
+            self.replace_at = now + limits.COOKIE_SECRET_LIFETIME
+
+    def cookie(self, address, now) -> bytes:
+        self._rotate(now)
+        return crypto.cookie_for(self.current, address)
+
+    def valid(self, cookie, address, now) -> bool:
+        self._rotate(now)
+        return any(secret is not None and hmac.compare_digest(crypto.cookie_for(secret, address), cookie)
+                   for secret in (self.current, self.previous))
 
 
 class Handshakes:
@@ -115,7 +186,10 @@ class Handshakes:
         self.links = links
         self.net_key = network_key
         self.out: dict[int, Handshake] = {}  # ours, by our session id
-        self.half_open: dict[int, HalfOpen] = {}  # theirs we answered, by our session id
+        self.half_open = HalfOpenTable()  # theirs we answered
+        self.cookies = CookieSecrets(node.rng)
+        # ephemeral keys of the INITs we answered -> until when a repeat of one is a replay
+        self.answered = RecentTable(limits.INITS_REMEMBERED)
 
     def taken(self, sid: int) -> bool:
         return sid in self.out or sid in self.half_open
@@ -146,7 +220,7 @@ class Handshakes:
             return
         if hs.attempts < limits.HANDSHAKE_ATTEMPTS:
             hs.attempts += 1
-            self.node.emit(hs.init, hs.address, "init")
+            self.node.emit(hs.sent, hs.address, "init")
             self.node.timers.call_at(now + limits.HANDSHAKE_TIMEOUT, self._timer, sid)
             return
         del self.out[sid]
@@ -203,8 +277,32 @@ class Handshakes:
         peer.pending.clear()
         self.links.flush(peer, queued or [m.Ping()], now)  # a PING proves us to the responder
 
+    def receive_cookie(self, datagram, address, now):
+        """A COOKIE frame: the responder is under load and wants our INIT again with the cookie."""
+        try:
+            sid, init_mac, cookie = crypto.parse_cookie_reply(datagram)
+        except MalformedFrame:
+            self.node.count("drop_malformed")
+            return
+        hs = self.out.get(sid)
+        if hs is None or hs.sent[-wire.TAG_SIZE:] != init_mac or hs.address != address:
+            self.node.count("drop_unknown_handshake")
+            return
+        if hs.cookies >= limits.HANDSHAKE_ATTEMPTS:
+            self.node.count("drop_cookie_loop")
+            return
+        hs.cookies += 1
+        self.node.count("cookie_received")
+        ident = self.node.identity
+        hs.sent = crypto.make_init(self.net_key, crypto.bindings.crypto_scalarmult_base(hs.eph_secret),
+                                   ident.public_key, ident.owner_key, hs.sid, cookie)
+        self.node.emit(hs.sent, hs.address, "init")
+
     # --- responder ---------------------------------------------------------------------------
     def receive_init(self, datagram, address, now):
+        """Answer an INIT, by the admission rules of PROTOCOL.md ("COOKIE"): everything before
+        the RESP is stateless and costs a few BLAKE2b, so a flood of forged or replayed INITs
+        costs no more; what it may cost in state is bounded per source and in all."""
         try:
             init = crypto.parse_init(self.net_key, datagram)
         except (crypto.BadMac, MalformedFrame) as exc:
@@ -214,12 +312,27 @@ class Handshakes:
         if init.overlay_key == ident.public_key:
             self.node.count("drop_self_handshake")
             return
-        for half in self.half_open.values():
-            if half.init_raw == init.raw:  # a retransmitted INIT: same answer
-                self.node.emit(half.resp, address, "resp")
-                return
+        proven = init.cookie is not None and self.cookies.valid(init.cookie, address, now)
         self.expire_half_open(now)
-        if len(self.half_open) >= limits.MAX_HALF_OPEN:
+        half = self.half_open.by_ephemeral.get(init.ephemeral)
+        if half is not None or self._answered_before(init.ephemeral, now):
+            # The same INIT again: lost RESP, or a replay. Only a source that proves it receives
+            # at the address the INIT first came from gets the same RESP again (within bounds).
+            if not proven:
+                self._send_cookie(datagram, init, address, now)
+            elif (half is not None and half.address == address
+                    and half.resends < limits.RESP_RESENDS):
+                half.resends += 1
+                self.node.emit(half.resp, address, "resp")
+            else:
+                self.node.count("drop_replayed_init")
+            return
+        held = self.half_open.per_host[address[0]]
+        if not proven and (len(self.half_open) >= limits.HALF_OPEN_UNDER_LOAD
+                           or held >= limits.HALF_OPEN_UNPROVEN_PER_SOURCE):
+            self._send_cookie(datagram, init, address, now)
+            return
+        if len(self.half_open) >= limits.MAX_HALF_OPEN or held >= limits.HALF_OPEN_PER_SOURCE:
             self.node.count("drop_half_open_full")
             return
         sid = self.links.new_sid()
@@ -236,9 +349,17 @@ class Handshakes:
         session = crypto.Session(sid, init.sender_sid, init.overlay_key, init.owner, send_key,
                                  recv_key, now, False)
         expires = now + limits.HANDSHAKE_TIMEOUT * (limits.HANDSHAKE_ATTEMPTS + 1)
-        self.half_open[sid] = HalfOpen(session, address, expires, init.raw, resp)
+        self.half_open.add(sid, HalfOpen(session, address, expires, init.ephemeral, resp))
+        self.answered.keep(init.ephemeral, now + limits.INIT_REMEMBERED_FOR)
         self.node.emit(resp, address, "resp")
 
+    def _send_cookie(self, datagram, init, address, now):
+        self.node.count("cookie_sent")
+        self.node.emit(crypto.make_cookie_reply(datagram, init.sender_sid, self.cookies.cookie(address, now)),
+                       address, "cookie")
+
+    def _answered_before(self, ephemeral, now) -> bool:
+        return self.answered.get(ephemeral, now) > now
+
     def expire_half_open(self, now):
-        for sid in [sid for sid, h in self.half_open.items() if h.expires <= now]:
-            del self.half_open[sid]
+        self.half_open.expire(now)

@@ -216,6 +216,12 @@ MAX_REASSEMBLY_MESSAGES = 64
 MAX_REASSEMBLY_BYTES = 4 * 1024 * 1024
 """Bytes held in partly received messages at once."""
 
+MAX_REASSEMBLY_MESSAGES_PER_PEER = MAX_REASSEMBLY_MESSAGES // 8
+MAX_REASSEMBLY_BYTES_PER_PEER = 2 * MAX_UNICAST_PAYLOAD
+"""Of those, what one sending server may hold (its own oldest is dropped past it), so that it
+cannot push out the partial messages of others: it takes at most an eighth of the messages and
+a quarter of the bytes, and two of the largest messages still fit."""
+
 REASSEMBLY_TIMEOUT = 60.0
 """A partly received message with no new fragment for this long is dropped."""
 
@@ -307,3 +313,43 @@ change: a router restart, a new address from the provider)."""
 
 MAX_STUN_SERVERS = 8
 """STUN servers configured at most."""
+
+# --- handshakes under load, and answers to unproven sources (see PROTOCOL.md "COOKIE") -------
+HALF_OPEN_UNDER_LOAD = MAX_HALF_OPEN // 4
+"""With this many handshakes half-open (a quarter of MAX_HALF_OPEN, WireGuard's ratio is an
+eighth of a far larger queue), an INIT without a valid cookie gets a COOKIE frame and no state:
+what remains of the table is for sources that proved they receive at their address."""
+
+HALF_OPEN_UNPROVEN_PER_SOURCE = 2
+"""Half-open handshakes one IP address may hold without a cookie; past it, that source gets
+COOKIE frames (so one host, from any number of ports, takes at most this much of the table)."""
+
+HALF_OPEN_PER_SOURCE = MAX_HALF_OPEN // 2
+"""Half-open handshakes one IP address may hold at all, cookie or not."""
+
+COOKIE_SECRET_LIFETIME = 120.0
+"""The secret cookies are made under is replaced this often (a cookie from the previous secret is
+still accepted: a cookie lives between 2 and 4 minutes)."""
+
+INITS_REMEMBERED = 1024
+"""Initiators' ephemeral keys of INITs answered with a RESP, remembered (oldest forgotten first)
+so that a replayed INIT gets at most a COOKIE frame, never a second handshake..."""
+
+INIT_REMEMBERED_FOR = SESSION_MAX_AGE
+"""...for this long (a session made from an older INIT has expired anyway)."""
+
+RESP_RESENDS = HANDSHAKE_ATTEMPTS - 1
+"""Times the RESP of one half-open handshake is sent again, to a retransmitted INIT that carries
+a valid cookie for the address the first came from (its RESP was lost)."""
+
+STUN_ANSWERS_PER_SECOND_PER_SOURCE = 5
+"""Binding answers one source IP address gets per second: a STUN answer is a reflection, so a
+forged source must not turn this server into a flood."""
+
+STUN_LARGER_ANSWERS_PER_MINUTE = 6
+"""Of those, answers larger than their request (a bare 20-byte request asks for a 40 or 52-byte
+answer): this few per source IP per minute. Our own requests are padded so that they never need
+this allowance."""
+
+STUN_SOURCES_TRACKED = 1024
+"""Source addresses whose STUN allowances are tracked (least recently heard forgotten first)."""

@@ -109,6 +109,8 @@ class Links:
             self.handshakes.receive_init(datagram, address, now)
         elif kind == wire.FRAME_RESP:
             self.handshakes.receive_resp(datagram, address, now)
+        elif kind == wire.FRAME_COOKIE:
+            self.handshakes.receive_cookie(datagram, address, now)
         else:
             self.node.count("drop_unknown_frame")
 
@@ -138,7 +140,7 @@ class Links:
             return
         if half is not None:
             # The initiator has proved itself: the session becomes the peer's current one.
-            del self.handshakes.half_open[sid]
+            self.handshakes.half_open.pop(sid)
             session.confirmed = True
             if self.install(session, address, now) is None:
                 return

@@ -1,6 +1,8 @@
 """Messages that arrive in numbered pieces (unicast fragments, parts of large broadcasts), held
 until whole within bounds: at most so many messages and so many bytes at once (the oldest other
-message is dropped to make room) and for a limited time."""
+message is dropped to make room) and for a limited time. Optionally also per sender (the first
+element of a message's key): a sender past its share loses its own oldest partial message, never
+another sender's, so one peer cannot push out the others' partial messages."""
 
 from __future__ import annotations
 
@@ -22,14 +24,19 @@ class Partial:
 
 
 class Reassembly:
-    def __init__(self, count, max_messages: int, max_bytes: int, full: str, timed_out: str):
+    def __init__(self, count, max_messages: int, max_bytes: int, full: str, timed_out: str,
+                 per_sender: tuple[int, int, str] | None = None):
         self.count = count  # count(counter name): the core's counters
         self.max_messages = max_messages
         self.max_bytes = max_bytes
         self.full = full  # counter of messages dropped to make room
         self.timed_out = timed_out  # counter of messages dropped for taking too long
+        # (messages, bytes, counter) one sender may hold, keys being (sender, ...); None: no share
+        self.per_sender = per_sender
         self.partials: collections.OrderedDict[object, Partial] = collections.OrderedDict()
         self.bytes = 0
+        self.sender_messages: collections.Counter = collections.Counter()
+        self.sender_bytes: collections.Counter = collections.Counter()
 
     def __contains__(self, key) -> bool:
         return key in self.partials
@@ -40,6 +47,8 @@ class Reassembly:
         partial = self.partials.get(key)
         if partial is None:
             partial = self.partials[key] = Partial(count, tag, now)
+            if self.per_sender is not None:
+                self.sender_messages[key[0]] += 1
         elif (partial.count, partial.tag) != (count, tag):
             raise MalformedFrame("pieces of one message disagree")
         if index in partial.chunks:
@@ -48,9 +57,13 @@ class Reassembly:
         partial.size += len(chunk)
         partial.last = now
         self.bytes += len(chunk)
+        if self.per_sender is not None:
+            self.sender_bytes[key[0]] += len(chunk)
         if len(partial.chunks) == partial.count:
             self._drop(key)
             return b"".join(partial.chunks[i] for i in range(partial.count))
+        if self.per_sender is not None and not self._bound_sender(key):
+            return None
         self._bound(key)
         return None
 
@@ -76,7 +89,27 @@ class Reassembly:
         return None
 
     def _drop(self, key) -> None:
-        self.bytes -= self.partials.pop(key).size
+        size = self.partials.pop(key).size
+        self.bytes -= size
+        if self.per_sender is not None:
+            sender = key[0]
+            self.sender_bytes[sender] -= size
+            self.sender_messages[sender] -= 1
+            if not self.sender_messages[sender]:
+                del self.sender_messages[sender], self.sender_bytes[sender]
+
+    def _bound_sender(self, keep) -> bool:
+        """Keep the sender of ``keep`` within its share, dropping its own oldest partial messages
+        (``keep`` last); False when ``keep`` itself went."""
+        max_messages, max_bytes, counter = self.per_sender
+        sender = keep[0]
+        while self.sender_messages[sender] > max_messages or self.sender_bytes[sender] > max_bytes:
+            key = next((k for k in self.partials if k[0] == sender and k != keep), keep)
+            self._drop(key)
+            self.count(counter)
+            if key == keep:
+                return False
+        return True
 
     def _bound(self, keep) -> None:
         while len(self.partials) > self.max_messages or self.bytes > self.max_bytes:

@@ -63,7 +63,7 @@ class MeshService(Service):
         self._message_callbacks = []
         self._request_handler = None
         self._send_errors = 0
-        self._stun_answered = 0
+        self._stun = stun.Responder()
         self._stun_malformed = 0
 
     # --- what the node layer calls ---------------------------------------------------------
@@ -134,7 +134,7 @@ class MeshService(Service):
         """Counters: datagrams, deliveries, and every drop reason (``drop_*``)."""
         counters = dict(self.node.stats) if self.node is not None else {}
         counters["send_errors"] = self._send_errors
-        counters["stun_answered"] = self._stun_answered
+        counters.update(self._stun.stats)
         counters["drop_malformed_stun_request"] = self._stun_malformed
         return counters
 
@@ -182,13 +182,13 @@ class MeshService(Service):
     def _datagram(self, datagram, address):
         if stun.looks_like_stun(datagram):
             try:
-                answer = stun.answer(datagram, address)
+                answer = self._stun.answer(datagram, address, self.reactor.seconds())
             except stun.StunError:
                 self._stun_malformed += 1
                 return
             if answer is not None:
-                self._stun_answered += 1
-                self._write(answer, address)
+                if answer:  # empty: over the source's allowance (counted)
+                    self._write(answer, address)
             else:
                 self.node.stun_received(datagram, address, self.reactor.seconds())
                 self._pump()

@@ -9,11 +9,15 @@ apart on one socket.
 from __future__ import annotations
 
 import binascii
+import collections
 import ipaddress
 import os
 import struct
 from dataclasses import dataclass
 from typing import Optional
+
+from nostrp2p.bounded import WindowBudget
+from nostrp2p.mesh import limits
 
 MAGIC_COOKIE = 0x2112A442
 HEADER = struct.Struct("!HHI12s")
@@ -32,6 +36,7 @@ FINGERPRINT = 0x8028
 _FINGERPRINT_XOR = 0x5354554E
 
 SOFTWARE_NAME = b"NostrP2P"
+LARGEST_ANSWER = HEADER_SIZE + 4 + 20 + 8  # XOR-MAPPED-ADDRESS of an IPv6 source, FINGERPRINT
 MAX_STUN_BYTES = 548
 """RFC 5389 7.1: a message over UDP without path MTU knowledge stays within 548 bytes; we
 refuse larger ones rather than parse them."""
@@ -181,7 +186,11 @@ def mapped_address(message: StunMessage) -> tuple[str, int]:
 
 
 def binding_request(transaction_id: Optional[bytes] = None) -> bytes:
-    return encode(BINDING_REQUEST, transaction_id or os.urandom(12), [(SOFTWARE, SOFTWARE_NAME)])
+    """Our request, padded (its SOFTWARE value, an attribute every server may ignore) to the size
+    of the largest answer, so that servers which hold back answers larger than their request (as
+    ours do, see :class:`Responder`) answer it at their full rate."""
+    software = SOFTWARE_NAME.ljust(LARGEST_ANSWER - HEADER_SIZE - 4 - 8)
+    return encode(BINDING_REQUEST, transaction_id or os.urandom(12), [(SOFTWARE, software)])
 
 
 def answer(datagram: bytes, source: tuple[str, int]) -> Optional[bytes]:
@@ -199,7 +208,6 @@ def answer(datagram: bytes, source: tuple[str, int]) -> Optional[bytes]:
         return encode(BINDING_ERROR, message.transaction_id, [
             (ERROR_CODE, struct.pack("!HBB", 0, 4, 20) + reason),
             (UNKNOWN_ATTRIBUTES, b"".join(struct.pack("!H", k) for k in unknown[:16])),
-            (SOFTWARE, SOFTWARE_NAME),
         ])
     host, port = source
     if message.classic:
@@ -208,8 +216,35 @@ def answer(datagram: bytes, source: tuple[str, int]) -> Optional[bytes]:
         ])
     return encode(BINDING_SUCCESS, message.transaction_id, [
         (XOR_MAPPED_ADDRESS, encode_address(host, port, message.transaction_id)),
-        (SOFTWARE, SOFTWARE_NAME),
     ])
+
+
+class Responder:
+    """:func:`answer` within a per-source allowance. An answer goes to an address that has proved
+    nothing (UDP sources are forged at will), so it must not make this server an amplifier: each
+    source IP gets STUN_ANSWERS_PER_SECOND_PER_SOURCE answers a second, and of those only
+    STUN_LARGER_ANSWERS_PER_MINUTE a minute larger than their request. Our answers carry no
+    SOFTWARE (which would only tell scanners what runs here)."""
+
+    REFUSED = b""  # over the allowance: nothing to send (counted)
+
+    def __init__(self):
+        self.answers = WindowBudget(limits.STUN_ANSWERS_PER_SECOND_PER_SOURCE, 1.0, limits.STUN_SOURCES_TRACKED)
+        self.larger = WindowBudget(limits.STUN_LARGER_ANSWERS_PER_MINUTE, 60.0, limits.STUN_SOURCES_TRACKED)
+        self.stats = collections.Counter()
+
+    def answer(self, datagram: bytes, source, now: float):
+        """The answer to send, None (not a Binding request), or REFUSED; raises StunError."""
+        reply = answer(datagram, source)
+        if reply is None:
+            return None
+        host = source[0]
+        if not (self.answers.allow(host, now)
+                and (len(reply) <= len(datagram) or self.larger.allow(host, now))):
+            self.stats["drop_stun_over_rate"] += 1
+            return self.REFUSED
+        self.stats["stun_answered"] += 1
+        return reply
 
 
 class BindingTransaction:

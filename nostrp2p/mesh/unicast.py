@@ -29,7 +29,10 @@ class Unicast:
         self.requests = PendingRequests(node.timers)
         self.partials = Reassembly(node.count, limits.MAX_REASSEMBLY_MESSAGES,
                                    limits.MAX_REASSEMBLY_BYTES, full="drop_reassembly_full",
-                                   timed_out="drop_reassembly_timeout")
+                                   timed_out="drop_reassembly_timeout",
+                                   per_sender=(limits.MAX_REASSEMBLY_MESSAGES_PER_PEER,
+                                               limits.MAX_REASSEMBLY_BYTES_PER_PEER,
+                                               "drop_reassembly_peer_full"))
         self.delivered = RecentTable(limits.DELIVERED_IDS_MAX)  # message id -> when forgotten
         node.handle(m.Fragment, self._on_fragment)
 

@@ -20,6 +20,7 @@ MAGIC = 0xA1  # protocol version 1
 FRAME_INIT = 0x01
 FRAME_RESP = 0x02
 FRAME_DATA = 0x03
+FRAME_COOKIE = 0x04  # a responder under load asks for an INIT carrying a cookie
 
 DATA_HEADER = struct.Struct("!BBIQ")  # magic, type, receiver session id, counter
 DATA_HEADER_SIZE = DATA_HEADER.size  # 14

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from twisted.trial.unittest import TestCase
 
-from nostrp2p.mesh import stun
+from nostrp2p.mesh import limits, stun
 from tests.vectors import path
 
 
@@ -149,3 +149,51 @@ class TransactionTests(TestCase):
         other = stun.decode(stun.answer(stun.binding_request(), ("192.0.2.1", 9)))
         self.assertFalse(transaction.on_response(other))
         self.assertIsNone(transaction.result)
+
+
+class AmplificationTests(TestCase):
+    """A STUN answer goes to a source that proved nothing: it must not make us an amplifier."""
+
+    BARE = stun.encode(stun.BINDING_REQUEST, TXID, fingerprint=False)  # 20 bytes, as scanners send
+
+    def test_answers_do_not_name_the_software(self):
+        for request in (self.BARE, stun.binding_request(),
+                        stun.encode(stun.BINDING_REQUEST, TXID, [(0x0024, b"\x00" * 4)])):
+            reply = stun.decode(stun.answer(request, ("192.0.2.1", 1)))
+            self.assertIsNone(reply.get(stun.SOFTWARE))
+            self.assertNotIn(b"NostrP2P", stun.answer(request, ("192.0.2.1", 1)))
+
+    def test_our_requests_are_never_smaller_than_the_answer(self):
+        request = stun.binding_request()
+        for source in (("192.0.2.1", 1), ("2001:db8::1", 1)):
+            self.assertLessEqual(len(stun.answer(request, source)), len(request))
+        self.assertEqual(len(request), stun.LARGEST_ANSWER)
+
+    def test_a_flood_of_bare_requests_gets_back_less_than_it_sent(self):
+        responder = stun.Responder()
+        source = ("2001:db8::66", 4000)  # the largest answers
+        received = sent = 0
+        for i in range(3000):  # 1,000 a second for 3 s
+            reply = responder.answer(self.BARE, source, i / 1000)
+            received += len(self.BARE)
+            sent += len(reply or b"")
+        self.assertLessEqual(sent / received, 1.0)
+        self.assertEqual(responder.stats["stun_answered"], limits.STUN_LARGER_ANSWERS_PER_MINUTE)
+        self.assertGreater(responder.stats["drop_stun_over_rate"], 2900)
+
+    def test_padded_requests_are_answered_at_their_own_rate_and_other_sources_unaffected(self):
+        responder = stun.Responder()
+        flooder, other = ("192.0.2.66", 4000), ("192.0.2.67", 4000)
+        request = stun.binding_request()
+        answered = sum(responder.answer(request, flooder, i / 1000) != stun.Responder.REFUSED
+                       for i in range(10000))  # 10 s at 1,000 a second
+        self.assertEqual(answered, 10 * limits.STUN_ANSWERS_PER_SECOND_PER_SOURCE)
+        self.assertNotEqual(responder.answer(self.BARE, other, 10.0), stun.Responder.REFUSED)
+        self.assertNotEqual(responder.answer(request, flooder, 11.0), stun.Responder.REFUSED)
+
+    def test_sources_tracked_are_bounded(self):
+        responder = stun.Responder()
+        for i in range(limits.STUN_SOURCES_TRACKED + 100):
+            responder.answer(self.BARE, (f"10.0.{i >> 8}.{i & 255}", 1), 0.0)
+        self.assertEqual(len(responder.answers), limits.STUN_SOURCES_TRACKED)
+        self.assertEqual(len(responder.larger), limits.STUN_SOURCES_TRACKED)
