@@ -9,7 +9,6 @@ import sys
 import time
 from pathlib import Path
 
-from twisted.logger import eventsFromJSONLogFile
 from twisted.trial.unittest import TestCase
 
 from nostrp2p.nostr import KeyPair, sign_event
@@ -88,9 +87,13 @@ class NatServersTests(TestCase):
         """(owner key hex, host) of every overlay session the server's log records."""
         found = set()
         with open(self.logs[name], encoding="utf-8") as log:
-            for event in eventsFromJSONLogFile(log):
-                if str(event.get("log_format", "")).startswith("overlay session with"):
-                    found.add((event["owner"], event["host"]))
+            for line in log:  # --log-json: one JSON object per line, with the message text
+                try:
+                    record = json.loads(line)
+                except ValueError:
+                    continue  # the last line, still being written
+                if record.get("message", "").startswith("overlay session with"):
+                    found.add((record["owner"], record["host"]))
         return found
 
     def _holds(self, name, event):
