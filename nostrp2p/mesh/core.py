@@ -6,6 +6,10 @@ and never touches a socket, so the same object runs on the reactor (service.py) 
 deterministic simulator (sim/). Upward events go through the ``on_broadcast`` callback:
 ``(payload, origin owner as claimed, mid, via)``, ``via`` being the overlay key of the
 neighbour whose session handed it over (the one identity in it that is authenticated).
+Unicasts and requests go up the same way, ``on_message(payload, origin owner as claimed,
+via)`` and ``on_request(payload, origin owner, via, respond)``: ``via`` is the overlay key of
+the session the message arrived on, the relay's for a relayed one (whose origin only the relay
+vouches for), our own for a message to ourselves.
 """
 
 from __future__ import annotations
@@ -49,8 +53,8 @@ class OverlayNode:
         self.config = config
         self.rng = rng
         self.on_broadcast = on_broadcast
-        self.on_message = on_message  # (payload, origin_owner)
-        self.on_request = on_request  # (payload, origin_owner, respond(reply, now, error=None))
+        self.on_message = on_message  # (payload, origin_owner, via)
+        self.on_request = on_request  # (payload, origin_owner, via, respond(reply, now, error))
         self.on_session = None  # (overlay key, owner key, address): a session was established
         self.last_now = 0.0  # latest time the caller gave us (for descriptors learnt in passing)
         self.stats = collections.Counter()
@@ -145,16 +149,16 @@ class OverlayNode:
         self.last_now = now
         return self.unicaster.request(owner, payload, now, done, timeout)
 
-    def unicast_message(self, payload: bytes, origin: bytes) -> None:
+    def unicast_message(self, payload: bytes, origin: bytes, via: bytes) -> None:
         self.stats["unicast_messages_delivered"] += 1
         if self.on_message is not None:
-            self.on_message(payload, origin)
+            self.on_message(payload, origin, via)
 
-    def unicast_request(self, payload: bytes, origin: bytes, respond) -> None:
+    def unicast_request(self, payload: bytes, origin: bytes, via: bytes, respond) -> None:
         if self.on_request is None:
             respond(None, self.last_now, "this server answers no requests")
         else:
-            self.on_request(payload, origin, respond)
+            self.on_request(payload, origin, via, respond)
 
     def stun_received(self, datagram: bytes, address, now: float) -> None:
         """A STUN message that is not a request (the socket's owner answers those): maybe the

@@ -27,6 +27,12 @@ class RelayedPeer:
         self.via = via
 
 
+def session_key(peer) -> bytes:
+    """The overlay key of the authenticated session a message arrived on: the peer's own, or
+    for a relayed message the relay's (the origin it names is only what the relay wrote)."""
+    return peer.via.overlay_key if isinstance(peer, RelayedPeer) else peer.overlay_key
+
+
 class Relay:
     """Carries unicast frames for others (forwarding, within its budget and allowance) and
     sends ours through the relay that Reachability chose."""

@@ -83,12 +83,14 @@ class MeshService(Service):
         return mid
 
     def on_message(self, callback) -> None:
-        """Register ``callback(payload: bytes, origin_owner_key: bytes) -> None`` for unicasts."""
+        """Register ``callback(payload: bytes, origin_owner_key: bytes, via: bytes) -> None`` for
+        unicasts: the origin's owner key is as claimed; ``via`` is the overlay key of the
+        authenticated session it arrived on (the relay's, for a relayed message)."""
         self._message_callbacks.append(callback)
 
     def on_request(self, handler) -> None:
-        """Set ``handler(payload, origin_owner_key) -> bytes | Deferred[bytes]``, the answerer of
-        requests. Its failure is logged and the requester gets a RemoteError at once."""
+        """Set ``handler(payload, origin_owner_key, via) -> bytes | Deferred[bytes]``, the answerer
+        of requests (``origin_owner_key`` and ``via`` as for :meth:`on_message`). Its failure is logged and the requester gets a RemoteError at once."""
         self._request_handler = handler
 
     def send(self, owner_key: bytes, payload: bytes) -> Deferred:
@@ -231,14 +233,14 @@ class MeshService(Service):
         self.log.debug("overlay session with {owner} at {host}:{port}", owner=owner.hex(),
                        host=address[0], port=address[1], overlay_key=overlay_key.hex())
 
-    def _deliver_message(self, payload, origin):
+    def _deliver_message(self, payload, origin, via):
         for callback in list(self._message_callbacks):
             try:
-                callback(payload, origin)
+                callback(payload, origin, via)
             except Exception:
                 self.log.failure("unicast callback failed")
 
-    def _answer(self, payload, origin, respond):
+    def _answer(self, payload, origin, via, respond):
         if self._request_handler is None:
             respond(None, self.reactor.seconds(), "this server answers no requests")
             self._pump()
@@ -253,7 +255,7 @@ class MeshService(Service):
             self.log.failure("answering a request from {origin} failed", failure, origin=origin.hex())
             self._respond(respond, None, "the server could not answer")
 
-        maybeDeferred(self._request_handler, payload, origin).addCallback(answered).addErrback(failed)
+        maybeDeferred(self._request_handler, payload, origin, via).addCallback(answered).addErrback(failed)
 
     def _respond(self, respond, reply, error):
         if self._running_node():

@@ -17,6 +17,7 @@ from nostrp2p.mesh.locator import Locator
 from nostrp2p.mesh.messages import KIND_MESSAGE, KIND_REFUSED, KIND_REPLY, KIND_REQUEST
 from nostrp2p.mesh.pending_requests import PendingRequests
 from nostrp2p.mesh.reassembly import Reassembly
+from nostrp2p.mesh.relay import session_key
 
 
 class Unicast:
@@ -100,9 +101,9 @@ class Unicast:
             def respond(reply, when, error=None):
                 self.requests.answer(mid, RemoteError(error) if error else None, reply, when)
 
-            self.node.unicast_request(payload, own, respond)
+            self.node.unicast_request(payload, own, self.node.identity.public_key, respond)
         else:
-            self.node.unicast_message(payload, own)
+            self.node.unicast_message(payload, own, self.node.identity.public_key)
             done(None, None, now)
 
     # --- receiving -----------------------------------------------------------------------------
@@ -137,8 +138,9 @@ class Unicast:
     def _deliver(self, peer, mid, kind, ref, payload, now):
         self.node.count("unicast_delivered")
         origin = peer.owner
+        via = session_key(peer)
         if kind == KIND_MESSAGE:
-            self.node.unicast_message(payload, origin)
+            self.node.unicast_message(payload, origin, via)
         elif kind == KIND_REQUEST:
             overlay_key, address = peer.overlay_key, peer.address
 
@@ -152,7 +154,7 @@ class Unicast:
                     self.sender.start(self.node.rng.randbytes(16), overlay_key, address, KIND_REPLY,
                                       mid, reply, when, _ignore)
 
-            self.node.unicast_request(payload, origin, respond)
+            self.node.unicast_request(payload, origin, via, respond)
         elif ref is not None:
             error = None if kind == KIND_REPLY else RemoteError(payload.decode("utf-8", "replace"))
             self.requests.answer(ref, error, payload if error is None else None, now)

@@ -212,8 +212,8 @@ class Node:
         nothing is ever sent to ``origin`` because of a broadcast."""
         if origin == self.owner:
             return
-        # A key of its own: a session's claimed owner key (what unicasts are charged to) may be
-        # written equal to a neighbour's overlay key, and must not spend that neighbour's budget.
+        # Broadcasts (others' events passed on) and a session's own unicasts have budgets of
+        # their own, though both are keyed by the same authenticated overlay key.
         neighbour = ("neighbour", via)
         if not self.intake.admit_message(neighbour):
             return
@@ -229,26 +229,35 @@ class Node:
         elif message is not None:
             self.counters["unexpected"] += 1
 
-    def _on_message(self, payload: bytes, origin: bytes) -> None:
-        if not self.intake.admit_message(origin):
+    def _on_message(self, payload: bytes, origin: bytes, via: bytes) -> None:
+        """``origin`` is the owner key the sending session claims (nothing proves it yet, see
+        docs/THREATS.md): what a unicast costs is charged to ``via``, the overlay key of the
+        authenticated session it arrived on, so that claiming a victim's owner key spends
+        nothing of the victim's, and claiming many owners on one session buys no more."""
+        session = ("session", via)
+        if not self.intake.admit_message(session):
             return
-        message = self._decode(payload, origin)
+        message = self._decode(payload, via)
         if isinstance(message, EventsMessage):
-            self.tasks.run(lambda: self.intake.accept(message.events, origin, admitted=True),
+            self.tasks.run(lambda: self.intake.accept(message.events, origin, admitted=True,
+                                                      charge=session),
                            "unicast")
         elif message is not None:
             self.counters["unexpected"] += 1
 
-    def _on_request(self, payload: bytes, origin: bytes):
+    def _on_request(self, payload: bytes, origin: bytes, via: bytes):
         """The reply bytes, or a Deferred of them; always an EVENTS message (empty when the
-        request is refused), never a failure."""
-        if not self._peer_requests.allow(origin, self.clock.seconds()):
+        request is refused), never a failure. Rate limits are keyed by ``via``, the session it
+        arrived on, as for :meth:`_on_message`; the answer goes back on that session. The
+        claimed ``origin`` only chooses which unicast-only events the answer may hold."""
+        now = self.clock.seconds()
+        if not self._peer_requests.allow(via, now):
             self.counters["request_rate_limited"] += 1
             return encode_events([])
-        message = self._decode(payload, origin)
+        message = self._decode(payload, via)
         if not isinstance(message, Request):
             return encode_events([])
-        if message.what == "share" and not self._peer_shares.allow(origin, self.clock.seconds()):
+        if message.what == "share" and not self._peer_shares.allow(via, now):
             self.counters["share_rate_limited"] += 1
             return encode_events([])
         answering = self.tasks.run(self._answer(message, origin), f"answer {message.what}")

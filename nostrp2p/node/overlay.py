@@ -30,6 +30,8 @@ class IOverlay(Interface):
     def set_handlers(on_broadcast, on_message, on_request):
         """Register the node's callbacks: ``on_broadcast(payload, origin_owner_key, via)``
         (the origin only claimed; ``via`` the overlay key of the neighbour that handed it over),
-        ``on_message(payload, origin_owner_key)`` for unicasts, and
-        ``on_request(payload, origin_owner_key)`` returning the reply bytes or a Deferred of
-        them."""
+        ``on_message(payload, origin_owner_key, via)`` for unicasts, and
+        ``on_request(payload, origin_owner_key, via)`` returning the reply bytes or a Deferred
+        of them. For unicasts and requests too the owner key is only claimed, and ``via`` is the
+        overlay key of the authenticated session they arrived on (the relay's when relayed): the
+        one identity budgets may be keyed by."""

@@ -18,7 +18,7 @@ class ReassemblyShareTests(TestCase):
         net.run_for(5)
         victim = net.node(a)
         got = []
-        victim.on_message = lambda payload, origin: got.append(payload)
+        victim.on_message = lambda payload, origin, via: got.append(payload)
         key_a = victim.identity.public_key
 
         def fragment(mid, index, chunk):

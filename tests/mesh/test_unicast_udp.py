@@ -37,8 +37,8 @@ class UnicastOverUdpTests(TestCase):
     def test_multi_fragment_message_and_request_reply(self):
         services = yield self._four()
         received = []
-        services[3].on_message(lambda payload, origin: received.append((payload, origin)))
-        services[3].on_request(lambda payload, origin: defer.succeed(b"answer to " + payload))
+        services[3].on_message(lambda payload, origin, via: received.append((payload, origin)))
+        services[3].on_request(lambda payload, origin, via: defer.succeed(b"answer to " + payload))
         payload = random.Random(1).randbytes(limits.FRAGMENT_SIZE * 12 + 17)
         yield services[1].send(bytes([4]) * 32, payload)
         self.assertEqual(received, [(payload, bytes([2]) * 32)])
@@ -49,7 +49,7 @@ class UnicastOverUdpTests(TestCase):
     def test_a_failing_answerer_fails_the_request_promptly(self):
         services = yield self._four()
 
-        def broken(payload, origin):
+        def broken(payload, origin, via):
             raise ValueError("cannot answer that")
 
         services[0].on_request(broken)
@@ -62,7 +62,7 @@ class UnicastOverUdpTests(TestCase):
     @defer.inlineCallbacks
     def test_stopping_fails_what_is_pending(self):
         services = yield self._four()
-        services[3].on_request(lambda payload, origin: defer.Deferred())  # never answers
+        services[3].on_request(lambda payload, origin, via: defer.Deferred())  # never answers
         pending = services[1].request(bytes([4]) * 32, b"are you there")
         yield services[1].stopService()
         with self.assertRaises(Unreachable):

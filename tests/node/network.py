@@ -1,6 +1,10 @@
 """An in-process overlay for node tests: servers keyed by owner key, every message delivered at
 once, and a record of who sent what to whom.
 
+Each server has an overlay key of its own (its sessions' authenticated identity, distinct from
+the owner key it claims), handed to the receiver as ``via`` with everything it sends; a hostile
+server may claim any owner key as the origin of what it sends.
+
 A server can be made unreachable (its unicasts and requests fail with UnicastFailed, broadcasts
 pass it by) or isolated (it has no neighbours: its broadcasts reach nobody, and nobody's reach
 it), to model a server that is away or has just started.
@@ -8,6 +12,7 @@ it), to model a server that is away or has just started.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import Optional
 
@@ -74,6 +79,7 @@ class MemoryOverlay:
     def __init__(self, network: MemoryNetwork, owner: bytes):
         self.network = network
         self.owner = owner
+        self.overlay_key = hashlib.sha256(b"overlay key of " + owner).digest()
         self.handlers = None
 
     def set_handlers(self, on_broadcast, on_message, on_request) -> None:
@@ -98,9 +104,11 @@ class MemoryOverlay:
         ]
         net.broadcasts.append(Sent(net.clock.seconds(), self.owner, None, payload, bool(receivers)))
         for overlay in receivers:
-            overlay.handlers[0](payload, claimed_origin or self.owner, self.owner)
+            overlay.handlers[0](payload, claimed_origin or self.owner, self.overlay_key)
 
-    def send(self, owner_key: bytes, payload: bytes):
+    def send(self, owner_key: bytes, payload: bytes, claimed_origin: Optional[bytes] = None):
+        """``claimed_origin``: the owner key a hostile server may claim (as it can in its
+        handshake, or as a relay writing RELAYED); the session is still this server's."""
         net = self.network
         if owner_key in net.hanging:
             net.unicasts.append(Sent(net.clock.seconds(), self.owner, owner_key, payload, False))
@@ -112,14 +120,15 @@ class MemoryOverlay:
             Sent(net.clock.seconds(), self.owner, owner_key, payload, target is not None))
         if target is None:
             return fail(UnicastFailed(f"{owner_key.hex()[:8]} is unreachable"))
-        target.handlers[1](payload, self.owner)
+        target.handlers[1](payload, claimed_origin or self.owner, self.overlay_key)
         return succeed(None)
 
-    def request(self, owner_key: bytes, payload: bytes):
+    def request(self, owner_key: bytes, payload: bytes, claimed_origin: Optional[bytes] = None):
         net = self.network
         target = net._target(self.owner, owner_key)
         net.requests.append(
             Sent(net.clock.seconds(), self.owner, owner_key, payload, target is not None))
         if target is None:
             return fail(UnicastFailed(f"{owner_key.hex()[:8]} is unreachable"))
-        return maybeDeferred(target.handlers[2], payload, self.owner)
+        return maybeDeferred(target.handlers[2], payload, claimed_origin or self.owner,
+                             self.overlay_key)

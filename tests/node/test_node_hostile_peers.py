@@ -60,7 +60,7 @@ class HostilePeerTests(TestCase):
         not_hers = signed(ALICE, kind=0, content='{"name":"alice (old)"}', at=NOW - 5)
         mallory = cluster.network.join(MALLORY.public)
         mallory.set_handlers(lambda *a: None, lambda *a: None,
-                             lambda payload, origin: encode_events([*spam, not_hers, profile]))
+                             lambda payload, origin, via: encode_events([*spam, not_hers, profile]))
         bob.wanted(Filter(kinds=frozenset({0}), authors=frozenset({MALLORY.public})), [])
         await cluster.settle()
         self.assertEqual(await bob.store.current_profile(MALLORY.public), profile)

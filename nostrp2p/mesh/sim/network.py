@@ -90,6 +90,8 @@ class SimNetwork:
         self.datagrams_sent = 0
         # unicasts delivered: address -> [(payload, origin owner)]
         self.messages: dict[tuple, list] = collections.defaultdict(list)
+        # The overlay key of the session each of those arrived on (the relay's when relayed).
+        self.message_sessions: dict[tuple, list] = collections.defaultdict(list)
         self.taps = []  # callables (source, destination, datagram): see every datagram sent
 
     # --- topology --------------------------------------------------------------------------
@@ -130,10 +132,11 @@ class SimNetwork:
         def delivered(payload, origin, mid, via, address=host.address):
             self.deliveries[mid].setdefault(address, self.now)
 
-        def message(payload, origin, address=host.address):
+        def message(payload, origin, via, address=host.address):
             self.messages[address].append((payload, origin))
+            self.message_sessions[address].append(via)
 
-        def request(payload, origin, respond):
+        def request(payload, origin, via, respond):
             # Simulated servers answer every request with what they were asked, marked.
             respond(b"re:" + payload, self.now)
 
