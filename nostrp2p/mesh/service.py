@@ -90,7 +90,8 @@ class MeshService(Service):
 
     def on_request(self, handler) -> None:
         """Set ``handler(payload, origin_owner_key, via) -> bytes | Deferred[bytes]``, the answerer
-        of requests (``origin_owner_key`` and ``via`` as for :meth:`on_message`). Its failure is logged and the requester gets a RemoteError at once."""
+        of requests (``origin_owner_key`` and ``via`` as for :meth:`on_message`). Its failure is
+        logged and the requester gets a RemoteError at once."""
         self._request_handler = handler
 
     def send(self, owner_key: bytes, payload: bytes) -> Deferred:
@@ -255,7 +256,8 @@ class MeshService(Service):
             self.log.failure("answering a request from {origin} failed", failure, origin=origin.hex())
             self._respond(respond, None, "the server could not answer")
 
-        maybeDeferred(self._request_handler, payload, origin, via).addCallback(answered).addErrback(failed)
+        answering = maybeDeferred(self._request_handler, payload, origin, via)
+        answering.addCallback(answered).addErrback(failed)
 
     def _respond(self, respond, reply, error):
         if self._running_node():

@@ -51,7 +51,8 @@ class Intake:
                charge=None) -> Deferred:
         """Verify and store events from ``origin``; fires with how many were new. ``charge``: the
         budget key they are charged to (``origin`` unless given: a broadcast is charged to the
-        neighbour that handed it over, in a key of its own). ``admitted``: the message was
+        neighbour that handed it over, a unicast to the session it arrived on, each in a key of
+        its own; ``origin`` is only claimed). ``admitted``: the message was
         already charged one event by :meth:`admit_message` (the rest are charged here); False
         for replies to this server's own requests, which the peer did not choose to send.
 

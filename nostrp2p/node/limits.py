@@ -45,17 +45,20 @@ new work from the overlay is dropped and counted, so a slow store cannot make me
 # -- abuse bounds ---------------------------------------------------------------------------
 
 RATE_TABLE_SIZE = 4096
-"""Peers (or authors) whose rate buckets are remembered; the least recently seen are forgotten."""
+"""Sessions (or authors) whose rate buckets are remembered; the least recently seen are
+forgotten."""
 
 PEER_REQUESTS_PER_MINUTE = 120
-"""Requests one peer may make of this server (profiles, follow lists, posts)."""
+"""Requests one session may make of this server (profiles, follow lists, posts): keyed by the
+session's overlay key (a relay's, for what it carries), never by the owner it claims."""
 
 PEER_SHARES_PER_HOUR = 6
-"""\"Share your events\" requests of one peer answered per hour: each answer is a store query and
+"""\"Share your events\" requests of one session answered per hour: each answer is a store query and
 up to MAX_UNICAST_PAYLOAD bytes, and a server asks once or twice when it starts."""
 
 PEER_EVENTS_PER_MINUTE = 600
-"""Events one peer may deliver to this server (each message costs at least one)."""
+"""Events one session may deliver to this server (each message costs at least one), in unicasts;
+broadcasts handed over by that neighbour have a budget of the same size of their own."""
 
 AUTHOR_EVENTS_PER_HOUR = 720
 """New events accepted from one author over the overlay: a busy human posts far less.

@@ -43,6 +43,6 @@ class SessionIdentityTests(TestCase):
         forged = m.Relayed(key_of(net, victim), net.owner_of(victim),
                            m.Fragment(b"F" * 16, 0, 1, m.KIND_MESSAGE, None, b"from the victim"))
         net.node(hostile).send(key_of(net, b), None, forged, net.now)
-        net.run_for(limits.MAINTENANCE_INTERVAL)  # the sender flushes its outgoing on its next timer
+        net.run_for(limits.MAINTENANCE_INTERVAL)  # the sender flushes on its next timer
         self.assertEqual(net.messages[b][-1], (b"from the victim", net.owner_of(victim)))
         self.assertEqual(net.message_sessions[b], [key_of(net, hostile)] * 2)

@@ -67,7 +67,8 @@ class RotatingClaimedOwnersTests(TestCase):
     @async_test
     async def test_requests_under_many_claimed_owners_share_one_sessions_budget(self):
         cluster, mallory = await with_mallory(self, ALICE, peer_requests_per_minute=5)
-        await cluster.nodes[ALICE.public].store.add(signed(ALICE, kind=0, content="{}", at=NOW - 60))
+        profile = signed(ALICE, kind=0, content="{}", at=NOW - 60)
+        await cluster.nodes[ALICE.public].store.add(profile)
         answered = 0
         for owner in OTHER_OWNERS:
             reply = await mallory.request(ALICE.public, encode_request(Request("profile")),
