@@ -1,11 +1,14 @@
-"""Timers go with the state they serve: when a partial message is completed or dropped, or a
-request is answered, its timer goes too, so the core's timer queue holds about as many entries
+"""Timers go with the state they serve: when a partial message is completed or dropped, an
+announced broadcast id is pushed out of the missing table, or a request is answered, its timer
+goes too (as do a finished handshake's and a finished send's), so the core's timer queue holds about as many entries
 as there is live state, however much state came and went (a peer sending one-fragment unicasts
 as fast as it can must not grow it by one entry each for REASSEMBLY_TIMEOUT)."""
 
+import itertools
+
 from twisted.trial.unittest import TestCase
 
-from nostrp2p.mesh import messages as m
+from nostrp2p.mesh import limits, messages as m
 from tests.mesh.helpers import grow
 
 
@@ -26,6 +29,15 @@ class TimerQueueBoundTests(TestCase):
             self.victim.dispatch(self.peer, self._fragment(n, count=2), self.net.now)
         self.assertEqual(self.victim.stats["unicast_delivered"], 2000)
         self.assertLess(len(self.victim.timers), before + 200)
+
+    def test_announced_ids_pushed_out_of_the_missing_table_leave_no_graft_timer(self):
+        before = len(self.victim.timers)
+        ids = (n.to_bytes(16, "big") for n in itertools.count())
+        for _ in range(400):  # fresh ids, never sent: each waits for a graft until pushed out
+            mids = tuple(next(ids) for _ in range(limits.MAX_IHAVE_IDS))
+            self.victim.dispatch(self.peer, m.IHave(mids), self.net.now)
+        self.assertGreater(self.victim.stats["missing_table_full"], 1000)
+        self.assertLess(len(self.victim.timers), before + 2 * limits.MISSING_MAX + 100)
 
     def test_answered_requests_leave_no_timer_behind(self):
         before = len(self.victim.timers)
