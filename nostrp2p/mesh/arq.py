@@ -56,7 +56,7 @@ class RoundTrips:
 
 class Outgoing:
     __slots__ = ("mid", "overlay_key", "address", "kind", "ref", "fragments", "acked", "sent_at",
-                 "tries", "next_index", "done", "timer_at")
+                 "tries", "next_index", "done", "timer_at", "timer")
 
     def __init__(self, mid, overlay_key, address, kind, ref, payload, done):
         self.mid = mid
@@ -72,6 +72,7 @@ class Outgoing:
         self.next_index = 0
         self.done = done
         self.timer_at = None  # when the retransmission timer fires next
+        self.timer = None  # its call (a later one is cancelled when an earlier one is armed)
 
 
 class Sender:
@@ -122,7 +123,9 @@ class Sender:
     def _arm(self, out, when):
         if out.timer_at is None or when < out.timer_at:
             out.timer_at = when
-            self.node.timers.call_at(when, self._retransmit, out.mid)
+            if out.timer is not None:
+                out.timer.cancel()
+            out.timer = self.node.timers.call_at(when, self._retransmit, out.mid)
 
     def _retransmit(self, now, mid):
         out = self.outgoing.get(mid)
@@ -177,6 +180,8 @@ class Sender:
     def _finish(self, out, error, now):
         if self.outgoing.pop(out.mid, None) is None:
             return
+        if out.timer is not None:
+            out.timer.cancel()
         self.per_peer[out.overlay_key] -= 1
         if self.per_peer[out.overlay_key] <= 0:
             del self.per_peer[out.overlay_key]

@@ -34,7 +34,8 @@ class Broadcast:
         self.store = RecentTable(limits.MESSAGE_STORE_MAX)
         self.lazy_queue: dict[bytes, collections.deque] = {}
         # mid announced but not received -> its announcers
-        self.missing = RecentTable(limits.MISSING_MAX, lambda *_: node.count("missing_table_full"))
+        self.missing = RecentTable(limits.MISSING_MAX, self._missing_forgotten)
+        self.graft_timers = {}  # mid in missing -> the call of its next graft
         self.flush_scheduled = False
         node.handle(m.Gossip, self._on_gossip)
         node.handle(m.IHave, self._on_ihave)
@@ -91,7 +92,8 @@ class Broadcast:
         if sender in self.active:
             self.lazy.discard(sender)
             self.eager.add(sender)
-        self.missing.pop(mid, None)
+        if self.missing.pop(mid, None) is not None:
+            self.graft_timers.pop(mid).cancel()  # it came: no graft for it
         self._remember(mid, origin, salt, payload, hops, now)
         self.node.deliver(payload, origin, mid, sender)
         self._push(mid, origin, salt, payload, _next_hop(hops), sender, now)
@@ -109,9 +111,14 @@ class Broadcast:
                 # fewer redundant links (and later duplicates) are made.
                 timeout = graft_timeout(self.round_trips.measured(peer.overlay_key))
                 delay = timeout * (1.0 + limits.GRAFT_JITTER * self.node.rng.random())
-                self.node.timers.call_at(now + delay, self._graft_timer, mid)
+                self.graft_timers[mid] = self.node.timers.call_at(now + delay, self._graft_timer, mid)
             if len(announcers) < limits.MISSING_ANNOUNCERS_MAX and peer.overlay_key not in announcers:
                 announcers.append(peer.overlay_key)
+
+    def _missing_forgotten(self, mid, announcers):
+        """The bound pushed out an announced id: its graft goes with it."""
+        self.node.count("missing_table_full")
+        self.graft_timers.pop(mid).cancel()
 
     def _graft_timer(self, now, mid):
         announcers = self.missing.get(mid)
@@ -125,11 +132,12 @@ class Broadcast:
                 self.eager.add(announcer)
                 self.node.send(announcer, None, m.Graft(mid), now)
                 self.node.count("graft_sent")
-                self.node.timers.call_at(now + limits.GRAFT_RETRY, self._graft_timer, mid)
+                self.graft_timers[mid] = self.node.timers.call_at(now + limits.GRAFT_RETRY,
+                                                                  self._graft_timer, mid)
                 if not announcers:
                     announcers.append(announcer)  # nobody else said so: ask it again next time
                 return
-        del self.missing[mid]
+        del self.missing[mid], self.graft_timers[mid]
 
     def _on_graft(self, peer, message, now):
         mid = message.mid

@@ -88,7 +88,7 @@ class Peer:
 
 class Handshake:
     __slots__ = ("sid", "eph_secret", "init", "sent", "address", "expected", "attempts", "pending",
-                 "punch", "cookies")
+                 "punch", "cookies", "timer")
 
     def __init__(self, sid, eph_secret, init, address, expected):
         self.sid = sid
@@ -101,6 +101,7 @@ class Handshake:
         self.attempts = 1
         self.pending = collections.deque(maxlen=limits.MAX_PENDING_PER_PEER)
         self.punch = False  # a hole-punching attempt: its failure changes nothing
+        self.timer = None  # the call that resends or gives up (cancelled when answered)
 
 
 class HalfOpen:
@@ -211,7 +212,7 @@ class Handshakes:
         if expected is not None:
             self.links.peers[expected].begin_handshake(hs)
         self.node.emit(init, address, "init")
-        self.node.timers.call_at(now + limits.HANDSHAKE_TIMEOUT, self._timer, sid)
+        hs.timer = self.node.timers.call_at(now + limits.HANDSHAKE_TIMEOUT, self._timer, sid)
         return hs
 
     def _timer(self, now, sid):
@@ -221,7 +222,7 @@ class Handshakes:
         if hs.attempts < limits.HANDSHAKE_ATTEMPTS:
             hs.attempts += 1
             self.node.emit(hs.sent, hs.address, "init")
-            self.node.timers.call_at(now + limits.HANDSHAKE_TIMEOUT, self._timer, sid)
+            hs.timer = self.node.timers.call_at(now + limits.HANDSHAKE_TIMEOUT, self._timer, sid)
             return
         del self.out[sid]
         self.node.count("punch_timed_out" if hs.punch else "handshake_failed")
@@ -255,6 +256,7 @@ class Handshakes:
             self.node.count("drop_bad_handshake_mac" if isinstance(exc, crypto.BadMac) else "drop_malformed")
             return
         del self.out[hs.sid]
+        hs.timer.cancel()
         if resp.overlay_key == self.node.identity.public_key:
             self.node.count("drop_self_handshake")
             return

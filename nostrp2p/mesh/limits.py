@@ -28,6 +28,10 @@ ERROR_LOG_INTERVAL = 10.0
 """A fault in a message handler or timer callback is counted every time and logged at most this
 often (a hostile peer repeating a message must not flood the log)."""
 
+TIMERS_CANCELLED_KEPT = 64
+"""Cancelled timer calls left in the queue before it is cleared of them (once they are also more
+than half of it): the queue holds at most about twice the live timers."""
+
 HOSTS_REMEMBERED = 4096
 """Hosts already checked as IP literals, remembered so that the descriptors that keep naming
 them are not parsed again (forgotten all at once past this)."""

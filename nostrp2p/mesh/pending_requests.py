@@ -10,7 +10,7 @@ from nostrp2p.mesh.errors import TimedOut
 class PendingRequests:
     def __init__(self, timers):
         self.timers = timers
-        self.waiting: dict[bytes, tuple] = {}  # request id -> (done, deadline)
+        self.waiting: dict[bytes, tuple] = {}  # request id -> (done, deadline, timer call)
 
     def __len__(self) -> int:
         return len(self.waiting)
@@ -21,13 +21,13 @@ class PendingRequests:
     def wait(self, mid: bytes, done, deadline: float) -> None:
         """``done(error, reply, now)`` once the reply to request ``mid`` comes, or at
         ``deadline``."""
-        self.waiting[mid] = (done, deadline)
-        self.timers.call_at(deadline, self._timer, mid)
+        self.waiting[mid] = (done, deadline, self.timers.call_at(deadline, self._timer, mid))
 
     def answer(self, mid: bytes, error, reply, now: float) -> None:
         """The outcome of request ``mid`` (a reply, a refusal, a failure to send it)."""
         pending = self.waiting.pop(mid, None)
         if pending is not None:
+            pending[2].cancel()  # answered: its deadline goes with it
             pending[0](error, reply, now)
 
     def fail_all(self, error, now: float) -> None:

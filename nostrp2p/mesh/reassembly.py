@@ -25,8 +25,9 @@ class Partial:
 
 class Reassembly:
     def __init__(self, count, max_messages: int, max_bytes: int, full: str, timed_out: str,
-                 per_sender: tuple[int, int, str] | None = None):
+                 per_sender: tuple[int, int, str] | None = None, on_drop=None):
         self.count = count  # count(counter name): the core's counters
+        self.on_drop = on_drop  # on_drop(key): a message left (whole, timed out or pushed out)
         self.max_messages = max_messages
         self.max_bytes = max_bytes
         self.full = full  # counter of messages dropped to make room
@@ -90,6 +91,8 @@ class Reassembly:
 
     def _drop(self, key) -> None:
         size = self.partials.pop(key).size
+        if self.on_drop is not None:
+            self.on_drop(key)
         self.bytes -= size
         if self.per_sender is not None:
             sender = key[0]

@@ -33,7 +33,9 @@ class Unicast:
                                    timed_out="drop_reassembly_timeout",
                                    per_sender=(limits.MAX_REASSEMBLY_MESSAGES_PER_PEER,
                                                limits.MAX_REASSEMBLY_BYTES_PER_PEER,
-                                               "drop_reassembly_peer_full"))
+                                               "drop_reassembly_peer_full"),
+                                   on_drop=self._partial_gone)
+        self.reassembly_timers = {}  # key of a partial message -> its timeout's call
         self.delivered = RecentTable(limits.DELIVERED_IDS_MAX)  # message id -> when forgotten
         node.handle(m.Fragment, self._on_fragment)
 
@@ -115,18 +117,26 @@ class Unicast:
             self.node.count("unicast_duplicate")
             return
         key = (peer.overlay_key, mid)
-        if key not in self.partials:
-            self.node.timers.call_at(now + limits.REASSEMBLY_TIMEOUT, self._reassembly_timer, key)
         payload = self.partials.add(key, message.index, message.count, message.chunk, now,
                                     tag=(message.kind, message.ref))
+        if key in self.partials and key not in self.reassembly_timers:
+            self.reassembly_timers[key] = self.node.timers.call_at(
+                now + limits.REASSEMBLY_TIMEOUT, self._reassembly_timer, key)
         if payload is not None:
             self.delivered.keep(mid, now + limits.DELIVERED_IDS_TTL)
             self._deliver(peer, mid, message.kind, message.ref, payload, now)
 
     def _reassembly_timer(self, now, key):
+        self.reassembly_timers.pop(key, None)  # this call has run: nothing left to cancel
         again = self.partials.drop_if_idle(key, now, limits.REASSEMBLY_TIMEOUT)
         if again is not None:
-            self.node.timers.call_at(again, self._reassembly_timer, key)
+            self.reassembly_timers[key] = self.node.timers.call_at(again, self._reassembly_timer, key)
+
+    def _partial_gone(self, key):
+        """A partial message was completed or dropped: its timeout goes with it."""
+        call = self.reassembly_timers.pop(key, None)
+        if call is not None:
+            call.cancel()
 
     def _expire(self, now):
         while self.delivered:

@@ -49,7 +49,8 @@ def main(key_dir, index, bootstrap_port=None):
     bootstrap = [("127.0.0.1", int(bootstrap_port))] if bootstrap_port else []
     service = MeshService(("127.0.0.1", 0), os.path.join(key_dir, f"overlay-{index}.key"),
                           bytes([index]) * 32, bootstrap, reactor)
-    service.on_broadcast(lambda payload, origin: say(broadcast=payload.decode(), **{"from": origin[0]}))
+    service.on_broadcast(
+        lambda payload, origin, via: say(broadcast=payload.decode(), **{"from": origin[0]}))
     service.startService()
     say(listening=service.address[1])
     seen = []

@@ -32,3 +32,22 @@ def record_payloads(net) -> dict:
 
         node.on_broadcast = delivered
     return got
+
+
+class RawMessage:
+    """An inner message of any shape (``values``: the array, type first) for ``send_raw``."""
+
+    def __init__(self, values: list):
+        self.values = values
+        self.TYPE = values[0] if values and isinstance(values[0], int) else -1
+
+    def encode(self) -> list:
+        return self.values
+
+
+def send_raw(net, address, overlay_key: bytes, values: list) -> None:
+    """The server at ``address`` sends the array ``values`` as an inner message to the server of
+    ``overlay_key`` through its own session (authenticated and encrypted as any other), now."""
+    host = net.hosts[address]
+    host.node.links.send(overlay_key, None, RawMessage(values), net.now)
+    net._flush(host)
