@@ -161,7 +161,6 @@ class EmbeddedRedis(Service):
         self._ready_timeout = None
         self._ready_waiters: list[Deferred] = []
         self._is_ready = False
-        self._planned_restart = False
         self._started_at = 0.0
         self._backoff = limits.RESTART_BASE_SECONDS
         self._aof_on = False
@@ -331,7 +330,7 @@ class EmbeddedRedis(Service):
         was_ready = self._is_ready
         self._is_ready = False
         self._transport = None
-        if not self.running or self._planned_restart:
+        if not self.running:
             return
         if not was_ready and self.restarts == 0:
             # The very first start failed: a configuration problem, not a crash to retry.
@@ -361,31 +360,6 @@ class EmbeddedRedis(Service):
                 self._transport.signalProcess(name)
             except twisted_errors.ProcessExitedAlready:
                 pass
-
-    def restart(self) -> Deferred:
-        """Stop the server cleanly (SIGTERM: the AOF is flushed and fsynced) and start it again
-        at once; fires when the new one is ready. Commands in flight at that moment fail (they
-        were not acknowledged); later ones wait for the client to reconnect."""
-        return Deferred.fromCoroutine(self._restart())
-
-    async def _restart(self) -> None:
-        process = self._process
-        if process is None or self._transport is None or self._planned_restart:
-            return
-        self._planned_restart = True
-        try:
-            self._signal("TERM")
-            kill = self.reactor.callLater(limits.REDIS_STOP_TIMEOUT_SECONDS, self._signal, "KILL")
-            await process.ended
-            if kill.active():
-                kill.cancel()
-        finally:
-            self._planned_restart = False
-        if self.running:
-            self.restarts += 1
-            ready = self.ready()
-            self._spawn()
-            await ready
 
     def stopService(self) -> Deferred:
         Service.stopService(self)
