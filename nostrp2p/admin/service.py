@@ -26,7 +26,6 @@ from twisted.web.server import Site
 from ..api.site import BoundedRequest
 from ..logging import Logger
 from ..version import VERSION
-from ..store import keys as store_keys
 from . import limits
 from .mesh_view import MeshView
 from .metrics import ServerCollector, make_registry
@@ -174,8 +173,7 @@ class AdminService(Service):
 
     async def _count(self, store) -> None:
         self.events_held = await store.count()
-        # The queue's length is not part of the store's interface: read it here, by its key.
-        self.resend_queue = int(await store.redis.execute_command("ZCARD", store_keys.RESEND_DUE))
+        self.resend_queue = await store.resend_count()
 
     def _count_failed(self, failure) -> None:
         log.debug("the admin endpoint could not count the store: {why}",

@@ -75,6 +75,9 @@ class IEventStore(Interface):
         (``bytes``). With ``limits.MAX_RESEND_ITEMS`` queued, the item due soonest is dropped
         to make room; a payload over ``limits.MAX_RESEND_PAYLOAD_BYTES`` fails with StoreError."""
 
+    def resend_count():
+        """Fires with the number of items in the resend queue."""
+
     def due_resends(now, limit):
         """Fires with up to ``limit`` queued items (:class:`~nostrp2p.store.resend.ResendItem`:
         item_id, destination, payload, attempts, due) whose due time is <= ``now``."""

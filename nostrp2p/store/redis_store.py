@@ -405,6 +405,10 @@ class RedisEventStore:
             args=[item, repr(float(due)), limits.MAX_RESEND_ITEMS])
 
     @_deferred
+    async def resend_count(self) -> int:
+        return int(await self.redis.execute_command("ZCARD", keys.RESEND_DUE))
+
+    @_deferred
     async def due_resends(self, now: float, limit: int) -> list[ResendItem]:
         limit = max(0, min(limit, limits.MAX_RESEND_ITEMS))
         if limit == 0:

@@ -336,12 +336,14 @@ class ResendQueueTests(unittest.TestCase):
     async def test_reschedule_counts_attempts_and_remove_forgets(self):
         store = await start_test_store(self)
         item_id = await store.enqueue_resend(b"\x01" * 32, b"p", 100.0)
+        self.assertEqual(await store.resend_count(), 1)
         await store.reschedule_resend(item_id, 300.0)
         self.assertEqual(await store.due_resends(200.0, 10), [])
         [item] = await store.due_resends(300.0, 10)
         self.assertEqual((item.attempts, item.due), (1, 300.0))
         await store.remove_resend(item_id)
         self.assertEqual(await store.due_resends(10**9, 10), [])
+        self.assertEqual(await store.resend_count(), 0)
         await store.reschedule_resend(item_id, 400.0)  # gone: nothing comes back
         self.assertEqual(await store.due_resends(10**9, 10), [])
 
