@@ -20,9 +20,9 @@ import socket
 from twisted.application.service import Service
 from twisted.internet.defer import Deferred
 from twisted.internet.error import CannotListenError
-from twisted.internet.task import LoopingCall
 from twisted.web.server import Site
 
+from ..activity import Periodic
 from ..api.site import BoundedRequest
 from ..logging import Logger
 from ..version import VERSION
@@ -83,8 +83,8 @@ class AdminService(Service):
         self.events_held: int | None = None
         self.resend_queue: int | None = None
         self.registry, self.api = make_registry(ServerCollector(self.facts, self._node, self._store))
-        self._loop = LoopingCall(self._sample)
-        self._loop.clock = reactor
+        self._loop = Periodic(reactor, limits.SAMPLE_SECONDS, self._sample,
+                              "the admin endpoint's sampling", now=True)
         self._port = None
 
     def api_request_finished(self, request) -> None:
@@ -129,8 +129,7 @@ class AdminService(Service):
             log.warn("{advice}", advice=NO_BOOTSTRAP_ADVICE)
         self._listen()
         self.store_service.when_ready().addCallbacks(lambda _: self._sample(), lambda _: None)
-        self._loop.start(limits.SAMPLE_SECONDS, now=True).addErrback(
-            lambda f: log.failure("the admin endpoint's sampling stopped", f))
+        self._loop.start()
 
     def _listen(self) -> None:
         path = str(self.socket_path)
@@ -156,8 +155,7 @@ class AdminService(Service):
 
     def stopService(self):
         super().stopService()
-        if self._loop.running:
-            self._loop.stop()
+        self._loop.stop()
         port, self._port = self._port, None
         if port is not None:
             return port.stopListening()
