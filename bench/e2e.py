@@ -28,6 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
+from coincurve import PublicKeyXOnly  # noqa: E402
 from twisted.internet import defer, task  # noqa: E402
 from zope.interface import implementer  # noqa: E402
 
@@ -35,7 +36,6 @@ from nostrp2p.node.messages import encode_events  # noqa: E402
 from nostrp2p.node.node import Node, NodeSettings  # noqa: E402
 from nostrp2p.node.overlay import IOverlay  # noqa: E402
 from nostrp2p.nostr import KeyPair, sign_event  # noqa: E402
-from nostrp2p.nostr.signing import schnorr_verify  # noqa: E402
 from nostrp2p.store.service import StoreService  # noqa: E402
 
 POLL_INTERVAL = 0.02
@@ -84,10 +84,12 @@ def child_cpu_seconds(pid: int) -> float:
 
 
 def bare_verify_rate(events) -> tuple[float, float]:
-    """Verifications per wall-clock second and per CPU second."""
+    """Verifications per wall-clock second and per CPU second: coincurve itself, the key
+    parsed and the signature checked for each event (the server keeps recent authors' keys
+    parsed; this baseline does not, so it stays what a bare BIP-340 check costs)."""
     started, cpu = time.perf_counter(), time.process_time()
     for event in events:
-        if not schnorr_verify(event.pubkey, event.id, event.sig):
+        if not PublicKeyXOnly(event.pubkey).verify(event.sig, event.id):
             raise AssertionError("a benchmark event does not verify")
     return (len(events) / (time.perf_counter() - started),
             len(events) / (time.process_time() - cpu))
