@@ -32,6 +32,7 @@ from coincurve import PublicKeyXOnly  # noqa: E402
 from twisted.internet import defer, task  # noqa: E402
 from zope.interface import implementer  # noqa: E402
 
+from nostrp2p.collector import settle_after_start  # noqa: E402
 from nostrp2p.node.messages import encode_events  # noqa: E402
 from nostrp2p.node.node import Node, NodeSettings  # noqa: E402
 from nostrp2p.node.overlay import IOverlay  # noqa: E402
@@ -108,6 +109,7 @@ async def ingest_rate(reactor, events, data_dir: str) -> tuple[float, float]:
         node = Node(store, overlay, b"\x01" * 32, reactor, settings)
         payloads = [encode_events([event]) for event in events]
         origin = b"\x02" * 32
+        settle_after_start()  # as the server does once started (startup.py)
         started, cpu = time.perf_counter(), time.process_time()
         redis_cpu = child_cpu_seconds(redis_pid)
         # As datagrams arrive: a burst at a time, each stored before the node takes more than
