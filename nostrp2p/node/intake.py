@@ -15,13 +15,14 @@ verifying its event. Answers to this server's own requests go through :meth:`Int
 from __future__ import annotations
 
 from collections import Counter
-from typing import Callable, Iterable, Optional
+from typing import Callable, Optional, Sequence
 
 from twisted.internet.defer import Deferred, maybeDeferred, succeed
 from twisted.python.failure import Failure
 
 from ..logging import Logger
-from ..nostr import Event, EventError, verify_event
+from ..nostr import Event
+from ..nostr.signing import signatures_valid
 from . import limits
 from .delivery import ACCEPTED_KINDS, kept_by
 from .ratelimit import RateLimiter
@@ -67,7 +68,7 @@ class Intake:
         self.counters["peer_rate_limited"] += 1
         return False
 
-    def receive(self, events: Iterable[Event], origin: bytes, charge, what: str) -> None:
+    def receive(self, events: Sequence[Event], origin: bytes, charge, what: str) -> None:
         """The events of a broadcast or unicast (already charged one event by
         :meth:`admit_message`, the rest charged to ``charge`` here): checked now, then verified
         and stored with those of every other message of this reactor turn, in one pass and one
@@ -108,7 +109,7 @@ class Intake:
                 done.callback(result)
         stored.addBoth(finished)
 
-    def accept(self, events: Iterable[Event], origin: bytes, admitted: bool,
+    def accept(self, events: Sequence[Event], origin: bytes, admitted: bool,
                charge=None) -> Deferred:
         """Verify and store events from ``origin``; fires with how many were new. ``charge``: the
         budget key they are charged to (``origin`` unless given: a broadcast is charged to the
@@ -123,10 +124,15 @@ class Intake:
         self._pending.update(e.id for e in fresh)
         return self._recall_and_store(fresh, dict.fromkeys((e.id for e in fresh), origin), now)
 
-    def _candidates(self, events: Iterable[Event], origin: bytes, admitted: bool, charge,
+    def _candidates(self, events: Sequence[Event], origin: bytes, admitted: bool, charge,
                     now: float) -> list[Event]:
         """The events worth a look in the store: accepted kind, date and addressee, not
         already on their way in, within the sender's budget."""
+        if len(events) == 1:  # most messages: one post handed on
+            event = events[0]
+            if (event.kind in ACCEPTED_KINDS and event.created_at <= now + limits.MAX_FUTURE_SECONDS
+                    and event.id not in self._pending and kept_by(event, self.owner)):
+                return [event]
         candidates = {}
         for event in events:
             if event.kind not in ACCEPTED_KINDS:
@@ -169,25 +175,36 @@ class Intake:
     def _store_new(self, fresh: list[Event], held: set[bytes], origins: dict[bytes, bytes],
                    now: float) -> Deferred:
         self.counters["duplicates"] += len(held)
-        to_store = []
+        # Each step over the whole batch before the next: the signature checks one after
+        # another keep libsecp256k1's tables in the CPU's cache (about 8 us an event less
+        # than with the other work in between).
+        candidates = []
         for event in fresh:
             if event.id in held:
                 continue
-            try:
-                verify_event(event)
-            except EventError as e:
-                self.counters["bad_signature"] += 1
-                log.debug("dropped {event_id} from {origin}: {field} {why}", event_id=event.id_hex,
-                          origin=origins[event.id].hex(), field=e.field, why=e.reason)
-                continue
+            if event.id_matches():
+                candidates.append(event)
+            else:
+                self._refuse(event, origins, "id", "does not match the event's NIP-01 serialisation")
+        valid = signatures_valid([(e.pubkey, e.id, e.sig) for e in candidates])
+        to_store = []
+        for event, ok in zip(candidates, valid):
+            if not ok:
+                self._refuse(event, origins, "sig",
+                             "is not a valid BIP-340 signature of the id by the pubkey")
             # After the signature: forged events must not use up a real author's budget.
-            if not self._author_events.allow(event.pubkey, now):
+            elif not self._author_events.allow(event.pubkey, now):
                 self.counters["author_rate_limited"] += 1
-                continue
-            to_store.append(event)
+            else:
+                to_store.append(event)
         if not to_store:
             return succeed(0)
         return self.store.add_all(to_store).addCallback(self._count_stored, to_store)
+
+    def _refuse(self, event: Event, origins: dict[bytes, bytes], field: str, why: str) -> None:
+        self.counters["bad_signature"] += 1
+        log.debug("dropped {event_id} from {origin}: {field} {why}", event_id=event.id_hex,
+                  origin=origins[event.id].hex(), field=field, why=why)
 
     def _count_stored(self, added: list[bool], to_store: list[Event]) -> int:
         stored = 0
