@@ -31,6 +31,7 @@ class RelayRoot(Resource):
                 # The connection now belongs to the WebSocket: the HTTP channel's idle timer
                 # would otherwise fire hours later on a channel with no transport.
                 request.channel.setTimeout(None)
+                request.site.upgraded(request)
                 if self._websocket is None:
                     from autobahn.twisted.resource import WebSocketResource
                     self._websocket = WebSocketResource(self.relay.websocket_factory())
