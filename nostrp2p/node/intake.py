@@ -158,14 +158,19 @@ class Intake:
         """Store those of ``fresh`` (all in ``_pending``) not held yet; fires with how many
         were new, and takes them out of ``_pending`` whatever happens."""
         ids = [e.id for e in fresh]
-        # Copies are found in memory (the window, a filter of recently added ids) rather than
-        # by a Redis read per message; only the filter's "perhaps" is checked in Redis.
-        held, perhaps = self.store.recall(ids)
-        if perhaps:
-            stored = self.store.get(perhaps).addCallback(
+
+        def store_new(recalled):
+            held, perhaps = recalled
+            if not perhaps:
+                return self._store_new(fresh, held, origins, now)
+            return self.store.get(perhaps).addCallback(
                 lambda found: self._store_new(fresh, held | {e.id for e in found}, origins, now))
-        else:
-            stored = maybeDeferred(self._store_new, fresh, held, origins, now)
+
+        # Copies are found in memory (the window, a filter of recently added ids) rather than
+        # by a Redis read per message; only the filter's "perhaps" is checked in Redis. Whatever
+        # fails on the way, the batch's Deferred fails (its room in the task set is given back)
+        # and its ids leave _pending.
+        stored = maybeDeferred(self.store.recall, ids).addCallback(store_new)
 
         def done(result):
             self._pending.difference_update(ids)
