@@ -5,9 +5,10 @@
 1. Ingest: events arriving over the overlay (decode, verify id and BIP-340 signature,
    de-duplicate, store in a real embedded Redis with AOF everysec), as events per second and as
    a ratio against bare coincurve BIP-340 verification of the same events in the same run
-   (the key parsed and the signature checked, nothing else; goal: >= 0.6); ``--runs`` times. Each figure is given per wall-clock second and per CPU
-   second (the server process plus its redis-server, against the verifier's own CPU time): on a
-   shared machine the CPU figure is the steadier one.
+   (the key parsed and the signature checked, nothing else; goal: >= 0.6); ``--runs`` times.
+   Each figure is given per wall-clock second and per CPU second (the server process plus its
+   redis-server, against the verifier's own CPU time): on a shared machine the CPU figure is
+   the steadier one.
 2. Spread: ``--servers`` real servers (``twistd nostrp2p`` processes, each with its own Redis) on
    127.0.0.1 joined through one bootstrap; ``--posts`` posts published one after another on
    random servers; for each, the time from /publish answered to visible in every server's
