@@ -135,6 +135,11 @@ class Lookup:
             else:
                 del self.in_flight[overlay_key]
                 self.candidates.pop(overlay_key, None)
+        if (self.located is None and self.unbound is not None and not self.in_flight
+                and self.bound_queries >= limits.LOOKUP_BOUND_QUERIES):
+            # Asked enough for a bound claim: settle on the unbound one, and ask on for the
+            # relays it named as for any other.
+            self._tell(self.unbound, now)
         ranked = sorted(self.candidates.values(), key=lambda d: route_id(d.owner) ^ self.target)
         closest = ranked[: limits.ROUTING_BUCKET_SIZE]
         for desc in closest:
