@@ -307,6 +307,7 @@ class Router:
                 done(None, now)
                 return
             lookup = Lookup(self, self._new_lookup_id(), owner, now)
+            lookup.unbound = known  # an unbound claim we know: taken unless a bound one is found
             self.lookups[owner] = lookup
             lookup.waiters.append(done)
             lookup.step(now)
