@@ -70,7 +70,7 @@ class OwnerClaims:
     def check(self, overlay_key: bytes, owner: bytes, blob: bytes, now: float) -> bool:
         """Take ``blob`` as the binding of (``overlay_key``, ``owner``): True when it verifies
         and is unexpired, False (counted ``drop_bad_binding``) when it does not."""
-        known = self.verified.get((overlay_key, owner))
+        known = self.verified.lookup((overlay_key, owner))  # (kept the longer for its use)
         if known is not None and known.blob == blob:
             return known.expires_at > now  # verified before: no second verification
         try:

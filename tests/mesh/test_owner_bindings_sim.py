@@ -6,9 +6,9 @@ nobody bound are reached as before."""
 
 from twisted.trial.unittest import TestCase
 
-from nostrp2p.mesh import limits, messages as m
+from nostrp2p.mesh import limits, messages as m, wire
 from nostrp2p.mesh.descriptor import Descriptor
-from nostrp2p.mesh.routing import Lookup
+from nostrp2p.mesh.routing import Lookup, fit_found
 from tests.mesh.bound_servers import add_server, network, say
 from tests.mesh.test_unicast_sim import _settle
 
@@ -182,6 +182,7 @@ class UnboundOwnersTests(TestCase):
             self.assertTrue(delivered(destination, b"to %d" % i))
         self.assertEqual(asked.result, b"re:ask")
         self.assertEqual(net.total("claim_sent"), 0)  # unbound servers send no CLAIM at all
+        self.assertGreater(net.total("lookup_bound_queries"), 0)  # they asked a little more
 
 
 class ClaimOnSessionsTests(TestCase):
@@ -226,3 +227,20 @@ class ClaimOnSessionsTests(TestCase):
         net.run_for(limits.CLAIM_RESEND_AFTER * (limits.CLAIM_ATTEMPTS + 3))
         self.assertLessEqual(servers[1].node.stats["claim_sent"],
                              limits.CLAIM_ATTEMPTS * len(servers[1].node.links.peers))
+
+
+class FoundSizeTests(TestCase):
+    def test_a_found_with_a_binding_still_fits_one_datagram_and_keeps_the_sought_owner(self):
+        net, servers = network(2, seed=309, bound={1}, settle=1)
+        binding = servers[1].bind()
+        sought = Descriptor(servers[1].overlay_key, servers[1].owner, "203.0.113.1", 7000, binding)
+        others = [Descriptor(bytes([i]) * 32, bytes([i + 1]) * 32, "2001:db8::%d" % i, 40000 + i)
+                  for i in range(8)]
+        answer = fit_found(0xFFFFFFFF, [sought] + others[:7], others[:4])
+        frame = len(wire.pack(answer.encode())) + wire.DATA_HEADER_SIZE + wire.TAG_SIZE
+        self.assertLessEqual(frame, limits.MAX_DATAGRAM)
+        self.assertEqual(answer.found[0], sought)
+        self.assertLess(len(answer.found), 8)
+        unfitted = m.Found(0xFFFFFFFF, tuple([sought] + others[:7]), tuple(others[:4]))
+        self.assertGreater(len(wire.pack(unfitted.encode())) + wire.DATA_HEADER_SIZE
+                           + wire.TAG_SIZE, limits.MAX_DATAGRAM)  # what it would have been
