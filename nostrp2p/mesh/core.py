@@ -7,10 +7,10 @@ deterministic simulator (sim/). Upward events go through the ``on_broadcast`` ca
 ``(payload, origin owner as claimed, mid, via)``, ``via`` being the overlay key of the
 neighbour whose session handed it over (the one identity in it that is authenticated).
 Unicasts and requests go up the same way, ``on_message(payload, origin owner as claimed,
-via)`` and ``on_request(payload, origin owner, via, respond)`` (the origin owner is NOBODY,
-32 zero bytes, when a verified binding of that owner names another server): ``via`` is the overlay key of
+via)`` and ``on_request(payload, origin owner, via, respond)``: ``via`` is the overlay key of
 the session the message arrived on, the relay's for a relayed one (whose origin only the relay
-vouches for), our own for a message to ourselves.
+vouches for), our own for a message to ourselves. The origin owner is NOBODY (32 zero bytes)
+when a verified binding of that owner names another server (claims.py).
 """
 
 from __future__ import annotations

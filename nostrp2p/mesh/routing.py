@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import collections
 import hashlib
-
 from dataclasses import replace
 
 from nostrp2p.bounded import RecentTable
@@ -408,7 +407,6 @@ class Router:
         if peer.owner is not None:
             host, port = peer.address
             self.table.add(Descriptor(peer.overlay_key, peer.owner, str(host), int(port)), now)
-
 
 
 # What a FOUND may take of a DATA frame: its plaintext, less the frame's header and tag.

@@ -86,7 +86,8 @@ class MeshService(Service):
 
     def on_message(self, callback) -> None:
         """Register ``callback(payload: bytes, origin_owner_key: bytes, via: bytes) -> None`` for
-        unicasts: the origin's owner key is as claimed; ``via`` is the overlay key of the
+        unicasts: the origin's owner key is as claimed (32 zero bytes when that owner's binding
+        names another server: mesh/claims.py); ``via`` is the overlay key of the
         authenticated session it arrived on (the relay's, for a relayed message)."""
         self._message_callbacks.append(callback)
 
