@@ -9,6 +9,7 @@ from twisted.trial.unittest import TestCase
 from nostrp2p.mesh import limits, messages as m, wire
 from nostrp2p.mesh.descriptor import Descriptor
 from nostrp2p.mesh.routing import Lookup, fit_found
+from nostrp2p.mesh.sim import LinkModel, SimNetwork
 from tests.mesh.bound_servers import add_server, network, say
 from tests.mesh.test_unicast_sim import _settle
 
@@ -186,13 +187,13 @@ class UnboundOwnersTests(TestCase):
 
 
 class ClaimOnSessionsTests(TestCase):
-    def drop_first_claim(self, server):
-        """The first CLAIM ``server`` sends is lost on the way."""
+    def drop_first_claim(self, server, to):
+        """The first CLAIM ``server`` sends to ``to`` is lost on the way."""
         claims = server.node.session_claims
         send, dropped = claims._send, []
 
         def lossy(peer, message, now):
-            if not dropped:
+            if not dropped and peer.overlay_key == to.overlay_key:
                 dropped.append(message)
                 return
             send(peer, message, now)
@@ -202,22 +203,33 @@ class ClaimOnSessionsTests(TestCase):
 
     def test_a_binding_arrives_though_one_claim_datagram_is_lost(self):
         for lossy_side in ("initiator", "responder"):
-            net, servers = network(4, seed=307, bound={1, 2, 3})
-            first, second = servers[1], servers[3]
-            # first and second may have met already; a fresh pair of servers has not
-            newcomer = add_server(net, servers[:1], bound=True)
-            other = servers[2]
-            initiator, responder = newcomer, other
-            dropped = self.drop_first_claim(initiator if lossy_side == "initiator" else responder)
-            net.run_for(0.5)
+            # Two servers that know nobody else: one session between them, nothing else.
+            net = SimNetwork(seed=307, link=LinkModel(jitter=0))  # in order: one CLAIM each way
+            initiator, responder = add_server(net, bound=True), add_server(net, bound=True)
+            net.run_for(1)
+            lossy, other = ((initiator, responder) if lossy_side == "initiator"
+                            else (responder, initiator))
+            dropped = self.drop_first_claim(lossy, other)
             say(net, initiator, responder, m.Ping())
             net.run_for(5)
             self.assertTrue(dropped, lossy_side)
+            self.assertEqual(initiator.node.stats["sessions_established"], 1)
             self.assertTrue(responder.node.claims.is_bound(initiator.overlay_key,
                                                            initiator.owner, net.now), lossy_side)
             self.assertTrue(initiator.node.claims.is_bound(responder.overlay_key,
                                                            responder.owner, net.now), lossy_side)
-            del first, second
+
+    def test_an_unbound_initiator_gets_the_responders_binding_though_its_first_claim_is_lost(self):
+        net = SimNetwork(seed=310, link=LinkModel(jitter=0))
+        initiator, responder = add_server(net), add_server(net, bound=True)
+        net.run_for(1)
+        dropped = self.drop_first_claim(responder, initiator)
+        say(net, initiator, responder, m.Ping())
+        net.run_for(5)
+        self.assertTrue(dropped)
+        self.assertTrue(initiator.node.claims.is_bound(responder.overlay_key, responder.owner,
+                                                       net.now))
+        self.assertEqual(initiator.node.stats["claim_sent"], 0)  # unbound: it only answered
 
     def test_a_server_that_never_answers_is_asked_a_bounded_number_of_times(self):
         net, servers = network(3, seed=308, bound={1})
