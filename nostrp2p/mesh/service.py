@@ -20,6 +20,7 @@ from nostrp2p.mesh import limits, stun
 from nostrp2p.mesh.errors import Unreachable
 from nostrp2p.mesh.identity import OWNER_KEY_SIZE, load_or_create
 from nostrp2p.mesh.core import OverlayConfig, OverlayNode
+from nostrp2p.mesh.relay_path import is_relayed
 
 
 class _OverlayProtocol(DatagramProtocol):
@@ -230,7 +231,11 @@ class MeshService(Service):
         self._pump()
 
     def _session_established(self, overlay_key, owner, address):
-        # A direct session: relayed traffic never makes one. (Debug level: rekeys repeat it.)
+        # (Debug level: rekeys repeat it.)
+        if is_relayed(address):  # an end-to-end session whose datagrams a relay carries
+            self.log.debug("overlay session with {owner} through {relay}", owner=owner.hex(),
+                           relay=address.relay.hex(), overlay_key=overlay_key.hex())
+            return
         self.log.debug("overlay session with {owner} at {host}:{port}", owner=owner.hex(),
                        host=address[0], port=address[1], overlay_key=overlay_key.hex())
 

@@ -83,7 +83,7 @@ class RelayTests(TestCase):
         relay = net.node(nodes[0])
         peer = next(iter(relay.links.peers.values()))
         me = relay.identity.public_key
-        inner = [wire.MSG_UNICAST_ACK, b"\x01" * 16, 0]
+        inner = bytes((wire.MAGIC, wire.FRAME_DATA)) + bytes(40)  # a sealed datagram, to a relay
         relay.receive_message(peer, wire.pack([wire.MSG_RELAY, b"\x02" * 32, b"\x03" * 32, 2,
                                                [peer.overlay_key, me], peer.owner, inner]), net.now)
         self.assertEqual(relay.stats["drop_relay_loop"], 1)
