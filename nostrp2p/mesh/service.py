@@ -86,7 +86,7 @@ class MeshService(Service):
     def on_message(self, callback) -> None:
         """Register ``callback(payload: bytes, origin_owner_key: bytes, via: bytes) -> None`` for
         unicasts: the origin's owner key is as claimed; ``via`` is the overlay key of the
-        authenticated session it arrived on (the relay's, for a relayed message)."""
+        authenticated session it arrived on (the origin's own end-to-end session, relayed or not)."""
         self._message_callbacks.append(callback)
 
     def on_request(self, handler) -> None:
