@@ -246,7 +246,9 @@ class Links:
                     self.forget(peer.overlay_key)
                     self.node.peer_failed(peer.overlay_key, now)
                     continue
-                if session is not None:
+                if session is not None and not is_relayed(peer.address):
+                    # (A neighbour whose path moved onto a relay gets no keepalives there: it
+                    # times out and membership finds a neighbour it can reach.)
                     if now - peer.last_sent >= limits.KEEPALIVE_INTERVAL:
                         self._seal_and_send(peer, session, m.Ping(), now)
                     if (session.initiator and now - session.created > limits.REKEY_AFTER

@@ -2,7 +2,7 @@
 
 from twisted.trial.unittest import TestCase
 
-from nostrp2p.mesh import limits, wire
+from nostrp2p.mesh import crypto, limits, messages as m, wire
 from nostrp2p.mesh.errors import Unreachable
 from nostrp2p.mesh.relay_allowance import RelayAllowance
 from nostrp2p.mesh.sim import LinkModel
@@ -91,3 +91,19 @@ class RelayTests(TestCase):
             relay.receive_message(peer, wire.pack([wire.MSG_RELAY, b"\x02" * 32, b"\x03" * 32, 1,
                                                    [peer.overlay_key], peer.owner, inner]), net.now)
         self.assertEqual(relay.stats["drop_relay_over_budget"], 5)
+
+    def test_a_full_fragment_fits_through_a_relay_path_of_the_most_hops(self):
+        # Sealed end to end, in a RELAY with a full path, sealed again for the first relay: a
+        # fragment of FRAGMENT_SIZE (a reply, the largest index) stays within MAX_DATAGRAM, so
+        # a message may move onto a relay in its middle.
+        key = bytes(32)
+        session = crypto.Session(1, 2, key, key, key, key, 0.0, True)
+        session.send_counter = 2 ** 40
+        fragment = m.Fragment(b"m" * 16, m.MOST_FRAGMENTS - 1, m.MOST_FRAGMENTS, m.KIND_REPLY,
+                              b"r" * 16, b"c" * limits.FRAGMENT_SIZE)
+        carried = session.seal(wire.pack(fragment.encode()))
+        self.assertLessEqual(len(carried), limits.MAX_RELAYED_DATAGRAM)
+        relay = m.Relay(key, key, limits.MAX_RELAY_HOPS, (key,) * limits.MAX_RELAY_HOPS, key,
+                        bytes(limits.MAX_RELAYED_DATAGRAM))
+        self.assertLessEqual(len(session.seal(wire.pack(relay.encode()))), limits.MAX_DATAGRAM)
+        self.assertEqual(m.decode(wire.pack(relay.encode())), relay)
