@@ -110,7 +110,6 @@ class OverlayNode:
     def carried_to_us(self, datagram: bytes, path, now: float) -> None:
         """A datagram a relay carried to us, from the server ``path`` names (RELAYED): taken
         as if it came from that path, the same checks as any datagram."""
-        self.stats["datagrams_carried_to_us"] += 1
         self._take(datagram, path, now)
 
     def _take(self, datagram, address, now):
