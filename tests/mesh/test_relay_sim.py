@@ -5,6 +5,7 @@ from twisted.trial.unittest import TestCase
 from nostrp2p.mesh import crypto, limits, messages as m, wire
 from nostrp2p.mesh.errors import Unreachable
 from nostrp2p.mesh.relay_allowance import RelayAllowance
+from nostrp2p.mesh.relay_path import is_relayed
 from nostrp2p.mesh.sim import LinkModel
 from tests.mesh.helpers import grow
 from tests.mesh.test_unicast_sim import _settle
@@ -107,3 +108,27 @@ class RelayTests(TestCase):
                         bytes(limits.MAX_RELAYED_DATAGRAM))
         self.assertLessEqual(len(session.seal(wire.pack(relay.encode()))), limits.MAX_DATAGRAM)
         self.assertEqual(m.decode(wire.pack(relay.encode())), relay)
+
+    def test_a_pair_falls_back_to_a_relay_and_returns_to_a_direct_path(self):
+        # One end-to-end session follows its path: a direct path that dies gives way to a relay,
+        # and once the two can reach each other again an introduction makes them direct again.
+        net, nodes = grow(20, seed=66)
+        a, b = nodes[4], nodes[15]
+        b_key = net.node(b).identity.public_key
+        first = net.unicast(a, net.owner_of(b), b"direct")
+        _settle(net, [first])
+        self.assertTrue(net.node(a).links.has_session(b_key))
+        net.block(a, b)
+        second = net.unicast(a, net.owner_of(b), b"through a relay")
+        _settle(net, [second], limit=300)
+        self.assertIsNone(second.error)
+        self.assertTrue(is_relayed(net.node(a).links.address_of(b_key)))
+        self.assertEqual(net.message_sessions[b], [net.node(a).identity.public_key] * 2)
+        net.unblock(a, b)
+        net.run_for(limits.PUNCH_RETRY_INTERVAL)
+        third = net.unicast(a, net.owner_of(b), b"direct again")
+        _settle(net, [third])
+        self.assertIsNone(third.error)
+        net.run_for(limits.HANDSHAKE_TIMEOUT * limits.HANDSHAKE_ATTEMPTS)
+        self.assertTrue(net.node(a).links.has_session(b_key))
+        self.assertEqual([p for p, _ in net.messages[b]], [b"direct", b"through a relay", b"direct again"])
