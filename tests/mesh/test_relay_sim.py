@@ -3,6 +3,7 @@
 from twisted.trial.unittest import TestCase
 
 from nostrp2p.mesh import crypto, limits, messages as m, wire
+from nostrp2p.mesh.descriptor import Descriptor
 from nostrp2p.mesh.errors import Unreachable
 from nostrp2p.mesh.relay_allowance import RelayAllowance
 from nostrp2p.mesh.relay_path import is_relayed
@@ -132,3 +133,34 @@ class RelayTests(TestCase):
         net.run_for(limits.HANDSHAKE_TIMEOUT * limits.HANDSHAKE_ATTEMPTS)
         self.assertTrue(net.node(a).links.has_session(b_key))
         self.assertEqual([p for p, _ in net.messages[b]], [b"direct", b"through a relay", b"direct again"])
+
+    def test_a_relay_that_cannot_reach_the_destination_passes_the_datagram_on(self):
+        # a's relay r1 has no way to b: the handshake goes on to a server nearer b's key (a
+        # second hop), and the session then follows the path b's answers came back on.
+        net, nodes = grow(20, seed=90)
+        a, b = nodes[5], nodes[15]
+        origin, b_key = net.node(a), net.node(b).identity.public_key
+        net.block(a, b)
+        r1_key = next(iter(origin.membership.active))
+        r1 = next(n for n in nodes if net.node(n).identity.public_key == r1_key)
+        first_relay = net.node(r1)
+        net.block(r1, b)
+        first_relay.links.forget(b_key)
+        first_relay.router.table.remove(b_key)
+        origin.reachability.routes.keep(b_key, Descriptor(r1_key, first_relay.identity.owner_key, *r1))
+        origin.reachability.note_owner(b_key, net.owner_of(b))
+        passed_on = []
+        honest = first_relay.links.send
+
+        def send(overlay_key, address, message, now):
+            passed_on.append(type(message))
+            honest(overlay_key, address, message, now)
+        first_relay.links.send = send
+        there = net.unicast(a, net.owner_of(b), b"two hops")
+        back = net.request(b, net.owner_of(a), b"and back")
+        _settle(net, [there, back], limit=200)
+        self.assertIn(m.Relay, passed_on)
+        self.assertIsNone(there.error)
+        self.assertEqual(net.messages[b], [(b"two hops", net.owner_of(a))])
+        self.assertEqual(net.message_sessions[b], [origin.identity.public_key])
+        self.assertEqual((back.error, back.result), (None, b"re:and back"))
