@@ -90,6 +90,8 @@ NODE = {
     "share_trimmed": "Answers to such requests trimmed to the overlay's size limit.",
     "share_broadcast_ignored": "Broadcast share requests (of older servers) ignored: answers "
                                "go only to whoever asks on a session.",
+    "broadcast_not_by_origin": "Broadcasts dropped unread: they carried events not signed by "
+                               "the owner they came from.",
     "share_rate_limited": "Such requests refused: the asking server is over its rate.",
     "request_rate_limited": "Requests refused: the asking server is over its rate.",
     "answer_failed": "Requests from other servers that could not be answered.",

@@ -207,9 +207,11 @@ class Node:
             return None
 
     def _on_broadcast(self, payload: bytes, origin: bytes, via: bytes) -> None:
-        """``origin`` is only what the broadcast claims (any member can write any): budgets are
-        charged to ``via``, the neighbour whose authenticated session handed it over, and
-        nothing is ever sent to ``origin`` because of a broadcast."""
+        """``origin`` is what the broadcast claims; it is believed only as far as the events'
+        signatures carry it (a server broadcasts its owner's events alone, so each must be
+        signed by ``origin``). Budgets are charged to ``via``, the neighbour whose
+        authenticated session handed it over, and nothing is ever sent to ``origin`` because of
+        a broadcast."""
         if origin == self.owner:
             return
         # Broadcasts (others' events passed on) and a session's own unicasts have budgets of
@@ -218,6 +220,11 @@ class Node:
         if not self.intake.admit_message(neighbour):
             return
         message = self._decode(payload, via)
+        if isinstance(message, EventsMessage) and any(e.pubkey != origin for e in message.events):
+            # Someone else's events under this origin: not what its server sends. (Signatures
+            # are checked on intake, so an origin whose events are kept is one they prove.)
+            self.counters["broadcast_not_by_origin"] += 1
+            return
         if isinstance(message, EventsMessage):
             self.intake.receive(message.events, via, neighbour, "broadcast")
         elif isinstance(message, Request) and message.what == "share":

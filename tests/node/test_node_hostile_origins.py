@@ -37,6 +37,27 @@ class ClaimedOriginTests(TestCase):
             self.assertEqual(cluster.nodes[who.public].counters["share_broadcast_ignored"], 1)
 
     @async_test
+    async def test_a_broadcast_carrying_events_not_signed_by_its_origin_is_dropped(self):
+        # A server broadcasts its owner's events only: events of others under an origin (a
+        # victim's replayed posts under Mallory's name, Mallory's under Bob's) prove nothing.
+        cluster, mallory = await with_mallory(self, ALICE, BOB)
+        bobs = signed(BOB, content="bob's own")
+        mallory.broadcast(encode_events([bobs]), claimed_origin=MALLORY.public)
+        mallory.broadcast(encode_events([signed(MALLORY, content="in bob's name")]),
+                          claimed_origin=BOB.public)
+        mallory.broadcast(encode_events([signed(MALLORY, content="mixed"), bobs]),
+                          claimed_origin=MALLORY.public)
+        await cluster.settle()
+        alice = cluster.nodes[ALICE.public]
+        self.assertEqual(alice.counters["broadcast_not_by_origin"], 3)
+        self.assertEqual(await alice.store.count(), 0)
+        # Its own events under its own name are taken as any server's.
+        mallorys = signed(MALLORY, content="mallory's own")
+        mallory.broadcast(encode_events([mallorys]), claimed_origin=MALLORY.public)
+        await cluster.settle()
+        self.assertTrue(await cluster.holds(ALICE, mallorys))
+
+    @async_test
     async def test_rotating_claimed_origins_does_not_bypass_the_per_neighbour_budget(self):
         cluster, mallory = await with_mallory(self, ALICE, peer_events_per_minute=5)
         authors = [KeyPair.from_secret(bytes([100 + n]) * 32) for n in range(20)]

@@ -21,8 +21,10 @@ async def two_servers(testcase, **settings):
     return cluster
 
 
-def broadcast(cluster, sender, events):
-    cluster.network.overlays[sender.public].broadcast(encode_events(events))
+def broadcast(cluster, sender, events, origin=None):
+    """``sender`` broadcasts ``events`` as from ``origin`` (its own owner unless given: a
+    hostile server names the author of what it forges, or the events are dropped unread)."""
+    cluster.network.overlays[sender.public].broadcast(encode_events(events), claimed_origin=origin)
 
 
 class VerificationTests(TestCase):
@@ -36,7 +38,7 @@ class VerificationTests(TestCase):
         impostor = sign_event(MALLORY.secret, NOW, 1, (), "I am alice")
         impostor = dataclasses.replace(impostor, pubkey=ALICE.public)
         cluster.network.join(MALLORY.public)  # on the overlay, without a NostrP2P node
-        broadcast(cluster, MALLORY, [tampered, wrong_sig, impostor])
+        broadcast(cluster, MALLORY, [tampered, wrong_sig, impostor], origin=ALICE.public)
         await cluster.settle()
         cluster.network.overlays[ALICE.public].send(BOB.public, encode_events([tampered]))
         await cluster.settle()
@@ -67,7 +69,7 @@ class VerificationTests(TestCase):
         for n, post in enumerate(posts):
             broadcast(cluster, ALICE, [post])
             if n == 3:
-                broadcast(cluster, MALLORY, [forged])
+                broadcast(cluster, MALLORY, [forged], origin=ALICE.public)
             if n % 100 == 0:
                 broadcast(cluster, ALICE, [posts[0]])  # a copy of one already on its way
         await cluster.settle()
@@ -205,15 +207,15 @@ class RateLimitTests(TestCase):
         await cluster.add(CAROL)
         posts = [signed(ALICE, content=f"post {n}") for n in range(7)]
         broadcast(cluster, ALICE, posts[:3])
-        # The same three again from another server (a share answer, say): not new, not counted.
-        broadcast(cluster, CAROL, posts[:3])
-        broadcast(cluster, CAROL, posts[3:])  # relayed by Carol: still Alice's budget
+        # The same three again, handed over by another server: not new, not counted.
+        broadcast(cluster, CAROL, posts[:3], origin=ALICE.public)
+        broadcast(cluster, CAROL, posts[3:], origin=ALICE.public)  # by Carol: Alice's budget
         await cluster.settle()
         held = [await cluster.holds(BOB, p) for p in posts]
         self.assertEqual(held, [True] * 5 + [False] * 2)
         self.assertEqual(cluster.nodes[BOB.public].counters["author_rate_limited"], 2)
         await cluster.advance(3600 / 5)
-        broadcast(cluster, CAROL, posts[5:])
+        broadcast(cluster, CAROL, posts[5:], origin=ALICE.public)
         await cluster.settle()
         self.assertEqual([await cluster.holds(BOB, p) for p in posts[5:]], [True, False])
 

@@ -69,7 +69,7 @@ class UnicastOnlyTests(TestCase):
         _, reaction, reply = await carol_talks_to_alice(cluster)
         mallory = cluster.network.join(MALLORY.public)  # on the overlay, without a node
         mallory.send(BOB.public, encode_events([reaction]))
-        mallory.broadcast(encode_events([reply]))
+        mallory.broadcast(encode_events([reply]), claimed_origin=CAROL.public)
         await cluster.settle()
         self.assertFalse(await cluster.holds(BOB, reaction))
         self.assertFalse(await cluster.holds(BOB, reply))
