@@ -1,0 +1,264 @@
+"""The adversarial scenario: a network of real cores of which a share are hostile
+(attacks.py), honest traffic through it, and what the honest servers and their owners would
+notice, measured (docs/THREATS.md, "Measured in the simulator").
+
+    scenario = Adversarial(Plan(nodes=200, hostile_share=0.1, loss=0.01))
+    result = scenario.run()
+
+Honest servers are every index but each tenth (9, 19, ...); each hostile one runs one attack,
+in turn. What is measured:
+
+- unicast delivery: honest unicasts to honest owners, among them the owners impostors claim and
+  the owners forged frames name, counted as delivered only when the payload reached the real
+  owner's server (an impostor's acknowledgement does not count);
+- broadcast delivery: (honest broadcast, honest server) pairs where that server delivered the
+  real payload under the broadcast's id;
+- forged unicasts believed: messages handed up as coming from an honest owner who never sent
+  them;
+- victim bytes: what the server named as origin by hostile broadcasts received because of them
+  (their GOSSIP copies, their share of IHAVEs, and every unicast frame sent to it, since honest
+  traffic never goes to it), next to the same for a bystander.
+
+``binder(net, address)`` gives an honest server what proves its owner (called as it joins);
+``server(net, address)`` puts a layer above an honest server's core (the node, in bench/).
+"""
+
+from __future__ import annotations
+
+import collections
+import time
+from dataclasses import dataclass
+
+from nostrp2p.mesh import messages as m, wire
+from nostrp2p.mesh.sim.attacks import (
+    ATTACK_PERIOD, FORGED, ClaimOwner, ForgeRelayed, JunkUnderIds, NameVictim, PoisonDescriptors,
+    RotateOrigins,
+)
+from nostrp2p.mesh.sim.network import LinkModel, SimNetwork
+
+ATTACKS = ("claim", "forge", "junk", "victim", "rotate", "poison")
+DATA_OVERHEAD = wire.DATA_HEADER_SIZE + wire.TAG_SIZE  # what a DATA frame adds to its message
+
+
+@dataclass(frozen=True)
+class Plan:
+    nodes: int = 200
+    hostile_every: int = 10  # each tenth server is hostile
+    loss: float = 0.01
+    seed: int = 15
+    attacks: tuple = ATTACKS
+    join_spacing: float = 0.05
+    settle: float = 30.0  # after the last join, before the attacks start
+    duration: float = 120.0  # seconds of attacks and honest traffic
+    unicasts_per_second: int = 5
+    broadcasts_per_second: int = 1
+    drain: float = 30.0  # after the traffic: retransmissions and grafts finish
+
+
+class World:
+    """What the behaviours know of the network (a hostile member could learn all of it)."""
+
+    def __init__(self, net):
+        self.net = net
+        self.honest: list = []
+        self.hostile: list = []
+        self.honest_keys: set = set()
+        self.forge_victims: list = []
+        self.hostile_mids: set = set()  # ids of hostile broadcasts
+
+    def sample_honest(self, count) -> list:
+        rng = self.net.rng
+        return [self.honest[rng.randrange(len(self.honest))] for _ in range(count)]
+
+
+class Adversarial:
+    def __init__(self, plan: Plan = Plan(), binder=None, server=None,
+                 victim_payload: bytes = b"\x00share?", rotate_payloads=None):
+        self.plan = plan
+        self.binder = binder
+        self.server = server
+        self.victim_payload = victim_payload
+        self.rotate_payloads = rotate_payloads or (lambda: b"\x00rotating")
+        self.net = SimNetwork(seed=plan.seed, link=LinkModel(loss=plan.loss))
+        self.world = World(self.net)
+        self.behaviours = []
+        self.claimed: dict = {}  # impostor address -> the honest address whose owner it claims
+        self.origin_victim = None  # named as origin by hostile broadcasts; sent nothing honest
+        self.bystander = None  # an honest server like the victim, for comparison
+        self.victim_bytes = collections.Counter()  # address -> bytes because of hostile broadcasts
+        self.build_seconds = self.run_seconds = 0.0
+
+    # --- building ---------------------------------------------------------------------------
+    def _roles(self):
+        """index -> attack, for the hostile indices."""
+        plan = self.plan
+        hostile = [i for i in range(plan.nodes) if i % plan.hostile_every == plan.hostile_every - 1]
+        return {index: plan.attacks[n % len(plan.attacks)] for n, index in enumerate(hostile)}
+
+    def build(self) -> None:
+        started = time.perf_counter()
+        plan, net, world = self.plan, self.net, self.world
+        roles = self._roles()
+        boot = []
+        for index in range(plan.nodes):
+            role = roles.get(index)
+            identity = None
+            if role == "claim":
+                # An honest server that joined before it, not yet claimed by another impostor.
+                victim = next(a for a in reversed(world.honest[1:]) if a not in self.claimed.values())
+                identity = net.identity_for(index, owner_key=net.owner_of(victim))
+            if index:
+                net.run_for(plan.join_spacing)
+            address = net.add_node(bootstrap=boot[:5], identity=identity)
+            if role is None:
+                world.honest.append(address)
+                world.honest_keys.add(net.hosts[address].identity.public_key)
+                if self.binder is not None:
+                    self.binder(net, address)
+                boot.append(address)
+            else:
+                world.hostile.append(address)
+                if role == "claim":
+                    self.claimed[address] = victim
+        self.origin_victim, self.bystander = world.honest[1], world.honest[2]
+        claimed = set(self.claimed.values())
+        world.forge_victims = [a for a in world.honest[3:] if a not in claimed][:8]
+        if self.server is not None:
+            for address in world.honest:
+                self.server(net, address)
+        net.run_for(plan.settle)
+        for address, role in zip(world.hostile, (roles[i] for i in sorted(roles))):
+            self.behaviours.append(self._behaviour(role, address))
+        for behaviour in self.behaviours:
+            behaviour.start()
+        for address in (self.origin_victim, self.bystander):
+            self._count_victim_bytes(address)
+        self.build_seconds = time.perf_counter() - started
+
+    def _behaviour(self, role, address):
+        net, world = self.net, self.world
+        if role == "claim":
+            return ClaimOwner(net, address, world, net.owner_of(self.claimed[address]))
+        if role == "forge":
+            return ForgeRelayed(net, address, world)
+        if role == "junk":
+            return JunkUnderIds(net, address, world)
+        if role == "victim":
+            return NameVictim(net, address, world, net.owner_of(self.origin_victim),
+                              self.victim_payload)
+        if role == "rotate":
+            return RotateOrigins(net, address, world, self.rotate_payloads)
+        if role == "poison":
+            return PoisonDescriptors(net, address, world)
+        raise ValueError(f"no attack called {role!r}")
+
+    def _count_victim_bytes(self, address) -> None:
+        """Count, at ``address``, the bytes of what hostile broadcasts caused: their GOSSIP
+        copies, their share of each IHAVE, and every unicast frame (nothing honest is sent to
+        these two servers)."""
+        node = self.net.node(address)
+        receive = node.receive_message
+        hostile_mids = self.world.hostile_mids
+        own = node.identity.public_key
+
+        def counted(peer, plaintext, now):
+            size = len(plaintext) + DATA_OVERHEAD
+            try:
+                message = m.decode(plaintext)
+            except wire.MalformedFrame:
+                message = None
+            if isinstance(message, m.Gossip) and message.mid in hostile_mids:
+                self.victim_bytes[address] += size
+            elif isinstance(message, m.IHave) and message.mids:
+                share = sum(1 for mid in message.mids if mid in hostile_mids) / len(message.mids)
+                self.victim_bytes[address] += int(size * share)
+            elif isinstance(message, (m.Fragment, m.Relayed)) or (
+                    isinstance(message, m.Relay) and message.destination == own):
+                self.victim_bytes[address] += size
+            receive(peer, plaintext, now)
+
+        node.receive_message = counted
+
+    # --- running ----------------------------------------------------------------------------
+    def run(self) -> dict:
+        if not self.behaviours:
+            self.build()
+        started = time.perf_counter()
+        plan, net, world = self.plan, self.net, self.world
+        rng = net.rng
+        quiet = {self.origin_victim, self.bystander}
+        senders = [a for a in world.honest if a not in quiet]
+        targeted = list(self.claimed.values()) + world.forge_victims
+        expected = {}  # honest broadcast id -> payload
+        got = collections.defaultdict(set)  # honest broadcast id -> honest servers with it
+        self._record_broadcasts(expected, got)
+        unicasts = []  # (destination address, payload, outcome)
+        next_attack = net.now
+        for second in range(int(plan.duration)):
+            if net.now >= next_attack:
+                for behaviour in self.behaviours:
+                    behaviour.act()
+                next_attack = net.now + ATTACK_PERIOD
+            for k in range(plan.broadcasts_per_second):
+                payload = b"broadcast %d.%d " % (second, k) + b"." * 200
+                origin = senders[rng.randrange(len(senders))]
+                mid = net.broadcast(origin, payload)
+                expected[mid] = payload
+                got[mid].add(origin)
+            for k in range(plan.unicasts_per_second):
+                sender = senders[rng.randrange(len(senders))]
+                pool = targeted if k % 2 == 0 and targeted else senders
+                destination = pool[rng.randrange(len(pool))]
+                if destination == sender:
+                    continue
+                payload = b"unicast %d.%d" % (second, k)
+                unicasts.append((destination, payload, net.unicast(sender, net.owner_of(destination), payload)))
+            net.run_for(1.0)
+        net.run_for(plan.drain)
+        self.run_seconds = time.perf_counter() - started
+        return self._measure(expected, got, unicasts)
+
+    def _record_broadcasts(self, expected, got) -> None:
+        for address in self.world.honest:
+            node = self.net.node(address)
+            inner = node.on_broadcast
+
+            def delivered(payload, origin, mid, via, inner=inner, address=address):
+                if expected.get(mid) == payload:
+                    got[mid].add(address)
+                if inner is not None:
+                    inner(payload, origin, mid, via)
+
+            node.on_broadcast = delivered
+
+    def _measure(self, expected, got, unicasts) -> dict:
+        net, world = self.net, self.world
+        honest = set(world.honest)
+        arrived = {a: {payload for payload, _ in net.messages[a]} for a in net.hosts}
+        delivered = sum(1 for dest, payload, _ in unicasts if payload in arrived[dest])
+        stolen = sum(1 for dest, payload, _ in unicasts
+                     if any(payload in arrived[h] for h in world.hostile))
+        to_targeted = [(d, p) for d, p, _ in unicasts if d in set(self.claimed.values()) | set(world.forge_victims)]
+        forged = sum(1 for a in honest for payload, origin in net.messages[a]
+                     if payload.startswith(FORGED) and origin in {net.owner_of(h) for h in honest})
+        pairs = sum(len(got[mid] & honest) for mid in expected)
+        return {
+            "nodes": len(net.hosts),
+            "hostile": len(world.hostile),
+            "loss": self.plan.loss,
+            "attacks": {b.name: b.sent for b in self.behaviours},
+            "unicasts": len(unicasts),
+            "unicast_delivery": delivered / len(unicasts) if unicasts else 1.0,
+            "unicasts_to_targeted": len(to_targeted),
+            "targeted_delivery": (sum(1 for d, p in to_targeted if p in arrived[d]) / len(to_targeted)
+                                  if to_targeted else 1.0),
+            "unicasts_stolen": stolen,
+            "forged_believed": forged,
+            "broadcasts": len(expected),
+            "broadcast_delivery": pairs / (len(expected) * len(honest)) if expected else 1.0,
+            "hostile_broadcasts": len(world.hostile_mids),
+            "victim_bytes": self.victim_bytes[self.origin_victim],
+            "bystander_bytes": self.victim_bytes[self.bystander],
+            "build_seconds": self.build_seconds,
+            "run_seconds": self.run_seconds,
+        }
