@@ -29,7 +29,7 @@ import collections
 import time
 from dataclasses import dataclass
 
-from nostrp2p.mesh import messages as m, wire
+from nostrp2p.mesh import limits, messages as m, wire
 from nostrp2p.mesh.sim.attacks import (
     ATTACK_PERIOD, FORGED, ClaimOwner, ForgeRelayed, JunkUnderIds, NameVictim, PoisonDescriptors,
     RotateOrigins,
@@ -38,6 +38,16 @@ from nostrp2p.mesh.sim.network import LinkModel, SimNetwork
 
 ATTACKS = ("claim", "forge", "junk", "victim", "rotate", "poison")
 DATA_OVERHEAD = wire.DATA_HEADER_SIZE + wire.TAG_SIZE  # what a DATA frame adds to its message
+
+
+def victim_bound(gossip_sizes) -> int:
+    """The most a server may receive because of hostile broadcasts whose GOSSIP messages have
+    ``gossip_sizes`` (docs/THREATS.md, "Aiming traffic at a victim"): one full copy, in its own
+    DATA frame, from each of its ACTIVE_VIEW_MAX neighbours per broadcast (each neighbour
+    pushes a broadcast or announces it once; an announcement is smaller than the copy, and a
+    graft is answered only for a copy that was lost or announced instead), and nothing else:
+    no server sends anything to a broadcast's origin because of it."""
+    return sum(limits.ACTIVE_VIEW_MAX * (DATA_OVERHEAD + size) for size in gossip_sizes)
 
 
 @dataclass(frozen=True)
@@ -52,6 +62,7 @@ class Plan:
     duration: float = 120.0  # seconds of attacks and honest traffic
     unicasts_per_second: int = 5
     broadcasts_per_second: int = 1
+    rotations_per_round: int = 1  # broadcasts a rotating hostile sends each round
     drain: float = 30.0  # after the traffic: retransmissions and grafts finish
 
 
@@ -64,7 +75,8 @@ class World:
         self.hostile: list = []
         self.honest_keys: set = set()
         self.forge_victims: list = []
-        self.hostile_mids: set = set()  # ids of hostile broadcasts
+        self.quiet_keys: set = set()  # servers sent nothing honest: what reaches them is counted
+        self.hostile_mids: dict = {}  # id of a hostile broadcast -> its largest GOSSIP size
 
     def sample_honest(self, count) -> list:
         rng = self.net.rng
@@ -86,6 +98,7 @@ class Adversarial:
         self.origin_victim = None  # named as origin by hostile broadcasts; sent nothing honest
         self.bystander = None  # an honest server like the victim, for comparison
         self.victim_bytes = collections.Counter()  # address -> bytes because of hostile broadcasts
+        self.vias = collections.defaultdict(set)  # honest address -> neighbours that handed it broadcasts
         self.build_seconds = self.run_seconds = 0.0
 
     # --- building ---------------------------------------------------------------------------
@@ -121,6 +134,7 @@ class Adversarial:
                 if role == "claim":
                     self.claimed[address] = victim
         self.origin_victim, self.bystander = world.honest[1], world.honest[2]
+        world.quiet_keys = {net.hosts[a].identity.public_key for a in (self.origin_victim, self.bystander)}
         claimed = set(self.claimed.values())
         world.forge_victims = [a for a in world.honest[3:] if a not in claimed][:8]
         if self.server is not None:
@@ -147,7 +161,8 @@ class Adversarial:
             return NameVictim(net, address, world, net.owner_of(self.origin_victim),
                               self.victim_payload)
         if role == "rotate":
-            return RotateOrigins(net, address, world, self.rotate_payloads)
+            return RotateOrigins(net, address, world, self.rotate_payloads,
+                                 self.plan.rotations_per_round)
         if role == "poison":
             return PoisonDescriptors(net, address, world)
         raise ValueError(f"no attack called {role!r}")
@@ -224,12 +239,21 @@ class Adversarial:
             inner = node.on_broadcast
 
             def delivered(payload, origin, mid, via, inner=inner, address=address):
+                self.vias[address].add(via)
                 if expected.get(mid) == payload:
                     got[mid].add(address)
                 if inner is not None:
                     inner(payload, origin, mid, via)
 
             node.on_broadcast = delivered
+
+    def _attacks(self) -> dict:
+        """attack -> (hostile servers running it, hostile messages they sent)."""
+        out = {}
+        for behaviour in self.behaviours:
+            servers, sent = out.get(behaviour.name, (0, 0))
+            out[behaviour.name] = (servers + 1, sent + behaviour.sent)
+        return out
 
     def _measure(self, expected, got, unicasts) -> dict:
         net, world = self.net, self.world
@@ -246,7 +270,7 @@ class Adversarial:
             "nodes": len(net.hosts),
             "hostile": len(world.hostile),
             "loss": self.plan.loss,
-            "attacks": {b.name: b.sent for b in self.behaviours},
+            "attacks": self._attacks(),
             "unicasts": len(unicasts),
             "unicast_delivery": delivered / len(unicasts) if unicasts else 1.0,
             "unicasts_to_targeted": len(to_targeted),
@@ -258,6 +282,7 @@ class Adversarial:
             "broadcast_delivery": pairs / (len(expected) * len(honest)) if expected else 1.0,
             "hostile_broadcasts": len(world.hostile_mids),
             "victim_bytes": self.victim_bytes[self.origin_victim],
+            "victim_bound": victim_bound(world.hostile_mids.values()),
             "bystander_bytes": self.victim_bytes[self.bystander],
             "build_seconds": self.build_seconds,
             "run_seconds": self.run_seconds,

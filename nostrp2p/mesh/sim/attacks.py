@@ -91,8 +91,8 @@ class ForgeRelayed(Behaviour):
         victims = self.world.forge_victims
         for key in self._sessions():
             victim = victims[net.rng.randrange(len(victims))]
-            if overlay_key(net, victim) == key:
-                continue
+            if overlay_key(net, victim) == key or key in self.world.quiet_keys:
+                continue  # (the servers whose traffic is measured as the victim's are left out)
             fragment = [wire.MSG_UNICAST, net.rng.randbytes(16), 0, 1, m.KIND_MESSAGE, None,
                         FORGED + net.owner_of(victim)]
             send_raw(net, self.address, key,
@@ -138,13 +138,16 @@ class JunkUnderIds(Behaviour):
         node.handle(m.IHave, race)
 
 
-def send_broadcast_as(net, address, origin_owner: bytes, payload: bytes) -> bytes:
-    """The server at ``address`` starts a broadcast of ``payload`` (whole, unframed: the
-    caller frames it) naming ``origin_owner`` as its origin: a GOSSIP with a correct id, sent
-    to each of its neighbours. Returns the id."""
+def send_broadcast_as(net, address, origin_owner: bytes, payload: bytes, world) -> bytes:
+    """The server at ``address`` starts a broadcast of ``payload`` (the GOSSIP payload, framing
+    byte included) naming ``origin_owner`` as its origin: a GOSSIP with a correct id, sent to
+    each of its neighbours. The world learns its id and the largest size its GOSSIP can have
+    on the way (with the most hops written)."""
     salt = net.rng.randbytes(m.GOSSIP_SALT_SIZE)
     mid = m.gossip_id(origin_owner, salt, payload)
     send_to_neighbours(net, address, m.Gossip(mid, origin_owner, salt, 0, payload))
+    world.hostile_mids[mid] = len(wire.pack(m.Gossip(mid, origin_owner, salt, limits.MAX_HOPS,
+                                                      payload).encode()))
     return mid
 
 
@@ -160,26 +163,26 @@ class NameVictim(Behaviour):
         self.payload = payload
 
     def act(self) -> None:
-        mid = send_broadcast_as(self.net, self.address, self.victim_owner, self.payload)
-        self.world.hostile_mids.add(mid)
+        send_broadcast_as(self.net, self.address, self.victim_owner, self.payload, self.world)
         self.sent += 1
 
 
 class RotateOrigins(Behaviour):
     """Broadcasts under a fresh claimed origin each time (``payloads``: a callable giving the
-    next payload), hoping for a fresh budget per origin."""
+    next payload), ``per_round`` of them each round, hoping for a fresh budget per origin."""
 
     name = "rotate origins"
 
-    def __init__(self, net, address, world, payloads):
+    def __init__(self, net, address, world, payloads, per_round: int = 1):
         super().__init__(net, address, world)
         self.payloads = payloads
+        self.per_round = per_round
 
     def act(self) -> None:
-        origin = self.net.rng.randbytes(32)
-        mid = send_broadcast_as(self.net, self.address, origin, self.payloads())
-        self.world.hostile_mids.add(mid)
-        self.sent += 1
+        for _ in range(self.per_round):
+            send_broadcast_as(self.net, self.address, self.net.rng.randbytes(32), self.payloads(),
+                              self.world)
+            self.sent += 1
 
 
 def poisoned(net, hostile, owner: bytes) -> Descriptor:

@@ -34,18 +34,28 @@ class LinkModel:
 class Outcome:
     """What became of one simulated unicast or request."""
 
-    __slots__ = ("started", "finished", "error", "result")
+    __slots__ = ("started", "finished", "error", "result", "watchers")
 
     def __init__(self, started):
         self.started = started
         self.finished = None
         self.error = None
         self.result = None
+        self.watchers = []
 
     def done(self, error, result, now):
         if self.finished is not None:
             raise AssertionError("an outcome was reported twice")
         self.finished, self.error, self.result = now, error, result
+        for watcher in self.watchers:
+            watcher(error, result)
+
+    def watch(self, watcher) -> None:
+        """Call ``watcher(error, result)`` when the outcome is known (now, if it is)."""
+        if self.finished is not None:
+            watcher(self.error, self.result)
+        else:
+            self.watchers.append(watcher)
 
 
 class SimHost:
