@@ -278,6 +278,8 @@ class Adversarial:
                                   if to_targeted else 1.0),
             "unicasts_stolen": stolen,
             "forged_believed": forged,
+            # Frames honest servers handed hostile ones to relay (each withheld).
+            "relayed_through_hostile": sum(net.hosts[h].stats()["hostile_withheld"] for h in world.hostile),
             "broadcasts": len(expected),
             "broadcast_delivery": pairs / (len(expected) * len(honest)) if expected else 1.0,
             "hostile_broadcasts": len(world.hostile_mids),
