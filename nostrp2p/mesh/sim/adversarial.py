@@ -19,8 +19,11 @@ in turn. What is measured:
   (their GOSSIP copies, their share of IHAVEs, and every unicast frame sent to it, since honest
   traffic never goes to it), next to the same for a bystander.
 
-``binder(net, address)`` gives an honest server what proves its owner (called as it joins);
-``server(net, address)`` puts a layer above an honest server's core (the node, in bench/).
+The layer above (bench/adversarial.py) may say who the owners are and what proves them:
+``owner_for(index)`` the owner key of server ``index`` (None: the simulator's own);
+``joining(net, index, identity, claimed)`` more arguments for ``SimNetwork.add_node`` as server
+``index`` joins (``claimed``: for an impostor, the address of the server whose owner it
+claims, else None); and ``server(net, address)`` puts a layer above an honest server's core.
 """
 
 from __future__ import annotations
@@ -84,10 +87,11 @@ class World:
 
 
 class Adversarial:
-    def __init__(self, plan: Plan = Plan(), binder=None, server=None,
+    def __init__(self, plan: Plan = Plan(), server=None, owner_for=None, joining=None,
                  victim_payload: bytes = b"\x00share?", rotate_payloads=None):
         self.plan = plan
-        self.binder = binder
+        self.owner_for = owner_for or (lambda index: None)
+        self.joining = joining or (lambda net, index, identity, claimed: {})
         self.server = server
         self.victim_payload = victim_payload
         self.rotate_payloads = rotate_payloads or (lambda: b"\x00rotating")
@@ -115,19 +119,20 @@ class Adversarial:
         boot = []
         for index in range(plan.nodes):
             role = roles.get(index)
-            identity = None
+            victim = None
+            owner = self.owner_for(index)
             if role == "claim":
                 # An honest server that joined before it, not yet claimed by another impostor.
                 victim = next(a for a in reversed(world.honest[1:]) if a not in self.claimed.values())
-                identity = net.identity_for(index, owner_key=net.owner_of(victim))
+                owner = net.owner_of(victim)
+            identity = net.identity_for(index, owner_key=owner)
             if index:
                 net.run_for(plan.join_spacing)
-            address = net.add_node(bootstrap=boot[:5], identity=identity)
+            address = net.add_node(bootstrap=boot[:5], identity=identity,
+                                   **self.joining(net, index, identity, victim))
             if role is None:
                 world.honest.append(address)
-                world.honest_keys.add(net.hosts[address].identity.public_key)
-                if self.binder is not None:
-                    self.binder(net, address)
+                world.honest_keys.add(identity.public_key)
                 boot.append(address)
             else:
                 world.hostile.append(address)
