@@ -17,20 +17,23 @@ docs/THREATS.md ("Measured in the simulator"):
 - forged unicasts believed, unicasts stolen, and the most events of rotating origins one honest
   server kept, against the per-neighbour budget.
 
-    python bench/adversarial.py            # 200 servers (a minute or two)
-    python bench/adversarial.py --small    # 40 servers (seconds; run by the test suite)
+    .venv/bin/python bench/adversarial.py            # 200 servers (about a minute)
+    .venv/bin/python bench/adversarial.py --small    # 40 servers (seconds; run by the tests)
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 
-from nostrp2p.mesh.sim.adversarial import Adversarial, Plan
-from nostrp2p.node.messages import Request, encode_events, encode_request
-from nostrp2p.node.sim_server import EPOCH, serve
-from nostrp2p.nostr import KeyPair, sign_event
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+from nostrp2p.mesh.sim.adversarial import Adversarial, Plan  # noqa: E402
+from nostrp2p.node.messages import Request, encode_events, encode_request  # noqa: E402
+from nostrp2p.node.sim_server import EPOCH, serve  # noqa: E402
+from nostrp2p.nostr import KeyPair, sign_event  # noqa: E402
 
 WHOLE = b"\x00"  # a broadcast in one GOSSIP (nostrp2p/mesh/broadcast_parts.py)
 HOUR = 3600
