@@ -23,7 +23,8 @@ The layer above (bench/adversarial.py) may say who the owners are and what prove
 ``owner_for(index)`` the owner key of server ``index`` (None: the simulator's own);
 ``joining(net, index, identity, claimed)`` more arguments for ``SimNetwork.add_node`` as server
 ``index`` joins (``claimed``: for an impostor, the address of the server whose owner it
-claims, else None); and ``server(net, address)`` puts a layer above an honest server's core.
+claims, else None); ``binding_of(owner)`` the owner's binding as it travels, which hostile
+servers replay; and ``server(net, address)`` puts a layer above an honest server's core.
 """
 
 from __future__ import annotations
@@ -80,6 +81,8 @@ class World:
         self.forge_victims: list = []
         self.quiet_keys: set = set()  # servers sent nothing honest: what reaches them is counted
         self.hostile_mids: dict = {}  # id of a hostile broadcast -> its largest GOSSIP size
+        # An owner's binding as it travels (public: any server that met it can replay it).
+        self.binding_of = lambda owner: None
 
     def sample_honest(self, count) -> list:
         rng = self.net.rng
@@ -88,7 +91,7 @@ class World:
 
 class Adversarial:
     def __init__(self, plan: Plan = Plan(), server=None, owner_for=None, joining=None,
-                 victim_payload: bytes = b"\x00share?", rotate_payloads=None):
+                 binding_of=None, victim_payload: bytes = b"\x00share?", rotate_payloads=None):
         self.plan = plan
         self.owner_for = owner_for or (lambda index: None)
         self.joining = joining or (lambda net, index, identity, claimed: {})
@@ -97,6 +100,8 @@ class Adversarial:
         self.rotate_payloads = rotate_payloads or (lambda: b"\x00rotating")
         self.net = SimNetwork(seed=plan.seed, link=LinkModel(loss=plan.loss))
         self.world = World(self.net)
+        if binding_of is not None:
+            self.world.binding_of = binding_of
         self.behaviours = []
         self.claimed: dict = {}  # impostor address -> the honest address whose owner it claims
         self.origin_victim = None  # named as origin by hostile broadcasts; sent nothing honest

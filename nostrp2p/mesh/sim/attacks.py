@@ -185,11 +185,13 @@ class RotateOrigins(Behaviour):
             self.sent += 1
 
 
-def poisoned(net, hostile, owner: bytes) -> Descriptor:
+def poisoned(net, hostile, owner: bytes, binding: bytes | None = None) -> Descriptor:
     """A descriptor claiming that ``owner`` is served by the hostile server's overlay key, at
-    its address."""
+    its address; with ``binding``, the owner's real binding (of another overlay key) replayed."""
     host, port = net.hosts[hostile].address
-    return Descriptor(overlay_key(net, hostile), owner, host, port)
+    if binding is None:
+        return Descriptor(overlay_key(net, hostile), owner, host, port)
+    return Descriptor(overlay_key(net, hostile), owner, host, port, binding)
 
 
 class PoisonDescriptors(Behaviour):
@@ -205,25 +207,28 @@ class PoisonDescriptors(Behaviour):
         node = self.node
         node.handle(m.Find, self._on_find)
 
-    def _lies(self, owners) -> tuple:
+    def _lies(self, owners, with_bindings: bool) -> tuple:
+        """For each owner, a descriptor naming a hostile server; in FOUND (``with_bindings``)
+        carrying the owner's real binding where one is known (replayed: it binds another key)."""
         hostiles = self.world.hostile
         out = []
         for owner in owners:
             liar = hostiles[int.from_bytes(hashlib.blake2b(owner, digest_size=4).digest(), "big") % len(hostiles)]
-            out.append(poisoned(self.net, liar, owner))
+            binding = self.world.binding_of(owner) if with_bindings else None
+            out.append(poisoned(self.net, liar, owner, binding))
         return tuple(out)
 
     def _on_find(self, peer, message, now):
         owners = [message.owner] + [self.net.owner_of(a) for a in self.world.sample_honest(
             limits.MAX_FOUND_DESCRIPTORS - 1)]
-        found = self._lies(owners[: limits.MAX_FOUND_DESCRIPTORS])
+        found = self._lies(owners[: limits.MAX_FOUND_DESCRIPTORS], with_bindings=True)
         relays = tuple(poisoned(self.net, h, self.net.owner_of(h)) for h in self.world.hostile[:2])
         self.node.send(peer.overlay_key, None, m.Found(message.lookup_id, found, relays), now)
         self.sent += 1
 
     def act(self) -> None:
         owners = [self.net.owner_of(a) for a in self.world.sample_honest(limits.SHUFFLE_ACTIVE + limits.SHUFFLE_PASSIVE)]
-        sample = self._lies(owners)
+        sample = self._lies(owners, with_bindings=False)
         for key in list(self.node.membership.active):
             self.node.send(key, None, m.Shuffle(None, 1, sample), self.net.now)
             self.sent += 1
