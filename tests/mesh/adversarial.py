@@ -1,11 +1,11 @@
 """Small adversarial scenarios for the tests of each attack: 30 servers of which three are
-hostile and all run one attack, 1% loss, half a minute of honest traffic
-(nostrp2p/mesh/sim/adversarial.py; bench/adversarial.py is the 200-server run)."""
+hostile and all run one attack, 1% loss, half a minute of honest traffic, set up as
+bench/adversarial.py sets up its 200 servers (the node above each honest server)."""
 
 import importlib.util
 import os
 
-from nostrp2p.mesh.sim.adversarial import Adversarial, Plan
+from nostrp2p.mesh.sim.adversarial import Plan
 
 _BENCH = os.path.join(os.path.dirname(__file__), "..", "..", "bench", "adversarial.py")
 
@@ -18,8 +18,8 @@ def small(attack: str, **changes) -> Plan:
 
 
 def run(attack: str, **changes) -> dict:
-    """The figures of a small run of ``attack`` on cores alone."""
-    return Adversarial(small(attack, **changes)).run()
+    """The figures of a small run of ``attack``."""
+    return bench().run(small(attack, **changes))[0]
 
 
 def bench():
