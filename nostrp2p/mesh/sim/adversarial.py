@@ -206,7 +206,7 @@ class Adversarial:
 
     # --- running ----------------------------------------------------------------------------
     def run(self) -> dict:
-        if not self.behaviours:
+        if self.origin_victim is None:
             self.build()
         started = time.perf_counter()
         plan, net, world = self.plan, self.net, self.world
