@@ -82,9 +82,20 @@ class ForgeRelayed(Behaviour):
     """Writes RELAYED frames naming honest victims as their origin (a forged mention "from" the
     victim), and RELAY frames whose path starts at a victim, to be carried by an honest relay:
     the receiver must neither believe the origin nor send the victim's later traffic back
-    through the forger."""
+    through the forger. Where a relay carries whole datagrams of an end-to-end session, the
+    forged one is the best a forger has: a DATA frame of its own session with the receiver,
+    which decrypts there, but as the forger's."""
 
     name = "forge relayed origins"
+
+    def _carried(self, key, fragment):
+        """What a RELAY or RELAYED frame to the server of ``key`` carries: the fragment itself,
+        or a datagram of our session with it (None: we hold none)."""
+        if "datagram" not in m.Relayed.__annotations__:
+            return fragment
+        if not self.node.links.has_session(key):
+            return None
+        return self.node.links.peers[key].current.seal(wire.pack(fragment))
 
     def act(self) -> None:
         net = self.net
@@ -95,17 +106,19 @@ class ForgeRelayed(Behaviour):
                 continue  # (the servers whose traffic is measured as the victim's are left out)
             fragment = [wire.MSG_UNICAST, net.rng.randbytes(16), 0, 1, m.KIND_MESSAGE, None,
                         FORGED + net.owner_of(victim)]
-            send_raw(net, self.address, key,
-                     [wire.MSG_RELAYED, overlay_key(net, victim), net.owner_of(victim), fragment])
-            # The same through an honest relay: a path that starts at the victim, towards
-            # another honest server.
+            send_raw(net, self.address, key, [wire.MSG_RELAYED, overlay_key(net, victim),
+                                              net.owner_of(victim), self._carried(key, fragment)])
+            self.sent += 1
+            # The same through an honest relay (``key``): a path that starts at the victim,
+            # towards another honest server.
             to = victims[net.rng.randrange(len(victims))]
-            if to != victim and overlay_key(net, to) != key:
+            carried = self._carried(overlay_key(net, to), fragment)
+            if to != victim and overlay_key(net, to) != key and carried is not None:
                 send_raw(net, self.address, key,
                          [wire.MSG_RELAY, overlay_key(net, to), net.owner_of(to), limits.MAX_RELAY_HOPS,
                           [overlay_key(net, victim), self.node.identity.public_key],
-                          net.owner_of(victim), fragment])
-            self.sent += 2
+                          net.owner_of(victim), carried])
+                self.sent += 1
 
 
 class JunkUnderIds(Behaviour):
