@@ -197,6 +197,8 @@ class Adversarial:
             elif isinstance(message, m.IHave) and message.mids:
                 share = sum(1 for mid in message.mids if mid in hostile_mids) / len(message.mids)
                 self.victim_bytes[address] += int(size * share)
+            # (Where a relay carries a session's datagrams, a relayed fragment is counted twice,
+            # in its RELAYED frame and once opened: never less than what arrived.)
             elif isinstance(message, (m.Fragment, m.Relayed)) or (
                     isinstance(message, m.Relay) and message.destination == own):
                 self.victim_bytes[address] += size
