@@ -15,7 +15,9 @@ docs/THREATS.md ("Measured in the simulator"):
 - the bytes the victim received because of hostile broadcasts, as a ratio of the bound derived
   from the limits (<= 1), and next to the same for a bystander;
 - forged unicasts believed, unicasts stolen, and the most events of rotating origins one honest
-  server kept, against the per-neighbour budget.
+  server kept, against the per-neighbour budget;
+- the baseline, taken in the same run: the same network with every server honest, and the
+  delivery figures as ratios of it.
 
     .venv/bin/python bench/adversarial.py            # 200 servers (about a minute)
     .venv/bin/python bench/adversarial.py --small    # 40 servers (seconds; run by the tests)
@@ -27,6 +29,7 @@ import argparse
 import os
 import sys
 import time
+from dataclasses import replace
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
@@ -117,11 +120,21 @@ def main(argv=None):
     else:
         plan = Plan(seed=args.seed)
     started = time.perf_counter()
+    baseline, _, _ = run(replace(plan, attacks=()))
     result, _, _ = run(plan)
     result["wall_seconds"] = time.perf_counter() - started
+    result["baseline"] = baseline
     report(result)
-    print(f"wall time {result['wall_seconds']:.1f} s")
+    print(f"the same network with every server honest: unicast delivery "
+          f"{baseline['unicast_delivery']:.4f}, broadcast delivery {baseline['broadcast_delivery']:.4f}; "
+          f"with hostile servers, as ratios: {ratio(result, baseline, 'unicast_delivery'):.4f} and "
+          f"{ratio(result, baseline, 'broadcast_delivery'):.4f}")
+    print(f"wall time {result['wall_seconds']:.1f} s (both runs)")
     return result
+
+
+def ratio(result, baseline, figure) -> float:
+    return result[figure] / baseline[figure] if baseline[figure] else 0.0
 
 
 if __name__ == "__main__":

@@ -114,6 +114,8 @@ class Adversarial:
     def _roles(self):
         """index -> attack, for the hostile indices."""
         plan = self.plan
+        if not plan.attacks:
+            return {}  # the baseline: every server honest
         hostile = [i for i in range(plan.nodes) if i % plan.hostile_every == plan.hostile_every - 1]
         return {index: plan.attacks[n % len(plan.attacks)] for n, index in enumerate(hostile)}
 
