@@ -9,7 +9,8 @@ neighbour whose session handed it over (the one identity in it that is authentic
 Unicasts and requests go up the same way, ``on_message(payload, origin owner as claimed,
 via)`` and ``on_request(payload, origin owner, via, respond)``: ``via`` is the overlay key of
 the session the message arrived on, the relay's for a relayed one (whose origin only the relay
-vouches for), our own for a message to ourselves.
+vouches for), our own for a message to ourselves. The origin owner is NOBODY (32 zero bytes)
+when a verified binding of that owner names another server (claims.py).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from nostrp2p.mesh import crypto, limits, messages as m, wire
 from nostrp2p.mesh.arq import RoundTrips
 from nostrp2p.mesh.broadcast import Broadcast, PayloadTooLarge
 from nostrp2p.mesh.broadcast_parts import Assembler, split
+from nostrp2p.mesh.claims import NOBODY, OwnerClaims
 from nostrp2p.mesh.descriptor import PeerStatus
 from nostrp2p.mesh.identity import Identity
 from nostrp2p.mesh.links import LINK_CHECK_INTERVAL, Links
@@ -29,6 +31,7 @@ from nostrp2p.mesh.membership import Membership
 from nostrp2p.mesh.reachability import Reachability
 from nostrp2p.mesh.relay import Relay
 from nostrp2p.mesh.routing import Router
+from nostrp2p.mesh.session_claims import SessionClaims
 from nostrp2p.mesh.timers import Timers
 from nostrp2p.mesh.traversal import Traversal
 from nostrp2p.mesh.unicast import Unicast
@@ -48,7 +51,7 @@ class OverlayNode:
     log = Logger()
 
     def __init__(self, identity: Identity, config: OverlayConfig, rng, on_broadcast=None,
-                 on_message=None, on_request=None):
+                 on_message=None, on_request=None, bindings=None):
         self.identity = identity
         self.config = config
         self.rng = rng
@@ -69,6 +72,9 @@ class OverlayNode:
         # Each component gets the siblings it works with; the core itself gives them sending,
         # timers, randomness, identity and counters, and hears their events.
         self.links = Links(self, crypto.network_key(config.network_password))
+        # Owner bindings: ``bindings`` is the layer above's binding source (claims.py).
+        self.claims = OwnerClaims(self, bindings)
+        self.session_claims = SessionClaims(self, self.links, self.claims)
         self.membership = Membership(self, self.links, config.bootstrap)
         self.round_trips = RoundTrips()  # measured by unicast, read by broadcast too
         self.broadcaster = Broadcast(self, self.membership, self.round_trips)
@@ -148,6 +154,14 @@ class OverlayNode:
         """Ask the server of ``owner``: ``done(error, reply, now)``."""
         self.last_now = now
         return self.unicaster.request(owner, payload, now, done, timeout)
+
+    def believed_owner(self, peer) -> bytes:
+        """The owner a unicast from ``peer`` is said to come from: its claim, or NOBODY when
+        that owner is bound to another server (claims.py)."""
+        if peer.owner is not None and self.claims.accepts(peer.overlay_key, peer.owner, self.last_now):
+            return peer.owner
+        self.count("claim_not_believed")
+        return NOBODY
 
     def unicast_message(self, payload: bytes, origin: bytes, via: bytes) -> None:
         self.stats["unicast_messages_delivered"] += 1
@@ -259,6 +273,7 @@ class OverlayNode:
         self.stats["sessions_established"] += 1
         if self.on_session is not None:
             self.on_session(peer.overlay_key, peer.owner, peer.address)
+        self.session_claims.session_up(peer, now)  # first: the initiator's CLAIM leads
         self.router.learn(peer, now)
         self.traversal.session_up(peer, now)
 

@@ -357,3 +357,36 @@ this allowance."""
 
 STUN_SOURCES_TRACKED = 1024
 """Source addresses whose STUN allowances are tracked (least recently heard forgotten first)."""
+
+# --- owner bindings (claims.py, session_claims.py; docs/PROTOCOL.md "Owner bindings") ---------
+MAX_BINDING_SIZE = 1024
+"""A binding as the overlay carries it (opaque bytes; the layer above checks what they say):
+the same bound as the node layer's MAX_BINDING_BYTES."""
+
+CLAIMS_KEPT = 4096
+"""Verified (overlay key, owner) bindings remembered, least recently verified forgotten first;
+the newest binding of each owner is remembered as long (the same bound)."""
+
+CLAIM_RESEND_AFTER = 1.0
+"""A bound server's CLAIM that brought no CLAIM back within this is sent again..."""
+
+CLAIM_ATTEMPTS = 3
+"""...at most this many times in all per session (an older server never answers)."""
+
+CLAIM_ANSWERS_PER_SESSION = CLAIM_ATTEMPTS + 1
+"""CLAIMs asking for an answer that one session gets answered: each answer may carry our
+binding (about 260 bytes), so a peer cannot ask for it without end."""
+
+LOOKUP_BOUND_QUERIES = LOOKUP_PARALLELISM
+"""A lookup that met only an unbound claim of the owner asks this many more of the nearest
+servers for a bound one before it settles on the unbound claim."""
+
+UNBOUND_SETTLED_FOR = ROUTING_REFRESH_INTERVAL
+"""After a lookup settled on an unbound claim, that owner's known contact is used without a
+new lookup for this long."""
+
+OWNERS_SETTLED_MAX = 1024
+"""Owners remembered as settled on an unbound claim (least recently settled forgotten first)."""
+
+CLAIM_WARNINGS_MAX = 64
+"""Overlay keys of other servers bound to our own owner that we warned about once each."""

@@ -88,6 +88,10 @@ def _descriptor(value):
     return Descriptor.decode(value)
 
 
+def _found_descriptor(value):
+    return Descriptor.decode(value, with_binding=True)
+
+
 def _relayable(value):
     inner = decode_fields(wire.want_list(value, 8))
     if not isinstance(inner, RELAYABLE):
@@ -96,6 +100,7 @@ def _relayable(value):
 
 
 _to_wire(_descriptor, Descriptor.encode)
+_to_wire(_found_descriptor, Descriptor.encode)
 _to_wire(_relayable, lambda message: message.encode())
 
 
@@ -247,6 +252,14 @@ class Close(Message):
     """The sender forgets this session (clean shutdown)."""
 
 
+@_message(wire.MSG_CLAIM)
+class Claim(Message):
+    """The sender's owner binding (None: it has none to show) on a new session; ``answer``:
+    send me yours (or a CLAIM without one), which also says this one arrived."""
+    binding: bytes | None = _field(_nil_or(_bytes(most=limits.MAX_BINDING_SIZE)))
+    answer: bool = _field(_bool)
+
+
 # --- membership (10-19) -------------------------------------------------------------------------
 @_message(wire.MSG_JOIN)
 class Join(Message):
@@ -353,7 +366,7 @@ class Find(Message):
 class Found(Message):
     """The answer to FIND; a server naming itself gives host 0.0.0.0, port 0."""
     lookup_id: int = _field(LOOKUP_ID)
-    found: tuple = _field(_list(_descriptor, limits.MAX_FOUND_DESCRIPTORS))
+    found: tuple = _field(_list(_found_descriptor, limits.MAX_FOUND_DESCRIPTORS))
     relays: tuple | None = _field(RELAYS, optional=True)
 
 

@@ -45,13 +45,15 @@ class MeshService(Service):
     log = Logger()
 
     def __init__(self, listen, key_path, owner_key: bytes, bootstrap, reactor, network_password=None,
-                 stun_servers=(), relay_bytes_per_second=limits.RELAY_BYTES_PER_SECOND):
+                 stun_servers=(), relay_bytes_per_second=limits.RELAY_BYTES_PER_SECOND,
+                 bindings=None):
         if not isinstance(owner_key, bytes) or len(owner_key) != OWNER_KEY_SIZE:
             raise ValueError("the owner key is 32 bytes")
         self.listen = _check_address(listen, "listen")
         self.bootstrap = tuple(_check_address(a, "bootstrap") for a in bootstrap)
         self.stun_servers = tuple(_check_address(a, "STUN server") for a in stun_servers)
         self.relay_bytes_per_second = relay_bytes_per_second
+        self.bindings = bindings  # the owner bindings' source (mesh/claims.py); None: none
         self.key_path = key_path
         self.owner_key = owner_key
         self.network_password = network_password
@@ -84,7 +86,8 @@ class MeshService(Service):
 
     def on_message(self, callback) -> None:
         """Register ``callback(payload: bytes, origin_owner_key: bytes, via: bytes) -> None`` for
-        unicasts: the origin's owner key is as claimed; ``via`` is the overlay key of the
+        unicasts: the origin's owner key is as claimed (32 zero bytes when that owner's binding
+        names another server: mesh/claims.py); ``via`` is the overlay key of the
         authenticated session it arrived on (the relay's, for a relayed message)."""
         self._message_callbacks.append(callback)
 
@@ -157,7 +160,8 @@ class MeshService(Service):
                                stun_servers=self.stun_servers,
                                relay_bytes_per_second=self.relay_bytes_per_second)
         self.node = OverlayNode(identity, config, random.SystemRandom(), on_broadcast=self._deliver,
-                                on_message=self._deliver_message, on_request=self._answer)
+                                on_message=self._deliver_message, on_request=self._answer,
+                                bindings=self.bindings)
         self.node.on_session = self._session_established
         self._port = self.reactor.listenUDP(self.listen[1], _OverlayProtocol(self), interface=self.listen[0])
         self.node.start(self.reactor.seconds())

@@ -147,7 +147,7 @@ class Unicast:
 
     def _deliver(self, peer, mid, kind, ref, payload, now):
         self.node.count("unicast_delivered")
-        origin = peer.owner
+        origin = self.node.believed_owner(peer)
         via = session_key(peer)
         if kind == KIND_MESSAGE:
             self.node.unicast_message(payload, origin, via)

@@ -33,6 +33,7 @@ def _templates(victim_key, victim_owner, hostile_key):
     payload, salt = b"hostile", bytes(m.GOSSIP_SALT_SIZE)
     ack = [wire.MSG_UNICAST_ACK, MID, 0]
     fields = {
+        m.Claim: [b"a binding", True],
         m.ForwardJoin: [_descriptor(), 3],
         m.Neighbor: [True],
         m.NeighborReply: [True],
@@ -105,7 +106,7 @@ def hostile_arrays(draw, templates):
     elif change == "missing" and len(values) > 1:
         del values[draw(st.integers(1, len(values) - 1)):]
     elif change == "type":
-        values[0] = draw(st.sampled_from([0, 3, 19, 99, 255, 2 ** 40, -1, "GOSSIP", None]))
+        values[0] = draw(st.sampled_from([0, 8, 19, 99, 255, 2 ** 40, -1, "GOSSIP", None]))
     else:  # well-formed: unknown lookup ids, message ids, keys
         values = [values[0]] + [_unknown(draw, v) for v in values[1:]]
     assume(len(wire.pack(values)) <= FITS_ONE_DATAGRAM)  # what a session can carry at all

@@ -18,11 +18,12 @@ DESC6 = Descriptor(K2, K3, "2001:db8::1", 7001)
 FRAGMENT = m.Fragment(MID, 1, 3, m.KIND_REQUEST, None, b"chunk")
 
 SAMPLES = [
-    m.Ping(), m.Close(), m.Join(), m.JoinAccept(), m.ForwardJoin(DESC, 3), m.Neighbor(True),
+    m.Ping(), m.Close(), m.Claim(b"a binding", True), m.Claim(None, False), m.Join(), m.JoinAccept(), m.ForwardJoin(DESC, 3), m.Neighbor(True),
     m.NeighborReply(False), m.Disconnect(), m.Shuffle(None, 6, (DESC, DESC6)),
     m.Shuffle(DESC, 2, ()), m.ShuffleReply((DESC6,)), m.Gossip(MID, K1, b"8 bytes!", 5, b"payload"),
     m.IHave((MID, b"\x05" * 16)), m.Graft(MID), m.Prune(), m.Find(7, K1), m.Find(8, K2, (DESC,)),
     m.Found(7, (DESC, DESC6)), m.Found(8, (), (DESC,)), FRAGMENT,
+    m.Found(9, (Descriptor(K1, K2, "192.0.2.10", 7000, b"a binding"), DESC6)),
     m.Fragment(MID, 0, 1, m.KIND_REPLY, b"\x06" * 16, b""), m.FragmentAck(MID, 2),
     m.Relay(K1, K2, 3, (K3,), K2, FRAGMENT), m.Relayed(K1, K2, m.FragmentAck(MID, 0)),
     m.RelayRefused(K3), m.WhoAmI(), m.YouAre("198.51.100.7", 40000), m.PunchRequest(K1),
@@ -34,6 +35,10 @@ MALFORMED = {  # what each bad shape breaks
     "descriptor host is a name": [wire.MSG_FORWARD_JOIN, HOSTNAME, 3],
     "sample host is a name": [wire.MSG_SHUFFLE_REPLY, [DESC.encode(), HOSTNAME]],
     "FOUND names a host": [wire.MSG_FOUND, 1, [HOSTNAME]],
+    "FOUND binding too large": [wire.MSG_FOUND, 1, [DESC.encode() + [b"b" * (limits.MAX_BINDING_SIZE + 1)]]],
+    "sample descriptor with a binding": [wire.MSG_SHUFFLE_REPLY, [DESC.encode() + [b"binding"]]],
+    "CLAIM binding too large": [wire.MSG_CLAIM, b"b" * (limits.MAX_BINDING_SIZE + 1), True],
+    "CLAIM without answer flag": [wire.MSG_CLAIM, b"binding"],
     "FIND relay names a host": [wire.MSG_FIND, 1, K1, [HOSTNAME]],
     "YOU_ARE host is a name": [wire.MSG_YOU_ARE, "localhost", 7000],
     "PUNCH host is a name": [wire.MSG_PUNCH, K1, K2, "nat.example", 7000],

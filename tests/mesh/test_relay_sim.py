@@ -31,6 +31,10 @@ class RelayTests(TestCase):
         # The first two relays a will try (servers that named b to it, then its neighbours)
         # relay nothing for anyone.
         origin, b_key = net.node(a), net.node(b).identity.public_key
+        # b is an unbound owner: a looks it up before its first message (docs/PROTOCOL.md),
+        # and the servers that answer are the relays it tries first.
+        origin.router.locate(net.owner_of(b), net.now, lambda desc, now: None)
+        net.run_for(5)
         candidates = list(origin.reachability.hints.get(b_key, ())) + list(origin.membership.active.values())
         by_key = {net.node(n).identity.public_key: n for n in nodes}
         unwilling = [by_key[d.overlay_key] for d in candidates if d.overlay_key != b_key][:2]
