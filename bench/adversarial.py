@@ -1,7 +1,10 @@
 """Hostile members, measured in the simulator (the real core, real crypto, fake clock; the real
 node above each honest server, on a store in memory).
 
-200 servers, each tenth hostile (20), 1% datagram loss. Each hostile server runs one attack
+200 servers, each tenth hostile (20), 1% datagram loss. Every owner has a real key pair and
+binds its server (docs/BINDING.md); an impostor shows the binding of the owner it claims (it
+binds another overlay key), and hostile FOUND answers replay owners' bindings too. Each hostile
+server runs one attack
 (nostrp2p/mesh/sim/attacks.py): it claims an honest owner's key, forges RELAYED origins, sends
 junk under real broadcast ids, broadcasts "share" requests naming one honest victim as their
 origin, broadcasts events under a fresh origin each time, or feeds poisoned descriptors in
@@ -33,10 +36,12 @@ from dataclasses import replace
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
+from nostrp2p.binding.overlay_source import OverlayBindings  # noqa: E402
 from nostrp2p.mesh.sim.adversarial import Adversarial, Plan  # noqa: E402
 from nostrp2p.node.messages import Request, encode_events, encode_request  # noqa: E402
 from nostrp2p.node.sim_server import EPOCH, serve  # noqa: E402
 from nostrp2p.nostr import KeyPair, sign_event  # noqa: E402
+from nostrp2p.nostr.binding import make_binding, pack_binding  # noqa: E402
 
 WHOLE = b"\x00"  # a broadcast in one GOSSIP (nostrp2p/mesh/broadcast_parts.py)
 HOUR = 3600
@@ -48,6 +53,35 @@ def held_posts(count=20):
     authors = [KeyPair.from_secret(bytes([n + 1]) * 32) for n in range(4)]
     return [sign_event(authors[n % 4].secret, EPOCH - n * HOUR, 1, (), f"post {n} " + "x" * 300)
             for n in range(count)]
+
+
+class Owners:
+    """Every server's owner, with a real key pair, and its binding: each server but an impostor
+    is bound by its owner (hostile servers too: their owners are their own), and an impostor
+    shows the binding of the owner it claims, which binds another overlay key."""
+
+    def __init__(self, seed: int):
+        self.seed = seed
+        self.keys = {}  # server index -> its owner's KeyPair
+        self.bindings = {}  # owner key -> its binding
+
+    def owner_for(self, index: int) -> bytes:
+        keys = self.keys[index] = KeyPair.from_secret(
+            (b"owner %d %d" % (self.seed, index)).ljust(32, b"."))
+        return keys.public
+
+    def joining(self, net, index, identity, claimed) -> dict:
+        if claimed is None:
+            binding = make_binding(self.keys[index].secret, identity.public_key, 1,
+                                   EPOCH + 365 * 24 * HOUR, EPOCH)
+            self.bindings[identity.owner_key] = binding
+        else:
+            binding = self.bindings[identity.owner_key]  # the victim's, replayed
+        return {"bindings": OverlayBindings(lambda: binding)}
+
+    def binding_of(self, owner: bytes):
+        binding = self.bindings.get(owner)
+        return pack_binding(binding) if binding is not None else None
 
 
 class RotatingEvents:
@@ -75,7 +109,9 @@ def run(plan: Plan, settings=None):
         nodes[address] = serve(net, address, net.owner_of(address), posts, settings)
 
     rotating = RotatingEvents(plan.seed)
-    scenario = Adversarial(plan, server=server,
+    owners = Owners(plan.seed)
+    scenario = Adversarial(plan, server=server, owner_for=owners.owner_for,
+                           joining=owners.joining, binding_of=owners.binding_of,
                            victim_payload=WHOLE + encode_request(Request("share", EPOCH - 3 * 24 * HOUR)),
                            rotate_payloads=rotating)
     result = scenario.run()
