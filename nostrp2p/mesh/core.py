@@ -8,9 +8,10 @@ deterministic simulator (sim/). Upward events go through the ``on_broadcast`` ca
 neighbour whose session handed it over (the one identity in it that is authenticated).
 Unicasts and requests go up the same way, ``on_message(payload, origin owner as claimed,
 via)`` and ``on_request(payload, origin owner, via, respond)``: ``via`` is the overlay key of
-the session the message arrived on, the relay's for a relayed one (whose origin only the relay
-vouches for), our own for a message to ourselves. The origin owner is NOBODY (32 zero bytes)
-when a verified binding of that owner names another server (claims.py).
+the end-to-end session the message arrived on (through a relay or not: a relay carries that
+session's sealed datagrams and cannot stand in for its origin), our own for a message to
+ourselves. The origin owner is NOBODY (32 zero bytes) when a verified binding of that owner
+names another server (claims.py).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from nostrp2p.mesh.links import LINK_CHECK_INTERVAL, Links
 from nostrp2p.mesh.membership import Membership
 from nostrp2p.mesh.reachability import Reachability
 from nostrp2p.mesh.relay import Relay
+from nostrp2p.mesh.relay_path import is_relayed
 from nostrp2p.mesh.routing import Router
 from nostrp2p.mesh.session_claims import SessionClaims
 from nostrp2p.mesh.timers import Timers
@@ -84,8 +86,7 @@ class OverlayNode:
         self.reachability = Reachability(self.count, self.router, self.membership, self.traversal.punch)
         self.router.reachability = self.reachability
         self.relay = Relay(self, self.links, self.router, self.reachability)
-        self.unicaster = Unicast(self, self.links, self.router, self.reachability, self.relay,
-                                 self.round_trips)
+        self.unicaster = Unicast(self, self.links, self.router, self.reachability, self.round_trips)
         self.relay.on_refused = self.unicaster.relay_refused
 
     # --- driving ---------------------------------------------------------------------------
@@ -110,6 +111,14 @@ class OverlayNode:
             return
         self.last_now = now
         self.stats["datagrams_received"] += 1
+        self._take(datagram, address, now)
+
+    def carried_to_us(self, datagram: bytes, path, now: float) -> None:
+        """A datagram a relay carried to us, from the server ``path`` names (RELAYED): taken
+        as if it came from that path, the same checks as any datagram."""
+        self._take(datagram, path, now)
+
+    def _take(self, datagram, address, now):
         if len(datagram) > limits.MAX_DATAGRAM:
             self.count("drop_oversize")
             return
@@ -210,6 +219,9 @@ class OverlayNode:
         except wire.MalformedFrame:
             self.count("drop_malformed")
             return
+        if is_relayed(peer.address) and not isinstance(message, m.RELAYABLE):
+            self.count("drop_not_relayable")  # its handler needs a peer at a UDP address
+            return
         self.dispatch(peer, message, now)
 
     def dispatch(self, peer, message: m.Message, now: float) -> None:
@@ -242,11 +254,16 @@ class OverlayNode:
         self._next_error_log = now + limits.ERROR_LOG_INTERVAL
 
     def send(self, overlay_key, address, message, now):
-        if self.relay.send_via(overlay_key, message, now):
-            return
+        """Send ``message`` to ``overlay_key`` in our session with it, made at ``address`` if
+        there is none yet, or through the relay chosen for it (a unicast fragment or ack)."""
+        if isinstance(message, m.RELAYABLE):
+            address = self.relay.path_to(overlay_key) or address
         self.links.send(overlay_key, address, message, now)
 
     def emit(self, datagram, address, kind):
+        if is_relayed(address):
+            self.relay.carry(datagram, address, self.last_now)
+            return
         self._outgoing.append((datagram, address))
         if kind in PAYLOAD_MESSAGES:
             self.stats["payload_sent"] += 1
@@ -274,8 +291,18 @@ class OverlayNode:
         if self.on_session is not None:
             self.on_session(peer.overlay_key, peer.owner, peer.address)
         self.session_claims.session_up(peer, now)  # first: the initiator's CLAIM leads
+        if is_relayed(peer.address):
+            self.path_changed(peer, now)
+            return  # its address is not known: no routing contact, nothing to ask it
         self.router.learn(peer, now)
         self.traversal.session_up(peer, now)
+
+    def path_changed(self, peer, now):
+        """``peer`` authenticated itself on another path: through a relay, what we send it in
+        later sessions goes that way too."""
+        path = peer.address
+        if is_relayed(path) and path.via is not None:
+            self.reachability.reached_us_through(peer.overlay_key, peer.owner, path.via)
 
     def peer_failed(self, overlay_key, now):
         self.membership.peer_failed(overlay_key, now)

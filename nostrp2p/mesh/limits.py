@@ -193,8 +193,13 @@ MAX_FOUND_DESCRIPTORS = 8
 MAX_UNICAST_PAYLOAD = 512 * 1024
 """Largest payload of one unicast, request or reply (a 300-event answer fits)."""
 
-FRAGMENT_SIZE = 1000
-"""Payload bytes per fragment: the UNICAST frame around it stays under MAX_DATAGRAM."""
+FRAGMENT_SIZE = 880
+"""Payload bytes per fragment we send: the UNICAST frame around it, sealed for the end-to-end
+session (a MAX_RELAYED_DATAGRAM), still fits in a RELAY with a full path sealed for the first
+relay, so any fragment can move onto a relay mid-message."""
+
+MAX_FRAGMENT_CHUNK = 1000
+"""Payload bytes per fragment accepted (servers before end-to-end relaying sent 1,000)."""
 
 SEND_WINDOW = 8
 """Unacknowledged fragments in flight per message (MAX_PENDING_PER_PEER covers a handshake)."""
@@ -260,6 +265,12 @@ still missing by then can no longer be grafted)."""
 # --- unicast through relays (when no direct session can be made) -------------------------------
 MAX_RELAY_HOPS = 3
 """Servers a relayed message may pass through; each hop also refuses one already on its path."""
+
+MAX_RELAYED_DATAGRAM = 959
+"""Largest end-to-end datagram a RELAY carries: with the destination, its owner, a path of
+MAX_RELAY_HOPS keys, the origin's owner and MessagePack framing (211 bytes), sealed for the
+relay (30 bytes), it is MAX_DATAGRAM. Larger ones are not sent (``drop_out_oversize``) and not
+accepted."""
 
 RELAY_ROUTES_MAX = 256
 """Destinations reached through a relay, remembered (least recently used forgotten)."""

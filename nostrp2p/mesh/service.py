@@ -20,6 +20,7 @@ from nostrp2p.mesh import limits, stun
 from nostrp2p.mesh.errors import Unreachable
 from nostrp2p.mesh.identity import OWNER_KEY_SIZE, load_or_create
 from nostrp2p.mesh.core import OverlayConfig, OverlayNode
+from nostrp2p.mesh.relay_path import is_relayed
 
 
 class _OverlayProtocol(DatagramProtocol):
@@ -87,8 +88,8 @@ class MeshService(Service):
     def on_message(self, callback) -> None:
         """Register ``callback(payload: bytes, origin_owner_key: bytes, via: bytes) -> None`` for
         unicasts: the origin's owner key is as claimed (32 zero bytes when that owner's binding
-        names another server: mesh/claims.py); ``via`` is the overlay key of the
-        authenticated session it arrived on (the relay's, for a relayed message)."""
+        names another server: mesh/claims.py); ``via`` is the overlay key of the authenticated
+        session it arrived on (the origin's own end-to-end session, relayed or not).
         self._message_callbacks.append(callback)
 
     def on_request(self, handler) -> None:
@@ -234,7 +235,11 @@ class MeshService(Service):
         self._pump()
 
     def _session_established(self, overlay_key, owner, address):
-        # A direct session: relayed traffic never makes one. (Debug level: rekeys repeat it.)
+        # (Debug level: rekeys repeat it.)
+        if is_relayed(address):  # an end-to-end session whose datagrams a relay carries
+            self.log.debug("overlay session with {owner} through {relay}", owner=owner.hex(),
+                           relay=address.relay.hex(), overlay_key=overlay_key.hex())
+            return
         self.log.debug("overlay session with {owner} at {host}:{port}", owner=owner.hex(),
                        host=address[0], port=address[1], overlay_key=overlay_key.hex())
 

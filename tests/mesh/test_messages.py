@@ -16,6 +16,7 @@ MID = b"\x04" * 16
 DESC = Descriptor(K1, K2, "192.0.2.10", 7000)
 DESC6 = Descriptor(K2, K3, "2001:db8::1", 7001)
 FRAGMENT = m.Fragment(MID, 1, 3, m.KIND_REQUEST, None, b"chunk")
+DATAGRAM = bytes((wire.MAGIC, wire.FRAME_DATA)) + bytes(40)  # what a relay carries: sealed bytes
 
 SAMPLES = [
     m.Ping(), m.Close(), m.Claim(b"a binding", True), m.Claim(None, False), m.Join(), m.JoinAccept(), m.ForwardJoin(DESC, 3), m.Neighbor(True),
@@ -25,7 +26,7 @@ SAMPLES = [
     m.Found(7, (DESC, DESC6)), m.Found(8, (), (DESC,)), FRAGMENT,
     m.Found(9, (Descriptor(K1, K2, "192.0.2.10", 7000, b"a binding"), DESC6)),
     m.Fragment(MID, 0, 1, m.KIND_REPLY, b"\x06" * 16, b""), m.FragmentAck(MID, 2),
-    m.Relay(K1, K2, 3, (K3,), K2, FRAGMENT), m.Relayed(K1, K2, m.FragmentAck(MID, 0)),
+    m.Relay(K1, K2, 3, (K3,), K2, DATAGRAM), m.Relayed(K1, K2, DATAGRAM),
     m.RelayRefused(K3), m.WhoAmI(), m.YouAre("198.51.100.7", 40000), m.PunchRequest(K1),
     m.Punch(K1, K2, "::1", 7000),
 ]
@@ -54,12 +55,12 @@ MALFORMED = {  # what each bad shape breaks
     "number as a flag": [wire.MSG_FIND, True, K1],
     "unknown fragment kind": [wire.MSG_UNICAST, MID, 0, 1, 4, None, b""],
     "index past count": [wire.MSG_UNICAST, MID, 2, 2, 0, None, b""],
-    "chunk too large": [wire.MSG_UNICAST, MID, 0, 1, 0, None, b"x" * (limits.FRAGMENT_SIZE + 1)],
+    "chunk too large": [wire.MSG_UNICAST, MID, 0, 1, 0, None, b"x" * (limits.MAX_FRAGMENT_CHUNK + 1)],
     "too few fields": [wire.MSG_GOSSIP, MID, K1, b"saltsalt", 0],
     "too many fields": [wire.MSG_PING, 1],
-    "relay carries a broadcast": [wire.MSG_RELAY, K1, K2, 1, [K3], K2, [wire.MSG_GOSSIP, MID, K1, b"saltsalt", 0, b""]],
-    "relay with no path": [wire.MSG_RELAY, K1, K2, 1, [], K2, FRAGMENT.encode()],
-    "relayed inner is malformed": [wire.MSG_RELAYED, K1, K2, [wire.MSG_UNICAST_ACK, MID]],
+    "relay carries a message in clear": [wire.MSG_RELAY, K1, K2, 1, [K3], K2, FRAGMENT.encode()],
+    "relay with no path": [wire.MSG_RELAY, K1, K2, 1, [], K2, DATAGRAM],
+    "relayed datagram too large": [wire.MSG_RELAYED, K1, K2, bytes(limits.MAX_RELAYED_DATAGRAM + 1)],
     "not an array": {"type": 1},
     "type is not a number": ["ping"],
 }
