@@ -9,7 +9,7 @@ server runs one attack
 junk under real broadcast ids, broadcasts "share" requests naming one honest victim as their
 origin, broadcasts events under a fresh origin each time, or feeds poisoned descriptors in
 FOUND answers and shuffles; and all of them withhold what they are asked to relay. For two
-minutes honest servers broadcast one event a second and send five unicasts a second, half of
+minutes honest servers broadcast one event a second and send ten unicasts a second, half of
 them to the owners impostors claim and forged frames name. Printed, against the targets of
 docs/THREATS.md ("Measured in the simulator"):
 

@@ -64,7 +64,7 @@ class Plan:
     join_spacing: float = 0.05
     settle: float = 30.0  # after the last join, before the attacks start
     duration: float = 120.0  # seconds of attacks and honest traffic
-    unicasts_per_second: int = 5
+    unicasts_per_second: int = 10
     broadcasts_per_second: int = 1
     rotations_per_round: int = 1  # broadcasts a rotating hostile sends each round
     drain: float = 30.0  # after the traffic: retransmissions and grafts finish
