@@ -2,7 +2,7 @@
 (attacks.py), honest traffic through it, and what the honest servers and their owners would
 notice, measured (docs/THREATS.md, "Measured in the simulator").
 
-    scenario = Adversarial(Plan(nodes=200, hostile_share=0.1, loss=0.01))
+    scenario = Adversarial(Plan(nodes=200, hostile_every=10, loss=0.01))
     result = scenario.run()
 
 Honest servers are every index but each tenth (9, 19, ...); each hostile one runs one attack,
@@ -46,7 +46,7 @@ DATA_OVERHEAD = wire.DATA_HEADER_SIZE + wire.TAG_SIZE  # what a DATA frame adds 
 
 def victim_bound(gossip_sizes) -> int:
     """The most a server may receive because of hostile broadcasts whose GOSSIP messages have
-    ``gossip_sizes`` (docs/THREATS.md, "Aiming traffic at a victim"): one full copy, in its own
+    ``gossip_sizes`` (docs/THREATS.md, "The victim's bound"): one full copy, in its own
     DATA frame, from each of its ACTIVE_VIEW_MAX neighbours per broadcast (each neighbour
     pushes a broadcast or announces it once; an announcement is smaller than the copy, and a
     graft is answered only for a copy that was lost or announced instead), and nothing else:

@@ -40,8 +40,8 @@ class Behaviour:
 
     def start(self) -> None:
         """Change what this server's own core does (it is the attacker's to change)."""
-        relay = self.node.relay
-        relay._on_relay = lambda peer, message, now: self.node.count("hostile_withheld")
+        node = self.node
+        node.handle(m.Relay, lambda peer, message, now: node.count("hostile_withheld"))
 
     def act(self) -> None:
         """One round of hostile messages, sent now."""
