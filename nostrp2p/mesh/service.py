@@ -89,7 +89,7 @@ class MeshService(Service):
         """Register ``callback(payload: bytes, origin_owner_key: bytes, via: bytes) -> None`` for
         unicasts: the origin's owner key is as claimed (32 zero bytes when that owner's binding
         names another server: mesh/claims.py); ``via`` is the overlay key of the authenticated
-        session it arrived on (the origin's own end-to-end session, relayed or not).
+        session it arrived on (the origin's own end-to-end session, relayed or not)."""
         self._message_callbacks.append(callback)
 
     def on_request(self, handler) -> None:
