@@ -1,13 +1,14 @@
 """End-to-end figures of the node layer.
 
-    .venv/bin/python bench/e2e.py [--events 3000] [--runs 3] [--servers 20] [--posts 20]
+    .venv/bin/python bench/e2e.py [--events 6000] [--runs 3] [--servers 20] [--posts 20]
 
 1. Ingest: events arriving over the overlay (decode, verify id and BIP-340 signature,
    de-duplicate, store in a real embedded Redis with AOF everysec), as events per second and as
    a ratio against bare coincurve BIP-340 verification of the same events in the same run
-   (goal: >= 0.6); ``--runs`` times. Each figure is given per wall-clock second and per CPU
-   second (the server process plus its redis-server, against the verifier's own CPU time): on a
-   shared machine the CPU figure is the steadier one.
+   (the key parsed and the signature checked, nothing else; goal: >= 0.6); ``--runs`` times.
+   Each figure is given per wall-clock second and per CPU second (the server process plus its
+   redis-server, against the verifier's own CPU time): on a shared machine the CPU figure is
+   the steadier one.
 2. Spread: ``--servers`` real servers (``twistd nostrp2p`` processes, each with its own Redis) on
    127.0.0.1 joined through one bootstrap; ``--posts`` posts published one after another on
    random servers; for each, the time from /publish answered to visible in every server's
@@ -28,14 +29,15 @@ from pathlib import Path
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
+from coincurve import PublicKeyXOnly  # noqa: E402
 from twisted.internet import defer, task  # noqa: E402
 from zope.interface import implementer  # noqa: E402
 
+from nostrp2p.collector import settle_after_start  # noqa: E402
 from nostrp2p.node.messages import encode_events  # noqa: E402
 from nostrp2p.node.node import Node, NodeSettings  # noqa: E402
 from nostrp2p.node.overlay import IOverlay  # noqa: E402
 from nostrp2p.nostr import KeyPair, sign_event  # noqa: E402
-from nostrp2p.nostr.signing import schnorr_verify  # noqa: E402
 from nostrp2p.store.service import StoreService  # noqa: E402
 
 POLL_INTERVAL = 0.02
@@ -84,10 +86,12 @@ def child_cpu_seconds(pid: int) -> float:
 
 
 def bare_verify_rate(events) -> tuple[float, float]:
-    """Verifications per wall-clock second and per CPU second."""
+    """Verifications per wall-clock second and per CPU second: coincurve itself, the key
+    parsed and the signature checked for each event (the server keeps recent authors' keys
+    parsed; this baseline does not, so it stays what a bare BIP-340 check costs)."""
     started, cpu = time.perf_counter(), time.process_time()
     for event in events:
-        if not schnorr_verify(event.pubkey, event.id, event.sig):
+        if not PublicKeyXOnly(event.pubkey).verify(event.sig, event.id):
             raise AssertionError("a benchmark event does not verify")
     return (len(events) / (time.perf_counter() - started),
             len(events) / (time.process_time() - cpu))
@@ -106,6 +110,7 @@ async def ingest_rate(reactor, events, data_dir: str) -> tuple[float, float]:
         node = Node(store, overlay, b"\x01" * 32, reactor, settings)
         payloads = [encode_events([event]) for event in events]
         origin = b"\x02" * 32
+        settle_after_start()  # as the server does once started (startup.py)
         started, cpu = time.perf_counter(), time.process_time()
         redis_cpu = child_cpu_seconds(redis_pid)
         # As datagrams arrive: a burst at a time, each stored before the node takes more than
@@ -191,7 +196,7 @@ async def main(reactor, args):
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--events", type=int, default=3000)
+    parser.add_argument("--events", type=int, default=6000)
     parser.add_argument("--runs", type=int, default=3, help="ingest measurements")
     parser.add_argument("--servers", type=int, default=20)
     parser.add_argument("--posts", type=int, default=20)

@@ -27,6 +27,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import txredisapi  # noqa: E402
 from twisted.internet import defer, task  # noqa: E402
 
+from nostrp2p.collector import settle_after_start  # noqa: E402
 from nostrp2p.nostr import Event, Filter, compute_id  # noqa: E402
 from nostrp2p.nostr.codec import pack_event  # noqa: E402
 from nostrp2p.store.service import StoreService  # noqa: E402
@@ -139,6 +140,7 @@ async def main(reactor, ingest: int, max_events: int, memory_only: bool):
     store = await service.when_ready()
     redis = service.client
     pid = service.embedded.pid
+    settle_after_start()  # as the server does once started (startup.py)
     try:
         if not memory_only:
             await throughput(store, redis)

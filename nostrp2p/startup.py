@@ -17,6 +17,7 @@ from twisted.logger import LogLevel
 from .activity import ActivitySummary, NeighbourLog, Periodic
 from .api import api_site, make_api
 from .api.relay import RelaySettings
+from .collector import settle_after_start
 from .lifecycle import one_line
 from .logging import Logger
 from .node.mesh_overlay import MeshOverlay
@@ -102,6 +103,7 @@ class ServerStartup(Service):
             await self.port.stopListening()
             self.port = None
             return
+        settle_after_start()
         address = self.port.getHost()
         log.info("REST API listening on {host}:{port}{mode}", host=getattr(address, "host", "?"),
                  port=getattr(address, "port", "?"), mode="" if self.writable else " (deny-write)")

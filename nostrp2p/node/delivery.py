@@ -23,6 +23,8 @@ from ..nostr import Event, EventError
 PROFILE, POST, FOLLOWS, REPOST, REACTION = 0, 1, 3, 6, 7
 ACCEPTED_KINDS = frozenset({PROFILE, POST, FOLLOWS, REPOST, REACTION})
 
+_EVERYWHERE = frozenset({PROFILE, FOLLOWS, REPOST})  # kept by every server, whatever the tags
+
 _HEX64 = re.compile(r"[0-9a-f]{64}\Z")
 
 
@@ -84,6 +86,8 @@ def kept_by(event: Event, owner: bytes) -> bool:
     else, broadcasts and follow lists, everywhere."""
     if event.pubkey == owner:
         return True
+    if event.kind in _EVERYWHERE or (event.kind == POST and not event.has_tag("p")):
+        return True  # what plan_delivery broadcasts or stores without naming anyone
     try:
         delivery = plan_delivery(event, event.pubkey)
     except EventError:

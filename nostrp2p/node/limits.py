@@ -42,6 +42,11 @@ MAX_TASKS_IN_FLIGHT = 1024
 """Store/overlay jobs (storing arrivals, answering, fetching, queueing) running at once; past it
 new work from the overlay is dropped and counted, so a slow store cannot make memory grow."""
 
+INTAKE_BATCH_MAX = _store_limits.MAX_GET_IDS
+"""Events from the broadcasts and unicasts of one reactor turn verified and stored together
+(1000, so that the copies among them are looked for in one store read); a turn that brings
+more is stored in several batches."""
+
 # -- abuse bounds ---------------------------------------------------------------------------
 
 RATE_TABLE_SIZE = 4096

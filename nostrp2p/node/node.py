@@ -70,7 +70,7 @@ class Node:
         self.counters: Counter[str] = Counter()
         self.tasks = TaskSet(limits.MAX_TASKS_IN_FLIGHT, self.counters)
         self.intake = Intake(store, clock, self.counters, settings.peer_events_per_minute,
-                             settings.author_events_per_hour, owner)
+                             settings.author_events_per_hour, owner, self.tasks)
         self.resender = Resender(store, overlay, clock, self.counters, self.tasks,
                                  settings.resend_base_seconds, settings.resend_attempts,
                                  settings.resend_check_seconds)
@@ -219,9 +219,7 @@ class Node:
             return
         message = self._decode(payload, via)
         if isinstance(message, EventsMessage):
-            self.tasks.run(lambda: self.intake.accept(message.events, via, admitted=True,
-                                                      charge=neighbour),
-                           "broadcast")
+            self.intake.receive(message.events, via, neighbour, "broadcast")
         elif isinstance(message, Request) and message.what == "share":
             # Older servers broadcast it and wanted answers sent to the origin it names: that
             # would let a 40-byte broadcast aim every server's answer at any victim.
@@ -239,9 +237,7 @@ class Node:
             return
         message = self._decode(payload, via)
         if isinstance(message, EventsMessage):
-            self.tasks.run(lambda: self.intake.accept(message.events, origin, admitted=True,
-                                                      charge=session),
-                           "unicast")
+            self.intake.receive(message.events, origin, session, "unicast")
         elif message is not None:
             self.counters["unexpected"] += 1
 

@@ -19,6 +19,12 @@ from .parse import check_int, check_text, parse_tags
 # Bounds given to the msgpack decoder so that a hostile blob cannot make it allocate much.
 _MAX_BLOB = limits.MAX_EVENT_JSON_BYTES
 
+# A UTF-8 character is at most 4 bytes, so text of at most this many characters is within its
+# byte limit without being encoded to count. MessagePack text is decoded strictly (no lone
+# surrogates), so nothing else is left to check for it.
+_SURELY_SHORT_CONTENT = limits.MAX_CONTENT_BYTES // 4
+_SURELY_SHORT_ELEMENT = limits.MAX_TAG_ELEMENT_BYTES // 4
+
 
 def event_to_fields(event: Event) -> list:
     """The array that :func:`pack_event` packs (also nested inside other messages)."""
@@ -49,6 +55,17 @@ def event_from_fields(fields: object) -> Event:
     if not isinstance(fields, list) or len(fields) != 7:
         raise EventError("event", "must be an array of 7 fields")
     event_id, pubkey, created_at, kind, tags, content, sig = fields
+    # Every event from another server comes through here: the usual event is checked in one
+    # pass of plain type tests; anything unusual takes the careful path below, which names
+    # what is wrong.
+    if (type(event_id) is bytes and len(event_id) == 32 and type(pubkey) is bytes
+            and len(pubkey) == 32 and type(sig) is bytes and len(sig) == 64
+            and type(created_at) is int and 0 <= created_at <= limits.MAX_CREATED_AT
+            and type(kind) is int and 0 <= kind <= limits.MAX_KIND
+            and type(content) is str and len(content) <= _SURELY_SHORT_CONTENT):
+        usual_tags = _usual_tags(tags)
+        if usual_tags is not None:
+            return Event(event_id, pubkey, created_at, kind, usual_tags, content, sig)
     for name, value, size in (("id", event_id, 32), ("pubkey", pubkey, 32), ("sig", sig, 64)):
         if not isinstance(value, bytes) or len(value) != size:
             raise EventError(name, f"must be {size} bytes")
@@ -61,3 +78,16 @@ def event_from_fields(fields: object) -> Event:
         content=check_text("content", content, limits.MAX_CONTENT_BYTES),
         sig=sig,
     )
+
+
+def _usual_tags(tags: object):
+    """The tags as tuples when every bound plainly holds, else None (then parse_tags decides)."""
+    if type(tags) is not list or len(tags) > limits.MAX_TAGS:
+        return None
+    for tag in tags:
+        if type(tag) is not list or len(tag) > limits.MAX_TAG_ELEMENTS:
+            return None
+        for element in tag:
+            if type(element) is not str or len(element) > _SURELY_SHORT_ELEMENT:
+                return None
+    return tuple(map(tuple, tags))

@@ -32,7 +32,15 @@ local function protected(pubkey)
     or redis.call('ZSCORE', talks, pubkey) ~= false
 end
 
+-- The index entries are gathered and added with one ZADD per index after the loop: each
+-- redis.call costs about as much as the work it does (arguments copied, the command looked
+-- up, its effect queued for the AOF).
 local status, added, pos = {}, 0, 1
+local into_time, into_author = {}, {}
+local function add_entry(list, okey)
+  list[#list + 1] = 0
+  list[#list + 1] = okey
+end
 while pos <= #data do
   local okey = string.sub(data, pos, pos + 39)
   local pubkey = string.sub(data, pos + 40, pos + 71)
@@ -49,7 +57,12 @@ while pos <= #data do
   else
     status[#status + 1] = '1'
     added = added + 1
-    redis.call('ZADD', author_index[pubkey], 0, okey)
+    local entries = into_author[pubkey]
+    if not entries then
+      entries = {}
+      into_author[pubkey] = entries
+    end
+    add_entry(entries, okey)
     local old = current and redis.call('HGET', current, pubkey)
     if current and (not old or before(okey, old)) then
       redis.call('HSET', current, pubkey, okey)
@@ -58,12 +71,17 @@ while pos <= #data do
       if old then
         redis.call('ZREM', kept, old)
         redis.call('ZREM', unprotected, old)
-        redis.call('ZADD', time, 0, old)
+        add_entry(into_time, old)
       end
     else
-      redis.call('ZADD', time, 0, okey)
+      add_entry(into_time, okey)
     end
   end
+end
+-- At most 2 x ADD_BATCH_MAX values each: well within what unpack can pass.
+if #into_time > 0 then redis.call('ZADD', time, unpack(into_time)) end
+for pubkey, entries in pairs(into_author) do
+  redis.call('ZADD', author_index[pubkey], unpack(entries))
 end
 
 -- Each removed event is answered as its order key and its author (whose index the caller cleans:

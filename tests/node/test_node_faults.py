@@ -88,3 +88,26 @@ class FaultTests(TestCase):
         self.assertEqual(await bob.request(ALICE.public, ask), encode_events([]))
         self.assertEqual(alice.counters["answer_failed"], 1)
         self.assertEqual(await bob.request(ALICE.public, ask), encode_events([profile]))
+
+    @async_test
+    async def test_a_batch_the_store_fails_gives_its_room_back_and_its_events_come_again(self):
+        cluster = Cluster(self)
+        await cluster.add(ALICE)
+        store = StoreWithFaults(await start_test_store(self))
+        bob = await cluster.add(BOB, store=store)
+        alice = cluster.network.overlays[ALICE.public]
+        for operation in ("recall", "add_all"):
+            posts = [signed(ALICE, content=f"{operation} {n}") for n in range(5)]
+            store.faults[operation] = 1
+            for post in posts:  # one reactor turn: one batch, which fails
+                alice.broadcast(encode_events([post]))
+            await cluster.settle()
+            self.assertEqual(len(bob.tasks), 0)
+            for post in posts:
+                self.assertFalse(await cluster.holds(BOB, post))
+            for post in posts:  # the same events again: not taken for copies on their way in
+                alice.broadcast(encode_events([post]))
+            await cluster.settle()
+            for post in posts:
+                self.assertTrue(await cluster.holds(BOB, post))
+        self.assertEqual(bob.counters["store_failed"], 2)  # one warning per failed batch

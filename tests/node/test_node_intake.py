@@ -51,6 +51,35 @@ class VerificationTests(TestCase):
         self.assertTrue(await cluster.holds(BOB, genuine))
 
     @async_test
+    async def test_messages_of_one_turn_are_checked_one_by_one_though_stored_together(self):
+        # More single-event broadcasts in one reactor turn than one batch holds, a forged one
+        # and copies among them: each is judged on its own, and the turn's store calls are few.
+        cluster = await two_servers(self, peer_events_per_minute=10**6,
+                                    author_events_per_hour=10**6)
+        cluster.network.join(MALLORY.public)
+        posts = [signed(ALICE, content=f"post {n}", at=NOW - n)
+                 for n in range(limits.INTAKE_BATCH_MAX + 10)]
+        forged = dataclasses.replace(signed(ALICE, content="mine"), content="not alice's")
+        bob = cluster.nodes[BOB.public]
+        writes = []
+        add_all = bob.store.add_all
+        bob.store.add_all = lambda events: writes.append(len(events)) or add_all(events)
+        for n, post in enumerate(posts):
+            broadcast(cluster, ALICE, [post])
+            if n == 3:
+                broadcast(cluster, MALLORY, [forged])
+            if n % 100 == 0:
+                broadcast(cluster, ALICE, [posts[0]])  # a copy of one already on its way
+        await cluster.settle()
+        self.assertEqual(await bob.store.count(), len(posts))
+        self.assertFalse(await cluster.holds(BOB, forged))
+        self.assertEqual(bob.counters["bad_signature"], 1)
+        self.assertEqual(bob.counters["stored"], len(posts))
+        self.assertEqual(bob.counters["duplicates"], len(range(0, len(posts), 100)))
+        self.assertEqual(sum(writes), len(posts))
+        self.assertLessEqual(len(writes), 2)
+
+    @async_test
     async def test_an_older_profile_does_not_replace_a_newer_one(self):
         cluster = await two_servers(self)
         new = signed(ALICE, kind=0, content='{"name":"new"}', at=NOW)

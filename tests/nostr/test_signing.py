@@ -8,6 +8,7 @@ from twisted.trial.unittest import TestCase
 
 from nostrp2p.nostr import EventError, sign_event, verify_event
 from nostrp2p.nostr.event import Event, canonical_json
+from nostrp2p.nostr import limits, signing
 from nostrp2p.nostr.signing import schnorr_sign, schnorr_verify, xonly_public_key
 from tests.vectors import path
 
@@ -75,3 +76,23 @@ class EventSignatureTests(TestCase):
         with self.assertRaises(EventError) as caught:
             verify_event(forged)
         self.assertEqual(caught.exception.field, "sig")
+
+
+class ParsedKeyCacheTests(TestCase):
+    def test_a_known_key_still_refuses_a_signature_it_did_not_make(self):
+        secret, other = b"\x05" * 32, b"\x06" * 32
+        pubkey, message = xonly_public_key(secret), b"\x11" * 32
+        self.assertTrue(schnorr_verify(pubkey, message, schnorr_sign(secret, message)))
+        self.assertIn(pubkey, signing._parsed_keys)  # parsed once, kept
+        self.assertFalse(schnorr_verify(pubkey, message, schnorr_sign(other, message)))
+        self.assertFalse(schnorr_verify(pubkey, b"\x12" * 32, schnorr_sign(secret, message)))
+
+    def test_the_cache_stays_within_its_bound_and_keeps_no_junk(self):
+        message = b"\x13" * 32
+        for n in range(3 * limits.PARSED_KEYS_CACHED):  # about half are points on the curve
+            pubkey = hashlib.sha256(n.to_bytes(4, "big")).digest()
+            schnorr_verify(pubkey, message, b"\x00" * 64)
+            self.assertLessEqual(len(signing._parsed_keys), limits.PARSED_KEYS_CACHED)
+        not_on_the_curve = b"\xff" * 32  # above the field size
+        self.assertFalse(schnorr_verify(not_on_the_curve, message, b"\x00" * 64))
+        self.assertNotIn(not_on_the_curve, signing._parsed_keys)

@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from twisted.trial.unittest import TestCase
 
-from nostrp2p.nostr import EventError, sign_event
+from nostrp2p.nostr import EventError, limits, sign_event
 from nostrp2p.nostr.client_wire import decode_events_answer, encode_events_answer, event_to_client
 from nostrp2p.nostr.codec import pack_event, unpack_event
 from tests.nostr.strategies import events
@@ -76,3 +76,36 @@ class PackedFormTests(TestCase):
         for cut in range(0, len(blob), 7):
             with self.assertRaises(EventError):
                 unpack_event(blob[:cut])
+
+    def test_text_bounds_hold_in_bytes_at_every_length(self):
+        # The decoder skips counting bytes for text short in characters: text long in
+        # characters but within the byte bound still decodes, text over it is refused, whether
+        # its characters take one byte or four.
+        def packed(tag_element: str, content: str) -> bytes:
+            fields = [EVENT.id, EVENT.pubkey, EVENT.created_at, EVENT.kind, [["t", tag_element]],
+                      content, EVENT.sig]
+            return msgpack.packb(fields, use_bin_type=True)
+
+        element_max, content_max = limits.MAX_TAG_ELEMENT_BYTES, limits.MAX_CONTENT_BYTES
+        for char, size in (("a", 1), ("\U0001F600", 4)):
+            fits = char * (element_max // size)
+            self.assertEqual(unpack_event(packed(fits, "x")).tags, (("t", fits),))
+            with self.assertRaises(EventError) as refused:
+                unpack_event(packed(fits + "a", "x"))
+            self.assertIn("over the limit", str(refused.exception))
+            fits = char * (content_max // size)
+            self.assertEqual(unpack_event(packed("x", fits)).content, fits)
+            with self.assertRaises(EventError):
+                unpack_event(packed("x", fits + "a"))
+
+    def test_wrong_types_are_refused_by_name(self):
+        good = [EVENT.id, EVENT.pubkey, EVENT.created_at, EVENT.kind, [list(t) for t in EVENT.tags],
+                EVENT.content, EVENT.sig]
+        for index, value, field in ((2, True, "created_at"), (3, 1.0, "kind"), (3, -1, "kind"),
+                                    (4, [["t", b"bytes"]], "tags[0][1]"), (4, ["t"], "tags[0]"),
+                                    (5, b"bytes", "content"), (6, EVENT.sig[:63], "sig")):
+            fields = list(good)
+            fields[index] = value
+            with self.assertRaises(EventError) as refused:
+                unpack_event(msgpack.packb(fields, use_bin_type=True))
+            self.assertEqual(refused.exception.field, field)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .connection import RelayFactory
 from .hub import LiveHub
 from .resource import RelayRoot
 from .settings import RelaySettings
@@ -29,10 +28,15 @@ class Relay:
     hub: LiveHub
     settings: RelaySettings
     clock: object
-    factory: RelayFactory = None
+    factory: object = None  # the RelayFactory, once a client asked for a WebSocket
 
-    def __post_init__(self):
-        self.factory = RelayFactory(self)
+    def websocket_factory(self):
+        """The connections' factory, made at the first WebSocket upgrade: autobahn (with the
+        parts of it it loads, about 5 MB) stays out of a server no Nostr client talks to."""
+        if self.factory is None:
+            from .connection import RelayFactory
+            self.factory = RelayFactory(self)
+        return self.factory
 
 
 __all__ = ["LiveHub", "Relay", "RelayRoot", "RelaySettings"]

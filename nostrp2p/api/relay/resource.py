@@ -4,7 +4,6 @@ port and the ``tcp:``/``ssl:`` endpoint string)."""
 
 from __future__ import annotations
 
-from autobahn.twisted.resource import WebSocketResource
 from twisted.web.resource import Resource
 
 from ..cors import add_cors_headers
@@ -23,7 +22,7 @@ class RelayRoot(Resource):
         super().__init__()
         self._api = api
         self.relay = relay
-        self._websocket = WebSocketResource(relay.factory)
+        self._websocket = None  # made at the first upgrade (Relay.websocket_factory)
         self._info = info_body(relay.owner, relay.writer.writable, relay.settings)
 
     def render(self, request):
@@ -33,6 +32,9 @@ class RelayRoot(Resource):
                 # would otherwise fire hours later on a channel with no transport.
                 request.channel.setTimeout(None)
                 request.site.upgraded(request)
+                if self._websocket is None:
+                    from autobahn.twisted.resource import WebSocketResource
+                    self._websocket = WebSocketResource(self.relay.websocket_factory())
                 return self._websocket.render(request)
             if request.method == b"GET" and wants_info(request):
                 add_cors_headers(request)
