@@ -18,14 +18,17 @@ EPOCH = 1_732_400_000  # what the node's clock reads at simulated time 0
 
 
 class SimClock:
-    """The simulator's time, as the node reads it (only ``seconds``: the node is not started,
-    so it arms no timers of its own)."""
+    """The simulator's time, as the node reads it, and its calls (the node is not started, so
+    it arms no timers of its own; its intake stores what arrived at the end of each turn)."""
 
     def __init__(self, net):
         self.net = net
 
     def seconds(self) -> float:
         return EPOCH + self.net.now
+
+    def callLater(self, delay, function, *args):  # noqa: N802 (the reactor's name)
+        return self.net.call_later(delay, function, *args)
 
 
 class MemoryStore:
@@ -126,5 +129,10 @@ class SimOverlay:
 def serve(net, address, owner: bytes, events=(), settings: NodeSettings = NodeSettings()) -> Node:
     """A node for ``owner`` above the simulated server at ``address``, its store holding
     ``events``. It lives as long as that server's core (a crash or restart leaves it behind)."""
-    return Node(MemoryStore(events), SimOverlay(net, address), owner, SimClock(net), settings)
+    clock = SimClock(net)
+    node = Node(MemoryStore(events), SimOverlay(net, address), owner, clock, settings)
+    # The intake stores a turn's arrivals at the end of the reactor's turn; here there is no
+    # reactor, and the end of a turn is the simulator's next event.
+    node.intake._turns = clock
+    return node
 
