@@ -16,6 +16,28 @@ from nostrp2p.mesh.sim.nat import NatBox, NatType
 
 _DELIVER = 0
 _TIMER = 1
+_CALL = 2
+
+
+class SimCall:
+    """A call scheduled with ``SimNetwork.call_later`` (cancel and active, as a reactor's)."""
+
+    __slots__ = ("function", "args", "cancelled", "called")
+
+    def __init__(self, function, args):
+        self.function, self.args = function, args
+        self.cancelled = self.called = False
+
+    def active(self) -> bool:
+        return not (self.cancelled or self.called)
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+    def run(self) -> None:
+        if self.active():
+            self.called = True
+            self.function(*self.args)
 
 
 @dataclass(frozen=True)
@@ -34,18 +56,28 @@ class LinkModel:
 class Outcome:
     """What became of one simulated unicast or request."""
 
-    __slots__ = ("started", "finished", "error", "result")
+    __slots__ = ("started", "finished", "error", "result", "watchers")
 
     def __init__(self, started):
         self.started = started
         self.finished = None
         self.error = None
         self.result = None
+        self.watchers = []
 
     def done(self, error, result, now):
         if self.finished is not None:
             raise AssertionError("an outcome was reported twice")
         self.finished, self.error, self.result = now, error, result
+        for watcher in self.watchers:
+            watcher(error, result)
+
+    def watch(self, watcher) -> None:
+        """Call ``watcher(error, result)`` when the outcome is known (now, if it is)."""
+        if self.finished is not None:
+            watcher(self.error, self.result)
+        else:
+            self.watchers.append(watcher)
 
 
 class SimHost:
@@ -218,6 +250,13 @@ class SimNetwork:
         self._flush(host)
         return outcome
 
+    def call_later(self, delay: float, function, *args) -> SimCall:
+        """Call ``function(*args)`` at simulated time now + ``delay`` (for a layer above the
+        cores that needs the reactor's callLater)."""
+        call = SimCall(function, args)
+        self._schedule(self.now + delay, _CALL, call)
+        return call
+
     def owner_of(self, address) -> bytes:
         return self.hosts[address].identity.owner_key
 
@@ -281,6 +320,9 @@ class SimNetwork:
         while events and events[0][0] <= until:
             when, _, kind, data = heapq.heappop(events)
             self.now = when
+            if kind == _CALL:
+                data.run()
+                continue
             if kind == _DELIVER:
                 destination, datagram, source = data
                 host = self._receiver(destination, source, when)
