@@ -85,16 +85,17 @@ class Owners:
 
 
 class RotatingEvents:
-    """Each call: one event from a fresh author, as a broadcast payload."""
+    """Each call: a fresh author and one event of theirs as a broadcast payload (the origin a
+    broadcast names must have signed what it carries, so a rotating attacker names the author)."""
 
     def __init__(self, seed: int):
         self.seed = seed
         self.authors: set = set()
 
-    def __call__(self) -> bytes:
+    def __call__(self) -> tuple[bytes, bytes]:
         author = KeyPair.from_secret((b"rotating %d %d" % (self.seed, len(self.authors))).ljust(32, b"."))
         self.authors.add(author.public)
-        return WHOLE + encode_events([sign_event(author.secret, EPOCH, 1, (), "flood")])
+        return author.public, WHOLE + encode_events([sign_event(author.secret, EPOCH, 1, (), "flood")])
 
 
 def run(plan: Plan, settings=None):

@@ -389,8 +389,9 @@ CLAIM_ANSWERS_PER_SESSION = CLAIM_ATTEMPTS + 1
 binding (about 260 bytes), so a peer cannot ask for it without end."""
 
 LOOKUP_BOUND_QUERIES = LOOKUP_PARALLELISM
-"""A lookup that met only an unbound claim of the owner asks this many more of the nearest
-servers for a bound one before it settles on the unbound claim."""
+"""A lookup that met only an unbound claim of the owner settles on it once this many of the
+nearest servers it knows of (by XOR distance to the owner's key, nearest first, as it learns
+of nearer ones) have answered without a bound claim."""
 
 UNBOUND_SETTLED_FOR = ROUTING_REFRESH_INTERVAL
 """After a lookup settled on an unbound claim, that owner's known contact is used without a

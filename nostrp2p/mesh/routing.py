@@ -134,12 +134,17 @@ class Lookup:
             else:
                 del self.in_flight[overlay_key]
                 self.candidates.pop(overlay_key, None)
-        if (self.located is None and self.unbound is not None and not self.in_flight
-                and self.bound_queries >= limits.LOOKUP_BOUND_QUERIES):
-            # Asked enough for a bound claim: settle on the unbound one, and ask on for the
-            # relays it named as for any other.
-            self._tell(self.unbound, now)
         ranked = sorted(self.candidates.values(), key=lambda d: route_id(d.owner) ^ self.target)
+        # Holding only an unbound claim, the lookup goes on converging on the owner's key until
+        # the nearest servers it knows of have answered: a bound server announces itself to
+        # those, so they are the ones that would know its binding. (A fixed number of extra
+        # queries was not enough: asked from far away, they need not reach that neighbourhood.)
+        nearest = ranked[: limits.LOOKUP_BOUND_QUERIES]
+        if (self.located is None and self.unbound is not None and not self.in_flight
+                and all(d.overlay_key in self.asked for d in nearest)):
+            # Asked the nearest for a bound claim: settle on the unbound one, and ask on for
+            # the relays it named as for any other.
+            self._tell(self.unbound, now)
         closest = ranked[: limits.ROUTING_BUCKET_SIZE]
         for desc in closest:
             if len(self.in_flight) >= limits.LOOKUP_PARALLELISM:
@@ -152,7 +157,7 @@ class Lookup:
                 self.relay_queries += 1
                 self.router.node.count("lookup_relay_queries")
             elif self.unbound is not None:
-                if self.bound_queries >= limits.LOOKUP_BOUND_QUERIES:
+                if desc not in nearest:
                     break
                 self.bound_queries += 1
                 self.router.node.count("lookup_bound_queries")

@@ -97,7 +97,8 @@ class Adversarial:
         self.joining = joining or (lambda net, index, identity, claimed: {})
         self.server = server
         self.victim_payload = victim_payload
-        self.rotate_payloads = rotate_payloads or (lambda: b"\x00rotating")
+        self.rotate_payloads = rotate_payloads or (
+            lambda: (self.net.rng.randbytes(32), b"\x00rotating"))
         self.net = SimNetwork(seed=plan.seed, link=LinkModel(loss=plan.loss))
         self.world = World(self.net)
         if binding_of is not None:

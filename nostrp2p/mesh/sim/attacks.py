@@ -182,7 +182,8 @@ class NameVictim(Behaviour):
 
 class RotateOrigins(Behaviour):
     """Broadcasts under a fresh claimed origin each time (``payloads``: a callable giving the
-    next payload), ``per_round`` of them each round, hoping for a fresh budget per origin."""
+    next (origin, payload)), ``per_round`` of them each round, hoping for a fresh budget per
+    origin."""
 
     name = "rotate origins"
 
@@ -193,8 +194,8 @@ class RotateOrigins(Behaviour):
 
     def act(self) -> None:
         for _ in range(self.per_round):
-            send_broadcast_as(self.net, self.address, self.net.rng.randbytes(32), self.payloads(),
-                              self.world)
+            origin, payload = self.payloads()
+            send_broadcast_as(self.net, self.address, origin, payload, self.world)
             self.sent += 1
 
 
