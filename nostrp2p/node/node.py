@@ -61,7 +61,9 @@ class NodeSettings:
 
 class Node:
     def __init__(self, store, overlay, owner: bytes, clock,
-                 settings: NodeSettings = NodeSettings()):
+                 settings: NodeSettings = NodeSettings(), turns=None):
+        """``turns``: what ends a reactor turn, when the intake stores what arrived in it (the
+        reactor unless given; a simulator without one gives its clock)."""
         self.store = store
         self.overlay = overlay
         self.owner = owner
@@ -70,7 +72,7 @@ class Node:
         self.counters: Counter[str] = Counter()
         self.tasks = TaskSet(limits.MAX_TASKS_IN_FLIGHT, self.counters)
         self.intake = Intake(store, clock, self.counters, settings.peer_events_per_minute,
-                             settings.author_events_per_hour, owner, self.tasks)
+                             settings.author_events_per_hour, owner, self.tasks, turns)
         self.resender = Resender(store, overlay, clock, self.counters, self.tasks,
                                  settings.resend_base_seconds, settings.resend_attempts,
                                  settings.resend_check_seconds)

@@ -130,9 +130,8 @@ def serve(net, address, owner: bytes, events=(), settings: NodeSettings = NodeSe
     """A node for ``owner`` above the simulated server at ``address``, its store holding
     ``events``. It lives as long as that server's core (a crash or restart leaves it behind)."""
     clock = SimClock(net)
-    node = Node(MemoryStore(events), SimOverlay(net, address), owner, clock, settings)
     # The intake stores a turn's arrivals at the end of the reactor's turn; here there is no
     # reactor, and the end of a turn is the simulator's next event.
-    node.intake._turns = clock
-    return node
+    return Node(MemoryStore(events), SimOverlay(net, address), owner, clock, settings,
+                turns=clock)
 
