@@ -102,6 +102,9 @@ class Channels:
         channel.subscribed = True
         channel.caught_up = False
         if channel.parent is not None:
+            # We forwarded this channel already: what we carried is now ours too.
+            for seq, payload in list(channel.log.items())[-limits.CHANNEL_CATCH_UP_POSTS:]:
+                self._deliver(channel, seq, payload, now)
             self._catch_up(channel, now)
         elif self.started and channel.joining is None:
             self._seek_parent(channel, now)
@@ -393,11 +396,14 @@ class Channels:
             if desc.overlay_key != sender.overlay_key:
                 self._send_to_child(channel, desc, out, now)
         if channel.subscribed:
-            self.node.count("channel_delivered")
-            if self.on_post is not None:
-                self.on_post(channel.author, message.payload, channel.epoch, seq, now)
+            self._deliver(channel, seq, message.payload, now)
         if seq > previous + 1:
             self._pull_missing(channel, now)
+
+    def _deliver(self, channel, seq, payload, now):
+        self.node.count("channel_delivered")
+        if self.on_post is not None:
+            self.on_post(channel.author, payload, channel.epoch, seq, now)
 
     def _keep(self, channel, seq, payload):
         channel.log[seq] = payload
