@@ -87,31 +87,70 @@ class ChannelTreeTests(TestCase):
             self.net, lambda: self.f.got(away, self.owner, b"while away 1")
             and self.f.got(away, self.owner, b"while away 2"), limit=60))
 
-    def test_a_post_lost_on_the_way_is_pulled(self):
-        victim = self.followers[5]
-        channel = self.net.node(victim).channels.channels[self.owner]
-        parent_address = next(a for a in self.nodes
-                               if self.net.node(a).identity.public_key == channel.parent.overlay_key)
-        self.net.block(victim, parent_address)
+    def _parent_of(self, address):
+        channel = self.net.node(address).channels.channels[self.owner]
+        return next(a for a in self.nodes
+                    if self.net.node(a).identity.public_key == channel.parent.overlay_key)
+
+    def _withhold(self, parent, victim, pulls_too=False):
+        """``parent`` stops passing posts on to ``victim`` (and, ``pulls_too``, claims to hold
+        none), as a lossy or hostile forwarder would."""
+        channels = self.net.node(parent).channels
+        victim_key = self.net.node(victim).identity.public_key
+        send_to_child, on_pull = channels._send_to_child, channels._on_pull
+
+        def withheld(channel, desc, message, now):
+            if desc.overlay_key != victim_key:
+                send_to_child(channel, desc, message, now)
+
+        def none_held(sender, message, now):
+            if sender.overlay_key == victim_key:
+                channels._send(sender, cm.NotHeld(message.author, message.epoch, message.seqs), now)
+            else:
+                on_pull(sender, message, now)
+
+        channels._send_to_child = withheld
+        if pulls_too:
+            channels._on_pull = none_held
+
+        def restore():
+            channels.__dict__.pop("_send_to_child", None)
+            channels.__dict__.pop("_on_pull", None)
+
+        return restore
+
+    def test_a_post_lost_on_the_way_is_pulled_from_the_parent(self):
+        victim = next(a for a in self.followers if self._parent_of(a) != self.author)
+        restore = self._withhold(self._parent_of(victim), victim)
         self.f.publish(self.author, b"lost on the way")
-        self.net.run_for(1.0)
-        self.net.unblock(victim, parent_address)
+        self.net.run_for(0.6)
+        restore()
         self.assertFalse(self.f.got(victim, self.owner, b"lost on the way"))
         self.f.publish(self.author, b"the next one")
         self.assertTrue(_settle_until(
-            self.net, lambda: self.f.got(victim, self.owner, b"lost on the way"), limit=60))
+            self.net, lambda: self.f.got(victim, self.owner, b"lost on the way"), limit=30))
+        self.assertEqual(self.net.node(victim).stats["channel_pull_root"], 0)
+
+    def test_a_gap_the_parent_will_not_fill_is_pulled_from_the_root(self):
+        victim = next(a for a in self.followers if self._parent_of(a) != self.author)
+        self._withhold(self._parent_of(victim), victim, pulls_too=True)
+        self.f.publish(self.author, b"withheld")
+        self.net.run_for(3)
+        self.f.publish(self.author, b"withheld too")
+        self.assertTrue(_settle_until(
+            self.net, lambda: self.f.got(victim, self.owner, b"withheld"), limit=30))
+        self.assertGreater(self.net.node(victim).stats["channel_pull_root"], 0)
 
     def test_the_last_post_lost_is_seen_from_the_heartbeat(self):
         victim = self.followers[6]
-        channel = self.net.node(victim).channels.channels[self.owner]
-        parent_address = next(a for a in self.nodes
-                              if self.net.node(a).identity.public_key == channel.parent.overlay_key)
-        self.net.block(victim, parent_address)
+        restore = self._withhold(self._parent_of(victim), victim)
         self.f.publish(self.author, b"nothing follows it")
-        self.net.run_for(1.0)
-        self.net.unblock(victim, parent_address)
+        self.net.run_for(0.6)
+        restore()
+        self.assertFalse(self.f.got(victim, self.owner, b"nothing follows it"))
         self.assertTrue(_settle_until(
-            self.net, lambda: self.f.got(victim, self.owner, b"nothing follows it"), limit=60))
+            self.net, lambda: self.f.got(victim, self.owner, b"nothing follows it"),
+            limit=2 * limits.CHANNEL_HEARTBEAT_INTERVAL + 5))
 
     def test_a_new_follow_gets_the_recent_posts(self):
         for k in range(3):
