@@ -64,12 +64,14 @@ class Post(NamedTuple):
 
 
 class Heartbeat(NamedTuple):
-    """To a parent: I am still your child in these channels."""
-    authors: tuple
+    """To a parent: I am still your child in these channels; per channel (author, epoch, last
+    seq) as I have it. Its acknowledgement is the parent's sign of life."""
+    entries: tuple
 
 
 class State(NamedTuple):
-    """The answer to HEARTBEAT: per channel (author, still my child?, epoch, last seq)."""
+    """The answer to HEARTBEAT, only for the channels where the child is behind or no longer a
+    child: per channel (author, still my child?, epoch, last seq)."""
     entries: tuple
 
 
@@ -95,10 +97,8 @@ def encode(message) -> bytes:
     values = list(message)
     if isinstance(message, Redirect):
         values[1] = message.to.encode()
-    elif isinstance(message, State):
+    elif isinstance(message, (Heartbeat, State)):
         values[0] = [list(entry) for entry in message.entries]
-    elif isinstance(message, (Heartbeat,)):
-        values[0] = list(message.authors)
     elif isinstance(message, (Pull, NotHeld)):
         values[2] = list(message.seqs)
     return wire.pack([_TYPES[type(message)], *values])
@@ -126,6 +126,13 @@ def _seqs(value) -> tuple:
     return tuple(_seq(s) for s in wire.want_list(value, limits.CHANNEL_PULL_MAX))
 
 
+def _heartbeat_entry(value) -> tuple:
+    fields = wire.want_list(value, 3)
+    if len(fields) != 3:
+        raise wire.MalformedFrame("a HEARTBEAT entry has 3 fields")
+    return (_key(fields[0]), _epoch(fields[1]), _seq(fields[2]))
+
+
 def _state_entry(value) -> tuple:
     fields = wire.want_list(value, 4)
     if len(fields) != 4:
@@ -142,7 +149,7 @@ _DECODERS = {
     LEAVE: (Leave, (_key,)),
     POST: (Post, (_key, _epoch, lambda v: wire.want_int(v, 1, SEQ_MAX), _bool,
                   lambda v: _payload(v))),
-    HEARTBEAT: (Heartbeat, (lambda v: tuple(_key(a) for a in
+    HEARTBEAT: (Heartbeat, (lambda v: tuple(_heartbeat_entry(e) for e in
                                             wire.want_list(v, limits.CHANNEL_HEARTBEAT_AUTHORS)),)),
     STATE: (State, (lambda v: tuple(_state_entry(e) for e in
                                     wire.want_list(v, limits.CHANNEL_HEARTBEAT_AUTHORS)),)),

@@ -530,30 +530,40 @@ class Channels:
                     self._parent_lost(channel, now)
                     continue
                 by_parent.setdefault(channel.parent.overlay_key, [channel.parent, []])[1].append(
-                    channel.author)
+                    (channel.author, channel.epoch, channel.last_seq))
             elif self._wanted(channel) and channel.joining is None and channel.retry_timer is None:
                 self._seek_parent(channel, now)
             for overlay_key, (desc, heard) in list(channel.children.items()):
                 if now - heard > limits.CHANNEL_CHILD_TIMEOUT:
                     self._drop_child(channel, overlay_key, now)
-        for parent, authors in by_parent.values():
-            for i in range(0, len(authors), limits.CHANNEL_HEARTBEAT_AUTHORS):
-                chunk = tuple(authors[i:i + limits.CHANNEL_HEARTBEAT_AUTHORS])
+        for parent, entries in by_parent.values():
+            for i in range(0, len(entries), limits.CHANNEL_HEARTBEAT_AUTHORS):
+                chunk = tuple(entries[i:i + limits.CHANNEL_HEARTBEAT_AUTHORS])
                 self._send(parent, cm.Heartbeat(chunk), now,
-                           failed=lambda now, key=parent.overlay_key: self.peer_lost(key, now))
+                           failed=lambda now, key=parent.overlay_key: self.peer_lost(key, now),
+                           acked=lambda now, key=parent.overlay_key, chunk=chunk:
+                           self._parent_alive(key, chunk, now))
         self.node.timers.call_at(now + self._jittered(), self._heartbeat)
+
+    def _parent_alive(self, overlay_key, entries, now):
+        for author, _, _ in entries:
+            channel = self.channels.get(author)
+            if channel is not None and channel.parent is not None and \
+                    channel.parent.overlay_key == overlay_key:
+                channel.parent_heard = now
 
     def _on_heartbeat(self, sender, message, now):
         entries = []
-        for author in message.authors:
+        for author, epoch, last_seq in message.entries:
             channel = self.channels.get(author)
-            child = channel is not None and sender.overlay_key in channel.children
-            if child:
-                channel.children[sender.overlay_key][1] = now
-                entries.append((author, True, channel.epoch, channel.last_seq))
-            else:
+            if channel is None or sender.overlay_key not in channel.children:
                 entries.append((author, False, 0, 0))
-        self._send(sender, cm.State(tuple(entries)), now)
+                continue
+            channel.children[sender.overlay_key][1] = now
+            if channel.epoch and (epoch != channel.epoch or last_seq < channel.last_seq):
+                entries.append((author, True, channel.epoch, channel.last_seq))
+        if entries:
+            self._send(sender, cm.State(tuple(entries)), now)
 
     def _on_state(self, sender, message, now):
         for author, member, epoch, last_seq in message.entries:
@@ -569,13 +579,17 @@ class Channels:
             self._learn(channel, epoch, last_seq, now)
 
     # --- sending -------------------------------------------------------------------------------
-    def _send(self, desc, message, now, failed=None):
-        self._send_raw(desc, cm.encode(message), now, failed)
+    def _send(self, desc, message, now, failed=None, acked=None):
+        if not isinstance(message, cm.Post):
+            self.node.count("channel_control_sent")  # joins, heartbeats, pulls (for the bench)
+        self._send_raw(desc, cm.encode(message), now, failed, acked)
 
-    def _send_raw(self, desc, payload, now, failed=None):
+    def _send_raw(self, desc, payload, now, failed=None, acked=None):
         def done(error, _, now):
             if error is not None and failed is not None:
                 failed(now)
+            elif error is None and acked is not None:
+                acked(now)
 
         self.sender.start(self.node.rng.randbytes(16), desc.overlay_key, desc.address,
                           KIND_CHANNEL, None, payload, now, done)

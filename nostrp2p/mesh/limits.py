@@ -377,13 +377,15 @@ thousands of channels unasked, and a server following many authors spreads its j
 first hops anyway."""
 
 CHANNEL_HEARTBEAT_INTERVAL = 10.0
-"""A child tells each parent this often which channels it is still its child in; the STATE
-answer carries each channel's last sequence (so a lost last post is seen even when nothing
-follows it)."""
+"""A child tells each parent this often, in one HEARTBEAT for all the channels it has that
+parent in, where it stands in each; the parent answers (STATE) only for the channels where the
+child is behind (a lost last post is seen even when nothing follows it) or no longer its child
+(it restarted). The acknowledgement of the HEARTBEAT is the parent's sign of life."""
 
-CHANNEL_PARENT_TIMEOUT = 25.0
-"""A parent that answered no heartbeat for this long is lost (a parent that is also an active
-neighbour is noticed sooner, by the link keepalives); the child joins again."""
+CHANNEL_PARENT_TIMEOUT = 15.0
+"""A parent that acknowledged no heartbeat for this long (one or two heartbeats) is lost, and the
+child joins again; a parent that is also an active neighbour is noticed by the link keepalives
+(PEER_TIMEOUT), whichever comes first."""
 
 CHANNEL_CHILD_TIMEOUT = 35.0
 """A child heard nothing from for this long (no heartbeat, no join) is dropped."""
