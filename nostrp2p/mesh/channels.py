@@ -37,7 +37,7 @@ from nostrp2p.mesh.routing import route_id
 class Channel:
     __slots__ = ("author", "target", "subscribed", "parent", "joining", "tried", "join_timer",
                  "children", "epoch", "last_seq", "log", "floor", "parent_heard", "pulling",
-                 "caught_up", "retry_timer")
+                 "caught_up", "retry_timer", "retry_delay", "pushed")
 
     def __init__(self, author: bytes):
         self.author = author
@@ -48,6 +48,7 @@ class Channel:
         self.tried: set[bytes] = set()  # candidates that failed us since the last success
         self.join_timer = None
         self.retry_timer = None
+        self.retry_delay = limits.CHANNEL_REJOIN_DELAY
         self.children: dict[bytes, list] = {}  # overlay key -> [descriptor, last heard]
         self.epoch = 0  # 0: not known yet
         self.last_seq = 0
@@ -56,6 +57,7 @@ class Channel:
         self.parent_heard = 0.0
         self.pulling: dict[int, float] = {}  # seq -> when asked (of the parent; then the root)
         self.caught_up = False  # the join catch-up was asked for
+        self.pushed = 0  # joins pushed down so far: they go to the children in turn
 
     def in_tree(self, own_owner: bytes) -> bool:
         return self.parent is not None or self.author == own_owner
@@ -193,7 +195,8 @@ class Channels:
                     self._wanted(channel):
                 self._seek_parent(channel, now)
 
-        channel.retry_timer = self.node.timers.call_at(now + limits.CHANNEL_REJOIN_DELAY, again)
+        channel.retry_timer = self.node.timers.call_at(now + channel.retry_delay, again)
+        channel.retry_delay = min(limits.CHANNEL_REJOIN_DELAY_MAX, 2 * channel.retry_delay)
 
     def _join(self, channel, desc, redirects, now):
         channel.joining = desc
@@ -282,8 +285,11 @@ class Channels:
                 self.node.count("channel_join_refused")
                 self._send(sender, cm.Refuse(author), now)
                 return
-            # Scribe's bottleneck remover, at join time: the joiner goes one level down.
-            below = self.node.rng.choice(list(channel.children.values()))[0]
+            # Scribe's bottleneck remover, at join time: the joiner goes one level down, to
+            # each child in turn, so that a level fills before the next one starts.
+            children = list(channel.children.values())
+            below = children[channel.pushed % len(children)][0]
+            channel.pushed += 1
             self.node.count("channel_join_pushed_down")
             self._send(sender, cm.Redirect(author, below, message.redirects + 1), now)
             return
@@ -317,6 +323,7 @@ class Channels:
         channel.parent = sender
         channel.parent_heard = now
         channel.tried.clear()
+        channel.retry_delay = limits.CHANNEL_REJOIN_DELAY
         self.node.count("channel_joined")
         self._learn(channel, message.epoch, message.last_seq, now)
 

@@ -376,18 +376,19 @@ CHANNELS_PER_CHILD = 512
 thousands of channels unasked, and a server following many authors spreads its joins over many
 first hops anyway."""
 
-CHANNEL_HEARTBEAT_INTERVAL = 10.0
-"""A child tells each parent this often, in one HEARTBEAT for all the channels it has that
+CHANNEL_HEARTBEAT_INTERVAL = 5.0
+"""A child tells each parent this often (5 s: a lost parent costs its subtree the posts of
+about that long, see docs/SCALING.md), in one HEARTBEAT for all the channels it has that
 parent in, where it stands in each; the parent answers (STATE) only for the channels where the
 child is behind (a lost last post is seen even when nothing follows it) or no longer its child
 (it restarted). The acknowledgement of the HEARTBEAT is the parent's sign of life."""
 
-CHANNEL_PARENT_TIMEOUT = 15.0
+CHANNEL_PARENT_TIMEOUT = 8.0
 """A parent that acknowledged no heartbeat for this long (one or two heartbeats) is lost, and the
 child joins again; a parent that is also an active neighbour is noticed by the link keepalives
 (PEER_TIMEOUT), whichever comes first."""
 
-CHANNEL_CHILD_TIMEOUT = 35.0
+CHANNEL_CHILD_TIMEOUT = 20.0
 """A child heard nothing from for this long (no heartbeat, no join) is dropped."""
 
 CHANNEL_HEARTBEAT_AUTHORS = 64
@@ -396,8 +397,11 @@ CHANNEL_HEARTBEAT_AUTHORS = 64
 CHANNEL_JOIN_TIMEOUT = 8.0
 """A join not answered (ACCEPT, REDIRECT or REFUSE) in this long goes to the next candidate."""
 
-CHANNEL_REJOIN_DELAY = 5.0
-"""With no candidate parent left, the channel is tried again after this long."""
+CHANNEL_REJOIN_DELAY = 1.0
+CHANNEL_REJOIN_DELAY_MAX = 32.0
+"""With no candidate parent left (a server just started, its routing table still empty; the
+author's server away), the channel is tried again after this long, doubled at each failure up to
+the maximum (a lookup for an author that is away costs several FINDs)."""
 
 CHANNEL_LOG_POSTS = 64
 """Posts each member of a channel keeps (root, forwarders and followers) to answer pulls."""
