@@ -173,7 +173,10 @@ def run_mode(mode, n, seed, loss, duration, churn):
             found = followers.depths(net.owner_of(poster))
             if found:
                 depths.append(max(found.values()))
+        memberships = sum(len(net.node(a).channels.channels) - 1 for a in nodes if net.hosts[a].up)
+        follows = sum(len(followers.follows[a]) for a in nodes if net.hosts[a].up)
         result.update(strangers=strangers, copies=copies, depth=max(depths) if depths else 0,
+                      forwarding=memberships / follows - 1 if follows else 0.0,
                       control=control, follows_of=follows_of,
                       gaps_unfilled=net.total("channel_gap_unfilled"))
     return result
@@ -211,6 +214,7 @@ def compare(n, seed, loss, duration, churn):
         "follows_mean": statistics.mean(tree["follows_of"].values()),
         "control_by_follows": quartiles,
         "gaps_unfilled": tree["gaps_unfilled"],
+        "forwarding": tree["forwarding"],
         "wall": time.perf_counter() - began,
     }
 
@@ -220,7 +224,8 @@ def report(row):
           f"wall time {row['wall']:.0f} s")
     print(f"  delivery to followers: followers mode {row['delivery']:.4%} [target >= 99.9%], "
           f"broadcast {row['delivery_broadcast']:.4%}; gaps given up {row['gaps_unfilled']}")
-    print(f"  posts of unfollowed authors held: {row['strangers']} [target 0]")
+    print(f"  posts of unfollowed authors held: {row['strangers']} [target 0]; channels forwarded "
+          f"without following: {row['forwarding']:.2f} per follow")
     print(f"  copies from the author's home per post: {row['copies_most']} for {row['followers_most']} "
           f"followers, {row['copies_least']} for {row['followers_least']} [target <= {limits.CHANNEL_CHILDREN_MAX}]")
     print(f"  payload bytes received, followers / broadcast: median {row['received_ratio_median']:.2%} "
