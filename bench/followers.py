@@ -27,26 +27,20 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import random
 import statistics
 import sys
 import time
 
-from nostrp2p.mesh import limits
-from nostrp2p.mesh.sim import LinkModel, SimNetwork
-from nostrp2p.mesh.sim.followers import Followers
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from nostrp2p.mesh import limits  # noqa: E402
+from nostrp2p.mesh.sim import LinkModel  # noqa: E402
+from nostrp2p.mesh.sim.followers import Followers  # noqa: E402
+from overlay_sim import grow  # noqa: E402  (the broadcast benchmark grows its networks alike)
 
 PAYLOAD_SIZE = 400  # about a signed kind 1 event of a sentence
-
-
-def grow(n, seed, link, spacing=0.05, settle=30.0):
-    net = SimNetwork(seed=seed, link=link)
-    nodes = [net.add_node()]
-    for _ in range(1, n):
-        net.run_for(spacing)
-        nodes.append(net.add_node(bootstrap=nodes[: min(len(nodes), 5)]))
-    net.run_for(settle)
-    return net, nodes
 
 
 def zipf_follows(nodes, rng, median_followers=20):
@@ -90,7 +84,7 @@ def plan_run(nodes, authors, rng, duration, churn):
 
 def run_mode(mode, n, seed, loss, duration, churn):
     link = LinkModel(loss=loss)
-    net, nodes = grow(n, seed, link)
+    net, nodes = grow(n, seed, link=link)
     rng = random.Random(seed * 7 + 1)
     graph, authors = zipf_follows(nodes, rng)
     churn_plan, posts, posters = plan_run(nodes, authors, rng, duration, churn)

@@ -176,31 +176,26 @@ class Node:
             return
         await self.intake.accept(self.subscriptions.kept(reply.events), neighbour, admitted=False)
 
-    def _broadcast(self, payload: bytes, what: str) -> None:
+    def _spread(self, payload: bytes, what: str) -> None:
+        """To every server (broadcast mode), or down the owner's channel to its followers'
+        servers (followers mode)."""
         if len(payload) > limits.MAX_BROADCAST_PAYLOAD:
             self.counters["too_large"] += 1
             log.warn("{what} of {size} bytes is over the broadcast limit; not sent", what=what,
                      size=len(payload))
             return
+        followers = self.delivery == "followers"
         try:
-            self.overlay.broadcast(payload)
+            if followers:
+                self.overlay.publish_to_followers(payload)
+            else:
+                self.overlay.broadcast(payload)
         except Exception:
-            # IOverlay.broadcast does not raise; if one does, the caller (a REST request, or
-            # start) must not fail because of it.
-            self.counters["broadcast_failed"] += 1
-            log.failure("the overlay failed to broadcast a {what}", what=what)
-
-    def _to_followers(self, payload: bytes, what: str) -> None:
-        if len(payload) > limits.MAX_BROADCAST_PAYLOAD:
-            self.counters["too_large"] += 1
-            log.warn("{what} of {size} bytes is over the channel limit; not sent", what=what,
-                     size=len(payload))
-            return
-        try:
-            self.overlay.publish_to_followers(payload)
-        except Exception:
-            self.counters["channel_publish_failed"] += 1
-            log.failure("the overlay failed to send a {what} to followers", what=what)
+            # IOverlay.broadcast and publish_to_followers do not raise; if one does, the caller
+            # (a REST request, or start) must not fail because of it.
+            self.counters["channel_publish_failed" if followers else "broadcast_failed"] += 1
+            log.failure("the overlay failed to send a {what} ({mode} delivery)", what=what,
+                        mode=self.delivery)
 
     # -- from the REST API -------------------------------------------------------------------
 
@@ -210,10 +205,8 @@ class Node:
         delivery = plan_delivery(event, self.owner)
         payload = encode_events([event])
         self.subscriptions.apply(event)  # a follow list: join and leave channels
-        if isinstance(delivery, ToEveryone) and self.delivery == "followers":
-            self._to_followers(payload, f"kind {event.kind} event")
-        elif isinstance(delivery, ToEveryone):
-            self._broadcast(payload, f"kind {event.kind} event")
+        if isinstance(delivery, ToEveryone):
+            self._spread(payload, f"kind {event.kind} event")
         elif isinstance(delivery, ToNamed):
             for target in delivery.targets:
                 self.resender.send(target, payload)

@@ -2,29 +2,19 @@
 hold at small N (the received-bytes target needs a network far larger than anyone's follows)."""
 
 import contextlib
-import importlib.util
 import io
-import os
 
 from twisted.trial.unittest import TestCase
 
 from nostrp2p.mesh import limits
-
-_BENCH = os.path.join(os.path.dirname(__file__), "..", "..", "bench", "followers.py")
-
-
-def _load():
-    spec = importlib.util.spec_from_file_location("followers_bench", _BENCH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from tests.mesh.helpers import load_bench
 
 
 class FollowersBenchTests(TestCase):
     def test_small_run_meets_the_targets_and_prints_them(self):
         out = io.StringIO()
         with contextlib.redirect_stdout(out):
-            rows = _load().main(["--small"])
+            rows = load_bench("followers").main(["--small"])
         for row in rows:
             self.assertGreaterEqual(row["delivery"], 0.999, row["nodes"])
             self.assertEqual(row["strangers"], 0)

@@ -30,16 +30,16 @@ class Followers:
 
     def follow(self, address, author: bytes) -> None:
         self.follows[address].add(author)
-        host = self.net.hosts[address]
-        if host.up:
-            host.node.channels.subscribe(author, self.net.now)
-            self.net._flush(host)
+        self._tell(address, "subscribe", author)
 
     def unfollow(self, address, author: bytes) -> None:
         self.follows[address].discard(author)
+        self._tell(address, "unsubscribe", author)
+
+    def _tell(self, address, what, author):
         host = self.net.hosts[address]
-        if host.up:
-            host.node.channels.unsubscribe(author, self.net.now)
+        if host.up:  # a server that is down is told when it boots (from ``follows``)
+            getattr(host.node.channels, what)(author, self.net.now)
             self.net._flush(host)
 
     def publish(self, address, payload: bytes):
