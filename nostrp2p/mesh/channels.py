@@ -73,6 +73,10 @@ class Channels:
         self.channels: dict[bytes, Channel] = {}
         self.child_channels = collections.Counter()  # overlay key -> channels it is our child in
         self.on_post = None  # (author, payload, epoch, seq, now) for subscribed channels
+        # Every post held in any channel's log, oldest first, with its size: the logs of all
+        # channels together hold at most CHANNEL_LOGS_BYTES.
+        self.logged: collections.OrderedDict[tuple, int] = collections.OrderedDict()
+        self.log_bytes = 0
         self.epoch = 0
         self._next_seq = 0
         self.started = False
@@ -243,6 +247,7 @@ class Channels:
                 timer.cancel()
         for overlay_key in channel.children:
             self._uncount_child(overlay_key)
+        self._clear_log(channel)
         self.channels.pop(channel.author, None)
 
     # --- receiving -----------------------------------------------------------------------------
@@ -382,7 +387,7 @@ class Channels:
         if message.epoch > channel.epoch:
             first = channel.epoch == 0
             channel.epoch, channel.last_seq, channel.floor = message.epoch, 0, 0
-            channel.log.clear()
+            self._clear_log(channel)
             channel.pulling.clear()
             if first:
                 # The first post we see: a forwarder owes nothing before it, a follower the
@@ -414,9 +419,24 @@ class Channels:
 
     def _keep(self, channel, seq, payload):
         channel.log[seq] = payload
+        self.logged[(channel.author, seq)] = len(payload)
+        self.log_bytes += len(payload)
         while len(channel.log) > limits.CHANNEL_LOG_POSTS:
-            oldest, _ = channel.log.popitem(last=False)
-            channel.floor = max(channel.floor, min(channel.log) - 1 if channel.log else oldest)
+            self._evict(channel, next(iter(channel.log)))
+        while self.log_bytes > limits.CHANNEL_LOGS_BYTES:
+            author, oldest = next(iter(self.logged))
+            self._evict(self.channels[author], oldest)
+
+    def _evict(self, channel, seq):
+        """Forget a logged post; it is old news from now on (a gap below it is given up)."""
+        channel.log.pop(seq)
+        self.log_bytes -= self.logged.pop((channel.author, seq))
+        channel.floor = max(channel.floor, min(channel.log) - 1 if channel.log else seq)
+
+    def _clear_log(self, channel):
+        for seq in channel.log:
+            self.log_bytes -= self.logged.pop((channel.author, seq))
+        channel.log.clear()
 
     def _send_to_child(self, channel, desc, message, now):
         self.node.count("channel_post_sent")
@@ -431,7 +451,8 @@ class Channels:
             return
         if epoch > channel.epoch:
             first = channel.epoch == 0
-            channel.epoch, channel.log, channel.pulling = epoch, collections.OrderedDict(), {}
+            self._clear_log(channel)
+            channel.epoch, channel.pulling = epoch, {}
             channel.floor = channel.last_seq = last_seq
             if not first:
                 channel.floor = channel.last_seq = 0  # a restarted root: its new posts are owed

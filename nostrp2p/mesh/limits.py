@@ -406,6 +406,10 @@ the maximum (a lookup for an author that is away costs several FINDs)."""
 CHANNEL_LOG_POSTS = 64
 """Posts each member of a channel keeps (root, forwarders and followers) to answer pulls."""
 
+CHANNEL_LOGS_BYTES = 16 * 1024 * 1024
+"""Bytes those logs hold in all channels together (the oldest post of any channel goes first):
+a post may be MAX_CHANNEL_PAYLOAD, and a server may be in MAX_CHANNELS channels."""
+
 CHANNEL_PULL_MAX = 64
 """Sequences asked for in one PULL; a larger gap is pulled in several."""
 

@@ -244,3 +244,25 @@ class ChannelBoundsTests(TestCase):
         self.net.run_for(5)
         self.assertFalse(self.f.got(follower, owner, b"forged"))
         self.assertEqual(self.net.node(follower).stats["drop_unasked_channel_post"], 1)
+
+
+class ChannelLogBoundTests(TestCase):
+    def test_the_logs_of_all_channels_hold_a_bounded_number_of_bytes(self):
+        net, nodes = grow(6, seed=13, spacing=0.1, settle=20)
+        f = Followers(net)
+        follower = nodes[1]
+        for author in nodes[2:]:
+            f.follow(follower, net.owner_of(author))
+        net.run_for(15)
+        channels = net.node(follower).channels
+        with mock.patch.object(limits, "CHANNEL_LOGS_BYTES", 10_000):
+            for k in range(8):
+                for author in nodes[2:]:
+                    f.publish(author, b"%d" % k + b"." * 999)
+                net.run_for(1)
+            net.run_for(5)
+            held = sum(len(p) for c in channels.channels.values() for p in c.log.values())
+            self.assertLessEqual(held, 10_000)
+            self.assertEqual(channels.log_bytes, held)
+        # Every post still reached the follower (the log is for pulls, not for delivery).
+        self.assertEqual(len(f.received[follower]), 8 * len(nodes[2:]))
