@@ -90,7 +90,7 @@ class Channels:
         for channel in list(self.channels.values()):
             if channel.subscribed and not channel.in_tree(self.own):
                 self._seek_parent(channel, now)
-        self.node.timers.call_at(now + self._jittered(), self._heartbeat)
+        self.node.timers.call_at(now + limits.CHANNEL_HEARTBEAT_INTERVAL, self._heartbeat)
 
     def subscribe(self, author: bytes, now: float) -> None:
         """Deliver ``author``'s posts upward (``on_post``) from now on: join its tree, and pull
@@ -546,6 +546,10 @@ class Channels:
 
     # --- heartbeats ----------------------------------------------------------------------------
     def _jittered(self) -> float:
+        if len(self.channels) <= 1:
+            # Only our own channel: nothing to tell anyone, and the randomness the rest of the
+            # core draws from stays as it was without channels.
+            return limits.CHANNEL_HEARTBEAT_INTERVAL
         return limits.CHANNEL_HEARTBEAT_INTERVAL * self.node.rng.uniform(0.8, 1.2)
 
     def _heartbeat(self, now):
