@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from . import backup
@@ -90,6 +91,20 @@ def main(argv: list[str] | None = None, out=None, err=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     out = out or sys.stdout
     err = err or sys.stderr
+    try:
+        code = _dispatch(argv, out, err)
+        if out is sys.stdout:
+            out.flush()  # here, not at exit, where a closed pipe could no longer be caught
+        return code
+    except BrokenPipeError:
+        # The reader went away (``nostrp2p genkey | head -1``): what it wanted it has, so
+        # no traceback. Python flushes stdout again at exit; point it at /dev/null first.
+        if out is sys.stdout:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+
+
+def _dispatch(argv: list[str], out, err) -> int:
     if argv[:1] == ["server"]:
         return run_server(argv[1:])
     args = _parser().parse_args(argv)

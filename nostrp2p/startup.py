@@ -100,7 +100,7 @@ class ServerStartup(Service):
         resource = make_api(store, self.node, self.owner, self.writable, self.binding,
                             self.relay_settings, self.reactor)
         endpoint = serverFromString(self.reactor, self.rest_endpoint)
-        self.port = await endpoint.listen(api_site(resource, self.on_api_request))
+        self.port = await endpoint.listen(api_site(resource, self.on_api_request, self.reactor))
         if not self.running:
             await self.port.stopListening()
             self.port = None

@@ -2,6 +2,8 @@
 
 import contextlib
 import io
+import subprocess
+import sys
 
 import bech32
 from twisted.trial.unittest import TestCase
@@ -42,6 +44,16 @@ class GenkeyTests(TestCase):
 
     def test_two_runs_differ(self):
         self.assertNotEqual(run("genkey")[1], run("genkey")[1])
+
+    def test_a_reader_that_stops_early_gets_no_traceback(self):
+        # ``nostrp2p genkey | head -1``: the reader closes the pipe before the key is written.
+        command = subprocess.Popen([sys.executable, "-m", "nostrp2p", "genkey"],
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        command.stdout.close()
+        errors = command.stderr.read()
+        command.stderr.close()
+        self.assertEqual(command.wait(), 1)
+        self.assertEqual(errors, b"")
 
 
 class KeyDecodeTests(TestCase):

@@ -9,8 +9,8 @@ from twisted.application.service import Service
 from .site import ApiSite
 
 
-def api_site(resource, on_request=None) -> ApiSite:
-    return ApiSite(resource, on_request)
+def api_site(resource, on_request=None, reactor=None) -> ApiSite:
+    return ApiSite(resource, on_request, reactor=reactor)
 
 
 def api_service(resource, endpoint_description: str, reactor=None) -> Service:

@@ -15,6 +15,18 @@ long and this many bytes, before it closes (RFC 9112 section 9.6): closing at on
 body still arriving, would reset the connection and the client would see a broken pipe
 instead of the 413."""
 
+MAX_HTTP_CONNECTIONS_PER_ADDRESS = 256
+"""HTTP connections open at once to the API port from one IPv4 address or IPv6 /64; more are
+closed as soon as they are accepted. A client retrying through a store outage holds a few dozen
+(each waits up to the 1.5 s store deadline); 256 leaves room for that while one host can hold
+only a quarter of the 1,024 descriptors a service gets by default. WebSockets have their own
+cap (MAX_CONNECTIONS_PER_ADDRESS) and give their HTTP slot back when they are upgraded."""
+
+HTTP_IDLE_SECONDS = 75.0
+"""An HTTP connection that has sent nothing for this long is closed (Twisted's default is 12
+hours: enough idle sockets to run the server out of file descriptors). A client keeping its
+connection alive between requests reconnects; a WebSocket is not subject to it."""
+
 MAX_INFLATED_BODY_BYTES = nostr_limits.MAX_EVENT_JSON_BYTES
 """A gzip request body may inflate to at most this many bytes (a gzip bomb is a 413)."""
 

@@ -16,6 +16,7 @@ from twisted.web.server import Request, Site
 
 from ..logging import Logger
 from . import limits
+from .connection_limit import AddressSlots
 from .cors import CORS_HEADERS
 from .errors import error_body
 
@@ -99,12 +100,35 @@ class _LingeringClose:
 class ApiSite(Site):
     requestFactory = BoundedRequest
 
-    def __init__(self, resource, on_request=None):
+    def __init__(self, resource, on_request=None, reactor=None):
         # Bodies are JSON. Twisted would otherwise parse form and multipart bodies into
         # request.args, costing an email-header parse per request, and answer a malformed
         # multipart body with a bare 400 that has neither CORS headers nor a JSON reason.
-        super().__init__(resource, parsePOSTFormSubmission=False)
+        super().__init__(resource, parsePOSTFormSubmission=False,
+                         timeout=limits.HTTP_IDLE_SECONDS, reactor=reactor)
         self.on_request = on_request  # called with each answered request (metrics)
+        self.slots = AddressSlots()
+
+    def buildProtocol(self, addr):
+        if not self.slots.room_for(addr):
+            return None  # Twisted closes the connection at once
+        protocol = super().buildProtocol(addr)
+        # The HTTP/1.1 channel requests see (``request.channel``) is inside Twisted's generic
+        # protocol; the slot is held under it so that a WebSocket upgrade can give it back.
+        channel = getattr(protocol, "_channel", protocol)
+        self.slots.take(channel, addr)
+        lost = protocol.connectionLost
+
+        def connection_lost(reason):
+            self.slots.give_back(channel)
+            lost(reason)
+
+        protocol.connectionLost = connection_lost
+        return protocol
+
+    def upgraded(self, request) -> None:
+        """``request``'s connection now belongs to a WebSocket, which is counted elsewhere."""
+        self.slots.give_back(request.channel)
     # Twisted's access log line per request is noise for a personal server's two endpoints.
     noisy = False
 

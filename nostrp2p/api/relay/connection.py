@@ -22,6 +22,7 @@ from twisted.internet.interfaces import ISSLTransport
 from ...logging import Logger
 from ...nostr import Event, Filter
 from .. import reads
+from ..connection_limit import address_group
 from ..errors import ApiError
 from ..owner_clients import local_or_none
 from .auth import auth_refusal, new_challenge, relay_url_from_host
@@ -300,6 +301,7 @@ class RelayFactory(WebSocketServerFactory):
         return connection
 
     def admit(self, address: str) -> bool:
+        address = address_group(address)  # an IPv6 host is counted by its /64
         count = self._per_address.get(address, 0)
         if count >= self.relay.settings.max_connections_per_address:
             return False
@@ -307,6 +309,7 @@ class RelayFactory(WebSocketServerFactory):
         return True
 
     def release(self, address: str) -> None:
+        address = address_group(address)
         count = self._per_address.get(address, 0) - 1
         if count > 0:
             self._per_address[address] = count

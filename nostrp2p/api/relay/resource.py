@@ -32,6 +32,7 @@ class RelayRoot(Resource):
                 # The connection now belongs to the WebSocket: the HTTP channel's idle timer
                 # would otherwise fire hours later on a channel with no transport.
                 request.channel.setTimeout(None)
+                request.site.upgraded(request)
                 return self._websocket.render(request)
             if request.method == b"GET" and wants_info(request):
                 add_cors_headers(request)
