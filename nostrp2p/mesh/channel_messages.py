@@ -65,8 +65,7 @@ class Post(NamedTuple):
 
 class Heartbeat(NamedTuple):
     """To a parent: I am still your child in these channels; per channel (author, epoch, last
-    seq) as I have it, and how many children I have in it (where the parent pushes joins down).
-    Its acknowledgement is the parent's sign of life."""
+    seq) as I have it. Its acknowledgement is the parent's sign of life."""
     entries: tuple
 
 
@@ -128,11 +127,10 @@ def _seqs(value) -> tuple:
 
 
 def _heartbeat_entry(value) -> tuple:
-    fields = wire.want_list(value, 4)
-    if len(fields) != 4:
-        raise wire.MalformedFrame("a HEARTBEAT entry has 4 fields")
-    return (_key(fields[0]), _epoch(fields[1]), _seq(fields[2]),
-            wire.want_int(fields[3], 0, limits.CHANNEL_CHILDREN_MAX))
+    fields = wire.want_list(value, 3)
+    if len(fields) != 3:
+        raise wire.MalformedFrame("a HEARTBEAT entry has 3 fields")
+    return (_key(fields[0]), _epoch(fields[1]), _seq(fields[2]))
 
 
 def _state_entry(value) -> tuple:

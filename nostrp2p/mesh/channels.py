@@ -49,8 +49,7 @@ class Channel:
         self.join_timer = None
         self.retry_timer = None
         self.retry_delay = limits.CHANNEL_REJOIN_DELAY
-        # overlay key -> [descriptor, last heard, its own children as it last said]
-        self.children: dict[bytes, list] = {}
+        self.children: dict[bytes, list] = {}  # overlay key -> [descriptor, last heard]
         self.epoch = 0  # 0: not known yet
         self.last_seq = 0
         self.log: collections.OrderedDict[int, bytes] = collections.OrderedDict()  # seq -> payload
@@ -137,7 +136,7 @@ class Channels:
         self._keep(channel, seq, payload)
         self.node.count("channel_published")
         message = cm.encode(cm.Post(self.own, self.epoch, seq, False, payload))
-        for desc, *_ in list(channel.children.values()):
+        for desc, _ in list(channel.children.values()):
             self._send_to_child(channel, desc, message, now)
         return self.epoch, seq
 
@@ -275,7 +274,7 @@ class Channels:
                 return
             channel = self._channel(author, now)
         if sender.overlay_key in channel.children:
-            channel.children[sender.overlay_key][:2] = [sender, now]
+            channel.children[sender.overlay_key] = [sender, now]
             self._send(sender, cm.Accept(author, channel.epoch, channel.last_seq), now)
             return
         if (channel.parent is not None and channel.parent.overlay_key == sender.overlay_key) or \
@@ -291,20 +290,15 @@ class Channels:
                 self.node.count("channel_join_refused")
                 self._send(sender, cm.Refuse(author), now)
                 return
-            # Scribe's bottleneck remover, at join time: the joiner goes one level down, to the
-            # child with the fewest children (as their heartbeats said; counted up as we send
-            # joiners there), the first such in turn: a level fills before the next starts.
+            # Scribe's bottleneck remover, at join time: the joiner goes one level down, to
+            # each child in turn, so that a level fills before the next one starts.
             children = list(channel.children.values())
+            below = children[channel.pushed % len(children)][0]
             channel.pushed += 1
-            fewest = min(children[(channel.pushed + i) % len(children)][2] for i in range(len(children)))
-            entry = next(children[(channel.pushed + i) % len(children)] for i in range(len(children))
-                         if children[(channel.pushed + i) % len(children)][2] == fewest)
-            entry[2] += 1
-            below = entry[0]
             self.node.count("channel_join_pushed_down")
             self._send(sender, cm.Redirect(author, below, message.redirects + 1), now)
             return
-        channel.children[sender.overlay_key] = [sender, now, 0]
+        channel.children[sender.overlay_key] = [sender, now]
         self.child_channels[sender.overlay_key] += 1
         self.node.count("channel_child_added")
         self._send(sender, cm.Accept(author, channel.epoch, channel.last_seq), now)
@@ -410,7 +404,7 @@ class Channels:
         previous = channel.last_seq
         channel.last_seq = max(channel.last_seq, seq)
         out = cm.encode(cm.Post(channel.author, channel.epoch, seq, message.repair, message.payload))
-        for desc, *_ in list(channel.children.values()):
+        for desc, _ in list(channel.children.values()):
             if desc.overlay_key != sender.overlay_key:
                 self._send_to_child(channel, desc, out, now)
         if channel.subscribed:
@@ -568,10 +562,10 @@ class Channels:
                     self._parent_lost(channel, now)
                     continue
                 by_parent.setdefault(channel.parent.overlay_key, [channel.parent, []])[1].append(
-                    (channel.author, channel.epoch, channel.last_seq, len(channel.children)))
+                    (channel.author, channel.epoch, channel.last_seq))
             elif self._wanted(channel) and channel.joining is None and channel.retry_timer is None:
                 self._seek_parent(channel, now)
-            for overlay_key, (desc, heard, _) in list(channel.children.items()):
+            for overlay_key, (desc, heard) in list(channel.children.items()):
                 if now - heard > limits.CHANNEL_CHILD_TIMEOUT:
                     self._drop_child(channel, overlay_key, now)
         for parent, entries in by_parent.values():
@@ -584,7 +578,7 @@ class Channels:
         self.node.timers.call_at(now + self._jittered(), self._heartbeat)
 
     def _parent_alive(self, overlay_key, entries, now):
-        for author, _, _, _ in entries:
+        for author, _, _ in entries:
             channel = self.channels.get(author)
             if channel is not None and channel.parent is not None and \
                     channel.parent.overlay_key == overlay_key:
@@ -592,12 +586,12 @@ class Channels:
 
     def _on_heartbeat(self, sender, message, now):
         entries = []
-        for author, epoch, last_seq, children in message.entries:
+        for author, epoch, last_seq in message.entries:
             channel = self.channels.get(author)
             if channel is None or sender.overlay_key not in channel.children:
                 entries.append((author, False, 0, 0))
                 continue
-            channel.children[sender.overlay_key][1:] = [now, children]
+            channel.children[sender.overlay_key][1] = now
             if channel.epoch and (epoch != channel.epoch or last_seq < channel.last_seq):
                 entries.append((author, True, channel.epoch, channel.last_seq))
         if entries:

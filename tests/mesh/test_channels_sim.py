@@ -142,7 +142,7 @@ class ChannelTreeTests(TestCase):
         self.assertGreater(self.net.node(victim).stats["channel_pull_root"], 0)
 
     def test_the_last_post_lost_is_seen_from_the_heartbeat(self):
-        victim = [a for a in self.followers if self._parent_of(a) != self.author][-1]
+        victim = self.followers[6]
         restore = self._withhold(self._parent_of(victim), victim)
         self.f.publish(self.author, b"nothing follows it")
         self.net.run_for(0.6)
