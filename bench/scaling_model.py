@@ -2,7 +2,7 @@
 upload per post, in broadcast and followers mode, for 10^3 to 10^7 users. Arithmetic only (the
 simulator's measured figures are bench/followers.py's); the assumptions are the constants below.
 
-    python bench/scaling_model.py [--forwarding 0.25] [--heartbeat 5]
+    python bench/scaling_model.py [--forwarding 1.0] [--heartbeat 5]
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ def model(users: int, forwarding: float, heartbeat_interval: float = HEARTBEAT_I
     heartbeat = beats * (parents * 2 * DATAGRAM_BYTES + channels * HEARTBEAT_ENTRY_BYTES)
     # A home sends one HEARTBEAT to each parent and acknowledges one from each child (as many on
     # average), and receives as much: the same bytes each way.
-    followers_down = POSTS_PER_USER_PER_DAY * channels * COPY_BYTES + heartbeat
+    followers_posts = POSTS_PER_USER_PER_DAY * channels * COPY_BYTES
     return {
         "users": users,
         "follows": f,
@@ -53,7 +53,7 @@ def model(users: int, forwarding: float, heartbeat_interval: float = HEARTBEAT_I
         "bcast_store_mb": posts * STORED_BYTES / 1e6,
         "bcast_keeps_hours": 24 * MAX_EVENTS / posts,
         "bcast_author_copies": EAGER_PEERS,
-        "fol_down_mb": followers_down / 1e6,
+        "fol_posts_mb": followers_posts / 1e6,
         "fol_control_mb": heartbeat / 1e6,
         "fol_store_mb": POSTS_PER_USER_PER_DAY * f * STORED_BYTES / 1e6,
         "fol_keeps_days": MAX_EVENTS / (POSTS_PER_USER_PER_DAY * f),
@@ -61,15 +61,19 @@ def model(users: int, forwarding: float, heartbeat_interval: float = HEARTBEAT_I
     }
 
 
+def _span(hours: float) -> str:
+    return f"{hours:,.1f} h" if hours >= 1 else f"{hours * 60:,.0f} min"
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--forwarding", type=float, default=0.3,
+    parser.add_argument("--forwarding", type=float, default=1.0,
                         help="channels forwarded without following, per follow (bench/followers.py)")
     parser.add_argument("--heartbeat", type=float, default=HEARTBEAT_INTERVAL,
                         help="seconds between a child's heartbeats to each parent")
     args = parser.parse_args(argv)
     print("| users | mean follows | broadcast: down (= up) per home per day | broadcast: stored per day "
-          "(100k events hold) | followers: down (= up on average) per day, of it control | "
+          "(100k events hold) | followers: down (= up on average) per day: posts + tree upkeep | "
           "followers: stored per day (100k events hold) | author's home, copies per post (broadcast / followers) |")
     print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     rows = []
@@ -77,8 +81,8 @@ def main(argv=None):
         row = model(10 ** exponent, args.forwarding, args.heartbeat)
         rows.append(row)
         print(f"| 10^{exponent} | {row['follows']:.0f} | {row['bcast_down_mb']:,.0f} MB | "
-              f"{row['bcast_store_mb']:,.0f} MB ({row['bcast_keeps_hours']:,.1f} h) | "
-              f"{row['fol_down_mb']:,.0f} MB, {row['fol_control_mb']:,.0f} MB | "
+              f"{row['bcast_store_mb']:,.0f} MB ({_span(row['bcast_keeps_hours'])}) | "
+              f"{row['fol_posts_mb']:,.1f} MB + {row['fol_control_mb']:,.0f} MB | "
               f"{row['fol_store_mb']:,.1f} MB ({row['fol_keeps_days']:,.0f} days) | "
               f"{row['bcast_author_copies']:.1f} / ≤ {row['fol_author_copies']} |")
     return rows
