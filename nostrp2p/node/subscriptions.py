@@ -13,12 +13,9 @@ from __future__ import annotations
 import re
 from typing import Iterable
 
-from ..logging import Logger
 from ..nostr import Event
 from . import limits
 from .delivery import FOLLOWS
-
-log = Logger()
 
 _HEX64 = re.compile(r"[0-9a-f]{64}\Z")
 
