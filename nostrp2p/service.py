@@ -10,6 +10,7 @@ from typing import Optional
 
 from .admin.service import AdminService
 from .binding import OVERLAY_KEY_FILE, load_server_binding
+from .binding.overlay_source import OverlayBindings
 from .config import ConfigError, HostPort, ServerConfig
 from .lifecycle import Lifecycle, ServerService
 from .logging import JSONLogFile, Logger, configure_logging
@@ -97,6 +98,7 @@ def make_service(config: ServerConfig, reactor=None,
         network_password=config.network_password,
         stun_servers=resolve_addresses("stun-server", config.stun_servers, config.overlay.host),
         relay_bytes_per_second=config.relay_kib_per_second * 1024,
+        bindings=OverlayBindings(lambda: binding.binding),
     )
     mesh.setName("overlay")
     mesh.setServiceParent(top)

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from nostrp2p.mesh.relay_path import is_relayed
+
 UNKNOWN_NAT = "unknown"
 
 
@@ -69,7 +71,8 @@ class MeshView:
         links = getattr(getattr(core, "links", None), "peers", None) or {}
         return [Contact(static, peer.owner, tuple(peer.address) if peer.address else None,
                         peer.last_recv)
-                for static, peer in list(links.items()) if peer.current is not None]
+                for static, peer in list(links.items())
+                if peer.current is not None and not is_relayed(peer.address)]
 
     def relayed(self) -> list[Contact]:
         """Servers reached only through a relay just now: no direct session, a relay chosen."""

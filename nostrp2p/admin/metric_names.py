@@ -35,6 +35,15 @@ OVERLAY = {
     "unicast_rehandshake": "Sessions renewed because a unicast destination stopped answering.",
     "lookup_relay_queries": "Lookups asked again for the relays of a server found without them.",
     "routing_relays_changed": "Times this server announced a new set of relays.",
+    "lookup_bound_queries": "Lookups asked on for a bound server after meeting only an unbound "
+                            "claim of the owner.",
+    "bindings_verified": "Owner bindings of other servers verified (each once per overlay key "
+                         "and owner).",
+    "claim_sent": "Owner bindings this server showed on new sessions (CLAIM messages).",
+    "claim_unanswered": "Sessions whose peer never answered this server's CLAIM.",
+    "claim_not_believed": "Owner claims not believed: the owner's binding names another server.",
+    "own_owner_bound_elsewhere": "Times this server learnt that its owner bound another "
+                                 "server (warned in the log).",
     "relay_route_chosen": "Times a relay was chosen to reach a server not reachable directly.",
     "relay_refused": "Frames a relay refused to carry for this server.",
     "relayed": "Frames this server passed on for other servers (relay traffic carried).",

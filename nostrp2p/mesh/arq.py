@@ -11,6 +11,7 @@ import collections
 from nostrp2p.bounded import RecentTable
 from nostrp2p.mesh import limits, messages as m
 from nostrp2p.mesh.errors import TimedOut, Unreachable
+from nostrp2p.mesh.relay_path import is_relayed
 
 
 class RoundTrip:
@@ -137,7 +138,7 @@ class Sender:
         for index, sent in list(out.sent_at.items()):
             if sent + rt.rto > now + 1e-9:
                 continue
-            relayed = self.reachability.relay_for(out.overlay_key) is not None
+            relayed = self._relayed(out.overlay_key)
             if out.tries[index] > limits.MAX_RETRANSMISSIONS:
                 if relayed:
                     error = Unreachable("not acknowledged, directly or through relays")
@@ -151,7 +152,7 @@ class Sender:
                 # That relay did not get through (it may have refused): the next one is tried,
                 # once per round of retransmissions.
                 moved_on = True
-                self.reachability.route_around(out.overlay_key, now)
+                self._next_relay(out.overlay_key, now)
             elif not relayed and out.tries[index] == limits.REHANDSHAKE_AFTER_TRIES and \
                     not self.node.needs_peer(out.overlay_key):
                 self.links.forget(out.overlay_key)
@@ -170,7 +171,7 @@ class Sender:
         out.acked.add(index)
         if sent is not None and out.tries.get(index) == 1:  # Karn: no samples from retransmissions
             self._round_trip(peer.overlay_key).sample(now - sent)
-        if peer.address is not None:
+        if not is_relayed(peer.address):
             out.address = peer.address
         if len(out.acked) == len(out.fragments):
             self._finish(out, None, now)
@@ -200,7 +201,7 @@ class Sender:
         relay for the acknowledgements we owe it."""
         going = self._going_to(overlay_key)
         if not going:
-            self.reachability.route_around(overlay_key, now)
+            self._next_relay(overlay_key, now)
             return
         for out in going:
             for index in out.sent_at:
@@ -215,9 +216,22 @@ class Sender:
     def _going_to(self, overlay_key) -> list:
         return [o for o in self.outgoing.values() if o.overlay_key == overlay_key]
 
+    def _relayed(self, overlay_key) -> bool:
+        """Whether what we send ``overlay_key`` goes through a relay (core.send)."""
+        return self.reachability.relay_for(overlay_key) is not None and \
+            not self.links.has_session(overlay_key)
+
+    def _next_relay(self, overlay_key, now) -> bool:
+        """Move on to the next relay for ``overlay_key`` (the session through the last one is
+        left: it may be what did not get through); False when none is left."""
+        moved = self.reachability.route_around(overlay_key, now)
+        if moved:
+            self.links.leave_relay(overlay_key)
+        return moved
+
     def _reroute(self, overlay_key, going, now) -> None:
-        if going and self.reachability.route_around(overlay_key, now):
-            # The relay carries the messages now (and introduces us: see Relay.send_via).
+        if going and self._next_relay(overlay_key, now):
+            # The relay carries the messages now (and introduces us: see Relay.carry).
             for out in going:
                 for index in list(out.sent_at):
                     self._send_fragment(out, index, now)

@@ -156,13 +156,14 @@ class Channels:
         return channel
 
     def _candidates(self, channel: Channel) -> list[Descriptor]:
-        """Routing contacts nearer the author than we are, nearest first (the author's own
-        server first of all when the table holds it)."""
+        """Routing contacts nearer the author than we are, nearest first. A contact claiming
+        the author's own key is left out: the root is only ever the server the locator finds
+        for that key (the one its binding names, when it has one)."""
         own_distance = route_id(self.own) ^ channel.target
         out = []
         for desc in self.router.table.closest(channel.target, limits.ROUTING_BUCKET_SIZE * 2,
                                               exclude=channel.tried):
-            if desc.owner == channel.author or route_id(desc.owner) ^ channel.target < own_distance:
+            if desc.owner != channel.author and route_id(desc.owner) ^ channel.target < own_distance:
                 out.append(desc)
         return out
 
@@ -260,7 +261,10 @@ class Channels:
             self.node.count("drop_malformed_channel")
             return
         host, port = peer.address if peer.address is not None else ("0.0.0.0", 0)
-        sender = Descriptor(peer.overlay_key, peer.owner, str(host), int(port))
+        # The owner it is believed to serve: its claim, unless that owner is bound to another
+        # server (then nobody's), so that only the author's bound server counts as the root.
+        owner = self.node.believed_owner(peer)
+        sender = Descriptor(peer.overlay_key, owner, str(host), int(port))
         handler = getattr(self, "_on_" + type(message).__name__.lower())
         handler(sender, message, now)
 

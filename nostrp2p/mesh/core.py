@@ -8,8 +8,10 @@ deterministic simulator (sim/). Upward events go through the ``on_broadcast`` ca
 neighbour whose session handed it over (the one identity in it that is authenticated).
 Unicasts and requests go up the same way, ``on_message(payload, origin owner as claimed,
 via)`` and ``on_request(payload, origin owner, via, respond)``: ``via`` is the overlay key of
-the session the message arrived on, the relay's for a relayed one (whose origin only the relay
-vouches for), our own for a message to ourselves.
+the end-to-end session the message arrived on (through a relay or not: a relay carries that
+session's sealed datagrams and cannot stand in for its origin), our own for a message to
+ourselves. The origin owner is NOBODY (32 zero bytes) when a verified binding of that owner
+names another server (claims.py).
 """
 
 from __future__ import annotations
@@ -23,13 +25,16 @@ from nostrp2p.mesh.arq import RoundTrips
 from nostrp2p.mesh.broadcast import Broadcast, PayloadTooLarge
 from nostrp2p.mesh.broadcast_parts import Assembler, split
 from nostrp2p.mesh.channels import Channels
+from nostrp2p.mesh.claims import NOBODY, OwnerClaims
 from nostrp2p.mesh.descriptor import PeerStatus
 from nostrp2p.mesh.identity import Identity
 from nostrp2p.mesh.links import LINK_CHECK_INTERVAL, Links
 from nostrp2p.mesh.membership import Membership
 from nostrp2p.mesh.reachability import Reachability
 from nostrp2p.mesh.relay import Relay
+from nostrp2p.mesh.relay_path import is_relayed
 from nostrp2p.mesh.routing import Router
+from nostrp2p.mesh.session_claims import SessionClaims
 from nostrp2p.mesh.timers import Timers
 from nostrp2p.mesh.traversal import Traversal
 from nostrp2p.mesh.unicast import Unicast
@@ -49,7 +54,7 @@ class OverlayNode:
     log = Logger()
 
     def __init__(self, identity: Identity, config: OverlayConfig, rng, on_broadcast=None,
-                 on_message=None, on_request=None):
+                 on_message=None, on_request=None, bindings=None):
         self.identity = identity
         self.config = config
         self.rng = rng
@@ -70,6 +75,9 @@ class OverlayNode:
         # Each component gets the siblings it works with; the core itself gives them sending,
         # timers, randomness, identity and counters, and hears their events.
         self.links = Links(self, crypto.network_key(config.network_password))
+        # Owner bindings: ``bindings`` is the layer above's binding source (claims.py).
+        self.claims = OwnerClaims(self, bindings)
+        self.session_claims = SessionClaims(self, self.links, self.claims)
         self.membership = Membership(self, self.links, config.bootstrap)
         self.round_trips = RoundTrips()  # measured by unicast, read by broadcast too
         self.broadcaster = Broadcast(self, self.membership, self.round_trips)
@@ -79,8 +87,7 @@ class OverlayNode:
         self.reachability = Reachability(self.count, self.router, self.membership, self.traversal.punch)
         self.router.reachability = self.reachability
         self.relay = Relay(self, self.links, self.router, self.reachability)
-        self.unicaster = Unicast(self, self.links, self.router, self.reachability, self.relay,
-                                 self.round_trips)
+        self.unicaster = Unicast(self, self.links, self.router, self.reachability, self.round_trips)
         self.relay.on_refused = self.unicaster.relay_refused
         self.channels = Channels(self, self.router, self.unicaster.sender)  # follower trees
 
@@ -107,6 +114,14 @@ class OverlayNode:
             return
         self.last_now = now
         self.stats["datagrams_received"] += 1
+        self._take(datagram, address, now)
+
+    def carried_to_us(self, datagram: bytes, path, now: float) -> None:
+        """A datagram a relay carried to us, from the server ``path`` names (RELAYED): taken
+        as if it came from that path, the same checks as any datagram."""
+        self._take(datagram, path, now)
+
+    def _take(self, datagram, address, now):
         if len(datagram) > limits.MAX_DATAGRAM:
             self.count("drop_oversize")
             return
@@ -151,6 +166,14 @@ class OverlayNode:
         """Ask the server of ``owner``: ``done(error, reply, now)``."""
         self.last_now = now
         return self.unicaster.request(owner, payload, now, done, timeout)
+
+    def believed_owner(self, peer) -> bytes:
+        """The owner a unicast from ``peer`` is said to come from: its claim, or NOBODY when
+        that owner is bound to another server (claims.py)."""
+        if peer.owner is not None and self.claims.accepts(peer.overlay_key, peer.owner, self.last_now):
+            return peer.owner
+        self.count("claim_not_believed")
+        return NOBODY
 
     def unicast_message(self, payload: bytes, origin: bytes, via: bytes) -> None:
         self.stats["unicast_messages_delivered"] += 1
@@ -199,6 +222,9 @@ class OverlayNode:
         except wire.MalformedFrame:
             self.count("drop_malformed")
             return
+        if is_relayed(peer.address) and not isinstance(message, m.RELAYABLE):
+            self.count("drop_not_relayable")  # its handler needs a peer at a UDP address
+            return
         self.dispatch(peer, message, now)
 
     def dispatch(self, peer, message: m.Message, now: float) -> None:
@@ -231,11 +257,16 @@ class OverlayNode:
         self._next_error_log = now + limits.ERROR_LOG_INTERVAL
 
     def send(self, overlay_key, address, message, now):
-        if self.relay.send_via(overlay_key, message, now):
-            return
+        """Send ``message`` to ``overlay_key`` in our session with it, made at ``address`` if
+        there is none yet, or through the relay chosen for it (a unicast fragment or ack)."""
+        if isinstance(message, m.RELAYABLE):
+            address = self.relay.path_to(overlay_key) or address
         self.links.send(overlay_key, address, message, now)
 
     def emit(self, datagram, address, kind):
+        if is_relayed(address):
+            self.relay.carry(datagram, address, self.last_now)
+            return
         self._outgoing.append((datagram, address))
         if kind in PAYLOAD_MESSAGES:
             self.stats["payload_sent"] += 1
@@ -262,8 +293,19 @@ class OverlayNode:
         self.stats["sessions_established"] += 1
         if self.on_session is not None:
             self.on_session(peer.overlay_key, peer.owner, peer.address)
+        self.session_claims.session_up(peer, now)  # first: the initiator's CLAIM leads
+        if is_relayed(peer.address):
+            self.path_changed(peer, now)
+            return  # its address is not known: no routing contact, nothing to ask it
         self.router.learn(peer, now)
         self.traversal.session_up(peer, now)
+
+    def path_changed(self, peer, now):
+        """``peer`` authenticated itself on another path: through a relay, what we send it in
+        later sessions goes that way too."""
+        path = peer.address
+        if is_relayed(path) and path.via is not None:
+            self.reachability.reached_us_through(peer.overlay_key, peer.owner, path.via)
 
     def peer_failed(self, overlay_key, now):
         self.membership.peer_failed(overlay_key, now)

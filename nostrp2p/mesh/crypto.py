@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from nacl import bindings, pwhash
 from nacl.exceptions import CryptoError
 
-from nostrp2p.mesh import limits, wire
+from nostrp2p.mesh import limits, relay_path, wire
 from nostrp2p.mesh.wire import MalformedFrame
 
 _AEAD_ENCRYPT = bindings.crypto_aead_chacha20poly1305_ietf_encrypt
@@ -122,8 +122,7 @@ COOKIE_FRAME_SIZE = 2 + 4 + 2 * wire.TAG_SIZE  # magic, type, sid_i, INIT MAC ec
 def cookie_for(secret: bytes, address) -> bytes:
     """The cookie of a source address under the responder's current secret: a MAC of host and
     port, so only who receives at that address learns it (see docs/PROTOCOL.md, COOKIE)."""
-    host, port = address
-    data = host.encode("utf-8", "replace") + b"\x00" + port.to_bytes(2, "big")
+    data = relay_path.cookie_source(address)  # a relay path: bound to the relay and its far end
     return hashlib.blake2b(data, key=secret, digest_size=wire.TAG_SIZE, person=b"np2p-cookie-v1").digest()
 
 

@@ -22,7 +22,7 @@ import enum
 import hmac
 
 from nostrp2p.bounded import RecentTable
-from nostrp2p.mesh import crypto, limits, messages as m, wire
+from nostrp2p.mesh import crypto, limits, messages as m, relay_path, wire
 from nostrp2p.mesh.wire import MalformedFrame
 
 
@@ -138,16 +138,21 @@ class HalfOpenTable:
     def add(self, sid, half: HalfOpen) -> None:
         self.by_sid[sid] = half
         self.by_ephemeral[half.ephemeral] = half
-        self.per_host[half.address[0]] += 1
+        for source in relay_path.sources(half.address):
+            self.per_host[source] += 1
+
+    def held(self, address) -> int:
+        """Half-open handshakes held by the source(s) of ``address`` (the most of them)."""
+        return max(self.per_host[source] for source in relay_path.sources(address))
 
     def pop(self, sid):
         half = self.by_sid.pop(sid, None)
         if half is not None:
             del self.by_ephemeral[half.ephemeral]
-            host = half.address[0]
-            self.per_host[host] -= 1
-            if not self.per_host[host]:
-                del self.per_host[host]
+            for source in relay_path.sources(half.address):
+                self.per_host[source] -= 1
+                if not self.per_host[source]:
+                    del self.per_host[source]
         return half
 
     def expire(self, now) -> None:
@@ -255,6 +260,8 @@ class Handshakes:
         except (crypto.BadMac, MalformedFrame) as exc:
             self.node.count("drop_bad_handshake_mac" if isinstance(exc, crypto.BadMac) else "drop_malformed")
             return
+        if not self.links.far_end_is(address, resp.overlay_key):
+            return  # through a relay that named another origin (counted by Links)
         del self.out[hs.sid]
         hs.timer.cancel()
         if resp.overlay_key == self.node.identity.public_key:
@@ -314,6 +321,8 @@ class Handshakes:
         if init.overlay_key == ident.public_key:
             self.node.count("drop_self_handshake")
             return
+        if not self.links.far_end_is(address, init.overlay_key):
+            return  # through a relay that named another origin (counted by Links)
         proven = init.cookie is not None and self.cookies.valid(init.cookie, address, now)
         self.expire_half_open(now)
         half = self.half_open.by_ephemeral.get(init.ephemeral)
@@ -329,7 +338,7 @@ class Handshakes:
             else:
                 self.node.count("drop_replayed_init")
             return
-        held = self.half_open.per_host[address[0]]
+        held = self.half_open.held(address)
         if not proven and (len(self.half_open) >= limits.HALF_OPEN_UNDER_LOAD
                            or held >= limits.HALF_OPEN_UNPROVEN_PER_SOURCE):
             self._send_cookie(datagram, init, address, now)

@@ -193,8 +193,13 @@ MAX_FOUND_DESCRIPTORS = 8
 MAX_UNICAST_PAYLOAD = 512 * 1024
 """Largest payload of one unicast, request or reply (a 300-event answer fits)."""
 
-FRAGMENT_SIZE = 1000
-"""Payload bytes per fragment: the UNICAST frame around it stays under MAX_DATAGRAM."""
+FRAGMENT_SIZE = 880
+"""Payload bytes per fragment we send: the UNICAST frame around it, sealed for the end-to-end
+session (a MAX_RELAYED_DATAGRAM), still fits in a RELAY with a full path sealed for the first
+relay, so any fragment can move onto a relay mid-message."""
+
+MAX_FRAGMENT_CHUNK = 1000
+"""Payload bytes per fragment accepted (servers before end-to-end relaying sent 1,000)."""
 
 SEND_WINDOW = 8
 """Unacknowledged fragments in flight per message (MAX_PENDING_PER_PEER covers a handshake)."""
@@ -260,6 +265,12 @@ still missing by then can no longer be grafted)."""
 # --- unicast through relays (when no direct session can be made) -------------------------------
 MAX_RELAY_HOPS = 3
 """Servers a relayed message may pass through; each hop also refuses one already on its path."""
+
+MAX_RELAYED_DATAGRAM = 959
+"""Largest end-to-end datagram a RELAY carries: with the destination, its owner, a path of
+MAX_RELAY_HOPS keys, the origin's owner and MessagePack framing (211 bytes), sealed for the
+relay (30 bytes), it is MAX_DATAGRAM. Larger ones are not sent (``drop_out_oversize``) and not
+accepted."""
 
 RELAY_ROUTES_MAX = 256
 """Destinations reached through a relay, remembered (least recently used forgotten)."""
@@ -422,3 +433,36 @@ CHANNEL_PULL_RETRY = 6.0
 
 MAX_CHANNEL_PAYLOAD = MAX_BROADCAST_MESSAGE
 """Largest post a channel carries (any event a server accepts, as for broadcasts)."""
+
+# --- owner bindings (claims.py, session_claims.py; docs/PROTOCOL.md "Owner bindings") ---------
+MAX_BINDING_SIZE = 1024
+"""A binding as the overlay carries it (opaque bytes; the layer above checks what they say):
+the same bound as the node layer's MAX_BINDING_BYTES."""
+
+CLAIMS_KEPT = 4096
+"""Verified (overlay key, owner) bindings remembered, least recently verified forgotten first;
+the newest binding of each owner is remembered as long (the same bound)."""
+
+CLAIM_RESEND_AFTER = 1.0
+"""A bound server's CLAIM that brought no CLAIM back within this is sent again..."""
+
+CLAIM_ATTEMPTS = 3
+"""...at most this many times in all per session (an older server never answers)."""
+
+CLAIM_ANSWERS_PER_SESSION = CLAIM_ATTEMPTS + 1
+"""CLAIMs asking for an answer that one session gets answered: each answer may carry our
+binding (about 260 bytes), so a peer cannot ask for it without end."""
+
+LOOKUP_BOUND_QUERIES = LOOKUP_PARALLELISM
+"""A lookup that met only an unbound claim of the owner asks this many more of the nearest
+servers for a bound one before it settles on the unbound claim."""
+
+UNBOUND_SETTLED_FOR = ROUTING_REFRESH_INTERVAL
+"""After a lookup settled on an unbound claim, that owner's known contact is used without a
+new lookup for this long."""
+
+OWNERS_SETTLED_MAX = 1024
+"""Owners remembered as settled on an unbound claim (least recently settled forgotten first)."""
+
+CLAIM_WARNINGS_MAX = 64
+"""Overlay keys of other servers bound to our own owner that we warned about once each."""

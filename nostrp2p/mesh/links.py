@@ -1,12 +1,15 @@
 """Sessions addressed by peer identity: sealing and opening data frames, keepalives, idle expiry
 and failure detection (handshakes, and the state machine of each link, are in handshakes.py).
 Upper layers say "send this to that overlay key"; a session is set up on demand, and a peer's
-address follows wherever its authenticated frames come from (NAT mappings change)."""
+address follows wherever its authenticated frames come from (NAT mappings change). An address is
+a UDP address or a RelayPath (relay_path.py): the same end-to-end session, its datagrams carried
+by a relay; a path that names one server is believed only for that server's frames."""
 
 from __future__ import annotations
 
 from nostrp2p.mesh import crypto, limits, messages as m, wire
 from nostrp2p.mesh.handshakes import Handshakes, Peer
+from nostrp2p.mesh.relay_path import is_relayed
 
 LINK_CHECK_INTERVAL = 1.0  # how often the link table is swept; finer than every timeout above
 
@@ -23,6 +26,10 @@ class Links:
         """Send an inner message to the server with overlay key ``overlay_key`` (last known at
         ``address``), handshaking first if there is no session."""
         peer = self.peers.get(overlay_key)
+        if is_relayed(peer.address if peer is not None else address) and \
+                not isinstance(message, m.RELAYABLE):
+            self.node.count("drop_out_not_relayable")
+            return
         if peer is None:
             if address is None:
                 self.node.count("drop_out_no_address")
@@ -40,8 +47,31 @@ class Links:
             self.handshakes.initiate(peer.address, overlay_key, now)
 
     def has_session(self, overlay_key: bytes) -> bool:
+        """Whether we hold a session with ``overlay_key`` on a direct path (one through a relay
+        is what relaying is for, not a reason to stop)."""
         peer = self.peers.get(overlay_key)
-        return peer is not None and peer.current is not None
+        return peer is not None and peer.current is not None and not is_relayed(peer.address)
+
+    def address_of(self, overlay_key: bytes):
+        """Where we send to ``overlay_key`` now (a UDP address or a RelayPath), or None."""
+        peer = self.peers.get(overlay_key)
+        return peer.address if peer is not None else None
+
+    def far_end_is(self, address, overlay_key: bytes) -> bool:
+        """False (and counted) when ``address`` is a relay path naming another server than the
+        one whose key a handshake or session proves: a relay forged the origin."""
+        if is_relayed(address) and address.far != overlay_key:
+            self.node.count("drop_relayed_origin_forged")
+            return False
+        return True
+
+    def leave_relay(self, overlay_key: bytes) -> None:
+        """Another relay was chosen for ``overlay_key``: what we hold with it through the last
+        one is forgotten, so the next message handshakes again through the new one (the far
+        end may have lost the session, which is why that relay did not get through)."""
+        peer = self.peers.get(overlay_key)
+        if peer is not None and (peer.current is None or is_relayed(peer.address)):
+            self.forget(overlay_key)
 
     def punch(self, overlay_key: bytes, address, now: float) -> bool:
         """Handshake with ``overlay_key`` at ``address`` to open our NAT towards it while the other
@@ -49,14 +79,16 @@ class Links:
         Nothing is queued on it, and if it goes unanswered nothing fails: a relay carries the
         messages meanwhile."""
         peer = self.peers.get(overlay_key)
-        if peer is not None and (peer.current is not None or peer.handshake is not None):
+        if peer is not None and (peer.handshake is not None or self.has_session(overlay_key)):
             return False
         if peer is None:
             if not self._room_for_peer(now):
                 self.node.count("drop_out_session_table_full")
                 return False
             peer = self.peers[overlay_key] = Peer(overlay_key, None, address, now)
-        peer.address = address
+        if peer.current is None:
+            peer.address = address
+        # (A session through a relay keeps its path until the punched one proves itself.)
         hs = self.handshakes.initiate(address, overlay_key, now)
         if hs is None:
             return False
@@ -127,6 +159,8 @@ class Links:
                 self.node.count("drop_unknown_session")
                 return
             session = half.session
+        if not self.far_end_is(address, session.peer_overlay_key):
+            return
         if session.expired(now):
             self.node.count("drop_expired_session")
             return
@@ -150,9 +184,12 @@ class Links:
             return
         peer.last_recv = now
         session.last_recv = now
-        if peer.address != address:
+        # A late frame of an older session through a relay does not take a peer off the direct
+        # path it has moved to; anything else moves it (NAT mappings change, paths fail over).
+        if peer.address != address and (session is peer.current or not is_relayed(address)):
             peer.address = address
             self.node.count("peer_address_changed")
+            self.node.path_changed(peer, now)
         self.node.receive_message(peer, plaintext, now)
 
     def install(self, session, address, now):
@@ -209,7 +246,9 @@ class Links:
                     self.forget(peer.overlay_key)
                     self.node.peer_failed(peer.overlay_key, now)
                     continue
-                if session is not None:
+                if session is not None and not is_relayed(peer.address):
+                    # (A neighbour whose path moved onto a relay gets no keepalives there: it
+                    # times out and membership finds a neighbour it can reach.)
                     if now - peer.last_sent >= limits.KEEPALIVE_INTERVAL:
                         self._seal_and_send(peer, session, m.Ping(), now)
                     if (session.initiator and now - session.created > limits.REKEY_AFTER

@@ -89,15 +89,12 @@ def _descriptor(value):
     return Descriptor.decode(value)
 
 
-def _relayable(value):
-    inner = decode_fields(wire.want_list(value, 8))
-    if not isinstance(inner, RELAYABLE):
-        raise MalformedFrame("only UNICAST and UNICAST_ACK are relayed")
-    return inner
+def _found_descriptor(value):
+    return Descriptor.decode(value, with_binding=True)
 
 
 _to_wire(_descriptor, Descriptor.encode)
-_to_wire(_relayable, lambda message: message.encode())
+_to_wire(_found_descriptor, Descriptor.encode)
 
 
 KEY = _bytes(32)
@@ -248,6 +245,14 @@ class Close(Message):
     """The sender forgets this session (clean shutdown)."""
 
 
+@_message(wire.MSG_CLAIM)
+class Claim(Message):
+    """The sender's owner binding (None: it has none to show) on a new session; ``answer``:
+    send me yours (or a CLAIM without one), which also says this one arrived."""
+    binding: bytes | None = _field(_nil_or(_bytes(most=limits.MAX_BINDING_SIZE)))
+    answer: bool = _field(_bool)
+
+
 # --- membership (10-19) -------------------------------------------------------------------------
 @_message(wire.MSG_JOIN)
 class Join(Message):
@@ -354,7 +359,7 @@ class Find(Message):
 class Found(Message):
     """The answer to FIND; a server naming itself gives host 0.0.0.0, port 0."""
     lookup_id: int = _field(LOOKUP_ID)
-    found: tuple = _field(_list(_descriptor, limits.MAX_FOUND_DESCRIPTORS))
+    found: tuple = _field(_list(_found_descriptor, limits.MAX_FOUND_DESCRIPTORS))
     relays: tuple | None = _field(RELAYS, optional=True)
 
 
@@ -366,7 +371,7 @@ class Fragment(Message):
     count: int = _field(_int(1, MOST_FRAGMENTS))
     kind: int = _field(_int(KIND_MESSAGE, KIND_CHANNEL))
     ref: bytes | None = _field(_nil_or(MID))
-    chunk: bytes = _field(_bytes(most=limits.FRAGMENT_SIZE))
+    chunk: bytes = _field(_bytes(most=limits.MAX_FRAGMENT_CHUNK))
 
     def validate(self) -> None:
         if self.index >= self.count:
@@ -380,26 +385,36 @@ class FragmentAck(Message):
     index: int = _field(_int(0, MOST_FRAGMENTS))
 
 
-RELAYABLE = (Fragment, FragmentAck)
+# What an end-to-end session through a relay carries (either way): unicast fragments and their
+# acknowledgements, and what the session itself needs (keepalive, close, the CLAIM of a binding).
+# Anything else is neither sent nor taken
+# on a relay path (its handlers expect a peer at a UDP address).
+RELAYABLE = (Fragment, FragmentAck, Ping, Close, Claim)
+
+CARRIED = _bytes(most=limits.MAX_RELAYED_DATAGRAM)
 
 
 @_message(wire.MSG_RELAY)
 class Relay(Message):
-    """Pass this on toward that server (the path grows at each hop)."""
+    """Pass this datagram on toward that server (the path grows at each hop). The datagram is
+    an INIT, RESP, COOKIE or DATA frame of the origin's session with the destination: the
+    relays carry it without being able to read or change it."""
     destination: bytes = _field(KEY)
     destination_owner: bytes = _field(KEY)
     ttl: int = _field(_int(1, limits.MAX_RELAY_HOPS))
     path: tuple = _field(_list(KEY, limits.MAX_RELAY_HOPS, least=1))
     origin_owner: bytes = _field(KEY)
-    inner: Message = _field(_relayable)
+    datagram: bytes = _field(CARRIED)
 
 
 @_message(wire.MSG_RELAYED)
 class Relayed(Message):
-    """A relayed frame, handed to its destination."""
+    """A carried datagram, handed to its destination. ``origin`` and ``origin_owner`` are what
+    the relays say: where answers go back to, believed only once the datagram authenticates
+    as ``origin``'s."""
     origin: bytes = _field(KEY)
     origin_owner: bytes = _field(KEY)
-    inner: Message = _field(_relayable)
+    datagram: bytes = _field(CARRIED)
 
 
 @_message(wire.MSG_RELAY_REFUSED)

@@ -75,13 +75,15 @@ class Reachability:
         self.router.forget(destination)
 
     def reached_us_through(self, origin: bytes, origin_owner: bytes, via: Descriptor) -> None:
-        """``origin`` reached us through ``via`` and we have no session with it: what we send
-        it goes the way it came."""
+        """``origin`` authenticated itself through the relay ``via``: what we send it, in this
+        session or a later one, goes the way it came (until a direct session exists)."""
         self.routes.keep(origin, via)
         self.note_owner(origin, origin_owner)
 
-    def note_owner(self, overlay_key: bytes, owner: bytes) -> None:
-        self.owners.keep(overlay_key, owner)
+    def note_owner(self, overlay_key: bytes, owner: bytes, replace: bool = True) -> None:
+        """``overlay_key`` serves ``owner`` (a hint only; ``replace=False``: unless known)."""
+        if replace or overlay_key not in self.owners:
+            self.owners.keep(overlay_key, owner)
 
     def owner_of(self, overlay_key: bytes) -> bytes | None:
         known = self.owners.get(overlay_key)

@@ -5,15 +5,21 @@ steps, whatever the size of the network.
 
 A server looking itself up also names its relays: its active neighbours, which hold sessions
 with it (kept open by keepalives, so through its NAT). The servers it asks pass them on with
-its descriptor, and whoever cannot reach it directly has relays that can."""
+its descriptor, and whoever cannot reach it directly has relays that can.
+
+Owner bindings (claims.py) decide which contact serves an owner: the server its newest verified
+binding names, or, while nobody has shown a binding for that owner, the newest claimant. A
+lookup that meets only unbound claims asks a few more of the nearest servers for a bound one
+before it settles; FOUND carries the binding of the sought owner's descriptor."""
 
 from __future__ import annotations
 
 import collections
 import hashlib
+from dataclasses import replace
 
 from nostrp2p.bounded import RecentTable
-from nostrp2p.mesh import limits, messages as m
+from nostrp2p.mesh import limits, messages as m, wire
 from nostrp2p.mesh.descriptor import Descriptor
 
 
@@ -24,9 +30,10 @@ def route_id(owner: bytes) -> int:
 
 
 class RoutingTable:
-    def __init__(self, own_owner: bytes):
+    def __init__(self, own_owner: bytes, claims=None):
         self.own = route_id(own_owner)
         self.own_owner = own_owner
+        self.claims = claims  # OwnerClaims: who may serve a bound owner (None: nobody is bound)
         # bucket index -> OrderedDict overlay_key -> (descriptor, route id, last seen), oldest first
         self.buckets: dict[int, collections.OrderedDict] = {}
         self.by_owner: dict[bytes, bytes] = {}  # owner -> overlay_key of its newest contact
@@ -37,6 +44,7 @@ class RoutingTable:
     def add(self, desc: Descriptor, now: float) -> None:
         if desc.owner == self.own_owner:
             return
+        desc = desc.unbound()  # its binding, if verified, is kept by the claims
         rid = route_id(desc.owner)
         index = (rid ^ self.own).bit_length() - 1
         if index < 0:
@@ -70,8 +78,11 @@ class RoutingTable:
                 return entry[0]
         return None
 
-    def contact_for(self, owner: bytes):
-        overlay_key = self.by_owner.get(owner)
+    def contact_for(self, owner: bytes, now: float):
+        """The contact serving ``owner``: the server of its newest verified binding, and only
+        that one while the binding lasts; else the newest unbound claimant."""
+        bound = self.claims.bound_key(owner, now) if self.claims is not None else None
+        overlay_key = bound if bound is not None else self.by_owner.get(owner)
         if overlay_key is None:
             return None
         index = (route_id(owner) ^ self.own).bit_length() - 1
@@ -103,6 +114,9 @@ class Lookup:
         # Found, its waiters told, and still asking (a few more) for the relays it named.
         self.located: Descriptor | None = None
         self.relay_queries = 0
+        # Only an unbound claim met so far: asking a few more for a bound one before settling.
+        self.unbound: Descriptor | None = None
+        self.bound_queries = 0
         for desc in router.table.closest(self.target, limits.ROUTING_BUCKET_SIZE * 2):
             if desc.owner != owner:  # we ask about it, not it: it may not be reachable
                 self.candidates[desc.overlay_key] = desc
@@ -120,6 +134,11 @@ class Lookup:
             else:
                 del self.in_flight[overlay_key]
                 self.candidates.pop(overlay_key, None)
+        if (self.located is None and self.unbound is not None and not self.in_flight
+                and self.bound_queries >= limits.LOOKUP_BOUND_QUERIES):
+            # Asked enough for a bound claim: settle on the unbound one, and ask on for the
+            # relays it named as for any other.
+            self._tell(self.unbound, now)
         ranked = sorted(self.candidates.values(), key=lambda d: route_id(d.owner) ^ self.target)
         closest = ranked[: limits.ROUTING_BUCKET_SIZE]
         for desc in closest:
@@ -132,11 +151,16 @@ class Lookup:
                     break
                 self.relay_queries += 1
                 self.router.node.count("lookup_relay_queries")
+            elif self.unbound is not None:
+                if self.bound_queries >= limits.LOOKUP_BOUND_QUERIES:
+                    break
+                self.bound_queries += 1
+                self.router.node.count("lookup_bound_queries")
             self.asked.add(desc.overlay_key)
             self.queries += 1
             self._ask(desc, now)
         if not self.in_flight:
-            self.finish(self.located, now)
+            self.finish(self.located or self.unbound, now)
 
     def _ask(self, desc, now):
         # Half the query timeout per try: one resend fits in it (a lost FIND or FOUND).
@@ -159,9 +183,18 @@ class Lookup:
         if self.finished or self.in_flight.pop(overlay_key, None) is None:
             return
         own = self.router.node.identity.public_key
+        ours = self.owner == self.router.node.identity.owner_key  # an announce: no contact sought
+        claims = self.router.node.claims
         for desc in found:
             if desc.overlay_key == own:
                 continue
+            if desc.owner == self.owner and not ours:
+                if not claims.accepts(desc.overlay_key, desc.owner, now):
+                    self.router.node.count("claim_not_believed")  # bound to another server
+                    continue
+                if not claims.is_bound(desc.overlay_key, desc.owner, now):
+                    self.unbound = self.unbound or desc
+                    continue
             if desc.owner == self.owner:
                 if with_relays:
                     self.finish(desc, now)
@@ -185,6 +218,8 @@ class Lookup:
     def _tell(self, desc, now) -> None:
         if self.located is not None:
             return
+        if desc is not None and desc is self.unbound:
+            self.router.settled_unbound.keep(self.owner, now + limits.UNBOUND_SETTLED_FOR)
         self.located = desc
         if self.owner != self.router.node.identity.owner_key:  # not our own announce
             self.router.recent_queries.append(self.queries)
@@ -202,7 +237,9 @@ class Router:
         self.node = node  # the core: send, timers, rng, identity, counters
         self.membership = membership  # our neighbours are the relays we name
         self.reachability = None  # set by the core: what FOUND answers say about relays goes there
-        self.table = RoutingTable(node.identity.owner_key)
+        self.table = RoutingTable(node.identity.owner_key, node.claims)
+        # owners whose lookup settled on an unbound claim -> until when that is trusted
+        self.settled_unbound = RecentTable(limits.OWNERS_SETTLED_MAX)
         self.lookups: dict[bytes, Lookup] = {}
         # FIND queries of recent finished lookups (for the benchmark's hop counts)
         self.recent_queries: collections.deque[int] = collections.deque(maxlen=limits.RECENT_LOOKUPS_KEPT)
@@ -257,9 +294,10 @@ class Router:
 
     def locate(self, owner: bytes, now: float, done) -> None:
         """``done(descriptor or None, now)``: the contact of the server serving ``owner``."""
-        known = self.table.contact_for(owner)
-        if known is not None:
-            done(known, now)
+        known = self.table.contact_for(owner, now)
+        if known is not None and (self.node.claims.bound_key(owner, now) is not None
+                                  or self.settled_unbound.get(owner, 0.0) > now):
+            done(known, now)  # bound, or unbound and looked up lately: no lookup needed
             return
         lookup = self.lookups.get(owner)
         if lookup is None:
@@ -268,6 +306,7 @@ class Router:
                 done(None, now)
                 return
             lookup = Lookup(self, self._new_lookup_id(), owner, now)
+            lookup.unbound = known  # an unbound claim we know: taken unless a bound one is found
             self.lookups[owner] = lookup
             lookup.waiters.append(done)
             lookup.step(now)
@@ -296,13 +335,22 @@ class Router:
             self._remember_relays(peer.overlay_key, message.relays)  # only a server names its own
         self.learn(peer, now)
         if owner == self.node.identity.owner_key:
-            found = [self._self_descriptor(peer)]
+            found = [self._self_descriptor(peer, now)]
             relays = self.own_relays()
         else:
-            found = self.table.closest(route_id(owner), limits.MAX_FOUND_DESCRIPTORS, exclude={peer.overlay_key})
-            contact = self.table.contact_for(owner)
+            # Other claimants of the sought owner are left out: the contact is the one we
+            # believe, with its binding when it has one.
+            others = [d for d in self.table.closest(route_id(owner), limits.MAX_FOUND_DESCRIPTORS,
+                                                    exclude={peer.overlay_key}) if d.owner != owner]
+            contact = self.table.contact_for(owner, now)
+            if contact is not None and contact.overlay_key == peer.overlay_key:
+                contact = None  # it asks about its own owner: its answer is the others
             relays = self.relays_of.get(contact.overlay_key, []) if contact is not None else []
-        answer = m.Found(message.lookup_id, tuple(found), tuple(relays) if relays else None)
+            found = others
+            if contact is not None:
+                binding = self.node.claims.binding_of(contact.overlay_key, owner, now)
+                found = [replace(contact, binding=binding)] + others
+        answer = fit_found(message.lookup_id, found[: limits.MAX_FOUND_DESCRIPTORS], relays)
         self.node.send(peer.overlay_key, None, answer, now)
 
     def _remember_relays(self, overlay_key: bytes, relays: list[Descriptor]) -> None:
@@ -311,10 +359,11 @@ class Router:
         if relays:
             self.relays_of.keep(overlay_key, relays)
 
-    def _self_descriptor(self, peer) -> Descriptor:
+    def _self_descriptor(self, peer, now) -> Descriptor:
         # No address: the asker already reaches us where it sent the FIND (see _resolve_self).
         ident = self.node.identity
-        return Descriptor(ident.public_key, ident.owner_key, "0.0.0.0", 0)
+        return Descriptor(ident.public_key, ident.owner_key, "0.0.0.0", 0,
+                          self.node.claims.own_binding(now))
 
     def _on_found(self, peer, message, now):
         relays = message.relays or ()
@@ -325,26 +374,33 @@ class Router:
         if not asking:
             self.node.count("drop_unasked_found")  # nobody may fill our table uninvited
             return
-        found = [self._resolve_self(peer, d) for d in message.found]
+        found = [self._resolve_self(peer, d) for d in message.found if self._binding_holds(d, now)]
         host, port = peer.address
         responder = Descriptor(peer.overlay_key, peer.owner, str(host), int(port))
         for desc in found:
             self.table.add(desc, now)
             self.reachability.hint(desc.overlay_key, responder)  # it knows that server: a relay to try
         for lookup in asking:
-            sought = next((d for d in found if d.owner == lookup.owner), None)
+            sought = next((d for d in found if d.owner == lookup.owner and self.node.claims.accepts(
+                d.overlay_key, d.owner, now)), None)
             if sought is not None:
                 # The relays it named for itself hold sessions with it: tried first.
                 for relay in reversed(relays):
                     self.reachability.hint(sought.overlay_key, relay, named=True)
             lookup.answered(peer.overlay_key, found, now, with_relays=sought is not None and bool(relays))
 
+    def _binding_holds(self, desc: Descriptor, now) -> bool:
+        """A descriptor that comes with a binding is taken only if the binding verifies for it
+        (then it is remembered, once); without one it is an unbound claim."""
+        return desc.binding is None or self.node.claims.check(desc.overlay_key, desc.owner,
+                                                              desc.binding, now)
+
     @staticmethod
     def _resolve_self(peer, desc: Descriptor) -> Descriptor:
         """A server naming itself gives no address: it is where its answer came from."""
         if desc.overlay_key == peer.overlay_key:
             host, port = peer.address
-            return Descriptor(desc.overlay_key, desc.owner, str(host), int(port))
+            return Descriptor(desc.overlay_key, desc.owner, str(host), int(port), desc.binding)
         return desc
 
     def learn(self, peer, now):
@@ -352,3 +408,18 @@ class Router:
             host, port = peer.address
             self.table.add(Descriptor(peer.overlay_key, peer.owner, str(host), int(port)), now)
 
+
+# What a FOUND may take of a DATA frame: its plaintext, less the frame's header and tag.
+FOUND_ROOM = limits.MAX_DATAGRAM - wire.DATA_HEADER_SIZE - wire.TAG_SIZE
+
+
+def fit_found(lookup_id: int, found: list, relays) -> m.Found:
+    """A FOUND that fits one datagram: eight descriptors and four relays fit, but not with a
+    binding (about 260 bytes) as well, so the farthest descriptors are left out until it fits;
+    the first, the sought owner's when known, always stays."""
+    found = list(found)
+    while True:
+        answer = m.Found(lookup_id, tuple(found), tuple(relays) if relays else None)
+        if len(found) <= 1 or len(wire.pack(answer.encode())) <= FOUND_ROOM:
+            return answer
+        found.pop()

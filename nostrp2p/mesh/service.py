@@ -20,6 +20,7 @@ from nostrp2p.mesh import limits, stun
 from nostrp2p.mesh.errors import Unreachable
 from nostrp2p.mesh.identity import OWNER_KEY_SIZE, load_or_create
 from nostrp2p.mesh.core import OverlayConfig, OverlayNode
+from nostrp2p.mesh.relay_path import is_relayed
 
 
 class _OverlayProtocol(DatagramProtocol):
@@ -45,13 +46,15 @@ class MeshService(Service):
     log = Logger()
 
     def __init__(self, listen, key_path, owner_key: bytes, bootstrap, reactor, network_password=None,
-                 stun_servers=(), relay_bytes_per_second=limits.RELAY_BYTES_PER_SECOND):
+                 stun_servers=(), relay_bytes_per_second=limits.RELAY_BYTES_PER_SECOND,
+                 bindings=None):
         if not isinstance(owner_key, bytes) or len(owner_key) != OWNER_KEY_SIZE:
             raise ValueError("the owner key is 32 bytes")
         self.listen = _check_address(listen, "listen")
         self.bootstrap = tuple(_check_address(a, "bootstrap") for a in bootstrap)
         self.stun_servers = tuple(_check_address(a, "STUN server") for a in stun_servers)
         self.relay_bytes_per_second = relay_bytes_per_second
+        self.bindings = bindings  # the owner bindings' source (mesh/claims.py); None: none
         self.key_path = key_path
         self.owner_key = owner_key
         self.network_password = network_password
@@ -86,8 +89,9 @@ class MeshService(Service):
 
     def on_message(self, callback) -> None:
         """Register ``callback(payload: bytes, origin_owner_key: bytes, via: bytes) -> None`` for
-        unicasts: the origin's owner key is as claimed; ``via`` is the overlay key of the
-        authenticated session it arrived on (the relay's, for a relayed message)."""
+        unicasts: the origin's owner key is as claimed (32 zero bytes when that owner's binding
+        names another server: mesh/claims.py); ``via`` is the overlay key of the authenticated
+        session it arrived on (the origin's own end-to-end session, relayed or not)."""
         self._message_callbacks.append(callback)
 
     def on_request(self, handler) -> None:
@@ -192,7 +196,8 @@ class MeshService(Service):
                                stun_servers=self.stun_servers,
                                relay_bytes_per_second=self.relay_bytes_per_second)
         self.node = OverlayNode(identity, config, random.SystemRandom(), on_broadcast=self._deliver,
-                                on_message=self._deliver_message, on_request=self._answer)
+                                on_message=self._deliver_message, on_request=self._answer,
+                                bindings=self.bindings)
         self.node.on_session = self._session_established
         self.node.channels.on_post = self._channel_post
         for author in self._follows:
@@ -268,7 +273,11 @@ class MeshService(Service):
         self._pump()
 
     def _session_established(self, overlay_key, owner, address):
-        # A direct session: relayed traffic never makes one. (Debug level: rekeys repeat it.)
+        # (Debug level: rekeys repeat it.)
+        if is_relayed(address):  # an end-to-end session whose datagrams a relay carries
+            self.log.debug("overlay session with {owner} through {relay}", owner=owner.hex(),
+                           relay=address.relay.hex(), overlay_key=overlay_key.hex())
+            return
         self.log.debug("overlay session with {owner} at {host}:{port}", owner=owner.hex(),
                        host=address[0], port=address[1], overlay_key=overlay_key.hex())
 

@@ -14,6 +14,7 @@ import collections
 
 from nostrp2p.mesh import limits, messages as m, stun
 from nostrp2p.bounded import RecentTable, WindowBudget
+from nostrp2p.mesh.relay_path import is_relayed
 
 UNKNOWN = "unknown"
 ENDPOINT_INDEPENDENT = "endpoint-independent"
@@ -94,14 +95,14 @@ class Traversal:
         self.node.send(peer.overlay_key, None, m.WhoAmI(), now)
 
     def _on_whoami(self, peer, message, now):
-        if peer.address is None:
+        if is_relayed(peer.address):
             return  # reached through a relay: we do not see its datagrams
         host, port = peer.address
         self.node.send(peer.overlay_key, None, m.YouAre(str(host), int(port)), now)
 
     def _on_you_are(self, peer, message, now):
         seen = (message.host, message.port)
-        if peer.address is not None:
+        if not is_relayed(peer.address):
             self._observe(str(peer.address[0]), seen)
 
     def _observe(self, reporter: str, seen: tuple) -> None:
@@ -138,11 +139,11 @@ class Traversal:
 
     def _on_punch_request(self, peer, message, now):
         destination = message.destination
-        if peer.address is None or not self.budget.allow(peer.overlay_key, now):
+        if is_relayed(peer.address) or not self.budget.allow(peer.overlay_key, now):
             self.node.count("drop_punch_refused")
             return
         target = self.links.peers.get(destination)
-        if target is None or target.current is None or target.address is None:
+        if target is None or not self.links.has_session(destination):
             self.node.count("drop_punch_no_session")
             return
         # Each side learns where the other's datagrams come from, and both send at once.

@@ -17,14 +17,12 @@ from nostrp2p.mesh.locator import Locator
 from nostrp2p.mesh.messages import KIND_CHANNEL, KIND_MESSAGE, KIND_REFUSED, KIND_REPLY, KIND_REQUEST
 from nostrp2p.mesh.pending_requests import PendingRequests
 from nostrp2p.mesh.reassembly import Reassembly
-from nostrp2p.mesh.relay import session_key
 
 
 class Unicast:
-    def __init__(self, node, links, router, reachability, relay, round_trips):
+    def __init__(self, node, links, router, reachability, round_trips):
         self.node = node  # the core: identity, rng, timers, counters, the layer above
         self.reachability = reachability
-        self.relay = relay  # acknowledgements go back the way a fragment came
         self.sender = Sender(node, links, reachability, round_trips)
         self.locator = Locator(node, router)
         self.requests = PendingRequests(node.timers)
@@ -90,6 +88,7 @@ class Unicast:
 
         def found(desc, now):
             self.reachability.note_owner(desc.overlay_key, desc.owner)
+            self.requests.sent_to(mid, desc.overlay_key)  # its reply comes in that session
             self.sender.start(mid, desc.overlay_key, desc.address, kind, None, payload, now, done)
 
         self.locator.locate(mid, owner, now, done, found)
@@ -111,7 +110,7 @@ class Unicast:
     # --- receiving -----------------------------------------------------------------------------
     def _on_fragment(self, peer, message, now):
         mid = message.mid
-        self.relay.answer(peer, m.FragmentAck(mid, message.index), now)
+        self.node.send(peer.overlay_key, peer.address, m.FragmentAck(mid, message.index), now)
         self._expire(now)
         if mid in self.delivered:
             self.node.count("unicast_duplicate")
@@ -147,8 +146,8 @@ class Unicast:
 
     def _deliver(self, peer, mid, kind, ref, payload, now):
         self.node.count("unicast_delivered")
-        origin = peer.owner
-        via = session_key(peer)
+        origin = self.node.believed_owner(peer)
+        via = peer.overlay_key  # the end-to-end session's, whatever path it took
         if kind == KIND_MESSAGE:
             self.node.unicast_message(payload, origin, via)
         elif kind == KIND_CHANNEL:
@@ -169,7 +168,9 @@ class Unicast:
             self.node.unicast_request(payload, origin, via, respond)
         elif ref is not None:
             error = None if kind == KIND_REPLY else RemoteError(payload.decode("utf-8", "replace"))
-            self.requests.answer(ref, error, payload if error is None else None, now)
+            if not self.requests.answer(ref, error, payload if error is None else None, now,
+                                        session=peer.overlay_key):
+                self.node.count("drop_reply_unmatched")
 
 
 def _ignore(error, result, now):

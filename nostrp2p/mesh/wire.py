@@ -30,6 +30,7 @@ TAG_SIZE = 16  # Poly1305 / BLAKE2b-128 tags
 # 10-19 membership, 20-29 broadcast, 30-39 unicast; 40 and up are left for NAT traversal.
 MSG_PING = 1
 MSG_CLOSE = 2
+MSG_CLAIM = 3
 MSG_JOIN = 10
 MSG_JOIN_ACCEPT = 11
 MSG_FORWARD_JOIN = 12

@@ -33,7 +33,7 @@ class IOverlay(Interface):
         ``on_message(payload, origin_owner_key, via)`` for unicasts, and
         ``on_request(payload, origin_owner_key, via)`` returning the reply bytes or a Deferred
         of them. For unicasts and requests too the owner key is only claimed, and ``via`` is the
-        overlay key of the authenticated session they arrived on (the relay's when relayed): the
+        overlay key of the authenticated session they arrived on (the origin's own, relayed or not): the
         one identity budgets may be keyed by."""
 
     def follow(owner_key):

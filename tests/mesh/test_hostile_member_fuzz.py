@@ -31,8 +31,9 @@ def _templates(victim_key, victim_owner, hostile_key):
     """A well-formed array for every message type: the starting point of each mutation (the
     decoder table is the list of types, so a type added later is fuzzed too)."""
     payload, salt = b"hostile", bytes(m.GOSSIP_SALT_SIZE)
-    ack = [wire.MSG_UNICAST_ACK, MID, 0]
+    datagram = bytes((wire.MAGIC, wire.FRAME_DATA)) + bytes(40)  # what a relay carries: sealed
     fields = {
+        m.Claim: [b"a binding", True],
         m.ForwardJoin: [_descriptor(), 3],
         m.Neighbor: [True],
         m.NeighborReply: [True],
@@ -45,8 +46,8 @@ def _templates(victim_key, victim_owner, hostile_key):
         m.Found: [7, [_descriptor()], [_descriptor()]],
         m.Fragment: [MID, 0, 1, m.KIND_MESSAGE, None, b"chunk"],
         m.FragmentAck: [MID, 0],
-        m.Relay: [OTHER_KEY, KEY, 2, [hostile_key], KEY, ack],
-        m.Relayed: [OTHER_KEY, KEY, ack],
+        m.Relay: [OTHER_KEY, KEY, 2, [hostile_key], KEY, datagram],
+        m.Relayed: [OTHER_KEY, KEY, datagram],
         m.RelayRefused: [OTHER_KEY],
         m.YouAre: ["10.0.0.201", 7000],
         m.PunchRequest: [victim_key],
@@ -105,7 +106,7 @@ def hostile_arrays(draw, templates):
     elif change == "missing" and len(values) > 1:
         del values[draw(st.integers(1, len(values) - 1)):]
     elif change == "type":
-        values[0] = draw(st.sampled_from([0, 3, 19, 99, 255, 2 ** 40, -1, "GOSSIP", None]))
+        values[0] = draw(st.sampled_from([0, 8, 19, 99, 255, 2 ** 40, -1, "GOSSIP", None]))
     else:  # well-formed: unknown lookup ids, message ids, keys
         values = [values[0]] + [_unknown(draw, v) for v in values[1:]]
     assume(len(wire.pack(values)) <= FITS_ONE_DATAGRAM)  # what a session can carry at all

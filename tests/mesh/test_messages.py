@@ -16,15 +16,17 @@ MID = b"\x04" * 16
 DESC = Descriptor(K1, K2, "192.0.2.10", 7000)
 DESC6 = Descriptor(K2, K3, "2001:db8::1", 7001)
 FRAGMENT = m.Fragment(MID, 1, 3, m.KIND_REQUEST, None, b"chunk")
+DATAGRAM = bytes((wire.MAGIC, wire.FRAME_DATA)) + bytes(40)  # what a relay carries: sealed bytes
 
 SAMPLES = [
-    m.Ping(), m.Close(), m.Join(), m.JoinAccept(), m.ForwardJoin(DESC, 3), m.Neighbor(True),
+    m.Ping(), m.Close(), m.Claim(b"a binding", True), m.Claim(None, False), m.Join(), m.JoinAccept(), m.ForwardJoin(DESC, 3), m.Neighbor(True),
     m.NeighborReply(False), m.Disconnect(), m.Shuffle(None, 6, (DESC, DESC6)),
     m.Shuffle(DESC, 2, ()), m.ShuffleReply((DESC6,)), m.Gossip(MID, K1, b"8 bytes!", 5, b"payload"),
     m.IHave((MID, b"\x05" * 16)), m.Graft(MID), m.Prune(), m.Find(7, K1), m.Find(8, K2, (DESC,)),
     m.Found(7, (DESC, DESC6)), m.Found(8, (), (DESC,)), FRAGMENT,
+    m.Found(9, (Descriptor(K1, K2, "192.0.2.10", 7000, b"a binding"), DESC6)),
     m.Fragment(MID, 0, 1, m.KIND_REPLY, b"\x06" * 16, b""), m.FragmentAck(MID, 2),
-    m.Relay(K1, K2, 3, (K3,), K2, FRAGMENT), m.Relayed(K1, K2, m.FragmentAck(MID, 0)),
+    m.Relay(K1, K2, 3, (K3,), K2, DATAGRAM), m.Relayed(K1, K2, DATAGRAM),
     m.RelayRefused(K3), m.WhoAmI(), m.YouAre("198.51.100.7", 40000), m.PunchRequest(K1),
     m.Punch(K1, K2, "::1", 7000),
 ]
@@ -34,6 +36,10 @@ MALFORMED = {  # what each bad shape breaks
     "descriptor host is a name": [wire.MSG_FORWARD_JOIN, HOSTNAME, 3],
     "sample host is a name": [wire.MSG_SHUFFLE_REPLY, [DESC.encode(), HOSTNAME]],
     "FOUND names a host": [wire.MSG_FOUND, 1, [HOSTNAME]],
+    "FOUND binding too large": [wire.MSG_FOUND, 1, [DESC.encode() + [b"b" * (limits.MAX_BINDING_SIZE + 1)]]],
+    "sample descriptor with a binding": [wire.MSG_SHUFFLE_REPLY, [DESC.encode() + [b"binding"]]],
+    "CLAIM binding too large": [wire.MSG_CLAIM, b"b" * (limits.MAX_BINDING_SIZE + 1), True],
+    "CLAIM without answer flag": [wire.MSG_CLAIM, b"binding"],
     "FIND relay names a host": [wire.MSG_FIND, 1, K1, [HOSTNAME]],
     "YOU_ARE host is a name": [wire.MSG_YOU_ARE, "localhost", 7000],
     "PUNCH host is a name": [wire.MSG_PUNCH, K1, K2, "nat.example", 7000],
@@ -49,12 +55,12 @@ MALFORMED = {  # what each bad shape breaks
     "number as a flag": [wire.MSG_FIND, True, K1],
     "unknown fragment kind": [wire.MSG_UNICAST, MID, 0, 1, 5, None, b""],
     "index past count": [wire.MSG_UNICAST, MID, 2, 2, 0, None, b""],
-    "chunk too large": [wire.MSG_UNICAST, MID, 0, 1, 0, None, b"x" * (limits.FRAGMENT_SIZE + 1)],
+    "chunk too large": [wire.MSG_UNICAST, MID, 0, 1, 0, None, b"x" * (limits.MAX_FRAGMENT_CHUNK + 1)],
     "too few fields": [wire.MSG_GOSSIP, MID, K1, b"saltsalt", 0],
     "too many fields": [wire.MSG_PING, 1],
-    "relay carries a broadcast": [wire.MSG_RELAY, K1, K2, 1, [K3], K2, [wire.MSG_GOSSIP, MID, K1, b"saltsalt", 0, b""]],
-    "relay with no path": [wire.MSG_RELAY, K1, K2, 1, [], K2, FRAGMENT.encode()],
-    "relayed inner is malformed": [wire.MSG_RELAYED, K1, K2, [wire.MSG_UNICAST_ACK, MID]],
+    "relay carries a message in clear": [wire.MSG_RELAY, K1, K2, 1, [K3], K2, FRAGMENT.encode()],
+    "relay with no path": [wire.MSG_RELAY, K1, K2, 1, [], K2, DATAGRAM],
+    "relayed datagram too large": [wire.MSG_RELAYED, K1, K2, bytes(limits.MAX_RELAYED_DATAGRAM + 1)],
     "not an array": {"type": 1},
     "type is not a number": ["ping"],
 }

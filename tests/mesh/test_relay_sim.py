@@ -2,9 +2,11 @@
 
 from twisted.trial.unittest import TestCase
 
-from nostrp2p.mesh import limits, wire
+from nostrp2p.mesh import crypto, limits, messages as m, wire
+from nostrp2p.mesh.descriptor import Descriptor
 from nostrp2p.mesh.errors import Unreachable
 from nostrp2p.mesh.relay_allowance import RelayAllowance
+from nostrp2p.mesh.relay_path import is_relayed
 from nostrp2p.mesh.sim import LinkModel
 from tests.mesh.helpers import grow
 from tests.mesh.test_unicast_sim import _settle
@@ -31,6 +33,10 @@ class RelayTests(TestCase):
         # The first two relays a will try (servers that named b to it, then its neighbours)
         # relay nothing for anyone.
         origin, b_key = net.node(a), net.node(b).identity.public_key
+        # b is an unbound owner: a looks it up before its first message (docs/PROTOCOL.md),
+        # and the servers that answer are the relays it tries first.
+        origin.router.locate(net.owner_of(b), net.now, lambda desc, now: None)
+        net.run_for(5)
         candidates = list(origin.reachability.hints.get(b_key, ())) + list(origin.membership.active.values())
         by_key = {net.node(n).identity.public_key: n for n in nodes}
         unwilling = [by_key[d.overlay_key] for d in candidates if d.overlay_key != b_key][:2]
@@ -83,7 +89,7 @@ class RelayTests(TestCase):
         relay = net.node(nodes[0])
         peer = next(iter(relay.links.peers.values()))
         me = relay.identity.public_key
-        inner = [wire.MSG_UNICAST_ACK, b"\x01" * 16, 0]
+        inner = bytes((wire.MAGIC, wire.FRAME_DATA)) + bytes(40)  # a sealed datagram, to a relay
         relay.receive_message(peer, wire.pack([wire.MSG_RELAY, b"\x02" * 32, b"\x03" * 32, 2,
                                                [peer.overlay_key, me], peer.owner, inner]), net.now)
         self.assertEqual(relay.stats["drop_relay_loop"], 1)
@@ -91,3 +97,74 @@ class RelayTests(TestCase):
             relay.receive_message(peer, wire.pack([wire.MSG_RELAY, b"\x02" * 32, b"\x03" * 32, 1,
                                                    [peer.overlay_key], peer.owner, inner]), net.now)
         self.assertEqual(relay.stats["drop_relay_over_budget"], 5)
+
+    def test_a_full_fragment_fits_through_a_relay_path_of_the_most_hops(self):
+        # Sealed end to end, in a RELAY with a full path, sealed again for the first relay: a
+        # fragment of FRAGMENT_SIZE (a reply, the largest index) stays within MAX_DATAGRAM, so
+        # a message may move onto a relay in its middle.
+        key = bytes(32)
+        session = crypto.Session(1, 2, key, key, key, key, 0.0, True)
+        session.send_counter = 2 ** 40
+        fragment = m.Fragment(b"m" * 16, m.MOST_FRAGMENTS - 1, m.MOST_FRAGMENTS, m.KIND_REPLY,
+                              b"r" * 16, b"c" * limits.FRAGMENT_SIZE)
+        carried = session.seal(wire.pack(fragment.encode()))
+        self.assertLessEqual(len(carried), limits.MAX_RELAYED_DATAGRAM)
+        relay = m.Relay(key, key, limits.MAX_RELAY_HOPS, (key,) * limits.MAX_RELAY_HOPS, key,
+                        bytes(limits.MAX_RELAYED_DATAGRAM))
+        self.assertLessEqual(len(session.seal(wire.pack(relay.encode()))), limits.MAX_DATAGRAM)
+        self.assertEqual(m.decode(wire.pack(relay.encode())), relay)
+
+    def test_a_pair_falls_back_to_a_relay_and_returns_to_a_direct_path(self):
+        # One end-to-end session follows its path: a direct path that dies gives way to a relay,
+        # and once the two can reach each other again an introduction makes them direct again.
+        net, nodes = grow(20, seed=66)
+        a, b = nodes[4], nodes[15]
+        b_key = net.node(b).identity.public_key
+        first = net.unicast(a, net.owner_of(b), b"direct")
+        _settle(net, [first])
+        self.assertTrue(net.node(a).links.has_session(b_key))
+        net.block(a, b)
+        second = net.unicast(a, net.owner_of(b), b"through a relay")
+        _settle(net, [second], limit=300)
+        self.assertIsNone(second.error)
+        self.assertTrue(is_relayed(net.node(a).links.address_of(b_key)))
+        self.assertEqual(net.message_sessions[b], [net.node(a).identity.public_key] * 2)
+        net.unblock(a, b)
+        net.run_for(limits.PUNCH_RETRY_INTERVAL)
+        third = net.unicast(a, net.owner_of(b), b"direct again")
+        _settle(net, [third])
+        self.assertIsNone(third.error)
+        net.run_for(limits.HANDSHAKE_TIMEOUT * limits.HANDSHAKE_ATTEMPTS)
+        self.assertTrue(net.node(a).links.has_session(b_key))
+        self.assertEqual([p for p, _ in net.messages[b]], [b"direct", b"through a relay", b"direct again"])
+
+    def test_a_relay_that_cannot_reach_the_destination_passes_the_datagram_on(self):
+        # a's relay r1 has no way to b: the handshake goes on to a server nearer b's key (a
+        # second hop), and the session then follows the path b's answers came back on.
+        net, nodes = grow(20, seed=90)
+        a, b = nodes[5], nodes[15]
+        origin, b_key = net.node(a), net.node(b).identity.public_key
+        net.block(a, b)
+        r1_key = next(iter(origin.membership.active))
+        r1 = next(n for n in nodes if net.node(n).identity.public_key == r1_key)
+        first_relay = net.node(r1)
+        net.block(r1, b)
+        first_relay.links.forget(b_key)
+        first_relay.router.table.remove(b_key)
+        origin.reachability.routes.keep(b_key, Descriptor(r1_key, first_relay.identity.owner_key, *r1))
+        origin.reachability.note_owner(b_key, net.owner_of(b))
+        passed_on = []
+        honest = first_relay.links.send
+
+        def send(overlay_key, address, message, now):
+            passed_on.append(type(message))
+            honest(overlay_key, address, message, now)
+        first_relay.links.send = send
+        there = net.unicast(a, net.owner_of(b), b"two hops")
+        back = net.request(b, net.owner_of(a), b"and back")
+        _settle(net, [there, back], limit=200)
+        self.assertIn(m.Relay, passed_on)
+        self.assertIsNone(there.error)
+        self.assertEqual(net.messages[b], [(b"two hops", net.owner_of(a))])
+        self.assertEqual(net.message_sessions[b], [origin.identity.public_key])
+        self.assertEqual((back.error, back.result), (None, b"re:and back"))

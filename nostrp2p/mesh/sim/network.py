@@ -50,7 +50,7 @@ class Outcome:
 
 class SimHost:
     __slots__ = ("address", "label", "identity", "bootstrap", "password", "node", "up",
-                 "incarnation", "scheduled", "retired_stats", "nat")
+                 "incarnation", "scheduled", "retired_stats", "nat", "bindings")
 
     def __init__(self, address, label, identity, bootstrap, password):
         self.address = address
@@ -64,6 +64,7 @@ class SimHost:
         self.scheduled = None
         self.retired_stats = collections.Counter()  # counters of earlier incarnations
         self.nat = None  # the NatBox it sits behind, if any
+        self.bindings = None  # its owner bindings' source (mesh/claims.py), None: none
 
     def stats(self):
         total = collections.Counter(self.retired_stats)
@@ -108,7 +109,8 @@ class SimNetwork:
         self.nats[box.public_host] = box
         return box
 
-    def add_node(self, bootstrap=(), password=None, identity=None, address=None, nat=None) -> tuple:
+    def add_node(self, bootstrap=(), password=None, identity=None, address=None, nat=None,
+                 bindings=None) -> tuple:
         index = len(self.hosts)
         # Hosts are IP literals, as on the real overlay (peers refuse any other host); the
         # labels keep every random stream what it was when hosts were names.
@@ -121,6 +123,7 @@ class SimNetwork:
         host = SimHost(address, label, identity, tuple(bootstrap), password)
         self._labels[address] = label
         host.nat = nat
+        host.bindings = bindings
         self.hosts[address] = host
         self._boot(host)
         return address
@@ -142,7 +145,7 @@ class SimNetwork:
             respond(b"re:" + payload, self.now)
 
         host.node = OverlayNode(host.identity, config, rng, on_broadcast=delivered,
-                                on_message=message, on_request=request)
+                                on_message=message, on_request=request, bindings=host.bindings)
         host.up = True
         host.scheduled = None
         for hook in self.boot_hooks:
