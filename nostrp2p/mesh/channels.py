@@ -156,14 +156,19 @@ class Channels:
         return channel
 
     def _candidates(self, channel: Channel) -> list[Descriptor]:
-        """Routing contacts nearer the author than we are, nearest first. A contact claiming
-        the author's own key is left out: the root is only ever the server the locator finds
-        for that key (the one its binding names, when it has one)."""
+        """Routing contacts nearer the author than we are, nearest first (the author's server
+        first of all when the table holds it). A contact claiming the author's key is taken as
+        the root only as the claims allow (docs/PROTOCOL.md "Owner bindings": not when that key
+        is bound to another server); the locator answers the same way."""
         own_distance = route_id(self.own) ^ channel.target
+        claims, now = self.node.claims, self.node.last_now
         out = []
         for desc in self.router.table.closest(channel.target, limits.ROUTING_BUCKET_SIZE * 2,
                                               exclude=channel.tried):
-            if desc.owner != channel.author and route_id(desc.owner) ^ channel.target < own_distance:
+            if desc.owner == channel.author:
+                if claims.accepts(desc.overlay_key, desc.owner, now):
+                    out.append(desc)
+            elif route_id(desc.owner) ^ channel.target < own_distance:
                 out.append(desc)
         return out
 

@@ -266,3 +266,32 @@ class ChannelLogBoundTests(TestCase):
             self.assertEqual(channels.log_bytes, held)
         # Every post still reached the follower (the log is for pulls, not for delivery).
         self.assertEqual(len(f.received[follower]), 8 * len(nodes[2:]))
+
+
+class ChannelRootBindingTests(TestCase):
+    """The root of an author's channel is its bound server, whatever an impostor claims."""
+
+    def test_followers_join_the_bound_server_not_an_impostor_claiming_its_owner(self):
+        from tests.mesh.bound_servers import add_server, network, say
+        from nostrp2p.mesh import messages as m
+        net, servers = network(12, seed=302, bound={5})
+        author = servers[5]
+        impostor = add_server(net, servers[:1], keys=author.keys)  # B's owner, not B's secret
+        net.run_for(20)
+        f = Followers(net)
+        followers = [s for i, s in enumerate(servers) if i not in (0, 5)]
+        for follower in followers:
+            say(net, impostor, follower, m.Find(4242, author.owner))  # its claim, heard last
+        net.run_for(1)
+        for follower in followers:
+            # The impostor is the only contact under the author's key in its table.
+            follower.node.router.table.remove(author.overlay_key)
+            f.follow(follower.address, author.owner)
+        net.run_for(20)
+        f.publish(author.address, b"from the bound server")
+        f.publish(impostor.address, b"from the impostor")
+        net.run_for(10)
+        for follower in followers:
+            self.assertTrue(f.got(follower.address, author.owner, b"from the bound server"))
+            self.assertFalse(f.got(follower.address, author.owner, b"from the impostor"))
+        self.assertEqual(impostor.node.channels.channels[author.owner].children, {})
