@@ -34,6 +34,19 @@ from nostrp2p.mesh.messages import KIND_CHANNEL
 from nostrp2p.mesh.routing import route_id
 
 
+class Member:
+    """A tree neighbour as a channel message made it known: its overlay key, the owner it is
+    believed to serve, and the address its session has (a (host, port), or the relay path of a
+    session made through a relay), which is where channel messages to it go."""
+
+    __slots__ = ("overlay_key", "owner", "address")
+
+    def __init__(self, overlay_key: bytes, owner: bytes, address):
+        self.overlay_key = overlay_key
+        self.owner = owner
+        self.address = address
+
+
 class Channel:
     __slots__ = ("author", "target", "subscribed", "parent", "joining", "tried", "join_timer",
                  "children", "epoch", "last_seq", "log", "floor", "parent_heard", "pulling",
@@ -43,8 +56,8 @@ class Channel:
         self.author = author
         self.target = route_id(author)
         self.subscribed = False
-        self.parent: Descriptor | None = None
-        self.joining: Descriptor | None = None  # the candidate parent asked, while we wait
+        self.parent: Descriptor | Member | None = None
+        self.joining: Descriptor | Member | None = None  # the candidate asked, while we wait
         self.tried: set[bytes] = set()  # candidates that failed us since the last success
         self.join_timer = None
         self.retry_timer = None
@@ -265,11 +278,9 @@ class Channels:
         except wire.MalformedFrame:
             self.node.count("drop_malformed_channel")
             return
-        host, port = peer.address if peer.address is not None else ("0.0.0.0", 0)
         # The owner it is believed to serve: its claim, unless that owner is bound to another
         # server (then nobody's), so that only the author's bound server counts as the root.
-        owner = self.node.believed_owner(peer)
-        sender = Descriptor(peer.overlay_key, owner, str(host), int(port))
+        sender = Member(peer.overlay_key, self.node.believed_owner(peer), peer.address)
         handler = getattr(self, "_on_" + type(message).__name__.lower())
         handler(sender, message, now)
 
@@ -305,7 +316,12 @@ class Channels:
             below = children[channel.pushed % len(children)][0]
             channel.pushed += 1
             self.node.count("channel_join_pushed_down")
-            self._send(sender, cm.Redirect(author, below, message.redirects + 1), now)
+            to = self._descriptor_of(below)
+            if to is None:  # reached through a relay and not in our table: no address to give
+                self.node.count("channel_join_refused")
+                self._send(sender, cm.Refuse(author), now)
+                return
+            self._send(sender, cm.Redirect(author, to, message.redirects + 1), now)
             return
         channel.children[sender.overlay_key] = [sender, now]
         self.child_channels[sender.overlay_key] += 1
@@ -367,6 +383,15 @@ class Channels:
             self._drop_child(channel, sender.overlay_key, now)
         elif channel.parent is not None and channel.parent.overlay_key == sender.overlay_key:
             self._parent_lost(channel, now)  # it dropped us (a cycle, or it is leaving)
+
+    def _descriptor_of(self, member) -> Descriptor | None:
+        """How to name ``member`` to another server (in a REDIRECT)."""
+        if isinstance(member, Descriptor):
+            return member
+        if isinstance(member.address, tuple):
+            host, port = member.address
+            return Descriptor(member.overlay_key, member.owner, str(host), int(port))
+        return self.router.table.descriptor_of(member.overlay_key)
 
     def _drop_child(self, channel, overlay_key, now):
         if channel.children.pop(overlay_key, None) is not None:
