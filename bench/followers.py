@@ -92,7 +92,7 @@ def run_mode(mode, n, seed, loss, duration, churn):
     if followers is not None:
         for author, fans in graph.items():
             owner = net.owner_of(author)
-            for fan in fans:
+            for fan in sorted(fans):  # sorted: sets of addresses iterate by hash, per process
                 followers.follows[fan].add(owner)
                 net.node(fan).channels.subscribe(owner, net.now)
         for address in nodes:

@@ -25,7 +25,7 @@ class Followers:
             self.received[address].setdefault((author, payload), now)
 
         host.node.channels.on_post = post
-        for author in self.follows[address]:
+        for author in sorted(self.follows[address]):  # sorted: the same run in every process
             host.node.channels.subscribe(author, self.net.now)
 
     def follow(self, address, author: bytes) -> None:
