@@ -23,6 +23,10 @@ DEFAULT_MAX_EVENTS = 100_000
 DEFAULT_RESEND_BASE_SECONDS = 300.0
 DEFAULT_RESEND_CHECK_SECONDS = 30.0
 DEFAULT_RELAY_KIB_PER_SECOND = 1024
+DELIVERY_MODES = ("broadcast", "followers")
+# The rule for the default (docs/SCALING.md, "Modes"): broadcast until every server of the
+# network runs a version that joins its follows' channels; then followers.
+DEFAULT_DELIVERY = "broadcast"
 CONFIG_SECTION = "nostrp2p"
 
 
@@ -57,6 +61,7 @@ class ServerConfig:
     resend_check_seconds: float = DEFAULT_RESEND_CHECK_SECONDS
     stun_servers: tuple[HostPort, ...] = ()
     relay_kib_per_second: int = DEFAULT_RELAY_KIB_PER_SECOND
+    delivery: str = DEFAULT_DELIVERY
 
 
 def default_data_dir() -> Path:
@@ -173,7 +178,7 @@ def _positive_seconds(option: str, value: object) -> float:
 KNOWN_KEYS = frozenset({
     "listen", "rest", "pubkey", "bootstrap", "deny-write", "debug", "datadir", "redis",
     "max-events", "network-password", "log-json", "resend-base-seconds", "resend-check-seconds",
-    "stun-server", "relay-kib-per-second", "private-reads",
+    "stun-server", "relay-kib-per-second", "private-reads", "delivery",
 })
 
 
@@ -223,7 +228,15 @@ def build_config(values: Mapping[str, object]) -> ServerConfig:
             "resend-check-seconds", values.get("resend-check-seconds") or DEFAULT_RESEND_CHECK_SECONDS),
         relay_kib_per_second=_whole_number(
             "relay-kib-per-second", _given(values, "relay-kib-per-second", DEFAULT_RELAY_KIB_PER_SECOND), 0),
+        delivery=_delivery(values.get("delivery") or DEFAULT_DELIVERY),
     )
+
+
+def _delivery(value: object) -> str:
+    mode = str(value).strip().lower()
+    if mode not in DELIVERY_MODES:
+        raise ConfigError(f"--delivery: expected one of {', '.join(DELIVERY_MODES)}, got {value!r}")
+    return mode
 
 
 def _given(values: Mapping[str, object], key: str, default: object) -> object:

@@ -12,7 +12,8 @@ from twisted.python import usage
 
 from .config import (
     DEFAULT_MAX_EVENTS, DEFAULT_OVERLAY_HOST, DEFAULT_OVERLAY_PORT, DEFAULT_RESEND_BASE_SECONDS,
-    DEFAULT_RELAY_KIB_PER_SECOND, DEFAULT_RESEND_CHECK_SECONDS, ConfigError, build_config, read_config_file,
+    DEFAULT_DELIVERY, DEFAULT_RELAY_KIB_PER_SECOND, DEFAULT_RESEND_CHECK_SECONDS, ConfigError, build_config,
+    read_config_file,
 )
 
 def fail(reason: str) -> NoReturn:
@@ -66,6 +67,11 @@ class ServerOptions(usage.Options):
         ["relay-kib-per-second", None, None,
          "KiB per second this server passes on for servers that cannot reach each other "
          f"directly; 0 relays nothing [default: {DEFAULT_RELAY_KIB_PER_SECOND}]."],
+        ["delivery", None, None,
+         "How the owner's posts, reposts and profile go out: broadcast (to every server) or "
+         "followers (down the owner's channel to the servers of its followers; this server then "
+         "keeps only what its owner follows). Both modes receive their follows' posts either way "
+         f"[default: {DEFAULT_DELIVERY}; see docs/SCALING.md]."],
     ]
     optFlags = [
         ["deny-write", "w", "Refuse writes from the client (for a bootstrap server); reads still work."],

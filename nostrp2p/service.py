@@ -108,7 +108,7 @@ def make_service(config: ServerConfig, reactor=None,
                             writable=not config.deny_write, reactor=reactor, settings=settings,
                             on_fatal=lifecycle.fatal, on_api_request=admin.api_request_finished,
                             binding=binding, private_reads=config.private_reads,
-                            bootstrap=tuple(map(str, config.bootstrap)))
+                            bootstrap=tuple(map(str, config.bootstrap)), delivery=config.delivery)
     startup.setServiceParent(top)
     admin.attach(startup)
     admin.setServiceParent(top)

@@ -59,7 +59,8 @@ class ServerStartup(Service):
     def __init__(self, store_service, mesh, owner: bytes, rest_endpoint: str, writable: bool,
                  reactor, settings: NodeSettings = NodeSettings(),
                  on_fatal: Callable[[str], None] = lambda reason: None, on_api_request=None,
-                 binding=None, private_reads: bool = False, bootstrap: tuple[str, ...] = ()):
+                 binding=None, private_reads: bool = False, bootstrap: tuple[str, ...] = (),
+                 delivery: str = "broadcast"):
         self.store_service = store_service
         self.mesh = mesh
         self.owner = owner
@@ -72,6 +73,7 @@ class ServerStartup(Service):
         self.on_fatal = on_fatal
         self.on_api_request = on_api_request  # called with each answered request (metrics)
         self.bootstrap = bootstrap
+        self.delivery = delivery  # --delivery: how the owner's posts go out
         self.summary: Optional[ActivitySummary] = None
         self.node: Optional[Node] = None
         self.watch: Optional[ConnectivityWatch] = None
@@ -88,7 +90,8 @@ class ServerStartup(Service):
         await store.protect_owner(self.owner)  # the owner's circle is never evicted
         if not self.running:
             return
-        self.node = Node(store, MeshOverlay(self.mesh), self.owner, self.reactor, self.settings)
+        self.node = Node(store, MeshOverlay(self.mesh), self.owner, self.reactor, self.settings,
+                         delivery=self.delivery)
         self.node.start()
         self.watch = ConnectivityWatch(self.mesh, self.reactor, self.node.overlay_ready,
                                        self.bootstrap)

@@ -16,7 +16,7 @@ DOCUMENTED_OPTIONS = [
     "--config", "--pubkey", "--listen", "--rest", "--datadir", "--redis", "--max-events",
     "--network-password", "--log-json", "--deny-write", "--debug", "--bootstrap",
     "--resend-base-seconds", "--resend-check-seconds", "--stun-server", "--relay-kib-per-second",
-    "--private-reads",
+    "--private-reads", "--delivery",
 ]
 
 
@@ -36,6 +36,11 @@ class OptionTests(TestCase):
         self.assertEqual((config.deny_write, config.debug, config.redis_url), (False, False, None))
         self.assertEqual(config.max_events, 100_000)
         self.assertEqual(config.relay_kib_per_second, 1024)  # every server relays a little
+
+    def test_delivery_is_broadcast_unless_followers_is_chosen(self):
+        self.assertEqual(parse("--pubkey", NPUB).delivery, "broadcast")
+        self.assertEqual(parse("--pubkey", NPUB, "--delivery", "followers").delivery, "followers")
+        self.assertRefused(["-p", HEX, "--delivery", "firehose"], "--delivery", "broadcast, followers")
 
     def test_private_reads_is_a_flag(self):
         self.assertFalse(parse("--pubkey", NPUB).private_reads)

@@ -56,6 +56,37 @@ OVERLAY = {
     "stun_answered": "STUN Binding requests this server answered.",
     "stun_answered_us": "Answers from STUN servers telling this server its public address.",
     "stun_timed_out": "STUN requests to a STUN server that got no answer.",
+    "channel_published": "Posts of this server's owner sent down its own channel.",
+    "channel_post_sent": "Channel posts passed on to children (copies this server sent).",
+    "channel_post_bytes_received": "Payload bytes of channel posts received (copies included).",
+    "channel_delivered": "Channel posts of followed authors delivered to this server's node layer.",
+    "channel_post_duplicate": "Channel posts received again (already held).",
+    "channel_post_old_epoch": "Channel posts of an author's earlier numbering (its server "
+                              "restarted since).",
+    "channel_control_sent": "Channel messages other than posts sent (joins, heartbeats, pulls, "
+                            "answers).",
+    "channel_join_sent": "Joins sent toward an author's server.",
+    "channel_joined": "Joins accepted by a parent.",
+    "channel_join_failed": "Joins that got no answer, or were refused, before the next candidate.",
+    "channel_join_located": "Joins sent to the author's server found by a lookup (no nearer "
+                            "contact).",
+    "channel_join_postponed": "Channels left without a parent for a while (no candidate left).",
+    "channel_join_pushed_down": "Joins this server redirected to one of its children (its children"
+                                " were full).",
+    "channel_join_refused": "Joins this server refused (the joiner's share of channels, or its own"
+                            " parent).",
+    "channel_join_refused_full": "Joins for a new channel refused: this server is in as many "
+                                 "channels as it takes.",
+    "channel_child_added": "Children taken in a channel.",
+    "channel_child_dropped": "Children dropped (left, silent, or unreachable).",
+    "channel_parent_lost": "Parents lost (silent, unreachable or dropped us); the channel was "
+                           "joined again.",
+    "channel_parent_forgot": "Parents that no longer knew this server as their child (they "
+                             "restarted).",
+    "channel_pull_sent": "Pulls of missing channel posts sent to a parent.",
+    "channel_pull_root": "Pulls of missing channel posts sent to the author's server directly.",
+    "channel_pull_answered": "Channel posts sent again to a server that pulled them.",
+    "channel_gap_unfilled": "Channel posts given up: no one held them any more.",
 }
 
 OVERLAY_DROPPED = "Datagrams, frames and outgoing messages the overlay dropped, by reason (see " \
@@ -97,6 +128,17 @@ NODE = {
     "answer_failed": "Requests from other servers that could not be answered.",
     "busy_dropped": "Work dropped because too much was in progress.",
     "store_failed": "Node operations that failed on the store.",
+    "followed": "Authors whose channels this server joined (the owner's follow list named them).",
+    "unfollowed": "Authors whose channels this server left (no longer in the owner's follow list).",
+    "not_followed": "Events from other servers not stored in followers mode: neither by a followed"
+                    " author nor naming the owner.",
+    "channel_not_followed": "Channel posts of an author the owner does not follow (a stale join) "
+                            "not stored.",
+    "not_the_channels_author": "Events in a channel post not signed by the channel's author, not "
+                               "stored.",
+    "follow_list_unread": "Times the owner's follow list could not be read at start (no channels "
+                          "joined then).",
+    "channel_publish_failed": "Posts the overlay could not send down the owner's channel.",
 }
 
 STORE = {

@@ -24,6 +24,7 @@ from nostrp2p.mesh import crypto, limits, messages as m, wire
 from nostrp2p.mesh.arq import RoundTrips
 from nostrp2p.mesh.broadcast import Broadcast, PayloadTooLarge
 from nostrp2p.mesh.broadcast_parts import Assembler, split
+from nostrp2p.mesh.channels import Channels
 from nostrp2p.mesh.claims import NOBODY, OwnerClaims
 from nostrp2p.mesh.descriptor import PeerStatus
 from nostrp2p.mesh.identity import Identity
@@ -88,6 +89,7 @@ class OverlayNode:
         self.relay = Relay(self, self.links, self.router, self.reachability)
         self.unicaster = Unicast(self, self.links, self.router, self.reachability, self.round_trips)
         self.relay.on_refused = self.unicaster.relay_refused
+        self.channels = Channels(self, self.router, self.unicaster.sender)  # follower trees
 
     # --- driving ---------------------------------------------------------------------------
     def start(self, now: float) -> None:
@@ -96,6 +98,7 @@ class OverlayNode:
         self.membership.start(now)
         self.router.start(now)
         self.traversal.start(now)
+        self.channels.start(now)
         self.timers.call_at(now + LINK_CHECK_INTERVAL, self._sweep)
 
     def stop(self, now: float) -> None:
@@ -306,10 +309,12 @@ class OverlayNode:
 
     def peer_failed(self, overlay_key, now):
         self.membership.peer_failed(overlay_key, now)
+        self.channels.peer_lost(overlay_key, now)  # keepalives noticed a tree neighbour gone
 
     def peer_unreachable(self, overlay_key, now):
         self.unicaster.peer_unreachable(overlay_key, now)
         self.membership.peer_failed(overlay_key, now)
+        self.channels.peer_lost(overlay_key, now)
 
     def address_unreachable(self, address, now):
         self.membership.address_unreachable(address, now)

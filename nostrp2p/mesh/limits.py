@@ -369,6 +369,71 @@ this allowance."""
 STUN_SOURCES_TRACKED = 1024
 """Source addresses whose STUN allowances are tracked (least recently heard forgotten first)."""
 
+# --- follower channels: per-author dissemination trees (channels.py, docs/SCALING.md) ----------
+CHANNEL_CHILDREN_MAX = 16
+"""Children one server keeps in one channel: the author's home sends at most this many copies of
+a post however many followers it has. A join past it is pushed down to one of the children."""
+
+CHANNEL_MAX_REDIRECTS = 8
+"""Times one join may be pushed down before it is refused (a tree is not deeper than this below
+a full server, and a stale redirect cannot bounce a join for ever)."""
+
+MAX_CHANNELS = 4096
+"""Channels a server takes part in at once (its own follows, the channels it forwards and its
+own); a join for a new channel past it is refused."""
+
+CHANNELS_PER_CHILD = 512
+"""Channels in which one server may be our child: nobody can make a server forward for
+thousands of channels unasked, and a server following many authors spreads its joins over many
+first hops anyway."""
+
+CHANNEL_HEARTBEAT_INTERVAL = 5.0
+"""A child tells each parent this often (5 s: a lost parent costs its subtree the posts of
+about that long, see docs/SCALING.md), in one HEARTBEAT for all the channels it has that
+parent in, where it stands in each; the parent answers (STATE) only for the channels where the
+child is behind (a lost last post is seen even when nothing follows it) or no longer its child
+(it restarted). The acknowledgement of the HEARTBEAT is the parent's sign of life."""
+
+CHANNEL_PARENT_TIMEOUT = 8.0
+"""A parent that acknowledged no heartbeat for this long (one or two heartbeats) is lost, and the
+child joins again; a parent that is also an active neighbour is noticed by the link keepalives
+(PEER_TIMEOUT), whichever comes first."""
+
+CHANNEL_CHILD_TIMEOUT = 20.0
+"""A child heard nothing from for this long (no heartbeat, no join) is dropped."""
+
+CHANNEL_HEARTBEAT_AUTHORS = 64
+"""Channels named in one HEARTBEAT or STATE (more go in several)."""
+
+CHANNEL_JOIN_TIMEOUT = 8.0
+"""A join not answered (ACCEPT, REDIRECT or REFUSE) in this long goes to the next candidate."""
+
+CHANNEL_REJOIN_DELAY = 1.0
+CHANNEL_REJOIN_DELAY_MAX = 32.0
+"""With no candidate parent left (a server just started, its routing table still empty; the
+author's server away), the channel is tried again after this long, doubled at each failure up to
+the maximum (a lookup for an author that is away costs several FINDs)."""
+
+CHANNEL_LOG_POSTS = 64
+"""Posts each member of a channel keeps (root, forwarders and followers) to answer pulls."""
+
+CHANNEL_LOGS_BYTES = 16 * 1024 * 1024
+"""Bytes those logs hold in all channels together (the oldest post of any channel goes first):
+a post may be MAX_CHANNEL_PAYLOAD, and a server may be in MAX_CHANNELS channels."""
+
+CHANNEL_PULL_MAX = 64
+"""Sequences asked for in one PULL; a larger gap is pulled in several."""
+
+CHANNEL_CATCH_UP_POSTS = 20
+"""Posts a follower pulls when it (re)joins a channel: a new follow sees the author's recent
+posts, a server back from downtime what it missed (older ones its node fetches)."""
+
+CHANNEL_PULL_RETRY = 6.0
+"""A pull not answered in this long is asked of the root directly."""
+
+MAX_CHANNEL_PAYLOAD = MAX_BROADCAST_MESSAGE
+"""Largest post a channel carries (any event a server accepts, as for broadcasts)."""
+
 # --- owner bindings (claims.py, session_claims.py; docs/PROTOCOL.md "Owner bindings") ---------
 MAX_BINDING_SIZE = 1024
 """A binding as the overlay carries it (opaque bytes; the layer above checks what they say):

@@ -26,6 +26,7 @@ KIND_MESSAGE = 0
 KIND_REQUEST = 1
 KIND_REPLY = 2
 KIND_REFUSED = 3  # the destination could not answer a request; payload is its reason
+KIND_CHANNEL = 4  # a follower-channel message between tree neighbours (channels.py)
 
 
 class UnknownMessageType(MalformedFrame):
@@ -368,7 +369,7 @@ class Fragment(Message):
     mid: bytes = _field(MID)
     index: int = _field(_int(0, MOST_FRAGMENTS))
     count: int = _field(_int(1, MOST_FRAGMENTS))
-    kind: int = _field(_int(KIND_MESSAGE, KIND_REFUSED))
+    kind: int = _field(_int(KIND_MESSAGE, KIND_CHANNEL))
     ref: bytes | None = _field(_nil_or(MID))
     chunk: bytes = _field(_bytes(most=limits.MAX_FRAGMENT_CHUNK))
 

@@ -65,6 +65,8 @@ class MeshService(Service):
         self._callbacks = []
         self._message_callbacks = []
         self._request_handler = None
+        self._channel_callbacks = []
+        self._follows = set()  # authors followed (kept across stop and start)
         self._send_errors = 0
         self._stun = stun.Responder()
         self._stun_malformed = 0
@@ -123,6 +125,39 @@ class MeshService(Service):
         self._pump()
         return result
 
+    # --- follower channels (mesh/channels.py) -----------------------------------------------
+    def follow(self, author: bytes) -> None:
+        """Join ``author``'s channel: its posts come to ``on_channel_post`` callbacks."""
+        self._follows.add(author)
+        if self._running_node():
+            self.node.channels.subscribe(author, self.reactor.seconds())
+            self._pump()
+
+    def unfollow(self, author: bytes) -> None:
+        self._follows.discard(author)
+        if self._running_node():
+            self.node.channels.unsubscribe(author, self.reactor.seconds())
+            self._pump()
+
+    def publish_to_followers(self, payload: bytes) -> None:
+        """Send ``payload`` down our own channel. Raises ValueError above MAX_CHANNEL_PAYLOAD,
+        RuntimeError when not running."""
+        if not self._running_node():
+            raise RuntimeError("the mesh service is not running")
+        self.node.channels.publish(payload, self.reactor.seconds())
+        self._pump()
+
+    def on_channel_post(self, callback) -> None:
+        """Register ``callback(author: bytes, payload: bytes)`` for posts of followed authors."""
+        self._channel_callbacks.append(callback)
+
+    def _channel_post(self, author, payload, epoch, seq, now):
+        for callback in list(self._channel_callbacks):
+            try:
+                callback(author, payload)
+            except Exception:
+                self.log.failure("channel callback failed")
+
     def _running_node(self) -> bool:
         return self.node is not None and self.node.running
 
@@ -164,6 +199,9 @@ class MeshService(Service):
                                 on_message=self._deliver_message, on_request=self._answer,
                                 bindings=self.bindings)
         self.node.on_session = self._session_established
+        self.node.channels.on_post = self._channel_post
+        for author in self._follows:
+            self.node.channels.subscribe(author, self.reactor.seconds())
         self._port = self.reactor.listenUDP(self.listen[1], _OverlayProtocol(self), interface=self.listen[0])
         self.node.start(self.reactor.seconds())
         self.log.info("overlay listening on {host}:{port} as {key}", host=self.listen[0],

@@ -14,7 +14,7 @@ from nostrp2p.mesh.arq import Sender
 from nostrp2p.mesh.broadcast import PayloadTooLarge
 from nostrp2p.mesh.errors import RemoteError, TimedOut, Unreachable
 from nostrp2p.mesh.locator import Locator
-from nostrp2p.mesh.messages import KIND_MESSAGE, KIND_REFUSED, KIND_REPLY, KIND_REQUEST
+from nostrp2p.mesh.messages import KIND_CHANNEL, KIND_MESSAGE, KIND_REFUSED, KIND_REPLY, KIND_REQUEST
 from nostrp2p.mesh.pending_requests import PendingRequests
 from nostrp2p.mesh.reassembly import Reassembly
 
@@ -150,6 +150,8 @@ class Unicast:
         via = peer.overlay_key  # the end-to-end session's, whatever path it took
         if kind == KIND_MESSAGE:
             self.node.unicast_message(payload, origin, via)
+        elif kind == KIND_CHANNEL:
+            self.node.channels.received(peer, payload, now)
         elif kind == KIND_REQUEST:
             overlay_key, address = peer.overlay_key, peer.address
 

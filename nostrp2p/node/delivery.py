@@ -2,7 +2,10 @@
 
 | kind | delivery |
 | 1 with `p` tags naming others and no `q` tag (mention, reply) | unicast to each named server |
-| 1 otherwise (post, quote repost), 6 (repost), 0 (profile)      | broadcast to every server    |
+| 1 otherwise (post, quote repost), 6 (repost), 0 (profile)      | broadcast to every server, or|
+|                                                                | down the owner's channel to  |
+|                                                                | its followers (``--delivery  |
+|                                                                | followers``, node.py)        |
 | 3 (follow list)                                                | stored; others fetch it      |
 | 7 (reaction)                                                   | unicast to the first `p` tag |
 |                                                                | (stored only when it is ours)|

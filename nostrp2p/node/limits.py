@@ -121,3 +121,12 @@ first (it then starts again with a full budget, still within FETCHES_BY_STRANGER
 
 RECENT_FETCHES_MAX = 4096
 """Remembered recent requests (for FETCH_RETRY_SECONDS); the oldest are forgotten first."""
+
+# Follower delivery (subscriptions.py): the owner's follow list decides which channels this
+# server joins, so it is bounded like everything else.
+MAX_FOLLOWS = 4000
+"""Authors of the owner's follow list this server subscribes to (the first ones in the list);
+the overlay's MAX_CHANNELS leaves room beside them for the channels it forwards."""
+
+DELIVERY_MODES = ("broadcast", "followers")
+"""How this server sends its owner's posts, reposts and profiles (``--delivery``)."""

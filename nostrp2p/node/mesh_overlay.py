@@ -51,6 +51,21 @@ class MeshOverlay:
         self.mesh.on_message(on_message)
         self.mesh.on_request(on_request)
 
+    def follow(self, owner_key: bytes) -> None:
+        self.mesh.follow(owner_key)
+
+    def unfollow(self, owner_key: bytes) -> None:
+        self.mesh.unfollow(owner_key)
+
+    def publish_to_followers(self, payload: bytes) -> None:
+        try:
+            self.mesh.publish_to_followers(payload)
+        except (ValueError, RuntimeError) as e:  # too large; the overlay is stopping
+            log.warn("not sent to followers: {why}", why=str(e))
+
+    def set_channel_handler(self, on_post) -> None:
+        self.mesh.on_channel_post(on_post)
+
     def _call(self, name: str, owner_key: bytes, payload: bytes) -> Deferred:
         try:
             sent = getattr(self.mesh, name)(owner_key, payload)

@@ -27,6 +27,7 @@ from .messages import (
 from .overlay import UnicastFailed
 from .ratelimit import RateLimiter
 from .resender import Resender
+from .subscriptions import Subscriptions
 from .tasks import TaskSet
 
 log = Logger()
@@ -61,9 +62,13 @@ class NodeSettings:
 
 class Node:
     def __init__(self, store, overlay, owner: bytes, clock,
-                 settings: NodeSettings = NodeSettings(), turns=None):
+                 settings: NodeSettings = NodeSettings(), delivery: str = "broadcast",
+                 turns=None):
         """``turns``: what ends a reactor turn, when the intake stores what arrived in it (the
         reactor unless given; a simulator without one gives its clock)."""
+        if delivery not in limits.DELIVERY_MODES:
+            raise ValueError(f"delivery must be one of {', '.join(limits.DELIVERY_MODES)}, "
+                             f"not {delivery!r}")
         self.store = store
         self.overlay = overlay
         self.owner = owner
@@ -88,7 +93,17 @@ class Node:
         self._share_repeat = None
         self._last_ready_share: Optional[float] = None
         self.running = False
+        self.delivery = delivery
+        # An overlay without channels (a test double of the broadcast era) is followed by
+        # nobody's tree: only broadcast mode makes sense with it.
+        channels = overlay if hasattr(overlay, "set_channel_handler") else None
+        if channels is None and delivery == "followers":
+            raise ValueError("followers delivery needs an overlay with channels")
+        self.subscriptions = Subscriptions(channels, owner, self.counters,
+                                           followers_mode=delivery == "followers")
         overlay.set_handlers(self._on_broadcast, self._on_message, self._on_request)
+        if channels is not None:
+            channels.set_channel_handler(self._on_channel_post)
 
     # -- life cycle --------------------------------------------------------------------------
 
@@ -98,6 +113,7 @@ class Node:
         :meth:`overlay_ready`, or else once after ``share_repeat_seconds``."""
         self.running = True
         self.resender.start()
+        self.tasks.run(self._subscribe_to_follows, "follow list")
         self._ask_to_share()
         self._share_repeat = self.clock.callLater(self.settings.share_repeat_seconds,
                                                   self._repeat_share)
@@ -141,6 +157,18 @@ class Node:
         for neighbour in list(self.overlay.neighbours())[:limits.SHARE_ASK_MAX]:
             self.tasks.run(self._catch_up_from(neighbour, Request("share", since)), "share request")
 
+    async def _subscribe_to_follows(self) -> None:
+        """Join the channels of the authors the owner follows (their overlay catch-up brings
+        what was posted while this server was away)."""
+        try:
+            follow_list = await self.store.current_follow_list(self.owner)
+        except Exception as e:
+            self.counters["follow_list_unread"] += 1
+            log.warn("could not read the owner's follow list, no channels joined yet: {why}",
+                     why=repr(e))
+            return
+        self.subscriptions.apply(follow_list)
+
     async def _catch_up_from(self, neighbour: bytes, request: Request) -> None:
         try:
             reply = await ask(self.overlay, neighbour, request)
@@ -149,21 +177,28 @@ class Node:
             log.debug("asking {neighbour} to share failed: {why}", neighbour=neighbour.hex(),
                       why=str(e))
             return
-        await self.intake.accept(reply.events, neighbour, admitted=False)
+        await self.intake.accept(self.subscriptions.kept(reply.events), neighbour, admitted=False)
 
-    def _broadcast(self, payload: bytes, what: str) -> None:
+    def _spread(self, payload: bytes, what: str) -> None:
+        """To every server (broadcast mode), or down the owner's channel to its followers'
+        servers (followers mode)."""
         if len(payload) > limits.MAX_BROADCAST_PAYLOAD:
             self.counters["too_large"] += 1
             log.warn("{what} of {size} bytes is over the broadcast limit; not sent", what=what,
                      size=len(payload))
             return
+        followers = self.delivery == "followers"
         try:
-            self.overlay.broadcast(payload)
+            if followers:
+                self.overlay.publish_to_followers(payload)
+            else:
+                self.overlay.broadcast(payload)
         except Exception:
-            # IOverlay.broadcast does not raise; if one does, the caller (a REST request, or
-            # start) must not fail because of it.
-            self.counters["broadcast_failed"] += 1
-            log.failure("the overlay failed to broadcast a {what}", what=what)
+            # IOverlay.broadcast and publish_to_followers do not raise; if one does, the caller
+            # (a REST request, or start) must not fail because of it.
+            self.counters["channel_publish_failed" if followers else "broadcast_failed"] += 1
+            log.failure("the overlay failed to send a {what} ({mode} delivery)", what=what,
+                        mode=self.delivery)
 
     # -- from the REST API -------------------------------------------------------------------
 
@@ -172,8 +207,9 @@ class Node:
         refuses, so an error here would be a bug and is raised.)"""
         delivery = plan_delivery(event, self.owner)
         payload = encode_events([event])
+        self.subscriptions.apply(event)  # a follow list: join and leave channels
         if isinstance(delivery, ToEveryone):
-            self._broadcast(payload, f"kind {event.kind} event")
+            self._spread(payload, f"kind {event.kind} event")
         elif isinstance(delivery, ToNamed):
             for target in delivery.targets:
                 self.resender.send(target, payload)
@@ -228,13 +264,33 @@ class Node:
             self.counters["broadcast_not_by_origin"] += 1
             return
         if isinstance(message, EventsMessage):
-            self.intake.receive(message.events, via, neighbour, "broadcast")
+            events = self.subscriptions.kept(message.events)
+            self.intake.receive(events, via, neighbour, "broadcast")
         elif isinstance(message, Request) and message.what == "share":
             # Older servers broadcast it and wanted answers sent to the origin it names: that
             # would let a 40-byte broadcast aim every server's answer at any victim.
             self.counters["share_broadcast_ignored"] += 1
         elif message is not None:
             self.counters["unexpected"] += 1
+
+    def _on_channel_post(self, author: bytes, payload: bytes) -> None:
+        """A post down ``author``'s channel (which the overlay joined for us). Only the author's
+        own events are taken from it, and only while the owner follows the author: forwarders
+        pass events on, they cannot slip others' into a channel. Budgets are the author's."""
+        if not self.subscriptions.follows_author(author):
+            self.counters["channel_not_followed"] += 1
+            return
+        charge = ("channel", author)
+        if not self.intake.admit_message(charge):
+            return
+        message = self._decode(payload, author)
+        if not isinstance(message, EventsMessage):
+            if message is not None:
+                self.counters["unexpected"] += 1
+            return
+        events = [e for e in message.events if e.pubkey == author]
+        self.counters["not_the_channels_author"] += len(message.events) - len(events)
+        self.intake.receive(events, author, charge, "channel post")
 
     def _on_message(self, payload: bytes, origin: bytes, via: bytes) -> None:
         """``origin`` is the owner key the sending session claims (nothing proves it yet, see

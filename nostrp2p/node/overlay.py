@@ -35,3 +35,17 @@ class IOverlay(Interface):
         of them. For unicasts and requests too the owner key is only claimed, and ``via`` is the
         overlay key of the authenticated session they arrived on (the origin's own, relayed or not): the
         one identity budgets may be keyed by."""
+
+    def follow(owner_key):
+        """Receive the posts of the author ``owner_key`` from now on (join its channel; its
+        recent posts come with the join)."""
+
+    def unfollow(owner_key):
+        """Stop receiving the posts of ``owner_key`` (leave its channel)."""
+
+    def publish_to_followers(payload):
+        """Send ``payload`` (bytes) down this server's own channel, to its followers' servers."""
+
+    def set_channel_handler(on_post):
+        """Register ``on_post(author_owner_key, payload)``: a post down a followed author's
+        channel (the author is the channel's; the events in it are only claimed to be its)."""

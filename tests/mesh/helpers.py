@@ -1,6 +1,18 @@
 """Small networks in the simulator for the overlay tests."""
 
+import importlib.util
+import os
+
 from nostrp2p.mesh.sim import LinkModel, SimNetwork
+
+
+def load_bench(name):
+    """The module of bench/NAME.py (the benchmarks are scripts, not a package)."""
+    path = os.path.join(os.path.dirname(__file__), "..", "..", "bench", f"{name}.py")
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def grow(count, seed=1, link=LinkModel(), password=None, settle=30.0, spacing=0.3):

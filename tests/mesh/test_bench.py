@@ -1,27 +1,18 @@
 """The overlay benchmark, small: the figures it prints meet the issue's targets at small N."""
 
 import contextlib
-import importlib.util
 import io
-import os
 
 from twisted.trial.unittest import TestCase
 
-_BENCH = os.path.join(os.path.dirname(__file__), "..", "..", "bench", "overlay_sim.py")
-
-
-def _load():
-    spec = importlib.util.spec_from_file_location("overlay_sim", _BENCH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from tests.mesh.helpers import load_bench
 
 
 class OverlayBenchTests(TestCase):
     def test_small_run_meets_the_targets_and_prints_them(self):
         out = io.StringIO()
         with contextlib.redirect_stdout(out):
-            a, b, rows = _load().main(["--small"])
+            a, b, rows = load_bench("overlay_sim").main(["--small"])
         self.assertEqual(a["delivery"], 1.0)
         self.assertLessEqual(a["ratio_to_n_minus_1"], 1.2)
         self.assertGreaterEqual(b["delivery"], 0.999)

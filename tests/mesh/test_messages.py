@@ -53,7 +53,7 @@ MALFORMED = {  # what each bad shape breaks
     "ttl over the walk": [wire.MSG_FORWARD_JOIN, DESC.encode(), limits.ACTIVE_RANDOM_WALK + 1],
     "flag as a number": [wire.MSG_NEIGHBOR, 1],
     "number as a flag": [wire.MSG_FIND, True, K1],
-    "unknown fragment kind": [wire.MSG_UNICAST, MID, 0, 1, 4, None, b""],
+    "unknown fragment kind": [wire.MSG_UNICAST, MID, 0, 1, 5, None, b""],
     "index past count": [wire.MSG_UNICAST, MID, 2, 2, 0, None, b""],
     "chunk too large": [wire.MSG_UNICAST, MID, 0, 1, 0, None, b"x" * (limits.MAX_FRAGMENT_CHUNK + 1)],
     "too few fields": [wire.MSG_GOSSIP, MID, K1, b"saltsalt", 0],

@@ -44,10 +44,12 @@ class Cluster:
         self.network = MemoryNetwork(self.clock)
         self.nodes: dict[bytes, Node] = {}
 
-    async def add(self, who: KeyPair, start: bool = True, store=None) -> Node:
+    async def add(self, who: KeyPair, start: bool = True, store=None,
+                  delivery: str = "broadcast") -> Node:
         if store is None:
             store = await start_test_store(self.testcase)
-        node = Node(store, self.network.join(who.public), who.public, self.clock, self.settings)
+        node = Node(store, self.network.join(who.public), who.public, self.clock, self.settings,
+                    delivery=delivery)
         self.nodes[who.public] = node
         self.testcase.addCleanup(node.stop)
         self.testcase.addCleanup(node.settled)  # runs first: nothing left to reach the store
@@ -62,7 +64,7 @@ class Cluster:
         await old.settled()
         old.stop()
         self.network.leave(who.public)
-        return await self.add(who, store=old.store)
+        return await self.add(who, store=old.store, delivery=old.delivery)
 
     async def settle(self) -> None:
         """Until no node has work in progress (one node's work may start another's)."""

@@ -45,6 +45,8 @@ class MemoryNetwork:
         self.hanging: set[bytes] = set()  # unicasts to these wait until time_out_hanging()
         self._hung: list = []
         self.broadcasts: list[Sent] = []
+        self.channel_posts: list[Sent] = []  # destination: None, as for broadcasts
+        self.followers: dict[bytes, set[bytes]] = {}  # author -> owners following it
         self.unicasts: list[Sent] = []
         self.requests: list[Sent] = []
 
@@ -84,6 +86,26 @@ class MemoryOverlay:
 
     def set_handlers(self, on_broadcast, on_message, on_request) -> None:
         self.handlers = (on_broadcast, on_message, on_request)
+
+    def set_channel_handler(self, on_post) -> None:
+        self.on_channel_post = on_post
+
+    def follow(self, owner_key: bytes) -> None:
+        self.network.followers.setdefault(owner_key, set()).add(self.owner)
+
+    def unfollow(self, owner_key: bytes) -> None:
+        self.network.followers.get(owner_key, set()).discard(self.owner)
+
+    def publish_to_followers(self, payload: bytes, author: Optional[bytes] = None) -> None:
+        """Down this server's channel to the servers following its owner (``author``: what a
+        hostile root may name as the channel instead)."""
+        net = self.network
+        receivers = [net.overlays[key] for key in net.followers.get(self.owner, ())
+                     if net._target(self.owner, key) is not None]
+        net.channel_posts.append(Sent(net.clock.seconds(), self.owner, None, payload,
+                                      bool(receivers)))
+        for overlay in receivers:
+            overlay.on_channel_post(author or self.owner, payload)
 
     def neighbours(self) -> list:
         """Every other reachable server: in this network all are neighbours."""

@@ -126,6 +126,7 @@ class SimNetwork:
         # The overlay key of the session each of those arrived on (the relay's when relayed).
         self.message_sessions: dict[tuple, list] = collections.defaultdict(list)
         self.taps = []  # callables (source, destination, datagram): see every datagram sent
+        self.boot_hooks = []  # callables (host): a node was made, before it starts
 
     # --- topology --------------------------------------------------------------------------
     def identity_for(self, index: int, owner_key: bytes | None = None) -> Identity:
@@ -179,6 +180,8 @@ class SimNetwork:
                                 on_message=message, on_request=request, bindings=host.bindings)
         host.up = True
         host.scheduled = None
+        for hook in self.boot_hooks:
+            hook(host)
         host.node.start(self.now)
         self._flush(host)
 

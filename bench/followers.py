@@ -1,0 +1,262 @@
+"""Follower multicast against broadcast, in the deterministic simulator (the real core, a fake
+clock): the scenario of docs/SCALING.md.
+
+N servers, each its owner's; a follow graph with Zipf popularity (the most followed author is
+followed by half the network, the median author by about 20 servers); 1% datagram loss; 10% of
+the servers crash at a random time and come back 5-30 s later (state lost; a returning server
+joins its follows' channels again, as its node does from its stored follow list). Authors post
+once a second, the most followed and a little followed author among them; the same posts are
+sent twice, on two networks grown alike from one seed: by broadcast (the baseline) and down the
+authors' channels.
+
+Printed, each against its target:
+  - delivery to followers that are up at the end (catch-up included)       >= 99.9%
+  - servers holding a post of an author their owner does not follow        0
+  - copies the author's home sends per post (most and least followed)      <= 16
+  - payload bytes received per server, followers / broadcast, median       <= 5%
+  - tree depth (max over the posting authors' trees)                       <= log16 N + 2
+  - delivery latency p99, followers / broadcast                            <= 3
+  - channel control messages per server per minute, by follows quartile, and at two sizes
+
+    python bench/followers.py                # N = 1,000 and 250 (minutes)
+    python bench/followers.py --nodes 3000   # larger
+    python bench/followers.py --small        # N = 40 and 80 (a minute; run by the test suite)
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import random
+import statistics
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from nostrp2p.mesh import limits  # noqa: E402
+from nostrp2p.mesh.sim import LinkModel  # noqa: E402
+from nostrp2p.mesh.sim.followers import Followers  # noqa: E402
+from overlay_sim import grow  # noqa: E402  (the broadcast benchmark grows its networks alike)
+
+PAYLOAD_SIZE = 400  # about a signed kind 1 event of a sentence
+
+
+def zipf_follows(nodes, rng, median_followers=20):
+    """author address -> set of follower addresses. Rank r has round(N/2 * r^-s) followers, s
+    chosen so that the median rank has ``median_followers``."""
+    n = len(nodes)
+    half = n / 2
+    s = 1 - math.log(median_followers) / math.log(half) if half > median_followers else 0.5
+    authors = list(nodes)
+    rng.shuffle(authors)
+    graph = {}
+    for rank, author in enumerate(authors, start=1):
+        count = max(1, min(n - 1, round(half * rank ** -s)))
+        others = [a for a in nodes if a != author] if count > n // 4 else None
+        if others is not None:
+            graph[author] = set(rng.sample(others, count))
+        else:
+            chosen = set()
+            while len(chosen) < count:
+                pick = nodes[rng.randrange(n)]
+                if pick != author:
+                    chosen.add(pick)
+            graph[author] = chosen
+    return graph, authors
+
+
+def plan_run(nodes, authors, rng, duration, churn):
+    """The churn plan and who posts when, the same for both modes."""
+    events = []
+    for address in rng.sample(nodes[1:], int(churn * len(nodes))):
+        down = rng.uniform(5, duration - 40)
+        events.append((down, "crash", address))
+        events.append((down + rng.uniform(5, 30), "restart", address))
+    posters = [authors[0], authors[len(authors) // 2], authors[-1]]  # most, median, least followed
+    posts = []
+    for k in range(int(duration - 30)):
+        author = posters[k % 3] if k % 2 == 0 else rng.choice(authors)
+        posts.append((float(k), author, b"p%07d" % k + b"." * (PAYLOAD_SIZE - 8)))
+    return sorted(events), posts, posters
+
+
+def run_mode(mode, n, seed, loss, duration, churn):
+    link = LinkModel(loss=loss)
+    net, nodes = grow(n, seed, link=link)
+    rng = random.Random(seed * 7 + 1)
+    graph, authors = zipf_follows(nodes, rng)
+    churn_plan, posts, posters = plan_run(nodes, authors, rng, duration, churn)
+    followers = Followers(net) if mode == "followers" else None
+    if followers is not None:
+        for author, fans in graph.items():
+            owner = net.owner_of(author)
+            for fan in sorted(fans):  # sorted: sets of addresses iterate by hash, per process
+                followers.follows[fan].add(owner)
+                net.node(fan).channels.subscribe(owner, net.now)
+        for address in nodes:
+            net._flush(net.hosts[address])
+        net.run_for(40)  # the trees form
+    before = {a: net.hosts[a].stats() for a in nodes}
+    start = net.now
+    sent = []  # (author, payload, at, mid or None, followers up when sent, root copies before)
+    plan = list(churn_plan)
+    for offset, author, payload in posts:
+        net.run_until(start + offset)
+        while plan and plan[0][0] <= offset:
+            _, action, address = plan.pop(0)
+            getattr(net, action)(address)
+        if not net.hosts[author].up:
+            continue
+        up = graph[author] & set(net.live())
+        if followers is not None:
+            root = net.node(author)
+            copies_before = root.stats["channel_post_sent"]
+            followers.publish(author, payload)
+            sent.append((author, payload, net.now, None, root.stats["channel_post_sent"] - copies_before, up))
+        else:
+            sent.append((author, payload, net.now, net.broadcast(author, payload), None, up))
+    net.run_until(start + duration)
+    net.run_for(60)  # returned servers catch up
+    minutes = (net.now - start) / 60
+    alive = set(net.live())
+    pairs = delivered = 0
+    latencies = []
+    for author, payload, at, mid, _, up in sent:
+        owner = net.owner_of(author)
+        fans = graph[author] & alive
+        pairs += len(fans)
+        for fan in fans:
+            if followers is not None:
+                when = followers.received[fan].get((owner, payload))
+            else:
+                when = net.deliveries[mid].get(fan)
+            if when is not None:
+                delivered += 1
+                if fan in up:  # latency of live delivery (not of a catch-up after downtime)
+                    latencies.append(when - at)
+    latencies.sort()
+    received_bytes, control = {}, {}
+    for address in nodes:
+        stats = net.hosts[address].stats()
+        old = before[address]
+        if followers is not None:
+            received_bytes[address] = stats["channel_post_bytes_received"] - old["channel_post_bytes_received"]
+            control[address] = (stats["channel_control_sent"] - old["channel_control_sent"]) / minutes
+        else:
+            gossip = (stats["delivered"] - old["delivered"]) + (stats["duplicate_gossip"] - old["duplicate_gossip"])
+            received_bytes[address] = gossip * PAYLOAD_SIZE
+    result = {
+        "mode": mode, "nodes": n, "posts": len(sent), "pairs": pairs,
+        "delivery": delivered / pairs if pairs else 1.0,
+        "latency_p99": latencies[int(0.99 * (len(latencies) - 1))] if latencies else 0.0,
+        "latency_median": latencies[len(latencies) // 2] if latencies else 0.0,
+        "received_bytes": received_bytes,
+        "graph": graph, "authors": authors, "posters": posters,
+    }
+    if followers is not None:
+        follows_of = {a: len(followers.follows[a]) for a in nodes}
+        strangers = sum(1 for a in nodes for (owner, _) in followers.received[a]
+                        if owner not in followers.follows[a])
+        copies = {}
+        for author, _, _, _, count, _ in sent:
+            copies.setdefault(author, []).append(count)
+        depths = []
+        for poster in posters:
+            found = followers.depths(net.owner_of(poster))
+            if found:
+                depths.append(max(found.values()))
+        memberships = sum(len(net.node(a).channels.channels) - 1 for a in nodes if net.hosts[a].up)
+        follows = sum(len(followers.follows[a]) for a in nodes if net.hosts[a].up)
+        result.update(strangers=strangers, copies=copies, depth=max(depths) if depths else 0,
+                      forwarding=memberships / follows - 1 if follows else 0.0,
+                      control=control, follows_of=follows_of,
+                      gaps_unfilled=net.total("channel_gap_unfilled"))
+    return result
+
+
+def compare(n, seed, loss, duration, churn):
+    began = time.perf_counter()
+    base = run_mode("broadcast", n, seed, loss, duration, churn)
+    tree = run_mode("followers", n, seed, loss, duration, churn)
+    ratios = sorted(tree["received_bytes"][a] / base["received_bytes"][a]
+                    for a in base["received_bytes"] if base["received_bytes"][a])
+    graph = tree["graph"]
+    posters = tree["posters"]
+    copies = {p: max(tree["copies"].get(p, [0])) for p in posters}
+    control = tree["control"]
+    by_follows = sorted(control, key=lambda a: tree["follows_of"][a])
+    quartiles = []
+    for q in range(4):
+        part = by_follows[q * len(by_follows) // 4:(q + 1) * len(by_follows) // 4]
+        quartiles.append((statistics.mean(tree["follows_of"][a] for a in part),
+                          statistics.mean(control[a] for a in part)))
+    return {
+        "nodes": n,
+        "delivery": tree["delivery"], "delivery_broadcast": base["delivery"],
+        "pairs": tree["pairs"], "posts": tree["posts"],
+        "strangers": tree["strangers"],
+        "copies_most": copies[posters[0]], "followers_most": len(graph[posters[0]]),
+        "copies_least": copies[posters[2]], "followers_least": len(graph[posters[2]]),
+        "received_ratio_median": ratios[len(ratios) // 2],
+        "received_ratio_p90": ratios[int(0.9 * (len(ratios) - 1))],
+        "depth": tree["depth"], "depth_bound": math.log(n, 16) + 2,
+        "latency_p99": tree["latency_p99"], "latency_p99_broadcast": base["latency_p99"],
+        "latency_ratio": tree["latency_p99"] / base["latency_p99"] if base["latency_p99"] else 0.0,
+        "control_mean": statistics.mean(control.values()),
+        "follows_mean": statistics.mean(tree["follows_of"].values()),
+        "control_by_follows": quartiles,
+        "gaps_unfilled": tree["gaps_unfilled"],
+        "forwarding": tree["forwarding"],
+        "wall": time.perf_counter() - began,
+    }
+
+
+def report(row):
+    print(f"N = {row['nodes']}: {row['posts']} posts, {row['pairs']} (post, follower up at the end) pairs; "
+          f"wall time {row['wall']:.0f} s")
+    print(f"  delivery to followers: followers mode {row['delivery']:.4%} [target >= 99.9%], "
+          f"broadcast {row['delivery_broadcast']:.4%}; gaps given up {row['gaps_unfilled']}")
+    print(f"  posts of unfollowed authors held: {row['strangers']} [target 0]; channels forwarded "
+          f"without following: {row['forwarding']:.2f} per follow")
+    print(f"  copies from the author's home per post: {row['copies_most']} for {row['followers_most']} "
+          f"followers, {row['copies_least']} for {row['followers_least']} [target <= {limits.CHANNEL_CHILDREN_MAX}]")
+    print(f"  payload bytes received, followers / broadcast: median {row['received_ratio_median']:.2%} "
+          f"[target <= 5%], p90 {row['received_ratio_p90']:.2%}")
+    print(f"  tree depth {row['depth']} [target <= log16 N + 2 = {row['depth_bound']:.1f}]; "
+          f"latency p99 {row['latency_p99']:.2f} s vs broadcast {row['latency_p99_broadcast']:.2f} s "
+          f"= {row['latency_ratio']:.2f} x [target <= 3]")
+    quartiles = ", ".join(f"{f:.0f} follows: {c:.1f}" for f, c in row["control_by_follows"])
+    print(f"  channel control messages per server per minute: mean {row['control_mean']:.1f} "
+          f"(mean follows {row['follows_mean']:.1f}); "
+          f"by follows quartile {quartiles}")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--small", action="store_true", help="a quick run (the test suite's)")
+    parser.add_argument("--nodes", type=int, default=1000, help="servers in the larger run")
+    parser.add_argument("--duration", type=float, default=150.0, help="simulated seconds of posting")
+    parser.add_argument("--seed", type=int, default=2100)
+    args = parser.parse_args(argv)
+    sizes = (40, 80) if args.small else (max(60, args.nodes // 4), args.nodes)
+    duration = 70.0 if args.small else args.duration
+    began = time.perf_counter()
+    rows = []
+    for n in sizes:
+        row = compare(n, args.seed, 0.01, duration, 0.10)
+        report(row)
+        rows.append(row)
+    small, large = rows
+    per_follow = [r["control_mean"] / r["follows_mean"] for r in rows]
+    print(f"control per server per follow per minute: {per_follow[0]:.2f} at N = {small['nodes']}, "
+          f"{per_follow[1]:.2f} at N = {large['nodes']}: {per_follow[1] / per_follow[0]:.2f} x "
+          f"[log N ratio {math.log(large['nodes']) / math.log(small['nodes']):.2f}, N ratio "
+          f"{large['nodes'] / small['nodes']:.1f}]")
+    print(f"total wall time {time.perf_counter() - began:.0f} s")
+    return rows
+
+
+if __name__ == "__main__":
+    sys.exit(0 if main() else 1)

@@ -1,0 +1,661 @@
+"""Follower channels: one dissemination tree per author, made of routing hops (Scribe over our
+XOR routing; docs/PROTOCOL.md "Channels", docs/SCALING.md for the costs).
+
+A server that wants an author's posts *subscribes* to the author's channel: it sends JOIN to the
+contact of its routing table nearest the author's route id (strictly nearer than itself, so a
+join always moves toward the author and cannot loop), and that server takes it as a child. A
+server that was not in the channel yet becomes a *forwarder* and joins onward the same way,
+until a join reaches a server already in the tree or the author's own server, the *root* (found
+by the routing table or, when no contact is nearer, by the locator: the server the author's
+owner key is bound to). Each server keeps at most CHANNEL_CHILDREN_MAX children per channel; a
+join past that is pushed down to one of them (REDIRECT), so the root sends a bounded number of
+copies of each post however many followers it has.
+
+Posts go down the tree numbered by the root (epoch, seq). Every member keeps the last
+CHANNEL_LOG_POSTS; a member that sees a gap pulls the missing posts from its parent, and what
+the parent does not hold from the root directly. Children send a HEARTBEAT to each parent every
+CHANNEL_HEARTBEAT_INTERVAL; its STATE answer says whether they are still children and where
+each channel stands, so a parent that forgot them (it restarted) or a lost last post is seen,
+and a parent that stops answering is left for another. A parent that is also an active
+neighbour is noticed sooner through the link keepalives (``peer_lost``). Forwarders pass posts
+on and deliver upward only the channels they subscribed to: they carry, they do not store.
+
+Trust: posts are signed events (the node verifies them), so a forwarder can withhold but not
+forge them; a follower that cannot fill a gap from its parent asks the root.
+"""
+
+from __future__ import annotations
+
+import collections
+
+from nostrp2p.mesh import channel_messages as cm, limits, wire
+from nostrp2p.mesh.descriptor import Descriptor
+from nostrp2p.mesh.messages import KIND_CHANNEL
+from nostrp2p.mesh.routing import route_id
+
+
+class Member:
+    """A tree neighbour as a channel message made it known: its overlay key, the owner it is
+    believed to serve, and the address its session has (a (host, port), or the relay path of a
+    session made through a relay), which is where channel messages to it go."""
+
+    __slots__ = ("overlay_key", "owner", "address")
+
+    def __init__(self, overlay_key: bytes, owner: bytes, address):
+        self.overlay_key = overlay_key
+        self.owner = owner
+        self.address = address
+
+
+class Channel:
+    __slots__ = ("author", "target", "subscribed", "parent", "joining", "tried", "join_timer",
+                 "children", "epoch", "last_seq", "log", "floor", "parent_heard", "pulling",
+                 "caught_up", "retry_timer", "retry_delay", "pushed")
+
+    def __init__(self, author: bytes):
+        self.author = author
+        self.target = route_id(author)
+        self.subscribed = False
+        self.parent: Descriptor | Member | None = None
+        self.joining: Descriptor | Member | None = None  # the candidate asked, while we wait
+        self.tried: set[bytes] = set()  # candidates that failed us since the last success
+        self.join_timer = None
+        self.retry_timer = None
+        self.retry_delay = limits.CHANNEL_REJOIN_DELAY
+        self.children: dict[bytes, list] = {}  # overlay key -> [descriptor, last heard]
+        self.epoch = 0  # 0: not known yet
+        self.last_seq = 0
+        self.log: collections.OrderedDict[int, bytes] = collections.OrderedDict()  # seq -> payload
+        self.floor = 0  # sequences at or below this are old news (delivered or given up)
+        self.parent_heard = 0.0
+        self.pulling: dict[int, float] = {}  # seq -> when asked (of the parent; then the root)
+        self.caught_up = False  # the join catch-up was asked for
+        self.pushed = 0  # joins pushed down so far: they go to the children in turn
+
+    def in_tree(self, own_owner: bytes) -> bool:
+        return self.parent is not None or self.author == own_owner
+
+
+class Channels:
+    def __init__(self, node, router, sender):
+        self.node = node  # the core: identity, rng, timers, counters, sending
+        self.router = router
+        self.sender = sender  # arq.Sender: every channel message is a reliable unicast
+        self.own = node.identity.owner_key
+        self.own_key = node.identity.public_key
+        self.channels: dict[bytes, Channel] = {}
+        self.child_channels = collections.Counter()  # overlay key -> channels it is our child in
+        self.on_post = None  # (author, payload, epoch, seq, now) for subscribed channels
+        # Every post held in any channel's log, oldest first, with its size: the logs of all
+        # channels together hold at most CHANNEL_LOGS_BYTES.
+        self.logged: collections.OrderedDict[tuple, int] = collections.OrderedDict()
+        self.log_bytes = 0
+        self.epoch = 0
+        self._next_seq = 0
+        self.started = False
+
+    # --- what the core and the service call --------------------------------------------------
+    def start(self, now: float) -> None:
+        self.started = True
+        self.epoch = max(1, int(now * 1000))
+        own = self._channel(self.own, now)
+        own.epoch = self.epoch
+        for channel in list(self.channels.values()):
+            if channel.subscribed and not channel.in_tree(self.own):
+                self._seek_parent(channel, now)
+        self.node.timers.call_at(now + limits.CHANNEL_HEARTBEAT_INTERVAL, self._heartbeat)
+
+    def subscribe(self, author: bytes, now: float) -> None:
+        """Deliver ``author``'s posts upward (``on_post``) from now on: join its tree, and pull
+        its recent posts once joined."""
+        if author == self.own:
+            return
+        channel = self.channels.get(author)
+        if channel is None:
+            if len(self.channels) >= limits.MAX_CHANNELS:
+                self.node.count("drop_channel_table_full")
+                return
+            channel = self._channel(author, now)
+        if channel.subscribed:
+            return
+        channel.subscribed = True
+        channel.caught_up = False
+        if channel.parent is not None:
+            # We forwarded this channel already: what we carried is now ours too.
+            for seq, payload in list(channel.log.items())[-limits.CHANNEL_CATCH_UP_POSTS:]:
+                self._deliver(channel, seq, payload, now)
+            self._catch_up(channel, now)
+        elif self.started and channel.joining is None:
+            self._seek_parent(channel, now)
+
+    def unsubscribe(self, author: bytes, now: float) -> None:
+        channel = self.channels.get(author)
+        if channel is None or not channel.subscribed:
+            return
+        channel.subscribed = False
+        self._maybe_leave(channel, now)
+
+    def subscriptions(self) -> set:
+        return {a for a, c in self.channels.items() if c.subscribed}
+
+    def publish(self, payload: bytes, now: float) -> tuple[int, int]:
+        """Send a post of our own owner down our own tree; its (epoch, seq)."""
+        if len(payload) > limits.MAX_CHANNEL_PAYLOAD:
+            raise ValueError(f"a post of {len(payload)} bytes is over MAX_CHANNEL_PAYLOAD")
+        channel = self._channel(self.own, now)
+        self._next_seq += 1
+        seq = self._next_seq
+        channel.last_seq = seq
+        self._keep(channel, seq, payload)
+        self.node.count("channel_published")
+        message = cm.encode(cm.Post(self.own, self.epoch, seq, False, payload))
+        for desc, _ in list(channel.children.values()):
+            self._send_to_child(channel, desc, message, now)
+        return self.epoch, seq
+
+    def peer_lost(self, overlay_key: bytes, now: float) -> None:
+        """The links gave up on a server (keepalives): it is no parent or child of ours now."""
+        for channel in list(self.channels.values()):
+            if channel.parent is not None and channel.parent.overlay_key == overlay_key:
+                self._parent_lost(channel, now)
+            elif overlay_key in channel.children:
+                self._drop_child(channel, overlay_key, now)
+
+    # --- joining -----------------------------------------------------------------------------
+    def _channel(self, author: bytes, now: float) -> Channel:
+        channel = self.channels.get(author)
+        if channel is None:
+            channel = self.channels[author] = Channel(author)
+        return channel
+
+    def _candidates(self, channel: Channel) -> list[Descriptor]:
+        """Routing contacts nearer the author than we are, nearest first (the author's server
+        first of all when the table holds it). A contact claiming the author's key is taken as
+        the root only as the claims allow (docs/PROTOCOL.md "Owner bindings": not when that key
+        is bound to another server); the locator answers the same way."""
+        own_distance = route_id(self.own) ^ channel.target
+        claims, now = self.node.claims, self.node.last_now
+        out = []
+        for desc in self.router.table.closest(channel.target, limits.ROUTING_BUCKET_SIZE * 2,
+                                              exclude=channel.tried):
+            if desc.owner == channel.author:
+                if claims.accepts(desc.overlay_key, desc.owner, now):
+                    out.append(desc)
+            elif route_id(desc.owner) ^ channel.target < own_distance:
+                out.append(desc)
+        return out
+
+    def _seek_parent(self, channel: Channel, now: float) -> None:
+        if channel.author == self.own or channel.joining is not None or not self.node.running:
+            return
+        candidates = self._candidates(channel)
+        if candidates:
+            self._join(channel, candidates[0], 0, now)
+            return
+        # No contact nearer than us: the locator finds the author's (bound) server itself.
+        self.node.count("channel_join_located")
+
+        def located(desc, now):
+            if self.channels.get(channel.author) is not channel or channel.parent is not None \
+                    or channel.joining is not None:
+                return
+            if desc is None or desc.overlay_key in channel.tried:
+                self._retry_later(channel, now)
+            else:
+                self._join(channel, desc, 0, now)
+
+        self.router.locate(channel.author, now, located)
+
+    def _retry_later(self, channel, now):
+        channel.tried.clear()
+        if channel.retry_timer is not None:
+            return
+        self.node.count("channel_join_postponed")
+
+        def again(now):
+            channel.retry_timer = None
+            if self.channels.get(channel.author) is channel and channel.parent is None and \
+                    self._wanted(channel):
+                self._seek_parent(channel, now)
+
+        channel.retry_timer = self.node.timers.call_at(now + channel.retry_delay, again)
+        channel.retry_delay = min(limits.CHANNEL_REJOIN_DELAY_MAX, 2 * channel.retry_delay)
+
+    def _join(self, channel, desc, redirects, now):
+        channel.joining = desc
+        self.node.count("channel_join_sent")
+        self._send(desc, cm.Join(channel.author, redirects), now,
+                   failed=lambda now: self._join_failed(channel, desc, now))
+        if channel.join_timer is not None:
+            channel.join_timer.cancel()
+        channel.join_timer = self.node.timers.call_at(
+            now + limits.CHANNEL_JOIN_TIMEOUT, lambda now: self._join_failed(channel, desc, now))
+
+    def _join_failed(self, channel, desc, now):
+        if channel.joining is None or channel.joining.overlay_key != desc.overlay_key:
+            return
+        self.node.count("channel_join_failed")
+        channel.joining = None
+        channel.tried.add(desc.overlay_key)
+        self._seek_parent(channel, now)
+
+    def _wanted(self, channel) -> bool:
+        return channel.subscribed or bool(channel.children) or channel.author == self.own
+
+    def _parent_lost(self, channel, now):
+        lost = channel.parent
+        channel.parent = None
+        if lost is not None:
+            channel.tried.add(lost.overlay_key)
+        self.node.count("channel_parent_lost")
+        if self._wanted(channel):
+            self._seek_parent(channel, now)
+        else:
+            self._forget(channel)
+
+    def _maybe_leave(self, channel, now):
+        if self._wanted(channel):
+            return
+        if channel.parent is not None:
+            self._send(channel.parent, cm.Leave(channel.author), now)
+        self._forget(channel)
+
+    def _forget(self, channel):
+        for timer in (channel.join_timer, channel.retry_timer):
+            if timer is not None:
+                timer.cancel()
+        for overlay_key in channel.children:
+            self._uncount_child(overlay_key)
+        self._clear_log(channel)
+        self.channels.pop(channel.author, None)
+
+    # --- receiving -----------------------------------------------------------------------------
+    def received(self, peer, payload: bytes, now: float) -> None:
+        """A KIND_CHANNEL unicast from ``peer`` (its overlay key authenticated by its session, or
+        vouched for by the relay that carried it)."""
+        try:
+            message = cm.decode(payload)
+        except wire.MalformedFrame:
+            self.node.count("drop_malformed_channel")
+            return
+        # The owner it is believed to serve: its claim, unless that owner is bound to another
+        # server (then nobody's), so that only the author's bound server counts as the root.
+        sender = Member(peer.overlay_key, self.node.believed_owner(peer), peer.address)
+        handler = getattr(self, "_on_" + type(message).__name__.lower())
+        handler(sender, message, now)
+
+    def _on_join(self, sender, message, now):
+        author = message.author
+        channel = self.channels.get(author)
+        if channel is None:
+            if len(self.channels) >= limits.MAX_CHANNELS:
+                self.node.count("channel_join_refused_full")
+                self._send(sender, cm.Refuse(author), now)
+                return
+            channel = self._channel(author, now)
+        if sender.overlay_key in channel.children:
+            channel.children[sender.overlay_key] = [sender, now]
+            self._send(sender, cm.Accept(author, channel.epoch, channel.last_seq), now)
+            return
+        if (channel.parent is not None and channel.parent.overlay_key == sender.overlay_key) or \
+                sender.owner == author or \
+                self.child_channels[sender.overlay_key] >= limits.CHANNELS_PER_CHILD:
+            self.node.count("channel_join_refused")
+            self._send(sender, cm.Refuse(author), now)
+            if not self._wanted(channel):
+                self._forget(channel)
+            return
+        if len(channel.children) >= limits.CHANNEL_CHILDREN_MAX:
+            if message.redirects >= limits.CHANNEL_MAX_REDIRECTS:
+                self.node.count("channel_join_refused")
+                self._send(sender, cm.Refuse(author), now)
+                return
+            # Scribe's bottleneck remover, at join time: the joiner goes one level down, to
+            # each child in turn, so that a level fills before the next one starts.
+            children = list(channel.children.values())
+            below = children[channel.pushed % len(children)][0]
+            channel.pushed += 1
+            self.node.count("channel_join_pushed_down")
+            to = self._descriptor_of(below)
+            if to is None:  # reached through a relay and not in our table: no address to give
+                self.node.count("channel_join_refused")
+                self._send(sender, cm.Refuse(author), now)
+                return
+            self._send(sender, cm.Redirect(author, to, message.redirects + 1), now)
+            return
+        channel.children[sender.overlay_key] = [sender, now]
+        self.child_channels[sender.overlay_key] += 1
+        self.node.count("channel_child_added")
+        self._send(sender, cm.Accept(author, channel.epoch, channel.last_seq), now)
+        if not channel.in_tree(self.own):
+            self._seek_parent(channel, now)  # a forwarder now: the join goes on toward the root
+
+    def _answered_join(self, channel, sender) -> bool:
+        if channel is None or channel.joining is None or \
+                channel.joining.overlay_key != sender.overlay_key:
+            self.node.count("drop_unasked_channel_answer")
+            return False
+        channel.joining = None
+        if channel.join_timer is not None:
+            channel.join_timer.cancel()
+            channel.join_timer = None
+        return True
+
+    def _on_accept(self, sender, message, now):
+        channel = self.channels.get(message.author)
+        if not self._answered_join(channel, sender):
+            return
+        if sender.overlay_key in channel.children:  # a cycle: it is below us
+            self._send(sender, cm.Leave(channel.author), now)
+            channel.tried.add(sender.overlay_key)
+            self._seek_parent(channel, now)
+            return
+        channel.parent = sender
+        channel.parent_heard = now
+        channel.tried.clear()
+        channel.retry_delay = limits.CHANNEL_REJOIN_DELAY
+        self.node.count("channel_joined")
+        self._learn(channel, message.epoch, message.last_seq, now)
+
+    def _on_redirect(self, sender, message, now):
+        channel = self.channels.get(message.author)
+        if not self._answered_join(channel, sender):
+            return
+        to = message.to
+        if to.overlay_key == self.own_key or to.overlay_key in channel.children:
+            channel.tried.add(sender.overlay_key)
+            self._seek_parent(channel, now)
+            return
+        self._join(channel, to, message.redirects, now)
+
+    def _on_refuse(self, sender, message, now):
+        channel = self.channels.get(message.author)
+        if not self._answered_join(channel, sender):
+            return
+        channel.tried.add(sender.overlay_key)
+        self._seek_parent(channel, now)
+
+    def _on_leave(self, sender, message, now):
+        channel = self.channels.get(message.author)
+        if channel is None:
+            return
+        if sender.overlay_key in channel.children:
+            self._drop_child(channel, sender.overlay_key, now)
+        elif channel.parent is not None and channel.parent.overlay_key == sender.overlay_key:
+            self._parent_lost(channel, now)  # it dropped us (a cycle, or it is leaving)
+
+    def _descriptor_of(self, member) -> Descriptor | None:
+        """How to name ``member`` to another server (in a REDIRECT)."""
+        if isinstance(member, Descriptor):
+            return member
+        if isinstance(member.address, tuple):
+            host, port = member.address
+            return Descriptor(member.overlay_key, member.owner, str(host), int(port))
+        return self.router.table.descriptor_of(member.overlay_key)
+
+    def _drop_child(self, channel, overlay_key, now):
+        if channel.children.pop(overlay_key, None) is not None:
+            self._uncount_child(overlay_key)
+            self.node.count("channel_child_dropped")
+        self._maybe_leave(channel, now)
+
+    def _uncount_child(self, overlay_key):
+        self.child_channels[overlay_key] -= 1
+        if self.child_channels[overlay_key] <= 0:
+            del self.child_channels[overlay_key]
+
+    # --- posts ---------------------------------------------------------------------------------
+    def _on_post(self, sender, message, now):
+        self.node.stats["channel_post_bytes_received"] += len(message.payload)
+        channel = self.channels.get(message.author)
+        from_parent = channel is not None and channel.parent is not None and \
+            channel.parent.overlay_key == sender.overlay_key
+        from_root = sender.owner == message.author
+        asked = message.repair and channel is not None and message.seq in channel.pulling
+        if channel is None or not (from_parent or from_root or asked):
+            self.node.count("drop_unasked_channel_post")
+            return
+        if message.epoch < channel.epoch:
+            self.node.count("channel_post_old_epoch")
+            return
+        if message.epoch > channel.epoch:
+            first = channel.epoch == 0
+            channel.epoch, channel.last_seq, channel.floor = message.epoch, 0, 0
+            self._clear_log(channel)
+            channel.pulling.clear()
+            if first:
+                # The first post we see: a forwarder owes nothing before it, a follower the
+                # catch-up's worth. (Not first: a restarted root's new numbering, all owed.)
+                catch_up = limits.CHANNEL_CATCH_UP_POSTS if channel.subscribed else 0
+                channel.floor = max(0, message.seq - 1 - catch_up)
+                channel.caught_up = True
+        seq = message.seq
+        if seq <= channel.floor or seq in channel.log:
+            self.node.count("channel_post_duplicate")
+            return
+        channel.pulling.pop(seq, None)
+        self._keep(channel, seq, message.payload)
+        previous = channel.last_seq
+        channel.last_seq = max(channel.last_seq, seq)
+        out = cm.encode(cm.Post(channel.author, channel.epoch, seq, message.repair, message.payload))
+        for desc, _ in list(channel.children.values()):
+            if desc.overlay_key != sender.overlay_key:
+                self._send_to_child(channel, desc, out, now)
+        if channel.subscribed:
+            self._deliver(channel, seq, message.payload, now)
+        if seq > previous + 1:
+            self._pull_missing(channel, now)
+
+    def _deliver(self, channel, seq, payload, now):
+        self.node.count("channel_delivered")
+        if self.on_post is not None:
+            self.on_post(channel.author, payload, channel.epoch, seq, now)
+
+    def _keep(self, channel, seq, payload):
+        channel.log[seq] = payload
+        self.logged[(channel.author, seq)] = len(payload)
+        self.log_bytes += len(payload)
+        while len(channel.log) > limits.CHANNEL_LOG_POSTS:
+            self._evict(channel, next(iter(channel.log)))
+        while self.log_bytes > limits.CHANNEL_LOGS_BYTES:
+            author, oldest = next(iter(self.logged))
+            self._evict(self.channels[author], oldest)
+
+    def _evict(self, channel, seq):
+        """Forget a logged post; it is old news from now on (a gap below it is given up)."""
+        channel.log.pop(seq)
+        self.log_bytes -= self.logged.pop((channel.author, seq))
+        channel.floor = max(channel.floor, min(channel.log) - 1 if channel.log else seq)
+
+    def _clear_log(self, channel):
+        for seq in channel.log:
+            self.log_bytes -= self.logged.pop((channel.author, seq))
+        channel.log.clear()
+
+    def _send_to_child(self, channel, desc, message, now):
+        self.node.count("channel_post_sent")
+        self._send_raw(desc, message, now,
+                       failed=lambda now: self._drop_child(channel, desc.overlay_key, now)
+                       if desc.overlay_key in channel.children else None)
+
+    # --- gaps and catch-up ---------------------------------------------------------------------
+    def _learn(self, channel, epoch, last_seq, now):
+        """A parent said where the channel stands."""
+        if epoch == 0:
+            return
+        if epoch > channel.epoch:
+            first = channel.epoch == 0
+            self._clear_log(channel)
+            channel.epoch, channel.pulling = epoch, {}
+            channel.floor = channel.last_seq = last_seq
+            if not first:
+                channel.floor = channel.last_seq = 0  # a restarted root: its new posts are owed
+        if epoch == channel.epoch:
+            if channel.subscribed and not channel.caught_up:
+                self._catch_up(channel, now)
+            if last_seq > channel.last_seq:
+                channel.last_seq = last_seq
+                self._pull_missing(channel, now)
+
+    def _catch_up(self, channel, now):
+        """Once per subscription: the author's recent posts (a new follow; a server back)."""
+        if channel.epoch == 0:
+            return
+        channel.caught_up = True
+        channel.floor = min(channel.floor, max(0, channel.last_seq - limits.CHANNEL_CATCH_UP_POSTS))
+        self._pull_missing(channel, now)
+
+    def _pull_missing(self, channel, now):
+        if channel.author == self.own or not (channel.subscribed or channel.children):
+            return
+        abandoned = now - 2 * limits.CHANNEL_PULL_RETRY  # asked, never answered either way
+        missing = [s for s in range(max(channel.floor + 1, channel.last_seq - limits.CHANNEL_PULL_MAX + 1),
+                                    channel.last_seq + 1)
+                   if s not in channel.log and channel.pulling.get(s, abandoned) <= abandoned]
+        if channel.last_seq - limits.CHANNEL_PULL_MAX > channel.floor:
+            channel.floor = channel.last_seq - limits.CHANNEL_PULL_MAX  # too far behind: given up
+        if not missing:
+            return
+        for seq in missing:
+            channel.pulling[seq] = now
+        self.node.count("channel_pull_sent")
+        target = channel.parent
+        if target is None:
+            self._pull_from_root(channel, missing, now)
+            return
+        self._send(target, cm.Pull(channel.author, channel.epoch, tuple(missing)), now,
+                   failed=lambda now: self._pull_from_root(channel, missing, now))
+        self.node.timers.call_at(now + limits.CHANNEL_PULL_RETRY,
+                                 lambda now: self._pull_overdue(channel, missing, now))
+
+    def _pull_overdue(self, channel, seqs, now):
+        still = [s for s in seqs if s in channel.pulling and s not in channel.log]
+        if still and self.channels.get(channel.author) is channel:
+            self._pull_from_root(channel, still, now)
+
+    def _pull_from_root(self, channel, seqs, now):
+        self.node.count("channel_pull_root")
+
+        def located(desc, now):
+            if desc is None or self.channels.get(channel.author) is not channel:
+                self._give_up(channel, seqs)
+                return
+            self._send(desc, cm.Pull(channel.author, channel.epoch, tuple(seqs)), now,
+                       failed=lambda now: self._give_up(channel, seqs))
+
+        self.router.locate(channel.author, now, located)
+
+    def _give_up(self, channel, seqs):
+        for seq in seqs:
+            if channel.pulling.pop(seq, None) is not None and seq not in channel.log:
+                self.node.count("channel_gap_unfilled")
+
+    def _on_pull(self, sender, message, now):
+        channel = self.channels.get(message.author)
+        if channel is None or message.epoch != channel.epoch:
+            self._send(sender, cm.NotHeld(message.author, message.epoch, message.seqs), now)
+            return
+        missing = []
+        for seq in message.seqs:
+            payload = channel.log.get(seq)
+            if payload is None:
+                missing.append(seq)
+            else:
+                self.node.count("channel_pull_answered")
+                self._send(sender, cm.Post(channel.author, channel.epoch, seq, True, payload), now)
+        if missing:
+            self._send(sender, cm.NotHeld(channel.author, channel.epoch, tuple(missing)), now)
+
+    def _on_notheld(self, sender, message, now):
+        channel = self.channels.get(message.author)
+        if channel is None or message.epoch != channel.epoch:
+            return
+        seqs = [s for s in message.seqs if s in channel.pulling]
+        if not seqs:
+            return
+        if sender.owner == channel.author:
+            self._give_up(channel, seqs)  # the root itself no longer holds them
+        else:
+            self._pull_from_root(channel, seqs, now)
+
+    # --- heartbeats ----------------------------------------------------------------------------
+    def _jittered(self) -> float:
+        if len(self.channels) <= 1:
+            # Only our own channel: nothing to tell anyone, and the randomness the rest of the
+            # core draws from stays as it was without channels.
+            return limits.CHANNEL_HEARTBEAT_INTERVAL
+        return limits.CHANNEL_HEARTBEAT_INTERVAL * self.node.rng.uniform(0.8, 1.2)
+
+    def _heartbeat(self, now):
+        if not self.node.running:
+            return
+        by_parent: dict[bytes, list] = {}
+        for channel in list(self.channels.values()):
+            if channel.parent is not None:
+                if now - channel.parent_heard > limits.CHANNEL_PARENT_TIMEOUT:
+                    self._parent_lost(channel, now)
+                    continue
+                by_parent.setdefault(channel.parent.overlay_key, [channel.parent, []])[1].append(
+                    (channel.author, channel.epoch, channel.last_seq))
+            elif self._wanted(channel) and channel.joining is None and channel.retry_timer is None:
+                self._seek_parent(channel, now)
+            for overlay_key, (desc, heard) in list(channel.children.items()):
+                if now - heard > limits.CHANNEL_CHILD_TIMEOUT:
+                    self._drop_child(channel, overlay_key, now)
+        for parent, entries in by_parent.values():
+            for i in range(0, len(entries), limits.CHANNEL_HEARTBEAT_AUTHORS):
+                chunk = tuple(entries[i:i + limits.CHANNEL_HEARTBEAT_AUTHORS])
+                self._send(parent, cm.Heartbeat(chunk), now,
+                           failed=lambda now, key=parent.overlay_key: self.peer_lost(key, now),
+                           acked=lambda now, key=parent.overlay_key, chunk=chunk:
+                           self._parent_alive(key, chunk, now))
+        self.node.timers.call_at(now + self._jittered(), self._heartbeat)
+
+    def _parent_alive(self, overlay_key, entries, now):
+        for author, _, _ in entries:
+            channel = self.channels.get(author)
+            if channel is not None and channel.parent is not None and \
+                    channel.parent.overlay_key == overlay_key:
+                channel.parent_heard = now
+
+    def _on_heartbeat(self, sender, message, now):
+        entries = []
+        for author, epoch, last_seq in message.entries:
+            channel = self.channels.get(author)
+            if channel is None or sender.overlay_key not in channel.children:
+                entries.append((author, False, 0, 0))
+                continue
+            channel.children[sender.overlay_key][1] = now
+            if channel.epoch and (epoch != channel.epoch or last_seq < channel.last_seq):
+                entries.append((author, True, channel.epoch, channel.last_seq))
+        if entries:
+            self._send(sender, cm.State(tuple(entries)), now)
+
+    def _on_state(self, sender, message, now):
+        for author, member, epoch, last_seq in message.entries:
+            channel = self.channels.get(author)
+            if channel is None or channel.parent is None or \
+                    channel.parent.overlay_key != sender.overlay_key:
+                continue
+            if not member:
+                self.node.count("channel_parent_forgot")
+                self._parent_lost(channel, now)
+                continue
+            channel.parent_heard = now
+            self._learn(channel, epoch, last_seq, now)
+
+    # --- sending -------------------------------------------------------------------------------
+    def _send(self, desc, message, now, failed=None, acked=None):
+        if not isinstance(message, cm.Post):
+            self.node.count("channel_control_sent")  # joins, heartbeats, pulls (for the bench)
+        self._send_raw(desc, cm.encode(message), now, failed, acked)
+
+    def _send_raw(self, desc, payload, now, failed=None, acked=None):
+        def done(error, _, now):
+            if error is not None and failed is not None:
+                failed(now)
+            elif error is None and acked is not None:
+                acked(now)
+
+        self.sender.start(self.node.rng.randbytes(16), desc.overlay_key, desc.address,
+                          KIND_CHANNEL, None, payload, now, done)

@@ -1,0 +1,78 @@
+"""Follower channels in the simulator: who follows whom (kept across crashes, as a server's
+store keeps its owner's follow list), what each server received of each author, and the trees
+as they stand (depth of each member below its root)."""
+
+from __future__ import annotations
+
+import collections
+
+
+class Followers:
+    def __init__(self, net):
+        self.net = net
+        self.follows: dict[tuple, set] = collections.defaultdict(set)  # address -> owner keys
+        # address -> {(author, payload): first received at}
+        self.received: dict[tuple, dict] = collections.defaultdict(dict)
+        net.boot_hooks.append(self._booted)
+        for host in net.hosts.values():
+            if host.node is not None:
+                self._booted(host)
+
+    def _booted(self, host):
+        address = host.address
+
+        def post(author, payload, epoch, seq, now):
+            self.received[address].setdefault((author, payload), now)
+
+        host.node.channels.on_post = post
+        for author in sorted(self.follows[address]):  # sorted: the same run in every process
+            host.node.channels.subscribe(author, self.net.now)
+
+    def follow(self, address, author: bytes) -> None:
+        self.follows[address].add(author)
+        self._tell(address, "subscribe", author)
+
+    def unfollow(self, address, author: bytes) -> None:
+        self.follows[address].discard(author)
+        self._tell(address, "unsubscribe", author)
+
+    def _tell(self, address, what, author):
+        host = self.net.hosts[address]
+        if host.up:  # a server that is down is told when it boots (from ``follows``)
+            getattr(host.node.channels, what)(author, self.net.now)
+            self.net._flush(host)
+
+    def publish(self, address, payload: bytes):
+        host = self.net.hosts[address]
+        sent = host.node.channels.publish(payload, self.net.now)
+        self.net._flush(host)
+        return sent
+
+    def got(self, address, author: bytes, payload: bytes) -> bool:
+        return (author, payload) in self.received[address]
+
+    def depths(self, author: bytes) -> dict:
+        """Address -> hops below the root, for every live member attached to ``author``'s tree
+        (a member whose chain of parents does not reach the root is left out)."""
+        by_key = {h.identity.public_key: a for a, h in self.net.hosts.items() if h.up}
+        out = {}
+        for address, host in self.net.hosts.items():
+            if not host.up:
+                continue
+            hops, current, seen = 0, address, set()
+            while True:
+                channel = self.net.node(current).channels.channels.get(author)
+                if channel is None or current in seen:
+                    break
+                if self.net.owner_of(current) == author:
+                    if current != address:
+                        out[address] = hops
+                    break
+                if channel.parent is None:
+                    break
+                seen.add(current)
+                current = by_key.get(channel.parent.overlay_key)
+                hops += 1
+                if current is None:
+                    break
+        return out

@@ -1,0 +1,45 @@
+"""Channel messages: every type round-trips; every malformed shape is refused."""
+
+from twisted.trial.unittest import TestCase
+
+from nostrp2p.mesh import channel_messages as cm, limits, wire
+from nostrp2p.mesh.descriptor import Descriptor
+
+A = b"a" * 32
+D = Descriptor(b"k" * 32, b"o" * 32, "127.0.0.1", 7000)
+
+SAMPLES = [
+    cm.Join(A, 0), cm.Accept(A, 1_700_000_000_000, 5), cm.Redirect(A, D, 1), cm.Refuse(A),
+    cm.Leave(A), cm.Post(A, 7, 1, False, b"event"), cm.Heartbeat(((A, 7, 3),)),
+    cm.State(((A, True, 7, 4),)), cm.Pull(A, 7, (1, 2)), cm.NotHeld(A, 7, (2,)),
+]
+
+MALFORMED = {
+    "empty": b"",
+    "not msgpack": b"\xc1",
+    "not an array": wire.pack({"a": 1}),
+    "unknown type": wire.pack([99, A]),
+    "short key": wire.pack([cm.JOIN, b"a" * 31, 0]),
+    "too many redirects": wire.pack([cm.JOIN, A, limits.CHANNEL_MAX_REDIRECTS + 1]),
+    "missing field": wire.pack([cm.ACCEPT, A, 1]),
+    "extra field": wire.pack([cm.LEAVE, A, 1]),
+    "sequence zero": wire.pack([cm.POST, A, 1, 0, False, b""]),
+    "repair not a boolean": wire.pack([cm.POST, A, 1, 1, 1, b""]),
+    "negative epoch": wire.pack([cm.PULL, A, -1, [1]]),
+    "too many pulled": wire.pack([cm.PULL, A, 1, list(range(1, limits.CHANNEL_PULL_MAX + 2))]),
+    "heartbeat entry short": wire.pack([cm.HEARTBEAT, [[A, 1]]]),
+    "state member not a boolean": wire.pack([cm.STATE, [[A, 1, 1, 1]]]),
+    "redirect to a named host": wire.pack([cm.REDIRECT, A, [b"k" * 32, b"o" * 32, "example.org", 1], 0]),
+}
+
+
+class ChannelMessageTests(TestCase):
+    def test_every_type_round_trips(self):
+        self.assertEqual(len({type(s) for s in SAMPLES}), 10)
+        for sample in SAMPLES:
+            self.assertEqual(cm.decode(cm.encode(sample)), sample)
+
+    def test_each_malformed_shape_is_refused(self):
+        for what, payload in MALFORMED.items():
+            with self.assertRaises(wire.MalformedFrame, msg=what):
+                cm.decode(payload)

@@ -1,0 +1,297 @@
+"""Follower channels in the simulator: an author's posts reach its followers along a tree of
+routing hops, never other servers' owners; the root sends a bounded number of copies; lost
+parents, lost posts and downtime are repaired; joins are bounded per channel and per peer."""
+
+from unittest import mock
+
+from twisted.trial.unittest import TestCase
+
+from nostrp2p.mesh import channel_messages as cm, limits
+from nostrp2p.mesh.messages import KIND_CHANNEL
+from nostrp2p.mesh.sim import LinkModel
+from nostrp2p.mesh.sim.followers import Followers
+from tests.mesh.helpers import grow
+
+LOSSY = LinkModel(loss=0.01, jitter=0.02)
+
+
+def _settle_until(net, condition, limit=120.0, step=1.0):
+    deadline = net.now + limit
+    while net.now < deadline and not condition():
+        net.run_for(step)
+    return condition()
+
+
+class ChannelTreeTests(TestCase):
+    def setUp(self):
+        self.net, self.nodes = grow(60, seed=5, link=LOSSY, spacing=0.1, settle=30)
+        self.f = Followers(self.net)
+        self.author = self.nodes[7]
+        self.owner = self.net.owner_of(self.author)
+        self.followers = [a for a in self.nodes if a != self.author][:40]
+        for address in self.followers:
+            self.f.follow(address, self.owner)
+        self.net.run_for(20)
+
+    def _everyone_got(self, payload, who=None):
+        return all(self.f.got(a, self.owner, payload) for a in (who or self.followers)
+                   if self.net.hosts[a].up)
+
+    def test_posts_reach_every_follower_and_no_other_owner(self):
+        for k in range(5):
+            self.f.publish(self.author, b"post %d" % k)
+            self.net.run_for(2)
+        self.net.run_for(10)
+        for k in range(5):
+            self.assertTrue(self._everyone_got(b"post %d" % k), k)
+        others = [a for a in self.nodes if a not in self.followers and a != self.author]
+        self.assertEqual([a for a in others if self.f.received[a]], [])
+        # Forwarders did carry posts (the tree is made of routing hops, not only followers).
+        carried = [a for a in others if self.net.node(a).stats["channel_post_sent"]]
+        self.assertTrue(carried)
+
+    def test_the_root_sends_at_most_the_child_cap_whatever_the_followers(self):
+        root = self.net.node(self.author)
+        before = root.stats["channel_post_sent"]
+        self.f.publish(self.author, b"counted")
+        self.net.run_for(10)
+        self.assertLessEqual(root.stats["channel_post_sent"] - before, limits.CHANNEL_CHILDREN_MAX)
+        self.assertTrue(self._everyone_got(b"counted"))
+        self.assertGreater(self.net.total("channel_join_pushed_down"), 0)
+        depths = self.f.depths(self.owner)
+        self.assertEqual(set(self.followers) - set(depths), set())
+        self.assertLessEqual(max(depths.values()), 4)
+
+    def test_a_crashed_forwarder_is_replaced_and_posts_keep_arriving(self):
+        root = self.net.node(self.author).channels.channels[self.owner]
+        by_key = {self.net.node(a).identity.public_key: a for a in self.nodes}
+        # The root's child with the most below it, crashed without a word.
+        victim = by_key[next(iter(root.children))]
+        self.net.crash(victim)
+        alive = [a for a in self.followers if a != victim]
+        self.assertTrue(_settle_until(
+            self.net, lambda: set(alive) <= set(self.f.depths(self.owner)), limit=90))
+        self.f.publish(self.author, b"after the crash")
+        self.assertTrue(_settle_until(self.net, lambda: self._everyone_got(b"after the crash", alive),
+                                      limit=30))
+
+    def test_a_follower_down_during_posts_gets_them_after_it_returns(self):
+        away = self.followers[3]
+        self.net.crash(away)
+        self.f.publish(self.author, b"while away 1")
+        self.net.run_for(5)
+        self.f.publish(self.author, b"while away 2")
+        self.net.run_for(5)
+        self.net.restart(away)
+        self.assertTrue(_settle_until(
+            self.net, lambda: self.f.got(away, self.owner, b"while away 1")
+            and self.f.got(away, self.owner, b"while away 2"), limit=60))
+
+    def _parent_of(self, address):
+        channel = self.net.node(address).channels.channels[self.owner]
+        return next(a for a in self.nodes
+                    if self.net.node(a).identity.public_key == channel.parent.overlay_key)
+
+    def _withhold(self, parent, victim, pulls_too=False):
+        """``parent`` stops passing posts on to ``victim`` (and, ``pulls_too``, claims to hold
+        none), as a lossy or hostile forwarder would."""
+        channels = self.net.node(parent).channels
+        victim_key = self.net.node(victim).identity.public_key
+        send_to_child, on_pull = channels._send_to_child, channels._on_pull
+
+        def withheld(channel, desc, message, now):
+            if desc.overlay_key != victim_key:
+                send_to_child(channel, desc, message, now)
+
+        def none_held(sender, message, now):
+            if sender.overlay_key == victim_key:
+                channels._send(sender, cm.NotHeld(message.author, message.epoch, message.seqs), now)
+            else:
+                on_pull(sender, message, now)
+
+        channels._send_to_child = withheld
+        if pulls_too:
+            channels._on_pull = none_held
+
+        def restore():
+            channels.__dict__.pop("_send_to_child", None)
+            channels.__dict__.pop("_on_pull", None)
+
+        return restore
+
+    def test_a_post_lost_on_the_way_is_pulled_from_the_parent(self):
+        victim = next(a for a in self.followers if self._parent_of(a) != self.author)
+        restore = self._withhold(self._parent_of(victim), victim)
+        self.f.publish(self.author, b"lost on the way")
+        self.net.run_for(0.6)
+        restore()
+        self.assertFalse(self.f.got(victim, self.owner, b"lost on the way"))
+        self.f.publish(self.author, b"the next one")
+        self.assertTrue(_settle_until(
+            self.net, lambda: self.f.got(victim, self.owner, b"lost on the way"), limit=30))
+        self.assertEqual(self.net.node(victim).stats["channel_pull_root"], 0)
+
+    def test_a_gap_the_parent_will_not_fill_is_pulled_from_the_root(self):
+        victim = next(a for a in self.followers if self._parent_of(a) != self.author)
+        self._withhold(self._parent_of(victim), victim, pulls_too=True)
+        self.f.publish(self.author, b"withheld")
+        self.net.run_for(3)
+        self.f.publish(self.author, b"withheld too")
+        self.assertTrue(_settle_until(
+            self.net, lambda: self.f.got(victim, self.owner, b"withheld"), limit=30))
+        self.assertGreater(self.net.node(victim).stats["channel_pull_root"], 0)
+
+    def test_the_last_post_lost_is_seen_from_the_heartbeat(self):
+        victim = self.followers[6]
+        restore = self._withhold(self._parent_of(victim), victim)
+        self.f.publish(self.author, b"nothing follows it")
+        self.net.run_for(0.6)
+        restore()
+        self.assertFalse(self.f.got(victim, self.owner, b"nothing follows it"))
+        self.assertTrue(_settle_until(
+            self.net, lambda: self.f.got(victim, self.owner, b"nothing follows it"),
+            limit=2 * limits.CHANNEL_HEARTBEAT_INTERVAL + 5))
+
+    def test_a_new_follow_gets_the_recent_posts(self):
+        for k in range(3):
+            self.f.publish(self.author, b"earlier %d" % k)
+            self.net.run_for(1)
+        newcomer = next(a for a in self.nodes if a not in self.followers and a != self.author)
+        self.f.follow(newcomer, self.owner)
+        self.assertTrue(_settle_until(
+            self.net, lambda: all(self.f.got(newcomer, self.owner, b"earlier %d" % k)
+                                  for k in range(3)), limit=60))
+
+    def test_an_unfollow_stops_delivery_and_idle_forwarders_leave(self):
+        for address in self.followers:
+            self.f.unfollow(address, self.owner)
+        self.net.run_for(15)
+        self.f.publish(self.author, b"to nobody")
+        self.net.run_for(10)
+        self.assertEqual([a for a in self.followers if self.f.got(a, self.owner, b"to nobody")], [])
+        root = self.net.node(self.author).channels.channels[self.owner]
+        self.assertEqual(root.children, {})
+        left = [a for a in self.nodes if a != self.author
+                and self.owner in self.net.node(a).channels.channels]
+        self.assertEqual(left, [])
+
+
+class ChannelBoundsTests(TestCase):
+    def setUp(self):
+        self.net, self.nodes = grow(12, seed=9, spacing=0.1, settle=30)
+        self.f = Followers(self.net)
+
+    def _join_from(self, source, target, author):
+        """``source`` sends a raw JOIN for ``author``'s channel to ``target``."""
+        node = self.net.node(source)
+        dest = self.net.node(target).identity
+        contact = node.router.table.descriptor_of(dest.public_key)
+        address = contact.address if contact is not None else target
+        node.unicaster.sender.start(node.rng.randbytes(16), dest.public_key, address,
+                                    KIND_CHANNEL, None, cm.encode(cm.Join(author, 0)),
+                                    self.net.now, lambda *a: None)
+        self.net._flush(self.net.hosts[source])
+
+    def test_one_peer_cannot_make_a_server_forward_for_more_than_its_share_of_channels(self):
+        attacker, victim = self.nodes[1], self.nodes[2]
+        with mock.patch.object(limits, "CHANNELS_PER_CHILD", 5):
+            for n in range(12):
+                self._join_from(attacker, victim, bytes([n + 1]) * 32)
+                self.net.run_for(0.5)
+            self.net.run_for(5)
+        channels = self.net.node(victim).channels
+        self.assertEqual(channels.child_channels[self.net.node(attacker).identity.public_key], 5)
+        self.assertEqual(self.net.node(victim).stats["channel_join_refused"], 7)
+
+    def test_no_server_holds_more_channels_than_its_table(self):
+        attacker, victim = self.nodes[1], self.nodes[2]
+        with mock.patch.object(limits, "MAX_CHANNELS", 4):
+            for n in range(8):
+                self._join_from(attacker, victim, bytes([n + 1]) * 32)
+                self.net.run_for(0.5)
+            self.net.run_for(5)
+            self.assertLessEqual(len(self.net.node(victim).channels.channels), 4)
+        self.assertGreater(self.net.node(victim).stats["channel_join_refused_full"], 0)
+
+    def test_malformed_channel_messages_are_counted_and_dropped(self):
+        sender, victim = self.nodes[1], self.nodes[2]
+        node = self.net.node(sender)
+        dest = self.net.node(victim).identity
+        for junk in (b"", b"\x93\x01\x02\x03", cm.encode(cm.Leave(b"x" * 32))[:-3], b"\xc1"):
+            node.unicaster.sender.start(node.rng.randbytes(16), dest.public_key, victim,
+                                        KIND_CHANNEL, None, junk, self.net.now, lambda *a: None)
+        self.net._flush(self.net.hosts[sender])
+        self.net.run_for(5)
+        stats = self.net.node(victim).stats
+        self.assertEqual(stats["drop_malformed_channel"], 4)
+        self.assertEqual(stats["handler_failed"], 0)
+
+    def test_a_post_from_a_server_that_is_neither_parent_nor_root_is_dropped(self):
+        author, follower, stranger = self.nodes[3], self.nodes[4], self.nodes[5]
+        owner = self.net.owner_of(author)
+        self.f.follow(follower, owner)
+        self.net.run_for(15)
+        node = self.net.node(stranger)
+        channel = self.net.node(follower).channels.channels[owner]
+        if channel.parent.overlay_key == node.identity.public_key:
+            stranger = self.nodes[6]
+            node = self.net.node(stranger)
+        forged = cm.encode(cm.Post(owner, channel.epoch, channel.last_seq + 1, False, b"forged"))
+        node.unicaster.sender.start(node.rng.randbytes(16), self.net.node(follower).identity.public_key,
+                                    follower, KIND_CHANNEL, None, forged, self.net.now,
+                                    lambda *a: None)
+        self.net._flush(self.net.hosts[stranger])
+        self.net.run_for(5)
+        self.assertFalse(self.f.got(follower, owner, b"forged"))
+        self.assertEqual(self.net.node(follower).stats["drop_unasked_channel_post"], 1)
+
+
+class ChannelLogBoundTests(TestCase):
+    def test_the_logs_of_all_channels_hold_a_bounded_number_of_bytes(self):
+        net, nodes = grow(6, seed=13, spacing=0.1, settle=20)
+        f = Followers(net)
+        follower = nodes[1]
+        for author in nodes[2:]:
+            f.follow(follower, net.owner_of(author))
+        net.run_for(15)
+        channels = net.node(follower).channels
+        with mock.patch.object(limits, "CHANNEL_LOGS_BYTES", 10_000):
+            for k in range(8):
+                for author in nodes[2:]:
+                    f.publish(author, b"%d" % k + b"." * 999)
+                net.run_for(1)
+            net.run_for(5)
+            held = sum(len(p) for c in channels.channels.values() for p in c.log.values())
+            self.assertLessEqual(held, 10_000)
+            self.assertEqual(channels.log_bytes, held)
+        # Every post still reached the follower (the log is for pulls, not for delivery).
+        self.assertEqual(len(f.received[follower]), 8 * len(nodes[2:]))
+
+
+class ChannelRootBindingTests(TestCase):
+    """The root of an author's channel is its bound server, whatever an impostor claims."""
+
+    def test_followers_join_the_bound_server_not_an_impostor_claiming_its_owner(self):
+        from tests.mesh.bound_servers import add_server, network, say
+        from nostrp2p.mesh import messages as m
+        net, servers = network(12, seed=302, bound={5})
+        author = servers[5]
+        impostor = add_server(net, servers[:1], keys=author.keys)  # B's owner, not B's secret
+        net.run_for(20)
+        f = Followers(net)
+        followers = [s for i, s in enumerate(servers) if i not in (0, 5)]
+        for follower in followers:
+            say(net, impostor, follower, m.Find(4242, author.owner))  # its claim, heard last
+        net.run_for(1)
+        for follower in followers:
+            # The impostor is the only contact under the author's key in its table.
+            follower.node.router.table.remove(author.overlay_key)
+            f.follow(follower.address, author.owner)
+        net.run_for(20)
+        f.publish(author.address, b"from the bound server")
+        f.publish(impostor.address, b"from the impostor")
+        net.run_for(10)
+        for follower in followers:
+            self.assertTrue(f.got(follower.address, author.owner, b"from the bound server"))
+            self.assertFalse(f.got(follower.address, author.owner, b"from the impostor"))
+        self.assertEqual(impostor.node.channels.channels[author.owner].children, {})
