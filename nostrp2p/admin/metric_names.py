@@ -121,6 +121,9 @@ NODE = {
     "share_trimmed": "Answers to such requests trimmed to the overlay's size limit.",
     "share_broadcast_ignored": "Broadcast share requests (of older servers) ignored: answers "
                                "go only to whoever asks on a session.",
+    "mode_probed": "Followed authors' servers asked their delivery mode (a broadcast-mode server "
+                   "joins only the channels of those in followers mode).",
+    "mode_probe_failed": "Such questions that got no answer (asked again the next hour).",
     "broadcast_not_by_origin": "Broadcasts dropped unread: they carried events not signed by "
                                "the owner they came from.",
     "share_rate_limited": "Such requests refused: the asking server is over its rate.",

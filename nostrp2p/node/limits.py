@@ -130,3 +130,13 @@ the overlay's MAX_CHANNELS leaves room beside them for the channels it forwards.
 
 DELIVERY_MODES = ("broadcast", "followers")
 """How this server sends its owner's posts, reposts and profiles (``--delivery``)."""
+
+MODE_PROBE_SECONDS = 3600.0
+"""A server in broadcast mode asks each followed author's server its delivery mode this often
+(and at once when it starts following), joining the channel only of authors in followers mode:
+an author switching modes is noticed within this long."""
+
+MODE_PROBE_CHECK_SECONDS = 60.0
+MODE_PROBES_PER_CHECK = 80
+"""Who is due to be asked is looked at this often, and at most this many are asked each time (a
+long follow list is spread over the hour)."""

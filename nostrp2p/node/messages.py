@@ -6,7 +6,11 @@ A payload is a MessagePack array ``[version, type, ...]``:
   each in the packed form of :mod:`nostrp2p.nostr.codec` (as a nested array, not a blob).
 - ``[1, 2, what, argument]`` REQUEST: ``what`` is ``"profile"`` or ``"follows"`` (argument nil:
   the receiver's owner's), ``"post"`` (argument: the 32-byte event id) or ``"share"`` (argument:
-  unix time; events held since then). Answered with EVENTS.
+  unix time; events held since then), answered with EVENTS; or ``"mode"`` (argument nil),
+  answered with MODE.
+- ``[1, 3, mode]`` MODE: how the answering server delivers its owner's posts, ``"broadcast"``
+  or ``"followers"`` (``--delivery``). A server of an earlier version answers a "mode" request
+  with an empty EVENTS (it cannot read the request): it broadcasts.
 
 Decoding checks every type; a hostile payload raises :class:`MessageError` and nothing else.
 Signatures are *not* checked here: the node verifies every event before believing it.
@@ -22,11 +26,12 @@ import msgpack
 from ..nostr import Event, EventError
 from ..nostr.codec import event_from_fields, event_to_fields
 from ..nostr.limits import MAX_CREATED_AT, MAX_TAGS
-from .limits import MAX_BROADCAST_PAYLOAD, MAX_EVENTS_PER_MESSAGE, MAX_UNICAST_PAYLOAD
+from .limits import (DELIVERY_MODES, MAX_BROADCAST_PAYLOAD, MAX_EVENTS_PER_MESSAGE,
+                     MAX_UNICAST_PAYLOAD)
 
 VERSION = 1
-EVENTS, REQUEST = 1, 2
-REQUEST_KINDS = frozenset({"profile", "follows", "post", "share"})
+EVENTS, REQUEST, MODE = 1, 2, 3
+REQUEST_KINDS = frozenset({"profile", "follows", "post", "share", "mode"})
 
 MAX_PAYLOAD_BYTES = max(MAX_UNICAST_PAYLOAD, MAX_BROADCAST_PAYLOAD)
 """A payload larger than this cannot have come through the overlay: refused before decoding."""
@@ -45,6 +50,17 @@ class EventsMessage:
 class Request:
     what: str
     argument: Optional[object] = None  # None, a 32-byte id (post) or a unix time (share)
+
+
+@dataclass(frozen=True)
+class ModeMessage:
+    mode: str  # one of DELIVERY_MODES
+
+
+def encode_mode(mode: str) -> bytes:
+    if mode not in DELIVERY_MODES:
+        raise ValueError(f"unknown delivery mode {mode!r}")
+    return msgpack.packb([VERSION, MODE, mode], use_bin_type=True)
 
 
 def encode_events(events) -> bytes:
@@ -77,7 +93,7 @@ def encode_request(request: Request) -> bytes:
     return msgpack.packb([VERSION, REQUEST, request.what, request.argument], use_bin_type=True)
 
 
-def decode(payload: bytes) -> EventsMessage | Request:
+def decode(payload: bytes) -> EventsMessage | Request | ModeMessage:
     if len(payload) > MAX_PAYLOAD_BYTES:
         raise MessageError(f"payload of {len(payload)} bytes is over {MAX_PAYLOAD_BYTES}")
     try:
@@ -99,11 +115,13 @@ def decode(payload: bytes) -> EventsMessage | Request:
             raise MessageError(f"bad event: {e}") from None
     if message[1] == REQUEST and len(message) == 4:
         return _request(message[2], message[3])
+    if message[1] == MODE and len(message) == 3 and message[2] in DELIVERY_MODES:
+        return ModeMessage(message[2])
     raise MessageError("unknown message type")
 
 
 def _request(what: object, argument: object) -> Request:
-    if what in ("profile", "follows") and argument is None:
+    if what in ("profile", "follows", "mode") and argument is None:
         return Request(what)
     if what == "post" and isinstance(argument, bytes) and len(argument) == 32:
         return Request(what, argument)

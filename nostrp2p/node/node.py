@@ -23,7 +23,9 @@ from .fetcher import Fetcher, ask
 from .intake import Intake
 from .messages import (
     EventsMessage, MessageError, Request, decode, encode_events, encode_events_within,
+    encode_mode,
 )
+from .mode_probe import ModeProbe
 from .overlay import UnicastFailed
 from .ratelimit import RateLimiter
 from .resender import Resender
@@ -101,6 +103,11 @@ class Node:
             raise ValueError("followers delivery needs an overlay with channels")
         self.subscriptions = Subscriptions(channels, owner, self.counters,
                                            followers_mode=delivery == "followers")
+        self.mode_probe = None
+        if channels is not None and delivery == "broadcast":
+            self.mode_probe = ModeProbe(overlay, clock, self.tasks, self.counters,
+                                        self.subscriptions.author_mode)
+            self.subscriptions.probe = self.mode_probe
         overlay.set_handlers(self._on_broadcast, self._on_message, self._on_request)
         if channels is not None:
             channels.set_channel_handler(self._on_channel_post)
@@ -113,6 +120,8 @@ class Node:
         :meth:`overlay_ready`, or else once after ``share_repeat_seconds``."""
         self.running = True
         self.resender.start()
+        if self.mode_probe is not None:
+            self.mode_probe.start()
         self.tasks.run(self._subscribe_to_follows, "follow list")
         self._ask_to_share()
         self._share_repeat = self.clock.callLater(self.settings.share_repeat_seconds,
@@ -122,6 +131,8 @@ class Node:
         """Stop the timers; work in progress finishes on its own (see :meth:`settled`)."""
         self.running = False
         self.resender.stop()
+        if self.mode_probe is not None:
+            self.mode_probe.stop()
         if self._share_repeat is not None and self._share_repeat.active():
             self._share_repeat.cancel()
         self._share_repeat = None
@@ -318,6 +329,8 @@ class Node:
         message = self._decode(payload, via)
         if not isinstance(message, Request):
             return encode_events([])
+        if message.what == "mode":
+            return encode_mode(self.delivery)
         if message.what == "share" and not self._peer_shares.allow(via, now):
             self.counters["share_rate_limited"] += 1
             return encode_events([])

@@ -1,8 +1,10 @@
 """Which authors this server receives from: the owner's follow list (kind 3).
 
-Every server, whatever its ``--delivery`` mode, joins the channel of each author its owner
-follows, so that a follower gets an author's posts whether the author's server broadcasts them
-or sends them down its tree (a network can hold servers of both modes during a migration). In
+A server in followers mode joins the channel of each author its owner follows. One in broadcast
+mode joins only the channels of followed authors whose servers send down a channel (it asks
+them, :mod:`~nostrp2p.node.mode_probe`); the others' posts reach it by broadcast, and their
+trees would cost heartbeats for nothing. Either way a follower gets an author's posts whatever
+the author's mode, so a network can hold servers of both modes during a migration. In
 followers mode the server also keeps nothing of authors its owner does not follow: posts of
 strangers that still arrive by broadcast (from servers in broadcast mode) or in share answers are
 passed on by the overlay and not stored (:meth:`Subscriptions.keeps`).
@@ -41,6 +43,9 @@ class Subscriptions:
         self.counters = counters
         self.followers_mode = followers_mode
         self.follows: set[bytes] = set()
+        self.joined: set[bytes] = set()  # authors whose channel this server is in
+        # Set by the node in broadcast mode: which followed authors' channels are worth joining.
+        self.probe = None
         self._list_created_at = -1  # of the follow list applied (an older one changes nothing)
 
     def apply(self, event) -> None:
@@ -59,9 +64,33 @@ class Subscriptions:
         if self.overlay is None:
             return
         for author in left:
-            self.overlay.unfollow(author)
+            if self.probe is not None:
+                self.probe.forget(author)
+            self._leave(author)
         for author in joined:
+            if self.probe is not None:
+                self.probe.track(author)  # joined once its server says it uses a channel
+            else:
+                self._join(author)
+
+    def author_mode(self, author: bytes, uses_channel: bool) -> None:
+        """What a followed author's server said of its delivery mode (broadcast mode only)."""
+        if author not in self.follows:
+            return
+        if uses_channel:
+            self._join(author)
+        else:
+            self._leave(author)
+
+    def _join(self, author: bytes) -> None:
+        if author not in self.joined:
+            self.joined.add(author)
             self.overlay.follow(author)
+
+    def _leave(self, author: bytes) -> None:
+        if author in self.joined:
+            self.joined.discard(author)
+            self.overlay.unfollow(author)
 
     def follows_author(self, author: bytes) -> bool:
         return author in self.follows

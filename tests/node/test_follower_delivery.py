@@ -5,10 +5,11 @@ other's posts."""
 
 from twisted.trial.unittest import TestCase
 
+from nostrp2p.node import limits
 from nostrp2p.node.node import Node
 from nostrp2p.node.messages import encode_events
 
-from .helpers import ALICE, BOB, CAROL, DAVE, Cluster, async_test, ptag, signed
+from .helpers import ALICE, BOB, CAROL, DAVE, MALLORY, Cluster, async_test, ptag, signed
 
 
 def follow_list(who, *followed, at=None):
@@ -107,6 +108,41 @@ class FollowerDeliveryTests(TestCase):
         for follower in (BOB, CAROL):
             self.assertTrue(await c.holds(follower, from_followers_mode))
             self.assertTrue(await c.holds(follower, from_broadcast_mode))
+
+    @async_test
+    async def test_a_broadcast_network_keeps_up_no_trees(self):
+        # Authors in broadcast mode: their posts come by broadcast, and a channel of theirs
+        # would cost heartbeats to parents for nothing.
+        c = await self._cluster({BOB: "broadcast", DAVE: "broadcast"})
+        await c.publish(BOB, follow_list(BOB, DAVE))
+        self.assertNotIn(BOB.public, c.network.followers.get(DAVE.public, set()))
+        self.assertEqual(c.nodes[BOB.public].counters["mode_probed"], 1)
+        post = signed(DAVE, content="broadcast")
+        await c.publish(DAVE, post)
+        self.assertTrue(await c.holds(BOB, post))
+
+    @async_test
+    async def test_a_server_of_an_earlier_version_counts_as_broadcasting(self):
+        c = await self._cluster({BOB: "broadcast"})
+        old = c.network.join(MALLORY.public)  # it cannot read a "mode" request: empty EVENTS
+        old.set_handlers(lambda *a: None, lambda *a: None, lambda *a: encode_events([]))
+        await c.publish(BOB, follow_list(BOB, MALLORY))
+        self.assertNotIn(BOB.public, c.network.followers.get(MALLORY.public, set()))
+        self.assertEqual(c.nodes[BOB.public].counters["mode_probed"], 1)
+
+    @async_test
+    async def test_an_author_away_when_followed_is_asked_again_and_its_channel_joined(self):
+        c = await self._cluster({ALICE: "followers", BOB: "broadcast"})
+        c.network.unreachable.add(ALICE.public)
+        await c.publish(BOB, follow_list(BOB, ALICE))
+        self.assertNotIn(BOB.public, c.network.followers.get(ALICE.public, set()))
+        self.assertEqual(c.nodes[BOB.public].counters["mode_probe_failed"], 1)
+        c.network.unreachable.discard(ALICE.public)
+        await c.advance(limits.MODE_PROBE_SECONDS + limits.MODE_PROBE_CHECK_SECONDS)
+        self.assertIn(BOB.public, c.network.followers.get(ALICE.public, set()))
+        post = signed(ALICE, content="down the channel")
+        await c.publish(ALICE, post)
+        self.assertTrue(await c.holds(BOB, post))
 
     @async_test
     async def test_a_channel_carries_only_its_authors_events(self):
