@@ -138,5 +138,8 @@ an author switching modes is noticed within this long."""
 
 MODE_PROBE_CHECK_SECONDS = 60.0
 MODE_PROBES_PER_CHECK = 80
-"""Who is due to be asked is looked at this often, and at most this many are asked each time (a
-long follow list is spread over the hour)."""
+MODE_PROBES_IN_FLIGHT = 16
+"""Who is due to be asked again is looked at this often, at most this many each time (80 a minute
+covers MAX_FOLLOWS in an hour), and at most MODE_PROBES_IN_FLIGHT questions are out at once, the
+next asked as one is answered (a long follow list read at start leaves the task set to the rest
+of the node's work)."""

@@ -13,6 +13,7 @@ channel brings its recent posts (docs/SCALING.md, "Modes").
 
 from __future__ import annotations
 
+from collections import deque
 from typing import Callable
 
 from ..logging import Logger
@@ -32,13 +33,18 @@ class ModeProbe:
         self.counters = counters
         self.on_mode = on_mode
         self.due: dict[bytes, float] = {}  # followed author -> when its server is asked next
+        # To be asked as soon as fewer than MODE_PROBES_IN_FLIGHT are: each at most once here.
+        self._waiting: deque[bytes] = deque()
+        self._queued: set[bytes] = set()
         self._asking: set[bytes] = set()
         self._round = None
 
     def track(self, author: bytes) -> None:
-        """``author`` is followed now: its server is asked at once."""
+        """``author`` is followed now: its server is asked as soon as there is room (a long
+        follow list read at start is asked MODE_PROBES_IN_FLIGHT at a time)."""
         self.due[author] = self.clock.seconds()
-        self._ask(author)
+        self._queue(author)
+        self._pump()
 
     def forget(self, author: bytes) -> None:
         self.due.pop(author, None)
@@ -53,16 +59,27 @@ class ModeProbe:
 
     def _check(self) -> None:
         now = self.clock.seconds()
-        # A bounded number per round, the longest due first: a long follow list is asked
-        # over several rounds, never all at once.
-        waiting = sorted((when, author) for author, when in self.due.items() if when <= now)
-        for _, author in waiting[:limits.MODE_PROBES_PER_CHECK]:
-            self._ask(author)
+        # A bounded number per round, the longest due first: the follow list's hourly
+        # questions are spread over the hour, never all at once.
+        due = sorted((when, author) for author, when in self.due.items() if when <= now)
+        for _, author in due[:limits.MODE_PROBES_PER_CHECK]:
+            self._queue(author)
+        self._pump()
         self._round = self.clock.callLater(limits.MODE_PROBE_CHECK_SECONDS, self._check)
 
+    def _queue(self, author: bytes) -> None:
+        if author not in self._queued and author not in self._asking:
+            self._queued.add(author)
+            self._waiting.append(author)
+
+    def _pump(self) -> None:
+        while self._waiting and len(self._asking) < limits.MODE_PROBES_IN_FLIGHT:
+            author = self._waiting.popleft()
+            self._queued.discard(author)
+            if author in self.due:  # not unfollowed meanwhile
+                self._ask(author)
+
     def _ask(self, author: bytes) -> None:
-        if author in self._asking:
-            return
         self._asking.add(author)
         self.due[author] = self.clock.seconds() + limits.MODE_PROBE_SECONDS
         if self.tasks.run(self._ask_now(author), "mode request") is None:
@@ -78,6 +95,7 @@ class ModeProbe:
             return
         finally:
             self._asking.discard(author)
+            self._pump()
         if author not in self.due:
             return  # unfollowed meanwhile
         self.counters["mode_probed"] += 1

@@ -5,9 +5,12 @@ other's posts."""
 
 from twisted.trial.unittest import TestCase
 
+from twisted.internet.defer import Deferred
+
 from nostrp2p.node import limits
 from nostrp2p.node.node import Node
-from nostrp2p.node.messages import encode_events
+from nostrp2p.node.messages import encode_events, encode_mode
+from nostrp2p.nostr import KeyPair
 
 from .helpers import ALICE, BOB, CAROL, DAVE, MALLORY, Cluster, async_test, ptag, signed
 
@@ -129,6 +132,26 @@ class FollowerDeliveryTests(TestCase):
         await c.publish(BOB, follow_list(BOB, MALLORY))
         self.assertNotIn(BOB.public, c.network.followers.get(MALLORY.public, set()))
         self.assertEqual(c.nodes[BOB.public].counters["mode_probed"], 1)
+
+    @async_test
+    async def test_a_long_follow_list_is_asked_a_few_at_a_time(self):
+        c = await self._cluster({BOB: "broadcast"})
+        unanswered = []
+        authors = [KeyPair.from_secret(bytes([60 + n]) * 32) for n in range(40)]
+        for author in authors:  # servers slow to answer
+            slow = c.network.join(author.public)
+            slow.set_handlers(lambda *a: None, lambda *a: None,
+                              lambda *a: unanswered.append(Deferred()) or unanswered[-1])
+        c.nodes[BOB.public].subscriptions.apply(follow_list(BOB, *authors))
+        self.assertEqual(len(unanswered), limits.MODE_PROBES_IN_FLIGHT)
+        answered = 0
+        while answered < len(unanswered):  # each answer lets the next question go
+            unanswered[answered].callback(encode_mode("broadcast"))
+            answered += 1
+            self.assertLessEqual(len(unanswered) - answered, limits.MODE_PROBES_IN_FLIGHT)
+        await c.settle()
+        self.assertEqual(len(unanswered), len(authors))
+        self.assertEqual(c.nodes[BOB.public].counters["mode_probed"], len(authors))
 
     @async_test
     async def test_an_author_away_when_followed_is_asked_again_and_its_channel_joined(self):
