@@ -6,7 +6,7 @@ up their trees (a heartbeat to each parent every few seconds) would be paid for 
 each followed author's server its mode (a "mode" request) when the author is first followed and
 again every MODE_PROBE_SECONDS, and keeps joined exactly the channels of authors in followers
 mode. A server of an earlier version, which broadcasts, answers with an empty EVENTS message;
-one that cannot be reached is asked again at the next round. So a migration loses nothing: an
+one that cannot be reached is asked again MODE_PROBE_SECONDS later, as every other. So a migration loses nothing: an
 author who switches to followers mode is found within MODE_PROBE_SECONDS, and joining its
 channel brings its recent posts (docs/SCALING.md, "Modes").
 """
