@@ -4,18 +4,15 @@ them the owner's own client out). IPv6 hosts are counted by /64, the block one h
 machine usually holds: counting single addresses would give such a host 2^64 slots.
 
 A WebSocket gives its slot back when it is upgraded: autobahn takes the transport away from the
-HTTP channel, whose close is then never seen, and the relay counts its connections itself
-(MAX_CONNECTIONS_PER_ADDRESS)."""
+HTTP channel, whose close is then never seen, and the relay counts its connections itself, with
+slots of its own (MAX_CONNECTIONS_PER_ADDRESS)."""
 
 from __future__ import annotations
 
 import collections
 import ipaddress
 
-from ..logging import Logger
 from . import limits
-
-log = Logger()
 
 
 def address_group(host: str) -> str:
@@ -31,13 +28,9 @@ def address_group(host: str) -> str:
     return str(ipaddress.ip_network(f"{address}/64", strict=False))
 
 
-def _group_of_address(addr) -> str | None:
-    host = getattr(addr, "host", None)  # a UNIX socket has none: it is not limited
-    return address_group(host) if host is not None else None
-
-
 class AddressSlots:
-    """Open connections per address group, at most ``most`` each."""
+    """Open connections per address group, at most ``most`` each. A connection without a host
+    (a UNIX socket) is not limited."""
 
     def __init__(self, most: int = limits.MAX_HTTP_CONNECTIONS_PER_ADDRESS):
         self.most = most
@@ -45,21 +38,16 @@ class AddressSlots:
         self._group_of: dict = {}  # connection -> its group, while it holds a slot
         self.refused = 0
 
-    def room_for(self, addr) -> bool:
-        """True if a connection from ``addr`` may open; else it is counted as refused."""
-        group = _group_of_address(addr)
-        if group is None or self.open_by_group[group] < self.most:
+    def room_for(self, host: str | None) -> bool:
+        """True if a connection from ``host`` may open; else it is counted as refused."""
+        if host is None or self.open_by_group[address_group(host)] < self.most:
             return True
         self.refused += 1
-        if self.refused in (1, 10, 100) or self.refused % 1000 == 0:
-            log.warn("refused an HTTP connection from {group}: {most} are open from there "
-                     "already ({refused} refused so far)", group=group, most=self.most,
-                     refused=self.refused)
         return False
 
-    def take(self, connection, addr) -> None:
-        group = _group_of_address(addr)
-        if group is not None:
+    def take(self, connection, host: str | None) -> None:
+        if host is not None:
+            group = address_group(host)
             self.open_by_group[group] += 1
             self._group_of[connection] = group
 

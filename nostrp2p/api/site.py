@@ -16,7 +16,7 @@ from twisted.web.server import Request, Site
 
 from ..logging import Logger
 from . import limits
-from .connection_limit import AddressSlots
+from .connection_limit import AddressSlots, address_group
 from .cors import CORS_HEADERS
 from .errors import error_body
 
@@ -110,13 +110,19 @@ class ApiSite(Site):
         self.slots = AddressSlots()
 
     def buildProtocol(self, addr):
-        if not self.slots.room_for(addr):
+        host = getattr(addr, "host", None)
+        if not self.slots.room_for(host):
+            refused = self.slots.refused
+            if refused in (1, 10, 100) or refused % 1000 == 0:
+                log.warn("refused an HTTP connection from {group}: {most} are open from there "
+                         "already ({refused} refused so far)", group=address_group(host),
+                         most=self.slots.most, refused=refused)
             return None  # Twisted closes the connection at once
         protocol = super().buildProtocol(addr)
         # The HTTP/1.1 channel requests see (``request.channel``) is inside Twisted's generic
         # protocol; the slot is held under it so that a WebSocket upgrade can give it back.
         channel = getattr(protocol, "_channel", protocol)
-        self.slots.take(channel, addr)
+        self.slots.take(channel, host)
         lost = protocol.connectionLost
 
         def connection_lost(reason):

@@ -22,7 +22,7 @@ from twisted.internet.interfaces import ISSLTransport
 from ...logging import Logger
 from ...nostr import Event, Filter
 from .. import reads
-from ..connection_limit import address_group
+from ..connection_limit import AddressSlots
 from ..errors import ApiError
 from ..owner_clients import local_or_none
 from .auth import auth_refusal, new_challenge, relay_url_from_host
@@ -83,11 +83,12 @@ class RelayConnection(WebSocketServerProtocol):
 
     def onConnect(self, request):
         settings = self.relay.settings
-        self.address = self.transport.getPeer().host
-        if not self.factory.admit(self.address):
-            self.address = None
+        address = self.transport.getPeer().host
+        if not self.factory.slots.room_for(address):
             raise ConnectionDeny(429, f"over {settings.max_connections_per_address} WebSocket "
                                       f"connections from one address")
+        self.address = address
+        self.factory.slots.take(self, address)
         host = request.headers.get("host", "")
         self.relay_url = relay_url_from_host(host, ISSLTransport.providedBy(self.transport))
         return None
@@ -106,9 +107,8 @@ class RelayConnection(WebSocketServerProtocol):
         self.subscriptions.clear()
         if self.outbox is not None:
             self.outbox.drop()
-        if self.address is not None:
-            self.factory.release(self.address)
-            self.address = None
+        self.factory.slots.give_back(self)
+        self.address = None
 
     def _max_message_size_exceeded(self, msg_size, max_msg_size, reason):
         # autobahn's hook for an incoming message over maxMessagePayloadSize: the client
@@ -293,25 +293,10 @@ class RelayFactory(WebSocketServerFactory):
             # failing the whole connection with 1007.
             utf8validateIncoming=False,
         )
-        self._per_address: dict[str, int] = {}
+        # Connections per IPv4 address or IPv6 /64, counted as the HTTP port counts its own.
+        self.slots = AddressSlots(settings.max_connections_per_address)
 
     def buildProtocol(self, addr):
         connection = super().buildProtocol(addr)
         connection.relay = self.relay
         return connection
-
-    def admit(self, address: str) -> bool:
-        address = address_group(address)  # an IPv6 host is counted by its /64
-        count = self._per_address.get(address, 0)
-        if count >= self.relay.settings.max_connections_per_address:
-            return False
-        self._per_address[address] = count + 1
-        return True
-
-    def release(self, address: str) -> None:
-        address = address_group(address)
-        count = self._per_address.get(address, 0) - 1
-        if count > 0:
-            self._per_address[address] = count
-        else:
-            self._per_address.pop(address, None)
