@@ -269,12 +269,13 @@ class Node:
         if not self.intake.admit_message(neighbour):
             return
         message = self._decode(payload, via)
-        if isinstance(message, EventsMessage) and any(e.pubkey != origin for e in message.events):
-            # Someone else's events under this origin: not what its server sends. (Signatures
-            # are checked on intake, so an origin whose events are kept is one they prove.)
-            self.counters["broadcast_not_by_origin"] += 1
-            return
         if isinstance(message, EventsMessage):
+            if any(e.pubkey != origin for e in message.events):
+                # Someone else's events under this origin: not what its server sends.
+                # (Signatures are checked on intake, so an origin whose events are kept is one
+                # they prove.)
+                self.counters["broadcast_not_by_origin"] += 1
+                return
             events = self.subscriptions.kept(message.events)
             self.intake.receive(events, via, neighbour, "broadcast")
         elif isinstance(message, Request) and message.what == "share":
