@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import gc
 
+from .heap import return_freed_memory
+
 YOUNG_COLLECTION_ALLOCATIONS = 20_000
 """Container objects allocated (net) between collections of the youngest generation (Python's
 default: 700). Only objects in reference cycles wait for a collection, so this bounds how many
@@ -24,7 +26,9 @@ OLDER_GENERATION_RATIO = 20
 def settle_after_start() -> None:
     """Call once the server has started: what start-up made (modules, classes, services) lives
     as long as the process, so it is frozen out of every later collection; then the thresholds
-    above apply."""
+    above apply, and freed memory goes back to the system after each full collection
+    (heap.py)."""
+    return_freed_memory()
     gc.collect()
     gc.freeze()
     gc.set_threshold(YOUNG_COLLECTION_ALLOCATIONS, OLDER_GENERATION_RATIO, OLDER_GENERATION_RATIO)

@@ -23,6 +23,7 @@ from .resend import ResendItem
 from .encoding import packed_form, stored_form
 from .recent_ids import RecentIds
 from .timeline import RecentWindow
+from .upgrade import upgrade
 
 log = Logger()
 
@@ -367,8 +368,7 @@ class RedisEventStore:
     @_deferred
     async def warm(self) -> int:
         """Fill the in-memory window with the newest events Redis holds (called at start)."""
-        await self.redis.eval(scripts.UPGRADE_SCHEMA, keys=[
-            keys.OLD_TRIMMABLE, keys.TIME, keys.CURRENT[0], keys.CURRENT[3], keys.KEPT])
+        await upgrade(self.redis)
         _, stored = await self._read_page(keys.TIME, b"-", b"+", self.timeline.max_events)
         events = []
         for pair in stored:

@@ -6,9 +6,14 @@ Byte strings are compared byte by byte: Lua's ``<`` on strings goes through strc
 depends on the server's locale.
 """
 
-_BEFORE = b"""
+from .keys import ORDER_KEY_BYTES, ORDER_TIME_BYTES
+
+_LAYOUT = b"local OKEY, ID_AT = %d, %d\n" % (ORDER_KEY_BYTES, ORDER_TIME_BYTES + 1)
+"""The order key's length and where its id starts (keys.py), for the scripts that cut keys."""
+
+_BEFORE = _LAYOUT + b"""
 local function before(a, b)
-  for i = 1, 40 do
+  for i = 1, OKEY do
     local x, y = string.byte(a, i), string.byte(b, i)
     if x ~= y then return x < y end
   end
@@ -42,15 +47,16 @@ local function add_entry(list, okey)
   list[#list + 1] = okey
 end
 while pos <= #data do
-  local okey = string.sub(data, pos, pos + 39)
-  local pubkey = string.sub(data, pos + 40, pos + 71)
-  local kind = string.sub(data, pos + 72, pos + 72)
-  local b1, b2, b3, b4 = string.byte(data, pos + 73, pos + 76)
+  local okey = string.sub(data, pos, pos + OKEY - 1)
+  local at = pos + OKEY
+  local pubkey = string.sub(data, at, at + 31)
+  local kind = string.sub(data, at + 32, at + 32)
+  local b1, b2, b3, b4 = string.byte(data, at + 33, at + 36)
   local size = ((b1 * 256 + b2) * 256 + b3) * 256 + b4
-  local blob = string.sub(data, pos + 77, pos + 76 + size)
-  pos = pos + 77 + size
+  local blob = string.sub(data, at + 37, at + 36 + size)
+  pos = at + 37 + size
   local current = current_keys[kind]
-  if redis.call('HSETNX', events, string.sub(okey, 9, 40), blob) == 0 then
+  if redis.call('HSETNX', events, string.sub(okey, ID_AT, OKEY), blob) == 0 then
     status[#status + 1] = '0'
     -- Received again: used, so the last to go among the unprotected.
     if current then redis.call('ZADD', unprotected, 'XX', now, okey) end
@@ -88,7 +94,7 @@ end
 -- the key is not known before the script runs, so the script may not touch it).
 local trimmed = {}
 local function forget(okey)
-  local id = string.sub(okey, 9, 40)
+  local id = string.sub(okey, ID_AT, OKEY)
   local blob = redis.call('HGET', events, id)
   local pubkey = string.rep('\\0', 32)
   if blob then
@@ -136,7 +142,7 @@ return table.concat(status) .. table.concat(trimmed)
 KEYS: events, time, kept, unprotected, protected follows, protected talks, current-profile
 hash, current-follow-list hash, use clock, then the author index of every author in the batch.
 ARGV: max events, trim batch, max unprotected, owner pubkey, and the events as one string of
-records: order key (40 bytes), pubkey (32), kind ('0', '3', or '-' for kinds that are not
+records: order key (36 bytes), pubkey (32), kind ('0', '3', or '-' for kinds that are not
 replaceable), the stored form's length (4 bytes big-endian) and the stored form (encoding.py).
 One argument instead of five per event: the client builds and Redis parses one bulk string.
 
@@ -151,7 +157,7 @@ added plus the trim batch (a lowered cap is reached gradually): a few ZCARDs per
 event.
 
 Returns one string: '1' (new) or '0' (a duplicate, of a stored event or of an earlier one in
-the same call) per event, followed by the 40-byte order key and 32-byte author of each event
+the same call) per event, followed by the 36-byte order key and 32-byte author of each event
 removed (zeros if its stored form was missing)."""
 
 PROTECT = b"""
@@ -278,7 +284,7 @@ if KEYS[3] then
 end
 if #page == 0 then return cmsgpack.pack({}, {}) end
 local ids = {}
-for i, key in ipairs(page) do ids[i] = string.sub(key, 9, 40) end
+for i, key in ipairs(page) do ids[i] = string.sub(key, ID_AT, OKEY) end
 return cmsgpack.pack(page, redis.call('HMGET', KEYS[2], unpack(ids)))
 """
 """One page of an index and the packed events it names, as one MessagePack reply: the client's

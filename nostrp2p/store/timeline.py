@@ -12,7 +12,7 @@ from typing import Iterable, Optional
 
 from ..nostr import Event, Filter
 from . import limits
-from .keys import order_key
+from .keys import order_key, order_key_id
 
 
 class RecentWindow:
@@ -71,7 +71,7 @@ class RecentWindow:
     def _evict_oldest(self) -> None:
         key = self._keys.pop()
         self._bytes -= self._events.pop(key)[1]
-        del self._key_of[key[8:]]
+        del self._key_of[order_key_id(key)]
         self._lose(key)
 
     def _lose(self, key: bytes) -> None:
@@ -87,7 +87,7 @@ class RecentWindow:
         index = bisect.bisect_left(self._keys, key)
         for gone in self._keys[index:]:
             self._bytes -= self._events.pop(gone)[1]
-            del self._key_of[gone[8:]]
+            del self._key_of[order_key_id(gone)]
         del self._keys[index:]
         self._lose(key)
 

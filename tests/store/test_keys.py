@@ -2,15 +2,24 @@
 
 from twisted.trial import unittest
 
-from nostrp2p.store import keys
+from nostrp2p.store import keys, upgrade
 
 
 class OrderKeyTests(unittest.TestCase):
     def test_byte_order_is_newest_first_then_lowest_id(self):
         entries = [(5, b"\x02" * 32), (9, b"\x05" * 32), (5, b"\x01" * 32), (0, b"\xff" * 32),
-                   (2**40, b"\x00" * 32)]
+                   (keys.LATEST_ORDERED_TIME, b"\x00" * 32)]
         by_bytes = sorted(entries, key=lambda e: keys.order_key(*e))
         self.assertEqual(by_bytes, sorted(entries, key=lambda e: (-e[0], e[1])))
+
+    def test_later_times_are_ordered_as_the_latest_among_themselves_by_id(self):
+        latest = keys.LATEST_ORDERED_TIME
+        far, farther = keys.order_key(latest + 10, b"\x02" * 32), keys.order_key(2**40, b"\x01" * 32)
+        self.assertLess(farther, far)  # the same time: the lower id first
+        self.assertLess(far, keys.order_key(latest - 1, b"\x00" * 32))
+        self.assertEqual(keys.order_key_time(far), latest)
+        self.assertLessEqual(keys.newest_bound(2**40)[1:], farther)
+        self.assertGreaterEqual(keys.oldest_bound(latest + 5)[1:], far)
 
     def test_round_trip(self):
         key = keys.order_key(1_700_000_123, b"\xab" * 32)
@@ -25,3 +34,12 @@ class OrderKeyTests(unittest.TestCase):
         self.assertGreaterEqual(keys.oldest_bound(100)[1:], inside)
         self.assertGreater(keys.newest_bound(100)[1:], keys.order_key(101, b"\xff" * 32))
         self.assertLess(keys.oldest_bound(100)[1:], keys.order_key(99, b"\x00" * 32))
+
+
+class OlderOrderKeyTests(unittest.TestCase):
+    def test_a_40_byte_key_is_converted_and_a_current_one_kept(self):
+        event_id = b"\xab" * 32
+        older = (2**40 - 1_700_000_123).to_bytes(8, "big") + event_id
+        self.assertEqual(upgrade.convert_order_key(older), keys.order_key(1_700_000_123, event_id))
+        current = keys.order_key(5, event_id)
+        self.assertEqual(upgrade.convert_order_key(current), current)

@@ -9,12 +9,18 @@ from nostrp2p.nostr import Filter
 from zope.interface.verify import verifyObject
 
 from nostrp2p.nostr.codec import pack_event
-from nostrp2p.store import IEventStore, RedisEventStore, keys, limits
+from nostrp2p.store import IEventStore, RedisEventStore, keys, limits, upgrade
 from nostrp2p.store.encoding import packed_form, stored_form
 from nostrp2p.store.redis_store import StoreError
 from nostrp2p.store.testing import start_test_service, start_test_store
+from nostrp2p.store.timeline import RecentWindow
 
 from .events import make_event, newest_first
+
+
+def older_order_key(event) -> bytes:
+    """The order key of the layout before 2: 8 bytes of 2**40 - created_at, then the id."""
+    return (2**40 - event.created_at).to_bytes(8, "big") + event.id
 
 
 def async_test(method):
@@ -198,7 +204,7 @@ class UpgradeTests(unittest.TestCase):
         profile = make_event(1, created_at=10, kind=0, content="current")
         notes = [make_event(2, created_at=20 + n, content=f"old {n}") for n in range(5)]
         for event in [profile] + notes:
-            okey = keys.order_key(event.created_at, event.id)
+            okey = older_order_key(event)
             await redis.hset(keys.EVENTS, event.id, pack_event(event))
             await redis.execute_command("ZADD", keys.TIME, 0, okey)
             await redis.execute_command("ZADD", keys.author_key(event.pubkey), 0, okey)
@@ -206,6 +212,7 @@ class UpgradeTests(unittest.TestCase):
                 await redis.hset(keys.CURRENT[0], event.pubkey, okey)
             else:
                 await redis.execute_command("ZADD", keys.OLD_TRIMMABLE, 0, okey + event.pubkey)
+        await redis.execute_command("DEL", keys.SCHEMA)  # older versions wrote no layout version
         store = RedisEventStore(redis, max_events=4)
         await store.warm()
         self.assertEqual(await redis.execute_command("EXISTS", keys.OLD_TRIMMABLE), 0)
@@ -217,6 +224,62 @@ class UpgradeTests(unittest.TestCase):
         self.assertEqual(await store.current_profile(profile.pubkey), profile)
         self.assertEqual(await store.query(Filter()), newest_first(newer + [profile]))
         self.assertEqual(await redis.execute_command("ZCARD", keys.author_key(notes[0].pubkey)), 0)
+
+
+    @async_test
+    async def test_a_store_with_40_byte_order_keys_is_converted_and_answers_as_before(self):
+        service = await start_test_service(self)
+        redis = service.client
+        unprotected_profile = make_event(1, created_at=10, kind=0, content="someone")
+        notes = [make_event(2, created_at=20 + n, content=f"old {n}") for n in range(6)]
+        for event in [unprotected_profile] + notes:
+            okey = older_order_key(event)
+            await redis.hset(keys.EVENTS, event.id, pack_event(event))
+            await redis.execute_command("ZADD", keys.author_key(event.pubkey), 0, okey)
+            if event is unprotected_profile:
+                await redis.execute_command("ZADD", keys.KEPT, 0, okey)
+                await redis.execute_command("ZADD", keys.UNPROTECTED, 7, okey)
+                await redis.hset(keys.CURRENT[0], event.pubkey, okey)
+            else:
+                await redis.execute_command("ZADD", keys.TIME, 0, okey)
+        await redis.execute_command("DEL", keys.SCHEMA)  # older versions wrote no layout version
+        # An earlier start was killed while converting: its scratch copy is still there.
+        await redis.execute_command("ZADD", upgrade.SCRATCH, 0, b"x" * 40)
+
+        store = RedisEventStore(redis, max_events=5, timeline=RecentWindow(2, 1 << 20))
+        await store.warm()
+        indexes = [keys.TIME, keys.KEPT, keys.UNPROTECTED, keys.author_key(notes[0].pubkey)]
+        for index in indexes:
+            members = await redis.execute_command("ZRANGE", index, 0, -1)
+            self.assertTrue(members)
+            self.assertEqual({len(m) for m in members}, {keys.ORDER_KEY_BYTES}, index)
+        self.assertEqual(await redis.execute_command("EXISTS", upgrade.SCRATCH), 0)
+        self.assertEqual(await redis.execute_command("ZSCORE", keys.UNPROTECTED, keys.order_key(
+            unprotected_profile.created_at, unprotected_profile.id)), b"7")
+        self.assertEqual(await store.current_profile(unprotected_profile.pubkey), unprotected_profile)
+        # Older than the window of 2: these come from the converted indexes in Redis.
+        self.assertEqual(await store.query(Filter(until=22)), newest_first(notes[:3] + [unprotected_profile]))
+        self.assertEqual(await store.query(Filter(authors=frozenset({notes[0].pubkey}), since=21, until=23)),
+                         newest_first(notes[1:4]))
+        # Trimming goes by the converted keys: the unprotected profile first, then the oldest
+        # (7 held, a cap of 5).
+        newer = make_event(3, created_at=100)
+        await store.add(newer)
+        self.assertEqual(await store.count(), 5)
+        self.assertEqual(await store.current_profile(unprotected_profile.pubkey), None)
+        self.assertEqual(await store.get([n.id for n in notes]), notes[2:])
+
+    @async_test
+    async def test_the_conversion_runs_once(self):
+        service = await start_test_service(self)
+        redis = service.client
+        store = RedisEventStore(redis)
+        await store.warm()
+        self.assertEqual(await redis.execute_command("GET", keys.SCHEMA), keys.SCHEMA_VERSION)
+        # A 40-byte entry written now would be a bug elsewhere; a second start leaves it alone.
+        await redis.execute_command("ZADD", keys.TIME, 0, b"y" * 40)
+        await RedisEventStore(redis).warm()
+        self.assertEqual(await redis.execute_command("ZRANGE", keys.TIME, 0, -1), [b"y" * 40])
 
 
 class QueryTests(unittest.TestCase):
