@@ -108,15 +108,15 @@ async def ingest_rate(reactor, events, data_dir: str) -> tuple[float, float]:
         overlay = FeedingOverlay()
         settings = NodeSettings(peer_events_per_minute=UNLIMITED, author_events_per_hour=UNLIMITED)
         node = Node(store, overlay, b"\x01" * 32, reactor, settings)
-        payloads = [encode_events([event]) for event in events]
-        origin = b"\x02" * 32
+        # Each from its author's server: a broadcast carries its origin's own events only.
+        payloads = [(encode_events([event]), event.pubkey) for event in events]
         settle_after_start()  # as the server does once started (startup.py)
         started, cpu = time.perf_counter(), time.process_time()
         redis_cpu = child_cpu_seconds(redis_pid)
         # As datagrams arrive: a burst at a time, each stored before the node takes more than
         # its bound on work in progress.
         for start in range(0, len(payloads), BURST):
-            for payload in payloads[start:start + BURST]:
+            for payload, origin in payloads[start:start + BURST]:
                 overlay.on_broadcast(payload, origin, origin)
             await node.settled()
         elapsed = time.perf_counter() - started
