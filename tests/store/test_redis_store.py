@@ -18,9 +18,13 @@ from nostrp2p.store.timeline import RecentWindow
 from .events import make_event, newest_first
 
 
-def older_order_key(event) -> bytes:
-    """The order key of the layout before 2: 8 bytes of 2**40 - created_at, then the id."""
-    return (2**40 - event.created_at).to_bytes(8, "big") + event.id
+async def write_older_event(redis, event) -> bytes:
+    """An event as versions before layout 2 wrote it: whole, in its author's index under an
+    order key of 8 bytes of 2**40 - created_at and the id; that key is returned."""
+    okey = (2**40 - event.created_at).to_bytes(8, "big") + event.id
+    await redis.hset(keys.EVENTS, event.id, pack_event(event))
+    await redis.execute_command("ZADD", keys.author_key(event.pubkey), 0, okey)
+    return okey
 
 
 def async_test(method):
@@ -204,10 +208,8 @@ class UpgradeTests(unittest.TestCase):
         profile = make_event(1, created_at=10, kind=0, content="current")
         notes = [make_event(2, created_at=20 + n, content=f"old {n}") for n in range(5)]
         for event in [profile] + notes:
-            okey = older_order_key(event)
-            await redis.hset(keys.EVENTS, event.id, pack_event(event))
+            okey = await write_older_event(redis, event)
             await redis.execute_command("ZADD", keys.TIME, 0, okey)
-            await redis.execute_command("ZADD", keys.author_key(event.pubkey), 0, okey)
             if event is profile:
                 await redis.hset(keys.CURRENT[0], event.pubkey, okey)
             else:
@@ -225,7 +227,6 @@ class UpgradeTests(unittest.TestCase):
         self.assertEqual(await store.query(Filter()), newest_first(newer + [profile]))
         self.assertEqual(await redis.execute_command("ZCARD", keys.author_key(notes[0].pubkey)), 0)
 
-
     @async_test
     async def test_a_store_with_40_byte_order_keys_is_converted_and_answers_as_before(self):
         service = await start_test_service(self)
@@ -233,9 +234,7 @@ class UpgradeTests(unittest.TestCase):
         unprotected_profile = make_event(1, created_at=10, kind=0, content="someone")
         notes = [make_event(2, created_at=20 + n, content=f"old {n}") for n in range(6)]
         for event in [unprotected_profile] + notes:
-            okey = older_order_key(event)
-            await redis.hset(keys.EVENTS, event.id, pack_event(event))
-            await redis.execute_command("ZADD", keys.author_key(event.pubkey), 0, okey)
+            okey = await write_older_event(redis, event)
             if event is unprotected_profile:
                 await redis.execute_command("ZADD", keys.KEPT, 0, okey)
                 await redis.execute_command("ZADD", keys.UNPROTECTED, 7, okey)
