@@ -266,6 +266,11 @@ class EmbeddedRedis(Service):
                 # (redis-server uses glibc malloc here) and the RSS creeps up forever. Beyond a
                 # few entries they are ordinary sorted sets, whose memory is reused in place.
                 "--zset-max-ziplist-entries", str(limits.ZSET_PACKED_ENTRIES_MAX),
+                # An AOF rewrite keeps every change made meanwhile in memory; the snapshot that
+                # begins the rewritten file is mostly keys, ids and signatures, which LZF barely
+                # compresses (48 MB instead of 38 for 100,000 events), and not compressing it
+                # makes the rewrite shorter: the peak RSS of an ingest 1.5 to 2 MB lower.
+                "--rdbcompression", "no",
                 # Full: writes fail (the REST API answers 503) rather than Redis dropping keys.
                 "--maxmemory", str(limits.REDIS_MAXMEMORY_BYTES),
                 "--maxmemory-policy", "noeviction"]

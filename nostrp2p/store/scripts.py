@@ -223,6 +223,61 @@ trimmable ones again in ``np:trim``: the current replaceables move from ``time``
 and ``np:trim`` goes. KEYS: old trim index, time, current-profile hash, current-follow-list
 hash, kept. Returns 1 when it upgraded."""
 
+_CONVERT_ORDER_KEY = _LAYOUT + b"""
+-- An order key of the layout before 2 (8 bytes of 2^40 - created_at, then the id) in the
+-- current one (keys.order_key); any other string as it is. Lua's numbers are doubles, exact
+-- far beyond 2^40.
+local function convert(key)
+  if #key ~= 40 then return key end
+  local t = 0
+  for i = 1, 8 do t = t * 256 + string.byte(key, i) end
+  local created = math.max(0, math.min(1099511627776 - t, 4294967295))
+  local p = 4294967295 - created
+  return string.char(math.floor(p / 16777216), math.floor(p / 65536) % 256,
+                     math.floor(p / 256) % 256, p % 256) .. string.sub(key, 9, 40)
+end
+"""
+
+UPGRADE_INDEX = _CONVERT_ORDER_KEY + b"""
+local flat = redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
+local old = false
+for i = 1, #flat, 2 do
+  if #flat[i] == 40 then old = true; break end
+end
+if not old then return 0 end
+redis.call('DEL', KEYS[2])
+local chunk = {}
+for i = 1, #flat, 2 do
+  chunk[#chunk + 1] = flat[i + 1]
+  chunk[#chunk + 1] = convert(flat[i])
+  if #chunk >= 2000 then
+    redis.call('ZADD', KEYS[2], unpack(chunk))
+    chunk = {}
+  end
+end
+if #chunk > 0 then redis.call('ZADD', KEYS[2], unpack(chunk)) end
+redis.call('RENAME', KEYS[2], KEYS[1])
+return #flat / 2
+"""
+"""One index (sorted set of order keys) of the layout before 2 converted (``upgrade.py``):
+copied into the scratch key with its scores and renamed over the original, so it is whole in
+one form or the other. KEYS: the index, the scratch key. Returns the entries converted (0 if
+none was old)."""
+
+UPGRADE_POINTERS = _CONVERT_ORDER_KEY + b"""
+local flat = redis.call('HGETALL', KEYS[1])
+local converted = 0
+for i = 1, #flat, 2 do
+  if #flat[i + 1] == 40 then
+    redis.call('HSET', KEYS[1], flat[i], convert(flat[i + 1]))
+    converted = converted + 1
+  end
+end
+return converted
+"""
+"""The current-profile or current-follow-list pointers (pubkey -> order key) of the layout
+before 2 converted. KEYS: the hash. Returns the pointers converted."""
+
 MARK_REFRESHED = b"""
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 if redis.call('HLEN', KEYS[1]) > tonumber(ARGV[3]) then

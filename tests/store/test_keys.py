@@ -2,7 +2,7 @@
 
 from twisted.trial import unittest
 
-from nostrp2p.store import keys, upgrade
+from nostrp2p.store import keys
 
 
 class OrderKeyTests(unittest.TestCase):
@@ -35,11 +35,3 @@ class OrderKeyTests(unittest.TestCase):
         self.assertGreater(keys.newest_bound(100)[1:], keys.order_key(101, b"\xff" * 32))
         self.assertLess(keys.oldest_bound(100)[1:], keys.order_key(99, b"\x00" * 32))
 
-
-class OlderOrderKeyTests(unittest.TestCase):
-    def test_a_40_byte_key_is_converted_and_a_current_one_kept(self):
-        event_id = b"\xab" * 32
-        older = (2**40 - 1_700_000_123).to_bytes(8, "big") + event_id
-        self.assertEqual(upgrade.convert_order_key(older), keys.order_key(1_700_000_123, event_id))
-        current = keys.order_key(5, event_id)
-        self.assertEqual(upgrade.convert_order_key(current), current)

@@ -232,7 +232,8 @@ class UpgradeTests(unittest.TestCase):
         service = await start_test_service(self)
         redis = service.client
         unprotected_profile = make_event(1, created_at=10, kind=0, content="someone")
-        notes = [make_event(2, created_at=20 + n, content=f"old {n}") for n in range(6)]
+        notes = [make_event(2, created_at=20 + n, content=f"old {n}") for n in range(5)]
+        notes.append(make_event(2, created_at=2**33, content="dated after 2106"))
         for event in [unprotected_profile] + notes:
             okey = await write_older_event(redis, event)
             if event is unprotected_profile:
@@ -260,6 +261,8 @@ class UpgradeTests(unittest.TestCase):
         self.assertEqual(await store.query(Filter(until=22)), newest_first(notes[:3] + [unprotected_profile]))
         self.assertEqual(await store.query(Filter(authors=frozenset({notes[0].pubkey}), since=21, until=23)),
                          newest_first(notes[1:4]))
+        self.assertEqual(await store.query(Filter(authors=frozenset({notes[0].pubkey}),
+                                                  since=2**32 + 5)), [notes[-1]])
         # Trimming goes by the converted keys: the unprotected profile first, then the oldest
         # (7 held, a cap of 5).
         newer = make_event(3, created_at=100)

@@ -15,7 +15,7 @@ from nostrp2p.store.testing import start_test_service
 
 from .events import make_event
 from .test_eviction import fresh_profiles
-from .test_redis_store import async_test
+from .test_redis_store import async_test, write_older_event
 
 USER, PASSWORD = "scripts", "only-the-named-keys"
 
@@ -69,7 +69,14 @@ class ScriptKeysTests(unittest.TestCase):
     @async_test
     async def test_every_script_touches_only_the_keys_it_names(self):
         store, client = await self.store(max_events=40)
-        await store.warm()  # UPGRADE_SCHEMA, READ_PAGE with the kept index
+        # A store of the layout before 2, for UPGRADE_INDEX and UPGRADE_POINTERS.
+        older = make_event(5, created_at=1_600_000_000, kind=0)
+        okey = await write_older_event(client.admin, older)
+        await client.admin.execute_command("ZADD", keys.KEPT, 0, okey)
+        await client.admin.hset(keys.CURRENT[0], older.pubkey, okey)
+        await client.admin.execute_command("DEL", keys.SCHEMA)
+        await store.warm()  # UPGRADE_SCHEMA, the conversion, READ_PAGE with the kept index
+        self.assertEqual(await store.current_profile(older.pubkey), older)
         owner = make_event(0).pubkey
         await store.protect_owner(owner)  # PROTECT, follows
         await store.add(make_event(0, kind=3, tags=[("p", make_event(1).pubkey.hex())]))
