@@ -47,6 +47,13 @@ from nostrp2p.mesh.sim.followers import Followers  # noqa: E402
 from overlay_sim import grow  # noqa: E402  (the broadcast benchmark grows its networks alike)
 
 PAYLOAD_SIZE = 400  # about a signed kind 1 event of a sentence
+PROGRESS = {"on": False, "began": time.perf_counter()}  # --progress: a line per phase on stderr
+
+
+def progress(net, what):
+    if PROGRESS["on"]:
+        print(f"[{time.perf_counter() - PROGRESS['began']:7.0f} s] pid {os.getpid()}: {what}; simulated "
+              f"{net.now:.0f} s, {net.datagrams_sent:,} datagrams so far", file=sys.stderr, flush=True)
 
 
 def zipf_follows(nodes, rng, median_followers=20):
@@ -92,6 +99,7 @@ def setup(n, seed, loss, duration, churn):
     """The grown network and everything both modes share: the follow graph, the churn plan and
     the posts (drawn once, from one seed)."""
     net, nodes = grow(n, seed, link=LinkModel(loss=loss))
+    progress(net, f"{n} servers grown")
     rng = random.Random(seed * 7 + 1)
     graph, authors = zipf_follows(nodes, rng)
     churn_plan, posts, posters = plan_run(nodes, authors, rng, duration, churn)
@@ -110,12 +118,15 @@ def run_mode(mode, shared, duration):
         for address in nodes:
             net._flush(net.hosts[address])
         net.run_for(40)  # the trees form
+    progress(net, f"{mode}: ready to post")
     before = {a: net.hosts[a].stats() for a in nodes}
     start = net.now
     sent = []  # (author, payload, at, mid or None, followers up when sent, root copies before)
     plan = list(churn_plan)
     for offset, author, payload in posts:
         net.run_until(start + offset)
+        if int(offset) % 10 == 0:
+            progress(net, f"{mode}: posting, {offset:.0f} s in")
         while plan and plan[0][0] <= offset:
             _, action, address = plan.pop(0)
             getattr(net, action)(address)
@@ -131,6 +142,7 @@ def run_mode(mode, shared, duration):
             sent.append((author, payload, net.now, net.broadcast(author, payload), None, up))
     net.run_until(start + duration)
     net.run_for(60)  # returned servers catch up
+    progress(net, f"{mode}: done")
     minutes = (net.now - start) / 60
     alive = set(net.live())
     pairs = delivered = 0
@@ -164,6 +176,12 @@ def run_mode(mode, shared, duration):
         "delivery": delivered / pairs if pairs else 1.0,
         "latency_p99": latencies[int(0.99 * (len(latencies) - 1))] if latencies else 0.0,
         "latency_median": latencies[len(latencies) // 2] if latencies else 0.0,
+        # Every datagram and every new session (three X25519 on each side) a server sent or
+        # made a minute, all layers together: what the mode costs the overlay beneath it.
+        "datagrams": sum(net.hosts[a].stats()[k] - before[a][k] for a in nodes
+                         for k in ("payload_sent", "control_sent")) / len(nodes) / minutes,
+        "sessions": sum(net.hosts[a].stats()["sessions_established"]
+                        - before[a]["sessions_established"] for a in nodes) / len(nodes) / minutes,
         "received_bytes": received_bytes,
         "posters": posters,
     }
@@ -249,6 +267,8 @@ def compare(n, seed, loss, duration, churn):
         "latency_p99": tree["latency_p99"], "latency_p99_broadcast": base["latency_p99"],
         "latency_ratio": tree["latency_p99"] / base["latency_p99"] if base["latency_p99"] else 0.0,
         "control_mean": statistics.mean(control.values()),
+        "datagrams": tree["datagrams"], "datagrams_broadcast": base["datagrams"],
+        "sessions": tree["sessions"], "sessions_broadcast": base["sessions"],
         "follows_mean": statistics.mean(tree["follows_of"].values()),
         "control_by_follows": quartiles,
         "gaps_unfilled": tree["gaps_unfilled"],
@@ -277,6 +297,9 @@ def report(row):
     print(f"  channel control messages per server per minute: mean {row['control_mean']:.1f} "
           f"(mean follows {row['follows_mean']:.1f}); "
           f"by follows quartile {quartiles}")
+    print(f"  all datagrams sent per server per minute: followers {row['datagrams']:.0f}, broadcast "
+          f"{row['datagrams_broadcast']:.0f}; sessions made per server per minute: followers "
+          f"{row['sessions']:.1f}, broadcast {row['sessions_broadcast']:.1f}")
 
 
 def main(argv=None):
@@ -286,7 +309,9 @@ def main(argv=None):
     parser.add_argument("--duration", type=float, default=150.0, help="simulated seconds of posting")
     parser.add_argument("--sizes", help="comma-separated sizes to run instead (e.g. 1000,10000)")
     parser.add_argument("--seed", type=int, default=2100)
+    parser.add_argument("--progress", action="store_true", help="a line per phase on stderr")
     args = parser.parse_args(argv)
+    PROGRESS["on"] = args.progress
     if args.small:
         sizes = (40, 80)
     elif args.sizes:
