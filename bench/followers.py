@@ -207,9 +207,10 @@ def run_mode(mode, shared, duration):
 
 
 def in_child(work):
-    """``work()`` run in a forked copy of this process; its result (pickled) and its wall time.
-    The copy starts from this process's state as it stands, so both modes run on the very same
-    grown network without growing it twice."""
+    """Start ``work()`` in a forked copy of this process; returns a function that waits for it
+    and gives its result (pickled across) and its wall time. The copy starts from this
+    process's state as it stands, so both modes run on the very same grown network without
+    growing it twice."""
     reader, writer = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: do the work, send the result, leave without any cleanup
@@ -224,24 +225,33 @@ def in_child(work):
             out.write(data)
         os._exit(code)
     os.close(writer)
-    with os.fdopen(reader, "rb") as source:
-        data = source.read()
-    _, status = os.waitpid(pid, 0)
-    answer = pickle.loads(data)
-    if status != 0:
-        raise RuntimeError(f"the broadcast run failed:\n{answer}")
-    return answer
+
+    def result():
+        with os.fdopen(reader, "rb") as source:
+            data = source.read()
+        _, status = os.waitpid(pid, 0)
+        answer = pickle.loads(data)
+        if status != 0:
+            raise RuntimeError(f"the broadcast run failed:\n{answer}")
+        return answer
+
+    return result
 
 
-def compare(n, seed, loss, duration, churn):
+def compare(n, seed, loss, duration, churn, parallel=False):
     began = time.perf_counter()
     shared = setup(n, seed, loss, duration, churn)
     grown = time.perf_counter()
-    # Broadcast first, in a copy of the grown network (one run at a time: the machine is shared).
-    base, base_wall = in_child(lambda: run_mode("broadcast", shared, duration))
+    # The broadcast baseline runs in a copy of the grown network: first, or (--parallel) on the
+    # other core while the followers run goes on here.
+    baseline = in_child(lambda: run_mode("broadcast", shared, duration))
+    if not parallel:
+        base, base_wall = baseline()
     tree_began = time.perf_counter()
     tree = run_mode("followers", shared, duration)
     tree_wall = time.perf_counter() - tree_began
+    if parallel:
+        base, base_wall = baseline()
     ratios = sorted(tree["received_bytes"][a] / base["received_bytes"][a]
                     for a in base["received_bytes"] if base["received_bytes"][a])
     graph = shared[2]
@@ -310,6 +320,8 @@ def main(argv=None):
     parser.add_argument("--sizes", help="comma-separated sizes to run instead (e.g. 1000,10000)")
     parser.add_argument("--seed", type=int, default=2100)
     parser.add_argument("--progress", action="store_true", help="a line per phase on stderr")
+    parser.add_argument("--parallel", action="store_true",
+                        help="run the broadcast baseline on a second core, beside the followers run")
     args = parser.parse_args(argv)
     PROGRESS["on"] = args.progress
     if args.small:
@@ -322,7 +334,7 @@ def main(argv=None):
     began = time.perf_counter()
     rows = []
     for n in sizes:
-        row = compare(n, args.seed, 0.01, duration, 0.10)
+        row = compare(n, args.seed, 0.01, duration, 0.10, args.parallel)
         report(row)
         rows.append(row)
     small, large = rows[0], rows[-1]
