@@ -52,7 +52,8 @@ PROGRESS = {"on": False, "began": time.perf_counter()}  # --progress: a line per
 
 def progress(net, what):
     if PROGRESS["on"]:
-        print(f"[{time.perf_counter() - PROGRESS['began']:7.0f} s] pid {os.getpid()}: {what}; simulated "
+        print(f"[{time.perf_counter() - PROGRESS['began']:7.0f} s, CPU {time.process_time():.0f} s] "
+              f"pid {os.getpid()}: {what}; simulated "
               f"{net.now:.0f} s, {net.datagrams_sent:,} datagrams so far", file=sys.stderr, flush=True)
 
 
@@ -217,8 +218,8 @@ def in_child(work):
         os.close(reader)
         code = 0
         try:
-            began = time.perf_counter()
-            data = pickle.dumps((work(), time.perf_counter() - began))
+            began, cpu = time.perf_counter(), time.process_time()
+            data = pickle.dumps((work(), time.perf_counter() - began, time.process_time() - cpu))
         except BaseException:
             data, code = pickle.dumps(traceback.format_exc()), 1
         with os.fdopen(writer, "wb") as out:
@@ -239,19 +240,19 @@ def in_child(work):
 
 
 def compare(n, seed, loss, duration, churn, parallel=False):
-    began = time.perf_counter()
+    began, cpu_began = time.perf_counter(), time.process_time()
     shared = setup(n, seed, loss, duration, churn)
-    grown = time.perf_counter()
+    grown, cpu_grown = time.perf_counter(), time.process_time()
     # The broadcast baseline runs in a copy of the grown network: first, or (--parallel) on the
     # other core while the followers run goes on here.
     baseline = in_child(lambda: run_mode("broadcast", shared, duration))
     if not parallel:
-        base, base_wall = baseline()
-    tree_began = time.perf_counter()
+        base, base_wall, base_cpu = baseline()
+    tree_began, tree_cpu = time.perf_counter(), time.process_time()
     tree = run_mode("followers", shared, duration)
-    tree_wall = time.perf_counter() - tree_began
+    tree_wall, tree_cpu = time.perf_counter() - tree_began, time.process_time() - tree_cpu
     if parallel:
-        base, base_wall = baseline()
+        base, base_wall, base_cpu = baseline()
     ratios = sorted(tree["received_bytes"][a] / base["received_bytes"][a]
                     for a in base["received_bytes"] if base["received_bytes"][a])
     graph = shared[2]
@@ -285,13 +286,17 @@ def compare(n, seed, loss, duration, churn, parallel=False):
         "forwarding": tree["forwarding"],
         "wall": time.perf_counter() - began, "wall_grow": grown - began,
         "wall_broadcast": base_wall, "wall_followers": tree_wall,
+        # CPU seconds: what the run costs whatever else the machine is doing
+        "cpu_grow": cpu_grown - cpu_began, "cpu_broadcast": base_cpu, "cpu_followers": tree_cpu,
     }
 
 
 def report(row):
     print(f"N = {row['nodes']}: {row['posts']} posts, {row['pairs']} (post, follower up at the end) pairs; "
           f"wall time {row['wall']:.0f} s (growing the network {row['wall_grow']:.0f} s, then on it "
-          f"broadcast {row['wall_broadcast']:.0f} s, followers {row['wall_followers']:.0f} s)")
+          f"broadcast {row['wall_broadcast']:.0f} s, followers {row['wall_followers']:.0f} s); CPU time "
+          f"{row['cpu_grow'] + row['cpu_broadcast'] + row['cpu_followers']:.0f} s ({row['cpu_grow']:.0f} + "
+          f"{row['cpu_broadcast']:.0f} + {row['cpu_followers']:.0f} s)")
     print(f"  delivery to followers: followers mode {row['delivery']:.4%} [target >= 99.9%], "
           f"broadcast {row['delivery_broadcast']:.4%}; gaps given up {row['gaps_unfilled']}")
     print(f"  posts of unfollowed authors held: {row['strangers']} [target 0]; channels forwarded "
