@@ -209,8 +209,8 @@ def run_mode(mode, shared, duration):
 
 def in_child(work):
     """Start ``work()`` in a forked copy of this process; returns a function that waits for it
-    and gives its result (pickled across) and its wall time. The copy starts from this
-    process's state as it stands, so both modes run on the very same grown network without
+    and gives its result (pickled across), its wall time and its CPU time. The copy starts from
+    this process's state as it stands, so both modes run on the very same grown network without
     growing it twice."""
     reader, writer = os.pipe()
     pid = os.fork()
