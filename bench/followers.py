@@ -96,10 +96,15 @@ def plan_run(nodes, authors, rng, duration, churn):
     return sorted(events), posts, posters
 
 
-def setup(n, seed, loss, duration, churn):
+GROW_SPACING = 0.05  # seconds between two servers joining while the network grows
+
+
+def setup(n, seed, loss, duration, churn, spacing=GROW_SPACING):
     """The grown network and everything both modes share: the follow graph, the churn plan and
-    the posts (drawn once, from one seed)."""
-    net, nodes = grow(n, seed, link=LinkModel(loss=loss))
+    the posts (drawn once, from one seed). Growing costs the upkeep of every server already in
+    for the whole growth: N x spacing seconds, so it grows as N squared (1,000 servers: 34 s of
+    CPU; 2,000: 103 s, or 74 s at --grow-spacing 0.01, broadcast delivery 100% after it)."""
+    net, nodes = grow(n, seed, link=LinkModel(loss=loss), spacing=spacing)
     progress(net, f"{n} servers grown")
     rng = random.Random(seed * 7 + 1)
     graph, authors = zipf_follows(nodes, rng)
@@ -239,9 +244,9 @@ def in_child(work):
     return result
 
 
-def compare(n, seed, loss, duration, churn, parallel=False):
+def compare(n, seed, loss, duration, churn, parallel=False, spacing=GROW_SPACING):
     began, cpu_began = time.perf_counter(), time.process_time()
-    shared = setup(n, seed, loss, duration, churn)
+    shared = setup(n, seed, loss, duration, churn, spacing)
     grown, cpu_grown = time.perf_counter(), time.process_time()
     # The broadcast baseline runs in a copy of the grown network: first, or (--parallel) on the
     # other core while the followers run goes on here.
@@ -325,6 +330,9 @@ def main(argv=None):
     parser.add_argument("--sizes", help="comma-separated sizes to run instead (e.g. 1000,10000)")
     parser.add_argument("--seed", type=int, default=2100)
     parser.add_argument("--progress", action="store_true", help="a line per phase on stderr")
+    parser.add_argument("--grow-spacing", type=float, default=GROW_SPACING,
+                        help="seconds between joins while the network grows (not measured; the "
+                             "growth costs N squared: 0.01 for 10,000)")
     parser.add_argument("--parallel", action="store_true",
                         help="run the broadcast baseline on a second core, beside the followers run")
     args = parser.parse_args(argv)
@@ -339,7 +347,7 @@ def main(argv=None):
     began = time.perf_counter()
     rows = []
     for n in sizes:
-        row = compare(n, args.seed, 0.01, duration, 0.10, args.parallel)
+        row = compare(n, args.seed, 0.01, duration, 0.10, args.parallel, args.grow_spacing)
         report(row)
         rows.append(row)
     small, large = rows[0], rows[-1]
