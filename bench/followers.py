@@ -21,7 +21,8 @@ Printed, each against its target:
     python bench/followers.py                # N = 1,000 and 250 (minutes)
     python bench/followers.py --nodes 3000   # larger
     python bench/followers.py --small        # N = 40 and 80 (a minute; run by the test suite)
-    python bench/followers.py --sizes 1000,10000 --duration 60   # the size
+    python bench/followers.py --sizes 1000,10000 --duration 60 --grow-spacing 0.01 --progress
+                                             # the size (hours: docs/SCALING.md)
 
 Each size grows its network once; the broadcast baseline runs first, in a forked copy of the
 grown network, then the followers run on the original.
