@@ -21,6 +21,11 @@ Printed, each against its target:
     python bench/followers.py                # N = 1,000 and 250 (minutes)
     python bench/followers.py --nodes 3000   # larger
     python bench/followers.py --small        # N = 40 and 80 (a minute; run by the test suite)
+    python bench/followers.py --sizes 1000,10000 --duration 60 --grow-spacing 0.01 --progress
+                                             # the issue's size (hours: docs/SCALING.md)
+
+Each size grows its network once; the broadcast baseline runs first, in a forked copy of the
+grown network, then the followers run on the original.
 """
 
 from __future__ import annotations
@@ -28,10 +33,12 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import pickle
 import random
 import statistics
 import sys
 import time
+import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -41,6 +48,14 @@ from nostrp2p.mesh.sim.followers import Followers  # noqa: E402
 from overlay_sim import grow  # noqa: E402  (the broadcast benchmark grows its networks alike)
 
 PAYLOAD_SIZE = 400  # about a signed kind 1 event of a sentence
+PROGRESS = {"on": False, "began": time.perf_counter()}  # --progress: a line per phase on stderr
+
+
+def progress(net, what):
+    if PROGRESS["on"]:
+        print(f"[{time.perf_counter() - PROGRESS['began']:7.0f} s, CPU {time.process_time():.0f} s] "
+              f"pid {os.getpid()}: {what}; simulated "
+              f"{net.now:.0f} s, {net.datagrams_sent:,} datagrams so far", file=sys.stderr, flush=True)
 
 
 def zipf_follows(nodes, rng, median_followers=20):
@@ -82,12 +97,24 @@ def plan_run(nodes, authors, rng, duration, churn):
     return sorted(events), posts, posters
 
 
-def run_mode(mode, n, seed, loss, duration, churn):
-    link = LinkModel(loss=loss)
-    net, nodes = grow(n, seed, link=link)
+GROW_SPACING = 0.05  # seconds between two servers joining while the network grows
+
+
+def setup(n, seed, loss, duration, churn, spacing=GROW_SPACING):
+    """The grown network and everything both modes share: the follow graph, the churn plan and
+    the posts (drawn once, from one seed). Growing costs the upkeep of every server already in
+    for the whole growth: N x spacing seconds, so it grows as N squared (1,000 servers: 34 s of
+    CPU; 2,000: 103 s, or 74 s at --grow-spacing 0.01, broadcast delivery 100% after it)."""
+    net, nodes = grow(n, seed, link=LinkModel(loss=loss), spacing=spacing)
+    progress(net, f"{n} servers grown")
     rng = random.Random(seed * 7 + 1)
     graph, authors = zipf_follows(nodes, rng)
     churn_plan, posts, posters = plan_run(nodes, authors, rng, duration, churn)
+    return net, nodes, graph, authors, churn_plan, posts, posters
+
+
+def run_mode(mode, shared, duration):
+    net, nodes, graph, authors, churn_plan, posts, posters = shared
     followers = Followers(net) if mode == "followers" else None
     if followers is not None:
         for author, fans in graph.items():
@@ -98,12 +125,15 @@ def run_mode(mode, n, seed, loss, duration, churn):
         for address in nodes:
             net._flush(net.hosts[address])
         net.run_for(40)  # the trees form
+    progress(net, f"{mode}: ready to post")
     before = {a: net.hosts[a].stats() for a in nodes}
     start = net.now
     sent = []  # (author, payload, at, mid or None, followers up when sent, root copies before)
     plan = list(churn_plan)
     for offset, author, payload in posts:
         net.run_until(start + offset)
+        if int(offset) % 10 == 0:
+            progress(net, f"{mode}: posting, {offset:.0f} s in")
         while plan and plan[0][0] <= offset:
             _, action, address = plan.pop(0)
             getattr(net, action)(address)
@@ -119,6 +149,7 @@ def run_mode(mode, n, seed, loss, duration, churn):
             sent.append((author, payload, net.now, net.broadcast(author, payload), None, up))
     net.run_until(start + duration)
     net.run_for(60)  # returned servers catch up
+    progress(net, f"{mode}: done")
     minutes = (net.now - start) / 60
     alive = set(net.live())
     pairs = delivered = 0
@@ -148,12 +179,18 @@ def run_mode(mode, n, seed, loss, duration, churn):
             gossip = (stats["delivered"] - old["delivered"]) + (stats["duplicate_gossip"] - old["duplicate_gossip"])
             received_bytes[address] = gossip * PAYLOAD_SIZE
     result = {
-        "mode": mode, "nodes": n, "posts": len(sent), "pairs": pairs,
+        "mode": mode, "nodes": len(nodes), "posts": len(sent), "pairs": pairs,
         "delivery": delivered / pairs if pairs else 1.0,
         "latency_p99": latencies[int(0.99 * (len(latencies) - 1))] if latencies else 0.0,
         "latency_median": latencies[len(latencies) // 2] if latencies else 0.0,
+        # Every datagram and every new session (three X25519 on each side) a server sent or
+        # made a minute, all layers together: what the mode costs the overlay beneath it.
+        "datagrams": sum(net.hosts[a].stats()[k] - before[a][k] for a in nodes
+                         for k in ("payload_sent", "control_sent")) / len(nodes) / minutes,
+        "sessions": sum(net.hosts[a].stats()["sessions_established"]
+                        - before[a]["sessions_established"] for a in nodes) / len(nodes) / minutes,
         "received_bytes": received_bytes,
-        "graph": graph, "authors": authors, "posters": posters,
+        "posters": posters,
     }
     if followers is not None:
         follows_of = {a: len(followers.follows[a]) for a in nodes}
@@ -176,13 +213,55 @@ def run_mode(mode, n, seed, loss, duration, churn):
     return result
 
 
-def compare(n, seed, loss, duration, churn):
-    began = time.perf_counter()
-    base = run_mode("broadcast", n, seed, loss, duration, churn)
-    tree = run_mode("followers", n, seed, loss, duration, churn)
+def in_child(work):
+    """Start ``work()`` in a forked copy of this process; returns a function that waits for it
+    and gives its result (pickled across), its wall time and its CPU time. The copy starts from
+    this process's state as it stands, so both modes run on the very same grown network without
+    growing it twice."""
+    reader, writer = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: do the work, send the result, leave without any cleanup
+        os.close(reader)
+        code = 0
+        try:
+            began, cpu = time.perf_counter(), time.process_time()
+            data = pickle.dumps((work(), time.perf_counter() - began, time.process_time() - cpu))
+        except BaseException:
+            data, code = pickle.dumps(traceback.format_exc()), 1
+        with os.fdopen(writer, "wb") as out:
+            out.write(data)
+        os._exit(code)
+    os.close(writer)
+
+    def result():
+        with os.fdopen(reader, "rb") as source:
+            data = source.read()
+        _, status = os.waitpid(pid, 0)
+        answer = pickle.loads(data)
+        if status != 0:
+            raise RuntimeError(f"the broadcast run failed:\n{answer}")
+        return answer
+
+    return result
+
+
+def compare(n, seed, loss, duration, churn, parallel=False, spacing=GROW_SPACING):
+    began, cpu_began = time.perf_counter(), time.process_time()
+    shared = setup(n, seed, loss, duration, churn, spacing)
+    grown, cpu_grown = time.perf_counter(), time.process_time()
+    # The broadcast baseline runs in a copy of the grown network: first, or (--parallel) on the
+    # other core while the followers run goes on here.
+    baseline = in_child(lambda: run_mode("broadcast", shared, duration))
+    if not parallel:
+        base, base_wall, base_cpu = baseline()
+    tree_began, tree_cpu = time.perf_counter(), time.process_time()
+    tree = run_mode("followers", shared, duration)
+    tree_wall, tree_cpu = time.perf_counter() - tree_began, time.process_time() - tree_cpu
+    if parallel:
+        base, base_wall, base_cpu = baseline()
     ratios = sorted(tree["received_bytes"][a] / base["received_bytes"][a]
                     for a in base["received_bytes"] if base["received_bytes"][a])
-    graph = tree["graph"]
+    graph = shared[2]
     posters = tree["posters"]
     copies = {p: max(tree["copies"].get(p, [0])) for p in posters}
     control = tree["control"]
@@ -205,17 +284,25 @@ def compare(n, seed, loss, duration, churn):
         "latency_p99": tree["latency_p99"], "latency_p99_broadcast": base["latency_p99"],
         "latency_ratio": tree["latency_p99"] / base["latency_p99"] if base["latency_p99"] else 0.0,
         "control_mean": statistics.mean(control.values()),
+        "datagrams": tree["datagrams"], "datagrams_broadcast": base["datagrams"],
+        "sessions": tree["sessions"], "sessions_broadcast": base["sessions"],
         "follows_mean": statistics.mean(tree["follows_of"].values()),
         "control_by_follows": quartiles,
         "gaps_unfilled": tree["gaps_unfilled"],
         "forwarding": tree["forwarding"],
-        "wall": time.perf_counter() - began,
+        "wall": time.perf_counter() - began, "wall_grow": grown - began,
+        "wall_broadcast": base_wall, "wall_followers": tree_wall,
+        # CPU seconds: what the run costs whatever else the machine is doing
+        "cpu_grow": cpu_grown - cpu_began, "cpu_broadcast": base_cpu, "cpu_followers": tree_cpu,
     }
 
 
 def report(row):
     print(f"N = {row['nodes']}: {row['posts']} posts, {row['pairs']} (post, follower up at the end) pairs; "
-          f"wall time {row['wall']:.0f} s")
+          f"wall time {row['wall']:.0f} s (growing the network {row['wall_grow']:.0f} s, then on it "
+          f"broadcast {row['wall_broadcast']:.0f} s, followers {row['wall_followers']:.0f} s); CPU time "
+          f"{row['cpu_grow'] + row['cpu_broadcast'] + row['cpu_followers']:.0f} s ({row['cpu_grow']:.0f} + "
+          f"{row['cpu_broadcast']:.0f} + {row['cpu_followers']:.0f} s)")
     print(f"  delivery to followers: followers mode {row['delivery']:.4%} [target >= 99.9%], "
           f"broadcast {row['delivery_broadcast']:.4%}; gaps given up {row['gaps_unfilled']}")
     print(f"  posts of unfollowed authors held: {row['strangers']} [target 0]; channels forwarded "
@@ -231,6 +318,9 @@ def report(row):
     print(f"  channel control messages per server per minute: mean {row['control_mean']:.1f} "
           f"(mean follows {row['follows_mean']:.1f}); "
           f"by follows quartile {quartiles}")
+    print(f"  all datagrams sent per server per minute: followers {row['datagrams']:.0f}, broadcast "
+          f"{row['datagrams_broadcast']:.0f}; sessions made per server per minute: followers "
+          f"{row['sessions']:.1f}, broadcast {row['sessions_broadcast']:.1f}")
 
 
 def main(argv=None):
@@ -238,23 +328,39 @@ def main(argv=None):
     parser.add_argument("--small", action="store_true", help="a quick run (the test suite's)")
     parser.add_argument("--nodes", type=int, default=1000, help="servers in the larger run")
     parser.add_argument("--duration", type=float, default=150.0, help="simulated seconds of posting")
+    parser.add_argument("--sizes", help="comma-separated sizes to run instead (e.g. 1000,10000)")
     parser.add_argument("--seed", type=int, default=2100)
+    parser.add_argument("--progress", action="store_true", help="a line per phase on stderr")
+    parser.add_argument("--grow-spacing", type=float, default=GROW_SPACING,
+                        help="seconds between joins while the network grows (not measured; the "
+                             "growth costs N squared: 0.01 for 10,000)")
+    parser.add_argument("--parallel", action="store_true",
+                        help="run the broadcast baseline on a second core, beside the followers run")
     args = parser.parse_args(argv)
-    sizes = (40, 80) if args.small else (max(60, args.nodes // 4), args.nodes)
+    PROGRESS["on"] = args.progress
+    if args.small:
+        sizes = (40, 80)
+    elif args.sizes:
+        sizes = tuple(int(size) for size in args.sizes.split(","))
+    else:
+        sizes = (max(60, args.nodes // 4), args.nodes)
     duration = 70.0 if args.small else args.duration
     began = time.perf_counter()
     rows = []
     for n in sizes:
-        row = compare(n, args.seed, 0.01, duration, 0.10)
+        row = compare(n, args.seed, 0.01, duration, 0.10, args.parallel, args.grow_spacing)
         report(row)
         rows.append(row)
-    small, large = rows
-    per_follow = [r["control_mean"] / r["follows_mean"] for r in rows]
-    print(f"control per server per follow per minute: {per_follow[0]:.2f} at N = {small['nodes']}, "
-          f"{per_follow[1]:.2f} at N = {large['nodes']}: {per_follow[1] / per_follow[0]:.2f} x "
-          f"[log N ratio {math.log(large['nodes']) / math.log(small['nodes']):.2f}, N ratio "
-          f"{large['nodes'] / small['nodes']:.1f}]")
-    print(f"total wall time {time.perf_counter() - began:.0f} s")
+    small, large = rows[0], rows[-1]
+    if large is not small:
+        per_follow = [r["control_mean"] / r["follows_mean"] for r in (small, large)]
+        print(f"control per server per follow per minute: {per_follow[0]:.2f} at N = {small['nodes']}, "
+              f"{per_follow[1]:.2f} at N = {large['nodes']}: {per_follow[1] / per_follow[0]:.2f} x "
+              f"[log N ratio {math.log(large['nodes']) / math.log(small['nodes']):.2f}, N ratio "
+              f"{large['nodes'] / small['nodes']:.1f}]")
+    load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
+    print(f"total wall time {time.perf_counter() - began:.0f} s (load average at the end {load}, "
+          f"{os.cpu_count()} cores)")
     return rows
 
 

