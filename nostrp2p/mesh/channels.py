@@ -50,7 +50,8 @@ class Member:
 class Channel:
     __slots__ = ("author", "target", "subscribed", "parent", "joining", "tried", "join_timer",
                  "children", "epoch", "last_seq", "log", "floor", "parent_heard", "pulling",
-                 "caught_up", "retry_timer", "retry_delay", "pushed")
+                 "caught_up", "retry_timer", "retry_delay", "pushed", "grandchildren",
+                 "reported", "unacked", "probing", "prefer", "path")
 
     def __init__(self, author: bytes):
         self.author = author
@@ -71,6 +72,14 @@ class Channel:
         self.pulling: dict[int, float] = {}  # seq -> when asked (of the parent; then the root)
         self.caught_up = False  # the join catch-up was asked for
         self.pushed = 0  # joins pushed down so far: they go to the children in turn
+        # Repair (docs/PROTOCOL.md "Channels", "Repair"): each child's own children as it last
+        # reported them, whom we warn (CHECK) when that child stops acknowledging posts.
+        self.grandchildren: dict[bytes, tuple] = {}
+        self.reported = None  # our children's keys as our parent acknowledged them (None: never)
+        self.unacked: dict[bytes, float] = {}  # child -> when the oldest unacknowledged post went
+        self.probing = None  # when we began checking our parent after a warning
+        self.prefer = None  # the server that warned us: the first candidate if the parent is lost
+        self.path: tuple = ()  # overlay keys from our parent up to the root, as last told
 
     def in_tree(self, own_owner: bytes) -> bool:
         return self.parent is not None or self.author == own_owner
@@ -159,7 +168,7 @@ class Channels:
             if channel.parent is not None and channel.parent.overlay_key == overlay_key:
                 self._parent_lost(channel, now)
             elif overlay_key in channel.children:
-                self._drop_child(channel, overlay_key, now)
+                self._drop_child(channel, overlay_key, now, lost=True)
 
     # --- joining -----------------------------------------------------------------------------
     def _channel(self, author: bytes, now: float) -> Channel:
@@ -187,6 +196,12 @@ class Channels:
 
     def _seek_parent(self, channel: Channel, now: float) -> None:
         if channel.author == self.own or channel.joining is not None or not self.node.running:
+            return
+        prefer, channel.prefer = channel.prefer, None
+        if prefer is not None and prefer.overlay_key not in channel.tried:
+            # Our grandparent warned us and our parent did not answer: it is in the tree and
+            # has the posts we missed, so it is the quickest way back.
+            self._join(channel, prefer, 0, now)
             return
         candidates = self._candidates(channel)
         if candidates:
@@ -242,9 +257,17 @@ class Channels:
     def _wanted(self, channel) -> bool:
         return channel.subscribed or bool(channel.children) or channel.author == self.own
 
+    def _cycle(self, path) -> bool:
+        """Whether a path to the root passes through us (or is longer than any tree's)."""
+        if self.own_key in path or len(path) >= limits.CHANNEL_PATH_MAX:
+            self.node.count("channel_cycle_refused")
+            return True
+        return False
+
     def _parent_lost(self, channel, now):
         lost = channel.parent
         channel.parent = None
+        channel.path = ()
         if lost is not None:
             channel.tried.add(lost.overlay_key)
         self.node.count("channel_parent_lost")
@@ -266,6 +289,7 @@ class Channels:
                 timer.cancel()
         for overlay_key in channel.children:
             self._uncount_child(overlay_key)
+        channel.grandchildren.clear()
         self._clear_log(channel)
         self.channels.pop(channel.author, None)
 
@@ -295,7 +319,7 @@ class Channels:
             channel = self._channel(author, now)
         if sender.overlay_key in channel.children:
             channel.children[sender.overlay_key] = [sender, now]
-            self._send(sender, cm.Accept(author, channel.epoch, channel.last_seq), now)
+            self._send(sender, cm.Accept(author, channel.epoch, channel.last_seq, channel.path), now)
             return
         if (channel.parent is not None and channel.parent.overlay_key == sender.overlay_key) or \
                 sender.owner == author or \
@@ -312,7 +336,9 @@ class Channels:
                 return
             # Scribe's bottleneck remover, at join time: the joiner goes one level down, to
             # each child in turn, so that a level fills before the next one starts.
-            children = list(channel.children.values())
+            slow = now - limits.CHANNEL_FORWARD_TIMEOUT / 2  # not below one that may be gone
+            children = [c for k, c in channel.children.items()
+                        if channel.unacked.get(k, now) > slow] or list(channel.children.values())
             below = children[channel.pushed % len(children)][0]
             channel.pushed += 1
             self.node.count("channel_join_pushed_down")
@@ -326,7 +352,7 @@ class Channels:
         channel.children[sender.overlay_key] = [sender, now]
         self.child_channels[sender.overlay_key] += 1
         self.node.count("channel_child_added")
-        self._send(sender, cm.Accept(author, channel.epoch, channel.last_seq), now)
+        self._send(sender, cm.Accept(author, channel.epoch, channel.last_seq, channel.path), now)
         if not channel.in_tree(self.own):
             self._seek_parent(channel, now)  # a forwarder now: the join goes on toward the root
 
@@ -345,13 +371,16 @@ class Channels:
         channel = self.channels.get(message.author)
         if not self._answered_join(channel, sender):
             return
-        if sender.overlay_key in channel.children:  # a cycle: it is below us
+        path = (sender.overlay_key, *message.path)
+        if sender.overlay_key in channel.children or self._cycle(path):  # it is below us
             self._send(sender, cm.Leave(channel.author), now)
             channel.tried.add(sender.overlay_key)
             self._seek_parent(channel, now)
             return
         channel.parent = sender
+        channel.path = path
         channel.parent_heard = now
+        channel.reported = None  # the new parent learns our children at the next heartbeat
         channel.tried.clear()
         channel.retry_delay = limits.CHANNEL_REJOIN_DELAY
         self.node.count("channel_joined")
@@ -393,10 +422,18 @@ class Channels:
             return Descriptor(member.overlay_key, member.owner, str(host), int(port))
         return self.router.table.descriptor_of(member.overlay_key)
 
-    def _drop_child(self, channel, overlay_key, now):
+    def _drop_child(self, channel, overlay_key, now, lost=False):
+        """``lost``: it failed us (not a LEAVE): its children are warned to check on it."""
         if channel.children.pop(overlay_key, None) is not None:
             self._uncount_child(overlay_key)
             self.node.count("channel_child_dropped")
+        channel.unacked.pop(overlay_key, None)
+        grandchildren = channel.grandchildren.pop(overlay_key, ())
+        if lost:
+            for desc in grandchildren:
+                self._send(desc, cm.Check(channel.author, overlay_key), now)
+            if grandchildren:
+                self.node.count("channel_child_lost_warned")
         self._maybe_leave(channel, now)
 
     def _uncount_child(self, overlay_key):
@@ -474,9 +511,29 @@ class Channels:
 
     def _send_to_child(self, channel, desc, message, now):
         self.node.count("channel_post_sent")
-        self._send_raw(desc, message, now,
-                       failed=lambda now: self._drop_child(channel, desc.overlay_key, now)
-                       if desc.overlay_key in channel.children else None)
+        key = desc.overlay_key
+        channel.unacked.setdefault(key, now)
+
+        def failed(now):
+            if key in channel.children:
+                self._drop_child(channel, key, now, lost=True)
+
+        def acked(now):
+            channel.unacked.pop(key, None)  # it is there
+
+        self._send_raw(desc, message, now, failed=failed, acked=acked)
+        self.node.timers.call_at(now + limits.CHANNEL_FORWARD_TIMEOUT,
+                                 lambda now: self._forward_overdue(channel, key, now))
+
+    def _forward_overdue(self, channel, key, now):
+        """A post we sent a child is still unacknowledged: it is taken for gone (a live child
+        acknowledges within a round trip or two; if it was only slow, its next heartbeat is
+        told it is no longer our child and it joins again), and its children are warned."""
+        since = channel.unacked.get(key)
+        if since is not None and now - since >= limits.CHANNEL_FORWARD_TIMEOUT - 1e-9 and \
+                key in channel.children and self.channels.get(channel.author) is channel:
+            self.node.count("channel_child_unresponsive")
+            self._drop_child(channel, key, now, lost=True)
 
     # --- gaps and catch-up ---------------------------------------------------------------------
     def _learn(self, channel, epoch, last_seq, now):
@@ -596,12 +653,13 @@ class Channels:
                     self._parent_lost(channel, now)
                     continue
                 by_parent.setdefault(channel.parent.overlay_key, [channel.parent, []])[1].append(
-                    (channel.author, channel.epoch, channel.last_seq))
+                    (channel.author, channel.epoch, channel.last_seq, self._children_report(channel),
+                     cm.path_tag(channel.path)))
             elif self._wanted(channel) and channel.joining is None and channel.retry_timer is None:
                 self._seek_parent(channel, now)
             for overlay_key, (desc, heard) in list(channel.children.items()):
                 if now - heard > limits.CHANNEL_CHILD_TIMEOUT:
-                    self._drop_child(channel, overlay_key, now)
+                    self._drop_child(channel, overlay_key, now, lost=True)
         for parent, entries in by_parent.values():
             for i in range(0, len(entries), limits.CHANNEL_HEARTBEAT_AUTHORS):
                 chunk = tuple(entries[i:i + limits.CHANNEL_HEARTBEAT_AUTHORS])
@@ -611,28 +669,72 @@ class Channels:
                            self._parent_alive(key, chunk, now))
         self.node.timers.call_at(now + self._jittered(), self._heartbeat)
 
+    def _children_report(self, channel):
+        """Our children in ``channel`` for the heartbeat to our parent, when it does not have
+        them as they are (None when it does)."""
+        if channel.reported == frozenset(channel.children):
+            return None
+        return tuple(d for d in (self._descriptor_of(m) for m, _ in channel.children.values())
+                     if d is not None)
+
     def _parent_alive(self, overlay_key, entries, now):
-        for author, _, _ in entries:
+        for author, _, _, children, _ in entries:
             channel = self.channels.get(author)
             if channel is not None and channel.parent is not None and \
                     channel.parent.overlay_key == overlay_key:
                 channel.parent_heard = now
+                if children is not None:
+                    channel.reported = frozenset(d.overlay_key for d in children)
+
+    def _on_check(self, sender, message, now):
+        """Our grandparent says our parent stopped acknowledging: ask the parent (a heartbeat);
+        if it does not answer within CHANNEL_PROBE_TIMEOUT it is lost, and we join the warner.
+        A warning alone changes nothing (anyone may send one): only the parent's silence does."""
+        channel = self.channels.get(message.author)
+        if channel is None or channel.parent is None or \
+                channel.parent.overlay_key != message.parent or channel.probing is not None:
+            self.node.count("channel_check_ignored")
+            return
+        self.node.count("channel_parent_checked")
+        channel.probing, channel.prefer, parent = now, sender, channel.parent
+        entry = ((channel.author, channel.epoch, channel.last_seq, None, cm.path_tag(channel.path)),)
+        self._send(parent, cm.Heartbeat(entry), now,
+                   acked=lambda now: self._parent_alive(parent.overlay_key, entry, now))
+        self.node.timers.call_at(now + limits.CHANNEL_PROBE_TIMEOUT,
+                                 lambda now: self._probe_over(channel, parent, now))
+
+    def _probe_over(self, channel, parent, now):
+        asked, channel.probing = channel.probing, None
+        if self.channels.get(channel.author) is not channel or channel.parent is not parent or \
+                channel.parent_heard >= asked:
+            channel.prefer = None  # it answered (or we moved on meanwhile)
+            return
+        self.node.count("channel_parent_silent")
+        self._parent_lost(channel, now)
 
     def _on_heartbeat(self, sender, message, now):
         entries = []
-        for author, epoch, last_seq in message.entries:
+        for author, epoch, last_seq, children, tag in message.entries:
             channel = self.channels.get(author)
             if channel is None or sender.overlay_key not in channel.children:
-                entries.append((author, False, 0, 0))
+                entries.append((author, False, 0, 0, None))
                 continue
             channel.children[sender.overlay_key][1] = now
-            if channel.epoch and (epoch != channel.epoch or last_seq < channel.last_seq):
-                entries.append((author, True, channel.epoch, channel.last_seq))
+            if children is not None:
+                channel.grandchildren[sender.overlay_key] = children
+            path = None
+            if channel.path or channel.author == self.own:
+                path = (self.own_key, *channel.path)[:limits.CHANNEL_PATH_MAX]
+                if cm.path_tag(path) == tag:
+                    path = None  # the child's is right
+            behind = channel.epoch and (epoch != channel.epoch or last_seq < channel.last_seq)
+            if behind or path is not None:
+                entries.append((author, True, channel.epoch, channel.last_seq, path))
         if entries:
             self._send(sender, cm.State(tuple(entries)), now)
 
     def _on_state(self, sender, message, now):
-        for author, member, epoch, last_seq in message.entries:
+        for author, member, epoch, last_seq, path in message.entries:
             channel = self.channels.get(author)
             if channel is None or channel.parent is None or \
                     channel.parent.overlay_key != sender.overlay_key:
@@ -641,6 +743,12 @@ class Channels:
                 self.node.count("channel_parent_forgot")
                 self._parent_lost(channel, now)
                 continue
+            if path is not None:
+                if self._cycle(path):  # our parent hangs below us: leave it and join again
+                    self._send(channel.parent, cm.Leave(channel.author), now)
+                    self._parent_lost(channel, now)
+                    continue
+                channel.path = path
             channel.parent_heard = now
             self._learn(channel, epoch, last_seq, now)
 

@@ -399,13 +399,26 @@ CHANNEL_PARENT_TIMEOUT = 8.0
 child joins again; a parent that is also an active neighbour is noticed by the link keepalives
 (PEER_TIMEOUT), whichever comes first."""
 
+CHANNEL_PATH_MAX = 24
+"""Servers in a path to a channel's root (ACCEPT, STATE): a route is at most about log16 N hops
+and a join is pushed down at most CHANNEL_MAX_REDIRECTS times; a longer path is taken for a
+cycle, as is one that holds the server itself."""
+
+CHANNEL_FORWARD_TIMEOUT = 1.0
+"""A post a child has not acknowledged in this long (a live one does within a round trip or a
+retransmission) makes it taken for gone: it is dropped and its children warned (CHECK)."""
+
+CHANNEL_PROBE_TIMEOUT = 1.0
+"""A warned child asks its parent (a heartbeat); a parent that does not acknowledge it in this
+long is lost, and the child joins the server that warned it."""
+
 CHANNEL_CHILD_TIMEOUT = 20.0
 """A child heard nothing from for this long (no heartbeat, no join) is dropped."""
 
 CHANNEL_HEARTBEAT_AUTHORS = 64
 """Channels named in one HEARTBEAT or STATE (more go in several)."""
 
-CHANNEL_JOIN_TIMEOUT = 8.0
+CHANNEL_JOIN_TIMEOUT = 3.0
 """A join not answered (ACCEPT, REDIRECT or REFUSE) in this long goes to the next candidate."""
 
 CHANNEL_REJOIN_DELAY = 1.0
