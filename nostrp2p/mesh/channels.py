@@ -51,7 +51,7 @@ class Channel:
     __slots__ = ("author", "target", "subscribed", "parent", "joining", "tried", "join_timer",
                  "children", "epoch", "last_seq", "log", "floor", "parent_heard", "pulling",
                  "caught_up", "retry_timer", "retry_delay", "pushed", "grandchildren",
-                 "reported", "unacked", "probing", "prefer", "path")
+                 "reported", "unacked", "probing", "prefer", "path", "resume")
 
     def __init__(self, author: bytes):
         self.author = author
@@ -71,6 +71,7 @@ class Channel:
         self.parent_heard = 0.0
         self.pulling: dict[int, float] = {}  # seq -> when asked (of the parent; then the root)
         self.caught_up = False  # the join catch-up was asked for
+        self.resume = None  # (epoch, seq) of the last post we held before a restart, if known
         self.pushed = 0  # joins pushed down so far: they go to the children in turn
         # Repair (docs/PROTOCOL.md "Channels", "Repair"): each child's own children as it last
         # reported them, whom we warn (CHECK) when that child stops acknowledging posts.
@@ -114,9 +115,11 @@ class Channels:
                 self._seek_parent(channel, now)
         self.node.timers.call_at(now + limits.CHANNEL_HEARTBEAT_INTERVAL, self._heartbeat)
 
-    def subscribe(self, author: bytes, now: float) -> None:
+    def subscribe(self, author: bytes, now: float, since: tuple | None = None) -> None:
         """Deliver ``author``'s posts upward (``on_post``) from now on: join its tree, and pull
-        its recent posts once joined."""
+        its recent posts once joined: those after ``since`` (the (epoch, seq) of the last post
+        held, as ``on_post`` gave it: a server back from downtime) up to CHANNEL_CATCH_UP_MAX,
+        else the last CHANNEL_CATCH_UP_POSTS."""
         if author == self.own:
             return
         channel = self.channels.get(author)
@@ -129,6 +132,7 @@ class Channels:
             return
         channel.subscribed = True
         channel.caught_up = False
+        channel.resume = since
         if channel.parent is not None:
             # We forwarded this channel already: what we carried is now ours too.
             for seq, payload in list(channel.log.items())[-limits.CHANNEL_CATCH_UP_POSTS:]:
@@ -455,6 +459,7 @@ class Channels:
         if message.epoch < channel.epoch:
             self.node.count("channel_post_old_epoch")
             return
+        catch_up = False
         if message.epoch > channel.epoch:
             first = channel.epoch == 0
             channel.epoch, channel.last_seq, channel.floor = message.epoch, 0, 0
@@ -463,9 +468,8 @@ class Channels:
             if first:
                 # The first post we see: a forwarder owes nothing before it, a follower the
                 # catch-up's worth. (Not first: a restarted root's new numbering, all owed.)
-                catch_up = limits.CHANNEL_CATCH_UP_POSTS if channel.subscribed else 0
-                channel.floor = max(0, message.seq - 1 - catch_up)
-                channel.caught_up = True
+                channel.floor = message.seq - 1
+                catch_up = channel.subscribed and not channel.caught_up
         seq = message.seq
         if seq <= channel.floor or seq in channel.log:
             self.node.count("channel_post_duplicate")
@@ -480,8 +484,10 @@ class Channels:
                 self._send_to_child(channel, desc, out, now)
         if channel.subscribed:
             self._deliver(channel, seq, message.payload, now)
-        if seq > previous + 1:
-            self._pull_missing(channel, now)
+        if catch_up:
+            self._catch_up(channel, now)
+        elif seq > previous + 1 or (message.repair and not channel.pulling):
+            self._pull_missing(channel, now)  # a gap; or the next page of a catch-up
 
     def _deliver(self, channel, seq, payload, now):
         self.node.count("channel_delivered")
@@ -492,8 +498,10 @@ class Channels:
         channel.log[seq] = payload
         self.logged[(channel.author, seq)] = len(payload)
         self.log_bytes += len(payload)
-        while len(channel.log) > limits.CHANNEL_LOG_POSTS:
-            self._evict(channel, next(iter(channel.log)))
+        # The root keeps its own posts for a catch-up after downtime, members a repair's worth.
+        held = limits.CHANNEL_CATCH_UP_MAX if channel.author == self.own else limits.CHANNEL_LOG_POSTS
+        while len(channel.log) > held:
+            self._evict(channel, min(channel.log))
         while self.log_bytes > limits.CHANNEL_LOGS_BYTES:
             author, oldest = next(iter(self.logged))
             self._evict(self.channels[author], oldest)
@@ -559,18 +567,28 @@ class Channels:
         if channel.epoch == 0:
             return
         channel.caught_up = True
-        channel.floor = min(channel.floor, max(0, channel.last_seq - limits.CHANNEL_CATCH_UP_POSTS))
+        resume, channel.resume = channel.resume, None
+        if resume is None:  # a new follow: the author's recent posts
+            owed = channel.last_seq - limits.CHANNEL_CATCH_UP_POSTS
+        elif resume[0] == channel.epoch:  # back from downtime: all that came since
+            owed = resume[1]
+        else:  # ... and the root restarted meanwhile: all of its new numbering
+            owed = 0
+        channel.floor = min(channel.floor, max(0, owed, channel.last_seq - limits.CHANNEL_CATCH_UP_MAX))
         self._pull_missing(channel, now)
 
     def _pull_missing(self, channel, now):
         if channel.author == self.own or not (channel.subscribed or channel.children):
             return
         abandoned = now - 2 * limits.CHANNEL_PULL_RETRY  # asked, never answered either way
-        missing = [s for s in range(max(channel.floor + 1, channel.last_seq - limits.CHANNEL_PULL_MAX + 1),
-                                    channel.last_seq + 1)
-                   if s not in channel.log and channel.pulling.get(s, abandoned) <= abandoned]
-        if channel.last_seq - limits.CHANNEL_PULL_MAX > channel.floor:
-            channel.floor = channel.last_seq - limits.CHANNEL_PULL_MAX  # too far behind: given up
+        if channel.last_seq - limits.CHANNEL_CATCH_UP_MAX > channel.floor:
+            channel.floor = channel.last_seq - limits.CHANNEL_CATCH_UP_MAX  # too far behind
+        missing = []
+        for s in range(channel.floor + 1, channel.last_seq + 1):
+            if s not in channel.log and channel.pulling.get(s, abandoned) <= abandoned:
+                missing.append(s)
+                if len(missing) == limits.CHANNEL_PULL_PAGE:  # the next page when it is in
+                    break
         if not missing:
             return
         for seq in missing:
@@ -632,6 +650,8 @@ class Channels:
             return
         if sender.owner == channel.author:
             self._give_up(channel, seqs)  # the root itself no longer holds them
+            if not any(s < max(seqs) for s in channel.pulling):
+                channel.floor = max(channel.floor, max(seqs))  # nor any older: not asked again
         else:
             self._pull_from_root(channel, seqs, now)
 

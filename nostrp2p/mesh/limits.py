@@ -441,6 +441,15 @@ CHANNEL_CATCH_UP_POSTS = 20
 """Posts a follower pulls when it (re)joins a channel: a new follow sees the author's recent
 posts, a server back from downtime what it missed (older ones its node fetches)."""
 
+CHANNEL_CATCH_UP_MAX = 1000
+"""Posts a follower back from downtime pulls at most (those after the last it held), and the
+posts the root keeps of its own channel to answer them (within CHANNEL_LOGS_BYTES). Older ones
+its node fetches."""
+
+CHANNEL_PULL_PAGE = 16
+"""Sequences a member asks for at once (the next page when those are in): an answer of
+CHANNEL_PULL_MAX posts would overrun MAX_OUTGOING_PER_PEER at the answering server."""
+
 CHANNEL_PULL_RETRY = 6.0
 """A pull not answered in this long is asked of the root directly."""
 

@@ -7,6 +7,7 @@ from unittest import mock
 from twisted.trial.unittest import TestCase
 
 from nostrp2p.mesh import channel_messages as cm, limits
+from nostrp2p.mesh.descriptor import Descriptor
 from nostrp2p.mesh.messages import KIND_CHANNEL
 from nostrp2p.mesh.sim import LinkModel
 from nostrp2p.mesh.sim.followers import Followers
@@ -151,6 +152,61 @@ class ChannelTreeTests(TestCase):
         self.assertTrue(_settle_until(
             self.net, lambda: self.f.got(victim, self.owner, b"nothing follows it"),
             limit=2 * limits.CHANNEL_HEARTBEAT_INTERVAL + 5))
+
+    def test_a_follower_down_while_more_than_a_log_was_posted_gets_them_all(self):
+        away = self.followers[3]
+        self.f.publish(self.author, b"before")
+        self.assertTrue(_settle_until(self.net, lambda: self.f.got(away, self.owner, b"before")))
+        self.net.crash(away)
+        # More than a join's catch-up and more than a forwarder's log: the older ones come
+        # from the root, page by page.
+        count = limits.CHANNEL_LOG_POSTS + 16
+        for k in range(count):
+            self.f.publish(self.author, b"while away %d" % k)
+            self.net.run_for(0.5)
+        self.net.restart(away)
+        self.assertTrue(_settle_until(
+            self.net, lambda: all(self.f.got(away, self.owner, b"while away %d" % k)
+                                  for k in range(count)), limit=60))
+        self.assertGreater(self.net.node(away).stats["channel_pull_root"], 0)
+
+    def _member_with_a_grandchild(self):
+        by_key = {self.net.node(a).identity.public_key: a for a in self.nodes}
+        for address in self.nodes:
+            channel = self.net.node(address).channels.channels.get(self.owner)
+            if channel is None or address == self.author or channel.parent is None:
+                continue
+            for child in channel.children:
+                below = self.net.node(by_key[child]).channels.channels[self.owner]
+                if below.children:
+                    return address, by_key[next(iter(below.children))]
+        self.fail("no member has a grandchild")
+
+    def test_a_member_rejoining_below_itself_makes_no_cycle(self):
+        # A member that lost its parent joins the first candidate it knows; after pushes down,
+        # that can be a server of its own subtree (nearer the author than it is). Accepted, it
+        # would hang the subtree in a loop that no post reaches.
+        member, grandchild = self._member_with_a_grandchild()
+        channels = self.net.node(member).channels
+        identity = self.net.node(grandchild).identity
+        below = Descriptor(identity.public_key, identity.owner_key, *grandchild)
+        candidates = channels._candidates
+
+        def below_first(channel):
+            found = [d for d in candidates(channel) if d.overlay_key != below.overlay_key]
+            if channel.author == self.owner and below.overlay_key not in channel.tried:
+                return [below, *found]
+            return found
+
+        channels._candidates = below_first
+        channels._parent_lost(channels.channels[self.owner], self.net.now)
+        self.net.run_for(30)
+        self.assertGreater(self.net.total("channel_cycle_refused"), 0)
+        self.f.publish(self.author, b"after the rejoin")
+        self.assertTrue(_settle_until(
+            self.net, lambda: self._everyone_got(b"after the rejoin"), limit=30))
+        self.assertLessEqual({member, grandchild} & set(self.followers),
+                             set(self.f.depths(self.owner)))
 
     def test_a_new_follow_gets_the_recent_posts(self):
         for k in range(3):
