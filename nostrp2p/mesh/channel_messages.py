@@ -15,7 +15,7 @@ from typing import NamedTuple
 
 import msgpack
 
-from nostrp2p.mesh import limits, wire
+from nostrp2p.mesh import limits, wire, xeddsa
 from nostrp2p.mesh.descriptor import Descriptor
 
 JOIN, ACCEPT, REDIRECT, REFUSE, LEAVE, POST, HEARTBEAT, STATE, PULL, NOT_HELD, CHECK = range(1, 12)
@@ -59,12 +59,15 @@ class Leave(NamedTuple):
 
 class Post(NamedTuple):
     """A post of the channel's author, numbered by its root. ``repair``: sent because it was
-    pulled (or passed on after a pull), not as it was published."""
+    pulled (or passed on after a pull), not as it was published. ``proof``: the root's
+    signature of (author, epoch, seq, payload) with its overlay key (``numbering``), so that
+    no forwarder can renumber posts to hide one it withholds."""
     author: bytes
     epoch: int
     seq: int
     repair: bool
     payload: bytes
+    proof: bytes = b""
 
 
 class Heartbeat(NamedTuple):
@@ -179,7 +182,7 @@ _DECODERS = {
     REFUSE: (Refuse, (_key,)),
     LEAVE: (Leave, (_key,)),
     POST: (Post, (_key, _epoch, lambda v: wire.want_int(v, 1, SEQ_MAX), _bool,
-                  lambda v: _payload(v))),
+                  lambda v: _payload(v), lambda v: wire.want_bytes(v, xeddsa.SIGNATURE_SIZE))),
     HEARTBEAT: (Heartbeat, (lambda v: tuple(_heartbeat_entry(e) for e in
                                             wire.want_list(v, limits.CHANNEL_HEARTBEAT_AUTHORS)),)),
     STATE: (State, (lambda v: tuple(_state_entry(e) for e in
@@ -221,3 +224,9 @@ def path_tag(path: tuple) -> int:
     if not path:
         return 0
     return int.from_bytes(hashlib.blake2b(b"".join(path), digest_size=8).digest(), "big") or 1
+
+
+def numbering(author: bytes, epoch: int, seq: int, payload: bytes) -> bytes:
+    """What a root signs for each post (Post.proof)."""
+    return b"nostrp2p channel post\0" + author + epoch.to_bytes(8, "big") + seq.to_bytes(8, "big") \
+        + hashlib.blake2b(payload, digest_size=32).digest()

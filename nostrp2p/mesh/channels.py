@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import collections
 
-from nostrp2p.mesh import channel_messages as cm, limits, wire
+from nostrp2p.mesh import channel_messages as cm, limits, wire, xeddsa
 from nostrp2p.mesh.descriptor import Descriptor
 from nostrp2p.mesh.messages import KIND_CHANNEL
 from nostrp2p.mesh.routing import route_id
@@ -51,7 +51,8 @@ class Channel:
     __slots__ = ("author", "target", "subscribed", "parent", "joining", "tried", "join_timer",
                  "children", "epoch", "last_seq", "log", "floor", "parent_heard", "pulling",
                  "caught_up", "retry_timer", "retry_delay", "pushed", "grandchildren",
-                 "reported", "unacked", "probing", "prefer", "path", "resume")
+                 "reported", "unacked", "probing", "prefer", "path", "resume",
+                 "proofs", "root_key", "locating")
 
     def __init__(self, author: bytes):
         self.author = author
@@ -72,6 +73,9 @@ class Channel:
         self.pulling: dict[int, float] = {}  # seq -> when asked (of the parent; then the root)
         self.caught_up = False  # the join catch-up was asked for
         self.resume = None  # (epoch, seq) of the last post we held before a restart, if known
+        self.proofs: dict[int, bytes] = {}  # seq -> the root's signature of the logged post
+        self.root_key = None  # the root's overlay key, as the locator or the root itself said
+        self.locating = False
         self.pushed = 0  # joins pushed down so far: they go to the children in turn
         # Repair (docs/PROTOCOL.md "Channels", "Repair"): each child's own children as it last
         # reported them, whom we warn (CHECK) when that child stops acknowledging posts.
@@ -112,6 +116,7 @@ class Channels:
         own.epoch = self.epoch
         for channel in list(self.channels.values()):
             if channel.subscribed and not channel.in_tree(self.own):
+                self._find_root(channel, now)
                 self._seek_parent(channel, now)
         self.node.timers.call_at(now + limits.CHANNEL_HEARTBEAT_INTERVAL, self._heartbeat)
 
@@ -133,6 +138,7 @@ class Channels:
         channel.subscribed = True
         channel.caught_up = False
         channel.resume = since
+        self._find_root(channel, now)
         if channel.parent is not None:
             # We forwarded this channel already: what we carried is now ours too.
             for seq, payload in list(channel.log.items())[-limits.CHANNEL_CATCH_UP_POSTS:]:
@@ -159,9 +165,11 @@ class Channels:
         self._next_seq += 1
         seq = self._next_seq
         channel.last_seq = seq
-        self._keep(channel, seq, payload)
+        proof = xeddsa.sign(self.node.identity.private_key,
+                            cm.numbering(self.own, self.epoch, seq, payload))
+        self._keep(channel, seq, payload, proof)
         self.node.count("channel_published")
-        message = cm.encode(cm.Post(self.own, self.epoch, seq, False, payload))
+        message = cm.encode(cm.Post(self.own, self.epoch, seq, False, payload, proof))
         for desc, _ in list(channel.children.values()):
             self._send_to_child(channel, desc, message, now)
         return self.epoch, seq
@@ -383,6 +391,8 @@ class Channels:
             return
         channel.parent = sender
         channel.path = path
+        if sender.owner == channel.author:
+            channel.root_key = sender.overlay_key
         channel.parent_heard = now
         channel.reported = None  # the new parent learns our children at the next heartbeat
         channel.tried.clear()
@@ -456,6 +466,13 @@ class Channels:
         if channel is None or not (from_parent or from_root or asked):
             self.node.count("drop_unasked_channel_post")
             return
+        if from_root:
+            channel.root_key = sender.overlay_key
+        if channel.root_key is not None and not xeddsa.verify(
+                channel.root_key, cm.numbering(message.author, message.epoch, message.seq,
+                                               message.payload), message.proof):
+            self._bad_proof(channel, sender, now)
+            return
         if message.epoch < channel.epoch:
             self.node.count("channel_post_old_epoch")
             return
@@ -475,10 +492,11 @@ class Channels:
             self.node.count("channel_post_duplicate")
             return
         channel.pulling.pop(seq, None)
-        self._keep(channel, seq, message.payload)
+        self._keep(channel, seq, message.payload, message.proof)
         previous = channel.last_seq
         channel.last_seq = max(channel.last_seq, seq)
-        out = cm.encode(cm.Post(channel.author, channel.epoch, seq, message.repair, message.payload))
+        out = cm.encode(cm.Post(channel.author, channel.epoch, seq, message.repair, message.payload,
+                                message.proof))
         for desc, _ in list(channel.children.values()):
             if desc.overlay_key != sender.overlay_key:
                 self._send_to_child(channel, desc, out, now)
@@ -489,13 +507,37 @@ class Channels:
         elif seq > previous + 1 or (message.repair and not channel.pulling):
             self._pull_missing(channel, now)  # a gap; or the next page of a catch-up
 
+    def _find_root(self, channel, now):
+        """Learn the root's overlay key from the locator (the author's bound server, as a pull
+        from the root finds it), to check the posts' proofs against: once per subscription."""
+        if channel.root_key is not None or channel.locating or not self.started:
+            return
+        channel.locating = True
+
+        def located(desc, now):
+            channel.locating = False
+            if desc is not None and channel.root_key is None:
+                channel.root_key = desc.overlay_key
+
+        self.router.locate(channel.author, now, located)
+
+    def _bad_proof(self, channel, sender, now):
+        """A post whose numbering is not the root's: renumbered or altered on the way. Its
+        sender is left (a parent: we join another and pull what it hid from us there, or
+        from the root)."""
+        self.node.count("drop_channel_post_bad_proof")
+        if channel.parent is not None and channel.parent.overlay_key == sender.overlay_key:
+            self._send(sender, cm.Leave(channel.author), now)
+            self._parent_lost(channel, now)
+
     def _deliver(self, channel, seq, payload, now):
         self.node.count("channel_delivered")
         if self.on_post is not None:
             self.on_post(channel.author, payload, channel.epoch, seq, now)
 
-    def _keep(self, channel, seq, payload):
+    def _keep(self, channel, seq, payload, proof):
         channel.log[seq] = payload
+        channel.proofs[seq] = proof
         self.logged[(channel.author, seq)] = len(payload)
         self.log_bytes += len(payload)
         # The root keeps its own posts for a catch-up after downtime, members a repair's worth.
@@ -509,6 +551,7 @@ class Channels:
     def _evict(self, channel, seq):
         """Forget a logged post; it is old news from now on (a gap below it is given up)."""
         channel.log.pop(seq)
+        channel.proofs.pop(seq, None)
         self.log_bytes -= self.logged.pop((channel.author, seq))
         channel.floor = max(channel.floor, min(channel.log) - 1 if channel.log else seq)
 
@@ -516,6 +559,7 @@ class Channels:
         for seq in channel.log:
             self.log_bytes -= self.logged.pop((channel.author, seq))
         channel.log.clear()
+        channel.proofs.clear()
 
     def _send_to_child(self, channel, desc, message, now):
         self.node.count("channel_post_sent")
@@ -615,6 +659,8 @@ class Channels:
             if desc is None or self.channels.get(channel.author) is not channel:
                 self._give_up(channel, seqs)
                 return
+            if channel.root_key is None:
+                channel.root_key = desc.overlay_key
             self._send(desc, cm.Pull(channel.author, channel.epoch, tuple(seqs)), now,
                        failed=lambda now: self._give_up(channel, seqs))
 
@@ -637,7 +683,8 @@ class Channels:
                 missing.append(seq)
             else:
                 self.node.count("channel_pull_answered")
-                self._send(sender, cm.Post(channel.author, channel.epoch, seq, True, payload), now)
+                self._send(sender, cm.Post(channel.author, channel.epoch, seq, True, payload,
+                                           channel.proofs[seq]), now)
         if missing:
             self._send(sender, cm.NotHeld(channel.author, channel.epoch, tuple(missing)), now)
 

@@ -10,7 +10,7 @@ D = Descriptor(b"k" * 32, b"o" * 32, "127.0.0.1", 7000)
 
 SAMPLES = [
     cm.Join(A, 0), cm.Accept(A, 1_700_000_000_000, 5, (b"p" * 32,)), cm.Redirect(A, D, 1), cm.Refuse(A),
-    cm.Leave(A), cm.Post(A, 7, 1, False, b"event"), cm.Heartbeat(((A, 7, 3, None, 0), (A, 7, 3, (D,), 99))),
+    cm.Leave(A), cm.Post(A, 7, 1, False, b"event", b"s" * 64), cm.Heartbeat(((A, 7, 3, None, 0), (A, 7, 3, (D,), 99))),
     cm.State(((A, True, 7, 4, None), (A, True, 7, 4, (b"p" * 32, A)))), cm.Pull(A, 7, (1, 2)), cm.NotHeld(A, 7, (2,)),
     cm.Check(A, b"p" * 32),
 ]
@@ -25,8 +25,10 @@ MALFORMED = {
     "missing field": wire.pack([cm.ACCEPT, A, 1, 1]),
     "path too long": wire.pack([cm.ACCEPT, A, 1, 1, [A] * (limits.CHANNEL_PATH_MAX + 1)]),
     "extra field": wire.pack([cm.LEAVE, A, 1]),
-    "sequence zero": wire.pack([cm.POST, A, 1, 0, False, b""]),
-    "repair not a boolean": wire.pack([cm.POST, A, 1, 1, 1, b""]),
+    "sequence zero": wire.pack([cm.POST, A, 1, 0, False, b"", b"s" * 64]),
+    "repair not a boolean": wire.pack([cm.POST, A, 1, 1, 1, b"", b"s" * 64]),
+    "post without proof": wire.pack([cm.POST, A, 1, 1, False, b""]),
+    "proof short": wire.pack([cm.POST, A, 1, 1, False, b"", b"s" * 63]),
     "negative epoch": wire.pack([cm.PULL, A, -1, [1]]),
     "too many pulled": wire.pack([cm.PULL, A, 1, list(range(1, limits.CHANNEL_PULL_MAX + 2))]),
     "heartbeat entry short": wire.pack([cm.HEARTBEAT, [[A, 1, 1, None]]]),

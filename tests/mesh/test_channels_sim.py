@@ -142,6 +142,34 @@ class ChannelTreeTests(TestCase):
             self.net, lambda: self.f.got(victim, self.owner, b"withheld"), limit=30))
         self.assertGreater(self.net.node(victim).stats["channel_pull_root"], 0)
 
+    def test_a_forwarder_cannot_renumber_posts_to_hide_one_it_withholds(self):
+        victim = next(a for a in self.followers if self._parent_of(a) != self.author)
+        hostile = self._parent_of(victim)
+        self._withhold(hostile, victim, pulls_too=True)  # it holds nothing when asked, either
+        channels = self.net.node(hostile).channels
+        victim_key = self.net.node(victim).identity.public_key
+        withheld = []
+
+        def renumbering(channel, desc, message, now):
+            # The first post after this is withheld, and each later one sent one number lower,
+            # so that no gap shows.
+            post = cm.decode(message)
+            if desc.overlay_key != victim_key or channel.author != self.owner:
+                channels._send_raw(desc, message, now)
+            elif not withheld:
+                withheld.append(post.seq)
+            else:
+                channels._send_raw(desc, cm.encode(post._replace(seq=post.seq - 1)), now)
+
+        channels._send_to_child = renumbering
+        for k in range(3):
+            self.f.publish(self.author, b"renumbered %d" % k)
+            self.net.run_for(2)
+        self.assertTrue(_settle_until(
+            self.net, lambda: all(self.f.got(victim, self.owner, b"renumbered %d" % k)
+                                  for k in range(3)), limit=40))
+        self.assertGreater(self.net.node(victim).stats["drop_channel_post_bad_proof"], 0)
+
     def test_the_last_post_lost_is_seen_from_the_heartbeat(self):
         victim = self.followers[6]
         restore = self._withhold(self._parent_of(victim), victim)
@@ -292,7 +320,8 @@ class ChannelBoundsTests(TestCase):
         if channel.parent.overlay_key == node.identity.public_key:
             stranger = self.nodes[6]
             node = self.net.node(stranger)
-        forged = cm.encode(cm.Post(owner, channel.epoch, channel.last_seq + 1, False, b"forged"))
+        forged = cm.encode(cm.Post(owner, channel.epoch, channel.last_seq + 1, False, b"forged",
+                                   bytes(64)))
         node.unicaster.sender.start(node.rng.randbytes(16), self.net.node(follower).identity.public_key,
                                     follower, KIND_CHANNEL, None, forged, self.net.now,
                                     lambda *a: None)
