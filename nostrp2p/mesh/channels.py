@@ -147,6 +147,17 @@ class Channels:
         elif self.started and channel.joining is None:
             self._seek_parent(channel, now)
 
+    def position(self, author: bytes) -> tuple | None:
+        """(epoch, seq) of ``author``'s channel such that every post up to seq was delivered or
+        given up: what to name as ``since`` when subscribing again after a restart."""
+        channel = self.channels.get(author)
+        if channel is None or not channel.subscribed or channel.epoch == 0:
+            return None
+        seq = channel.floor
+        while seq < channel.last_seq and seq + 1 in channel.log:
+            seq += 1
+        return channel.epoch, seq
+
     def unsubscribe(self, author: bytes, now: float) -> None:
         channel = self.channels.get(author)
         if channel is None or not channel.subscribed:

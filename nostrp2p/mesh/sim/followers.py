@@ -13,8 +13,8 @@ class Followers:
         self.follows: dict[tuple, set] = collections.defaultdict(set)  # address -> owner keys
         # address -> {(author, payload): first received at}
         self.received: dict[tuple, dict] = collections.defaultdict(dict)
-        # address -> {author: (epoch, seqs received)}: kept across crashes, as a node's store
-        # keeps the posts it holds, so that a returning server asks for what came after them
+        # address -> {author: (epoch, seq) held with none missing before}: kept across crashes,
+        # as a node keeps it (mesh/channel_positions.py), so a returning server asks for the rest
         self.held: dict[tuple, dict] = collections.defaultdict(dict)
         net.boot_hooks.append(self._booted)
         for host in net.hosts.values():
@@ -26,15 +26,11 @@ class Followers:
 
         def post(author, payload, epoch, seq, now):
             self.received[address].setdefault((author, payload), now)
-            held = self.held[address].get(author)
-            if held is None or held[0] < epoch:
-                held = self.held[address][author] = (epoch, set())
-            if held[0] == epoch:
-                held[1].add(seq)
+            self.held[address][author] = host.node.channels.position(author)
 
         host.node.channels.on_post = post
         for author in sorted(self.follows[address]):  # sorted: the same run in every process
-            host.node.channels.subscribe(author, self.net.now, self.since(address, author))
+            host.node.channels.subscribe(author, self.net.now, self.held[address].get(author))
 
     def follow(self, address, author: bytes) -> None:
         self.follows[address].add(author)
@@ -55,18 +51,6 @@ class Followers:
         sent = host.node.channels.publish(payload, self.net.now)
         self.net._flush(host)
         return sent
-
-    def since(self, address, author: bytes):
-        """(epoch, seq) of the last post ``address`` holds of ``author`` with none missing
-        before it (since the first it got), or None."""
-        held = self.held[address].get(author)
-        if held is None or not held[1]:
-            return None
-        epoch, seqs = held
-        seq = min(seqs)
-        while seq + 1 in seqs:
-            seq += 1
-        return epoch, seq
 
     def got(self, address, author: bytes, payload: bytes) -> bool:
         return (author, payload) in self.received[address]
