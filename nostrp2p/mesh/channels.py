@@ -17,11 +17,16 @@ the parent does not hold from the root directly. Children send a HEARTBEAT to ea
 CHANNEL_HEARTBEAT_INTERVAL; its STATE answer says whether they are still children and where
 each channel stands, so a parent that forgot them (it restarted) or a lost last post is seen,
 and a parent that stops answering is left for another. A parent that is also an active
-neighbour is noticed sooner through the link keepalives (``peer_lost``). Forwarders pass posts
-on and deliver upward only the channels they subscribed to: they carry, they do not store.
+neighbour is noticed sooner through the link keepalives (``peer_lost``), and a crashed child is
+noticed by its parent at the first post it leaves unacknowledged (CHANNEL_FORWARD_TIMEOUT): the
+parent warns the child's children (CHECK; children report theirs in heartbeats), which ask
+their parent and join the warner if it is silent. Paths to the root (ACCEPT, STATE) keep a
+member from joining its own subtree. Forwarders pass posts on and deliver upward only the
+channels they subscribed to: they carry, they do not store.
 
 Trust: posts are signed events (the node verifies them), so a forwarder can withhold but not
-forge them; a follower that cannot fill a gap from its parent asks the root.
+forge them; their numbering is signed by the root (xeddsa.py), so it cannot renumber them to
+hide a gap either; a follower that cannot fill a gap from its parent asks the root.
 """
 
 from __future__ import annotations
