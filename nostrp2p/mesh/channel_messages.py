@@ -102,9 +102,12 @@ class NotHeld(NamedTuple):
 
 class Check(NamedTuple):
     """From a grandparent: your parent ``parent`` in this channel did not acknowledge what I
-    sent it; see whether it is still there (and if not, join me)."""
+    sent it; see whether it is still there (and if not, join me). The channel stands at
+    (epoch, last_seq) here: what you miss of it you may pull from me."""
     author: bytes
     parent: bytes
+    epoch: int = 0
+    last_seq: int = 0
 
 
 _TYPES = {Join: JOIN, Accept: ACCEPT, Redirect: REDIRECT, Refuse: REFUSE, Leave: LEAVE, Post: POST,
@@ -189,7 +192,7 @@ _DECODERS = {
                                     wire.want_list(v, limits.CHANNEL_HEARTBEAT_AUTHORS)),)),
     PULL: (Pull, (_key, _epoch, _seqs)),
     NOT_HELD: (NotHeld, (_key, _epoch, _seqs)),
-    CHECK: (Check, (_key, _key)),
+    CHECK: (Check, (_key, _key, _epoch, _seq)),
 }
 
 

@@ -381,6 +381,7 @@ class Channels:
         self.child_channels[sender.overlay_key] += 1
         self.node.count("channel_child_added")
         self._send(sender, cm.Accept(author, channel.epoch, channel.last_seq, channel.path), now)
+        self._find_root(channel, now)  # a forwarder checks proofs too, before it pulls for others
         if not channel.in_tree(self.own):
             self._seek_parent(channel, now)  # a forwarder now: the join goes on toward the root
 
@@ -461,7 +462,8 @@ class Channels:
         grandchildren = channel.grandchildren.pop(overlay_key, ())
         if lost:
             for desc in grandchildren:
-                self._send(desc, cm.Check(channel.author, overlay_key), now)
+                self._send(desc, cm.Check(channel.author, overlay_key, channel.epoch,
+                                          channel.last_seq), now)
             if grandchildren:
                 self.node.count("channel_child_lost_warned")
         self._maybe_leave(channel, now)
@@ -526,7 +528,8 @@ class Channels:
     def _find_root(self, channel, now):
         """Learn the root's overlay key from the locator (the author's bound server, as a pull
         from the root finds it), to check the posts' proofs against: once per subscription."""
-        if channel.root_key is not None or channel.locating or not self.started:
+        if channel.root_key is not None or channel.locating or not self.started or \
+                channel.author == self.own:
             return
         channel.locating = True
 
@@ -637,7 +640,9 @@ class Channels:
         channel.floor = min(channel.floor, max(0, owed, channel.last_seq - limits.CHANNEL_CATCH_UP_MAX))
         self._pull_missing(channel, now)
 
-    def _pull_missing(self, channel, now):
+    def _pull_missing(self, channel, now, source=None):
+        """Pull what we miss of the channel: from ``source`` if given, else from our parent
+        (what it does not hold, then from the root)."""
         if channel.author == self.own or not (channel.subscribed or channel.children):
             return
         abandoned = now - 2 * limits.CHANNEL_PULL_RETRY  # asked, never answered either way
@@ -654,7 +659,7 @@ class Channels:
         for seq in missing:
             channel.pulling[seq] = now
         self.node.count("channel_pull_sent")
-        target = channel.parent
+        target = source or channel.parent
         if target is None:
             self._pull_from_root(channel, missing, now)
             return
@@ -781,8 +786,17 @@ class Channels:
         self.node.count("channel_parent_checked")
         channel.probing, channel.prefer, parent = now, sender, channel.parent
         entry = ((channel.author, channel.epoch, channel.last_seq, None, cm.path_tag(channel.path)),)
-        self._send(parent, cm.Heartbeat(entry), now,
-                   acked=lambda now: self._parent_alive(parent.overlay_key, entry, now))
+
+        def alive(now):
+            self._parent_alive(parent.overlay_key, entry, now)
+            # Our parent is there but was slow to take the post (a relayed path, a loss): what
+            # the warner has that we lack we pull from it at once, checked by the root's proofs.
+            if channel.root_key is not None and message.epoch == channel.epoch and \
+                    message.last_seq > channel.last_seq and channel.parent is parent:
+                channel.last_seq = message.last_seq
+                self._pull_missing(channel, now, source=sender)
+
+        self._send(parent, cm.Heartbeat(entry), now, acked=alive)
         self.node.timers.call_at(now + limits.CHANNEL_PROBE_TIMEOUT,
                                  lambda now: self._probe_over(channel, parent, now))
 

@@ -12,7 +12,7 @@ SAMPLES = [
     cm.Join(A, 0), cm.Accept(A, 1_700_000_000_000, 5, (b"p" * 32,)), cm.Redirect(A, D, 1), cm.Refuse(A),
     cm.Leave(A), cm.Post(A, 7, 1, False, b"event", b"s" * 64), cm.Heartbeat(((A, 7, 3, None, 0), (A, 7, 3, (D,), 99))),
     cm.State(((A, True, 7, 4, None), (A, True, 7, 4, (b"p" * 32, A)))), cm.Pull(A, 7, (1, 2)), cm.NotHeld(A, 7, (2,)),
-    cm.Check(A, b"p" * 32),
+    cm.Check(A, b"p" * 32, 7, 4),
 ]
 
 MALFORMED = {
