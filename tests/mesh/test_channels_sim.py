@@ -76,6 +76,31 @@ class ChannelTreeTests(TestCase):
         self.assertTrue(_settle_until(self.net, lambda: self._everyone_got(b"after the crash", alive),
                                       limit=30))
 
+    def test_the_subtree_of_a_forwarder_that_crashes_gets_the_next_post_within_seconds(self):
+        # Its parent finds it out from the post it does not acknowledge and warns its children;
+        # the heartbeats alone would take 8 to 14 s.
+        by_key = {self.net.node(a).identity.public_key: a for a in self.nodes}
+        root = self.net.node(self.author).channels.channels[self.owner]
+        self.net.run_for(2 * limits.CHANNEL_HEARTBEAT_INTERVAL)  # children reported upward
+        victim = next(by_key[k] for k in root.children
+                      if self.net.node(by_key[k]).channels.channels[self.owner].children)
+        below = [a for a, depth in self.f.depths(self.owner).items()
+                 if a in self.followers and a != victim and self._has_ancestor(a, victim)]
+        self.assertTrue(below)
+        self.net.crash(victim)
+        self.net.run_for(0.5)
+        self.f.publish(self.author, b"just after the crash")
+        self.net.run_for(4)
+        self.assertEqual([a for a in below if not self.f.got(a, self.owner, b"just after the crash")], [])
+        self.assertGreater(self.net.total("channel_parent_silent"), 0)
+
+    def _has_ancestor(self, address, ancestor):
+        while address != self.author:
+            address = self._parent_of(address)
+            if address == ancestor:
+                return True
+        return False
+
     def test_a_follower_down_during_posts_gets_them_after_it_returns(self):
         away = self.followers[3]
         self.net.crash(away)
