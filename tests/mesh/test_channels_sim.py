@@ -197,7 +197,14 @@ class ChannelTreeTests(TestCase):
 
     def test_the_last_post_lost_is_seen_from_the_heartbeat(self):
         victim = self.followers[6]
-        restore = self._withhold(self._parent_of(victim), victim)
+        parent = self._parent_of(victim)
+        restore = self._withhold(parent, victim)
+        # Just after the victim's heartbeat, so that the next one is seconds away.
+        children = self.net.node(parent).channels.channels[self.owner].children
+        victim_key = self.net.node(victim).identity.public_key
+        heard = children[victim_key][1]
+        self.assertTrue(_settle_until(self.net, lambda: children[victim_key][1] != heard,
+                                      limit=10, step=0.05))
         self.f.publish(self.author, b"nothing follows it")
         self.net.run_for(0.6)
         restore()
