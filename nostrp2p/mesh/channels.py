@@ -57,7 +57,7 @@ class Channel:
                  "children", "epoch", "last_seq", "log", "floor", "parent_heard", "pulling",
                  "caught_up", "retry_timer", "retry_delay", "pushed", "grandchildren",
                  "reported", "unacked", "probing", "prefer", "path", "resume",
-                 "proofs", "root_key", "locating")
+                 "proofs", "root_key", "locating", "asked")
 
     def __init__(self, author: bytes):
         self.author = author
@@ -81,6 +81,7 @@ class Channel:
         self.proofs: dict[int, bytes] = {}  # seq -> the root's signature of the logged post
         self.root_key = None  # the root's overlay key, as the locator or the root itself said
         self.locating = False
+        self.asked = set()  # servers asked for the posts being pulled (reset when none are)
         self.pushed = 0  # joins pushed down so far: they go to the children in turn
         # Repair (docs/PROTOCOL.md "Channels", "Repair"): each child's own children as it last
         # reported them, whom we warn (CHECK) when that child stops acknowledging posts.
@@ -510,6 +511,8 @@ class Channels:
             self.node.count("channel_post_duplicate")
             return
         channel.pulling.pop(seq, None)
+        if not channel.pulling:
+            channel.asked.clear()
         self._keep(channel, seq, message.payload, message.proof)
         previous = channel.last_seq
         channel.last_seq = max(channel.last_seq, seq)
@@ -721,7 +724,25 @@ class Channels:
             if not any(s < max(seqs) for s in channel.pulling):
                 channel.floor = max(channel.floor, max(seqs))  # nor any older: not asked again
         else:
-            self._pull_from_root(channel, seqs, now)
+            self._pull_upward(channel, seqs, sender.overlay_key, now)
+
+    def _pull_upward(self, channel, seqs, refused_by, now):
+        """What ``refused_by`` does not hold we ask of another server likely to: the next one up
+        our path to the root, then the routing contacts nearer the author (tree members that
+        have been in it longer), at most CHANNEL_PULL_ASKED of them per gap, and the root
+        last: so a post stays within reach while its root is away."""
+        channel.asked.add(refused_by)
+        if len(channel.asked) <= limits.CHANNEL_PULL_ASKED:
+            options = [self.router.table.descriptor_of(k) for k in channel.path[:-1]]
+            for desc in options + self._candidates(channel):
+                if desc is not None and desc.overlay_key not in channel.asked and \
+                        desc.owner != channel.author:
+                    key = desc.overlay_key
+                    self.node.count("channel_pull_elsewhere")
+                    self._send(desc, cm.Pull(channel.author, channel.epoch, tuple(seqs)), now,
+                               failed=lambda now: self._pull_upward(channel, seqs, key, now))
+                    return
+        self._pull_from_root(channel, seqs, now)
 
     # --- heartbeats ----------------------------------------------------------------------------
     def _jittered(self) -> float:
