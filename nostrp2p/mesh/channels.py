@@ -694,6 +694,8 @@ class Channels:
         for seq in seqs:
             if channel.pulling.pop(seq, None) is not None and seq not in channel.log:
                 self.node.count("channel_gap_unfilled")
+        if not channel.pulling:
+            channel.asked.clear()
 
     def _on_pull(self, sender, message, now):
         channel = self.channels.get(message.author)
