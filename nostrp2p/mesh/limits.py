@@ -408,7 +408,7 @@ CHANNEL_FORWARD_TIMEOUT = 1.0
 """A post a child has not acknowledged in this long (a live one does within a round trip or a
 retransmission) makes it taken for gone: it is dropped and its children warned (CHECK)."""
 
-CHANNEL_PROBE_TIMEOUT = 1.0
+CHANNEL_PROBE_TIMEOUT = 0.6
 """A warned child asks its parent (a heartbeat); a parent that does not acknowledge it in this
 long is lost, and the child joins the server that warned it."""
 
