@@ -680,13 +680,15 @@ class Channels:
         self.node.count("channel_pull_root")
 
         def located(desc, now):
-            if desc is None or self.channels.get(channel.author) is not channel:
+            if self.channels.get(channel.author) is not channel:
                 self._give_up(channel, seqs)
-                return
-            if channel.root_key is None:
-                channel.root_key = desc.overlay_key
-            self._send(desc, cm.Pull(channel.author, channel.epoch, tuple(seqs)), now,
-                       failed=lambda now: self._give_up(channel, seqs))
+            elif desc is None:  # the root is away: others in the tree may hold them
+                self._pull_upward(channel, seqs, None, now)
+            else:
+                if channel.root_key is None:
+                    channel.root_key = desc.overlay_key
+                self._send(desc, cm.Pull(channel.author, channel.epoch, tuple(seqs)), now,
+                           failed=lambda now: self._pull_upward(channel, seqs, desc.overlay_key, now))
 
         self.router.locate(channel.author, now, located)
 
@@ -725,15 +727,18 @@ class Channels:
             self._give_up(channel, seqs)  # the root itself no longer holds them
             if not any(s < max(seqs) for s in channel.pulling):
                 channel.floor = max(channel.floor, max(seqs))  # nor any older: not asked again
+        elif sender.overlay_key in channel.asked:
+            self._pull_upward(channel, seqs, sender.overlay_key, now)  # one we asked, root away
         else:
-            self._pull_upward(channel, seqs, sender.overlay_key, now)
+            self._pull_from_root(channel, seqs, now)
 
     def _pull_upward(self, channel, seqs, refused_by, now):
-        """What ``refused_by`` does not hold we ask of another server likely to: the next one up
-        our path to the root, then the routing contacts nearer the author (tree members that
-        have been in it longer), at most CHANNEL_PULL_ASKED of them per gap, and the root
-        last: so a post stays within reach while its root is away."""
-        channel.asked.add(refused_by)
+        """The root is away (or failed us): what we miss we ask of other servers likely to hold
+        it, the ones up our path to the root, then the routing contacts nearer the author (tree
+        members that have been in it longer), at most CHANNEL_PULL_ASKED of them per gap; then
+        it is given up. So a post stays within reach while its root is away."""
+        if refused_by is not None:
+            channel.asked.add(refused_by)
         if len(channel.asked) <= limits.CHANNEL_PULL_ASKED:
             options = [self.router.table.descriptor_of(k) for k in channel.path[:-1]]
             for desc in options + self._candidates(channel):
@@ -741,10 +746,11 @@ class Channels:
                         desc.owner != channel.author:
                     key = desc.overlay_key
                     self.node.count("channel_pull_elsewhere")
+                    channel.asked.add(key)
                     self._send(desc, cm.Pull(channel.author, channel.epoch, tuple(seqs)), now,
                                failed=lambda now: self._pull_upward(channel, seqs, key, now))
                     return
-        self._pull_from_root(channel, seqs, now)
+        self._give_up(channel, seqs)
 
     # --- heartbeats ----------------------------------------------------------------------------
     def _jittered(self) -> float:

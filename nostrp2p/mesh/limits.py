@@ -459,8 +459,8 @@ CHANNEL_PULL_PAGE = 16
 CHANNEL_PULL_MAX posts would overrun MAX_OUTGOING_PER_PEER at the answering server."""
 
 CHANNEL_PULL_ASKED = 8
-"""Servers asked in turn for posts the parent does not hold (up the path to the root, then the
-routing contacts nearer the author) before the root itself."""
+"""Servers asked in turn for posts neither the parent nor the root (away) could give (up the
+path to the root, then the routing contacts nearer the author) before they are given up."""
 
 CHANNEL_PULL_RETRY = 6.0
 """A pull not answered in this long is asked of the root directly."""
