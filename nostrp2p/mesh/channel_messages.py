@@ -10,16 +10,18 @@ tell from the old), ``seq`` counts posts from 1 within an epoch.
 
 from __future__ import annotations
 
+import hashlib
 from typing import NamedTuple
 
 import msgpack
 
-from nostrp2p.mesh import limits, wire
+from nostrp2p.mesh import limits, wire, xeddsa
 from nostrp2p.mesh.descriptor import Descriptor
 
-JOIN, ACCEPT, REDIRECT, REFUSE, LEAVE, POST, HEARTBEAT, STATE, PULL, NOT_HELD = range(1, 11)
+JOIN, ACCEPT, REDIRECT, REFUSE, LEAVE, POST, HEARTBEAT, STATE, PULL, NOT_HELD, CHECK = range(1, 12)
 
 EPOCH_MAX = 2 ** 63 - 1
+PATH_TAG_MAX = 2 ** 64 - 1
 SEQ_MAX = 2 ** 63 - 1
 
 
@@ -30,10 +32,12 @@ class Join(NamedTuple):
 
 
 class Accept(NamedTuple):
-    """You are my child; where the channel stands (epoch 0: not known yet)."""
+    """You are my child; where the channel stands (epoch 0: not known yet), and my path to the
+    root (my parent first; empty from the root), which must not hold the joiner (a cycle)."""
     author: bytes
     epoch: int
     last_seq: int
+    path: tuple = ()
 
 
 class Redirect(NamedTuple):
@@ -55,23 +59,30 @@ class Leave(NamedTuple):
 
 class Post(NamedTuple):
     """A post of the channel's author, numbered by its root. ``repair``: sent because it was
-    pulled (or passed on after a pull), not as it was published."""
+    pulled (or passed on after a pull), not as it was published. ``proof``: the root's
+    signature of (author, epoch, seq, payload) with its overlay key (``numbering``), so that
+    no forwarder can renumber posts to hide one it withholds."""
     author: bytes
     epoch: int
     seq: int
     repair: bool
     payload: bytes
+    proof: bytes = b""
 
 
 class Heartbeat(NamedTuple):
     """To a parent: I am still your child in these channels; per channel (author, epoch, last
-    seq) as I have it. Its acknowledgement is the parent's sign of life."""
+    seq, children, path tag) as I have it, ``children`` my own children there (descriptors) when
+    they changed since the last heartbeat the parent acknowledged, else None, and ``path tag`` a
+    digest of my path to the root as I know it (0: none). Its acknowledgement is the parent's
+    sign of life; the children are whom the parent warns (CHECK) when we fail."""
     entries: tuple
 
 
 class State(NamedTuple):
-    """The answer to HEARTBEAT, only for the channels where the child is behind or no longer a
-    child: per channel (author, still my child?, epoch, last seq)."""
+    """The answer to HEARTBEAT, only for the channels where the child is behind, no longer a
+    child, or has a stale path: per channel (author, still my child?, epoch, last seq, path),
+    ``path`` the child's path to the root (its parent first) when its tag was stale, else None."""
     entries: tuple
 
 
@@ -89,16 +100,32 @@ class NotHeld(NamedTuple):
     seqs: tuple
 
 
+class Check(NamedTuple):
+    """From a grandparent: your parent ``parent`` in this channel did not acknowledge what I
+    sent it; see whether it is still there (and if not, join me). The channel stands at
+    (epoch, last_seq) here: what you miss of it you may pull from me."""
+    author: bytes
+    parent: bytes
+    epoch: int = 0
+    last_seq: int = 0
+
+
 _TYPES = {Join: JOIN, Accept: ACCEPT, Redirect: REDIRECT, Refuse: REFUSE, Leave: LEAVE, Post: POST,
-          Heartbeat: HEARTBEAT, State: STATE, Pull: PULL, NotHeld: NOT_HELD}
+          Heartbeat: HEARTBEAT, State: STATE, Pull: PULL, NotHeld: NOT_HELD, Check: CHECK}
 
 
 def encode(message) -> bytes:
     values = list(message)
     if isinstance(message, Redirect):
         values[1] = message.to.encode()
-    elif isinstance(message, (Heartbeat, State)):
-        values[0] = [list(entry) for entry in message.entries]
+    elif isinstance(message, Heartbeat):
+        values[0] = [[*entry[:3], None if entry[3] is None else [d.encode() for d in entry[3]],
+                      entry[4]] for entry in message.entries]
+    elif isinstance(message, State):
+        values[0] = [[*entry[:4], None if entry[4] is None else list(entry[4])]
+                     for entry in message.entries]
+    elif isinstance(message, Accept):
+        values[3] = list(message.path)
     elif isinstance(message, (Pull, NotHeld)):
         values[2] = list(message.seqs)
     return wire.pack([_TYPES[type(message)], *values])
@@ -126,35 +153,46 @@ def _seqs(value) -> tuple:
     return tuple(_seq(s) for s in wire.want_list(value, limits.CHANNEL_PULL_MAX))
 
 
+def _path(value) -> tuple:
+    return tuple(_key(k) for k in wire.want_list(value, limits.CHANNEL_PATH_MAX))
+
+
 def _heartbeat_entry(value) -> tuple:
-    fields = wire.want_list(value, 3)
-    if len(fields) != 3:
-        raise wire.MalformedFrame("a HEARTBEAT entry has 3 fields")
-    return (_key(fields[0]), _epoch(fields[1]), _seq(fields[2]))
+    fields = wire.want_list(value, 5)
+    if len(fields) != 5:
+        raise wire.MalformedFrame("a HEARTBEAT entry has 5 fields")
+    children = None
+    if fields[3] is not None:
+        children = tuple(Descriptor.decode(d) for d in
+                         wire.want_list(fields[3], limits.CHANNEL_CHILDREN_MAX))
+    return (_key(fields[0]), _epoch(fields[1]), _seq(fields[2]), children,
+            wire.want_int(fields[4], 0, PATH_TAG_MAX))
 
 
 def _state_entry(value) -> tuple:
-    fields = wire.want_list(value, 4)
-    if len(fields) != 4:
-        raise wire.MalformedFrame("a STATE entry has 4 fields")
-    return (_key(fields[0]), _bool(fields[1]), _epoch(fields[2]), _seq(fields[3]))
+    fields = wire.want_list(value, 5)
+    if len(fields) != 5:
+        raise wire.MalformedFrame("a STATE entry has 5 fields")
+    return (_key(fields[0]), _bool(fields[1]), _epoch(fields[2]), _seq(fields[3]),
+            None if fields[4] is None else _path(fields[4]))
 
 
 _DECODERS = {
     JOIN: (Join, (_key, lambda v: wire.want_int(v, 0, limits.CHANNEL_MAX_REDIRECTS))),
-    ACCEPT: (Accept, (_key, _epoch, _seq)),
+    ACCEPT: (Accept, (_key, _epoch, _seq, _path)),
     REDIRECT: (Redirect, (_key, Descriptor.decode,
                           lambda v: wire.want_int(v, 0, limits.CHANNEL_MAX_REDIRECTS))),
     REFUSE: (Refuse, (_key,)),
     LEAVE: (Leave, (_key,)),
     POST: (Post, (_key, _epoch, lambda v: wire.want_int(v, 1, SEQ_MAX), _bool,
-                  lambda v: _payload(v))),
+                  lambda v: _payload(v), lambda v: wire.want_bytes(v, xeddsa.SIGNATURE_SIZE))),
     HEARTBEAT: (Heartbeat, (lambda v: tuple(_heartbeat_entry(e) for e in
                                             wire.want_list(v, limits.CHANNEL_HEARTBEAT_AUTHORS)),)),
     STATE: (State, (lambda v: tuple(_state_entry(e) for e in
                                     wire.want_list(v, limits.CHANNEL_HEARTBEAT_AUTHORS)),)),
     PULL: (Pull, (_key, _epoch, _seqs)),
     NOT_HELD: (NotHeld, (_key, _epoch, _seqs)),
+    CHECK: (Check, (_key, _key, _epoch, _seq)),
 }
 
 
@@ -182,3 +220,16 @@ def decode(payload: bytes):
     if len(value) - 1 != len(checks):
         raise wire.MalformedFrame(f"{cls.__name__} has {len(checks)} fields")
     return cls(*(check(v) for check, v in zip(checks, value[1:])))
+
+
+def path_tag(path: tuple) -> int:
+    """The digest of a path to the root a child puts in its heartbeat (0 for none)."""
+    if not path:
+        return 0
+    return int.from_bytes(hashlib.blake2b(b"".join(path), digest_size=8).digest(), "big") or 1
+
+
+def numbering(author: bytes, epoch: int, seq: int, payload: bytes) -> bytes:
+    """What a root signs for each post (Post.proof)."""
+    return b"nostrp2p channel post\0" + author + epoch.to_bytes(8, "big") + seq.to_bytes(8, "big") \
+        + hashlib.blake2b(payload, digest_size=32).digest()

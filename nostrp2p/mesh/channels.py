@@ -17,18 +17,23 @@ the parent does not hold from the root directly. Children send a HEARTBEAT to ea
 CHANNEL_HEARTBEAT_INTERVAL; its STATE answer says whether they are still children and where
 each channel stands, so a parent that forgot them (it restarted) or a lost last post is seen,
 and a parent that stops answering is left for another. A parent that is also an active
-neighbour is noticed sooner through the link keepalives (``peer_lost``). Forwarders pass posts
-on and deliver upward only the channels they subscribed to: they carry, they do not store.
+neighbour is noticed sooner through the link keepalives (``peer_lost``), and a crashed child is
+noticed by its parent at the first post it leaves unacknowledged (CHANNEL_FORWARD_TIMEOUT): the
+parent warns the child's children (CHECK; children report theirs in heartbeats), which ask
+their parent and join the warner if it is silent. Paths to the root (ACCEPT, STATE) keep a
+member from joining its own subtree. Forwarders pass posts on and deliver upward only the
+channels they subscribed to: they carry, they do not store.
 
 Trust: posts are signed events (the node verifies them), so a forwarder can withhold but not
-forge them; a follower that cannot fill a gap from its parent asks the root.
+forge them; their numbering is signed by the root (xeddsa.py), so it cannot renumber them to
+hide a gap either; a follower that cannot fill a gap from its parent asks the root.
 """
 
 from __future__ import annotations
 
 import collections
 
-from nostrp2p.mesh import channel_messages as cm, limits, wire
+from nostrp2p.mesh import channel_messages as cm, limits, wire, xeddsa
 from nostrp2p.mesh.descriptor import Descriptor
 from nostrp2p.mesh.messages import KIND_CHANNEL
 from nostrp2p.mesh.routing import route_id
@@ -50,7 +55,9 @@ class Member:
 class Channel:
     __slots__ = ("author", "target", "subscribed", "parent", "joining", "tried", "join_timer",
                  "children", "epoch", "last_seq", "log", "floor", "parent_heard", "pulling",
-                 "caught_up", "retry_timer", "retry_delay", "pushed")
+                 "caught_up", "retry_timer", "retry_delay", "pushed", "grandchildren",
+                 "reported", "unacked", "probing", "prefer", "path", "resume",
+                 "proofs", "root_key", "locating", "asked")
 
     def __init__(self, author: bytes):
         self.author = author
@@ -70,7 +77,20 @@ class Channel:
         self.parent_heard = 0.0
         self.pulling: dict[int, float] = {}  # seq -> when asked (of the parent; then the root)
         self.caught_up = False  # the join catch-up was asked for
+        self.resume = None  # (epoch, seq) of the last post we held before a restart, if known
+        self.proofs: dict[int, bytes] = {}  # seq -> the root's signature of the logged post
+        self.root_key = None  # the root's overlay key, as the locator or the root itself said
+        self.locating = False
+        self.asked = set()  # servers asked for the posts being pulled (reset when none are)
         self.pushed = 0  # joins pushed down so far: they go to the children in turn
+        # Repair (docs/PROTOCOL.md "Channels", "Repair"): each child's own children as it last
+        # reported them, whom we warn (CHECK) when that child stops acknowledging posts.
+        self.grandchildren: dict[bytes, tuple] = {}
+        self.reported = None  # our children's keys as our parent acknowledged them (None: never)
+        self.unacked: dict[bytes, float] = {}  # child -> when the oldest unacknowledged post went
+        self.probing = None  # when we began checking our parent after a warning
+        self.prefer = None  # the server that warned us: the first candidate if the parent is lost
+        self.path: tuple = ()  # overlay keys from our parent up to the root, as last told
 
     def in_tree(self, own_owner: bytes) -> bool:
         return self.parent is not None or self.author == own_owner
@@ -102,12 +122,15 @@ class Channels:
         own.epoch = self.epoch
         for channel in list(self.channels.values()):
             if channel.subscribed and not channel.in_tree(self.own):
+                self._find_root(channel, now)
                 self._seek_parent(channel, now)
         self.node.timers.call_at(now + limits.CHANNEL_HEARTBEAT_INTERVAL, self._heartbeat)
 
-    def subscribe(self, author: bytes, now: float) -> None:
+    def subscribe(self, author: bytes, now: float, since: tuple | None = None) -> None:
         """Deliver ``author``'s posts upward (``on_post``) from now on: join its tree, and pull
-        its recent posts once joined."""
+        its recent posts once joined: those after ``since`` (the (epoch, seq) of the last post
+        held, as ``on_post`` gave it: a server back from downtime) up to CHANNEL_CATCH_UP_MAX,
+        else the last CHANNEL_CATCH_UP_POSTS."""
         if author == self.own:
             return
         channel = self.channels.get(author)
@@ -120,6 +143,8 @@ class Channels:
             return
         channel.subscribed = True
         channel.caught_up = False
+        channel.resume = since
+        self._find_root(channel, now)
         if channel.parent is not None:
             # We forwarded this channel already: what we carried is now ours too.
             for seq, payload in list(channel.log.items())[-limits.CHANNEL_CATCH_UP_POSTS:]:
@@ -127,6 +152,17 @@ class Channels:
             self._catch_up(channel, now)
         elif self.started and channel.joining is None:
             self._seek_parent(channel, now)
+
+    def position(self, author: bytes) -> tuple | None:
+        """(epoch, seq) of ``author``'s channel such that every post up to seq was delivered or
+        given up: what to name as ``since`` when subscribing again after a restart."""
+        channel = self.channels.get(author)
+        if channel is None or not channel.subscribed or channel.epoch == 0:
+            return None
+        seq = channel.floor
+        while seq < channel.last_seq and seq + 1 in channel.log:
+            seq += 1
+        return channel.epoch, seq
 
     def unsubscribe(self, author: bytes, now: float) -> None:
         channel = self.channels.get(author)
@@ -146,9 +182,11 @@ class Channels:
         self._next_seq += 1
         seq = self._next_seq
         channel.last_seq = seq
-        self._keep(channel, seq, payload)
+        proof = xeddsa.sign(self.node.identity.private_key,
+                            cm.numbering(self.own, self.epoch, seq, payload))
+        self._keep(channel, seq, payload, proof)
         self.node.count("channel_published")
-        message = cm.encode(cm.Post(self.own, self.epoch, seq, False, payload))
+        message = cm.encode(cm.Post(self.own, self.epoch, seq, False, payload, proof))
         for desc, _ in list(channel.children.values()):
             self._send_to_child(channel, desc, message, now)
         return self.epoch, seq
@@ -159,7 +197,7 @@ class Channels:
             if channel.parent is not None and channel.parent.overlay_key == overlay_key:
                 self._parent_lost(channel, now)
             elif overlay_key in channel.children:
-                self._drop_child(channel, overlay_key, now)
+                self._drop_child(channel, overlay_key, now, lost=True)
 
     # --- joining -----------------------------------------------------------------------------
     def _channel(self, author: bytes, now: float) -> Channel:
@@ -187,6 +225,12 @@ class Channels:
 
     def _seek_parent(self, channel: Channel, now: float) -> None:
         if channel.author == self.own or channel.joining is not None or not self.node.running:
+            return
+        prefer, channel.prefer = channel.prefer, None
+        if prefer is not None and prefer.overlay_key not in channel.tried:
+            # Our grandparent warned us and our parent did not answer: it is in the tree and
+            # has the posts we missed, so it is the quickest way back.
+            self._join(channel, prefer, 0, now)
             return
         candidates = self._candidates(channel)
         if candidates:
@@ -242,9 +286,17 @@ class Channels:
     def _wanted(self, channel) -> bool:
         return channel.subscribed or bool(channel.children) or channel.author == self.own
 
+    def _cycle(self, path) -> bool:
+        """Whether a path to the root passes through us (or is longer than any tree's)."""
+        if self.own_key in path or len(path) >= limits.CHANNEL_PATH_MAX:
+            self.node.count("channel_cycle_refused")
+            return True
+        return False
+
     def _parent_lost(self, channel, now):
         lost = channel.parent
         channel.parent = None
+        channel.path = ()
         if lost is not None:
             channel.tried.add(lost.overlay_key)
         self.node.count("channel_parent_lost")
@@ -266,6 +318,7 @@ class Channels:
                 timer.cancel()
         for overlay_key in channel.children:
             self._uncount_child(overlay_key)
+        channel.grandchildren.clear()
         self._clear_log(channel)
         self.channels.pop(channel.author, None)
 
@@ -295,7 +348,7 @@ class Channels:
             channel = self._channel(author, now)
         if sender.overlay_key in channel.children:
             channel.children[sender.overlay_key] = [sender, now]
-            self._send(sender, cm.Accept(author, channel.epoch, channel.last_seq), now)
+            self._send(sender, cm.Accept(author, channel.epoch, channel.last_seq, channel.path), now)
             return
         if (channel.parent is not None and channel.parent.overlay_key == sender.overlay_key) or \
                 sender.owner == author or \
@@ -312,7 +365,9 @@ class Channels:
                 return
             # Scribe's bottleneck remover, at join time: the joiner goes one level down, to
             # each child in turn, so that a level fills before the next one starts.
-            children = list(channel.children.values())
+            slow = now - limits.CHANNEL_FORWARD_TIMEOUT / 2  # not below one that may be gone
+            children = [c for k, c in channel.children.items()
+                        if channel.unacked.get(k, now) > slow] or list(channel.children.values())
             below = children[channel.pushed % len(children)][0]
             channel.pushed += 1
             self.node.count("channel_join_pushed_down")
@@ -326,7 +381,8 @@ class Channels:
         channel.children[sender.overlay_key] = [sender, now]
         self.child_channels[sender.overlay_key] += 1
         self.node.count("channel_child_added")
-        self._send(sender, cm.Accept(author, channel.epoch, channel.last_seq), now)
+        self._send(sender, cm.Accept(author, channel.epoch, channel.last_seq, channel.path), now)
+        self._find_root(channel, now)  # a forwarder checks proofs too, before it pulls for others
         if not channel.in_tree(self.own):
             self._seek_parent(channel, now)  # a forwarder now: the join goes on toward the root
 
@@ -345,13 +401,18 @@ class Channels:
         channel = self.channels.get(message.author)
         if not self._answered_join(channel, sender):
             return
-        if sender.overlay_key in channel.children:  # a cycle: it is below us
+        path = (sender.overlay_key, *message.path)
+        if sender.overlay_key in channel.children or self._cycle(path):  # it is below us
             self._send(sender, cm.Leave(channel.author), now)
             channel.tried.add(sender.overlay_key)
             self._seek_parent(channel, now)
             return
         channel.parent = sender
+        channel.path = path
+        if sender.owner == channel.author:
+            channel.root_key = sender.overlay_key
         channel.parent_heard = now
+        channel.reported = None  # the new parent learns our children at the next heartbeat
         channel.tried.clear()
         channel.retry_delay = limits.CHANNEL_REJOIN_DELAY
         self.node.count("channel_joined")
@@ -393,10 +454,19 @@ class Channels:
             return Descriptor(member.overlay_key, member.owner, str(host), int(port))
         return self.router.table.descriptor_of(member.overlay_key)
 
-    def _drop_child(self, channel, overlay_key, now):
+    def _drop_child(self, channel, overlay_key, now, lost=False):
+        """``lost``: it failed us (not a LEAVE): its children are warned to check on it."""
         if channel.children.pop(overlay_key, None) is not None:
             self._uncount_child(overlay_key)
             self.node.count("channel_child_dropped")
+        channel.unacked.pop(overlay_key, None)
+        grandchildren = channel.grandchildren.pop(overlay_key, ())
+        if lost:
+            for desc in grandchildren:
+                self._send(desc, cm.Check(channel.author, overlay_key, channel.epoch,
+                                          channel.last_seq), now)
+            if grandchildren:
+                self.node.count("channel_child_lost_warned")
         self._maybe_leave(channel, now)
 
     def _uncount_child(self, overlay_key):
@@ -415,9 +485,17 @@ class Channels:
         if channel is None or not (from_parent or from_root or asked):
             self.node.count("drop_unasked_channel_post")
             return
+        if from_root:
+            channel.root_key = sender.overlay_key
+        if channel.root_key is not None and not xeddsa.verify(
+                channel.root_key, cm.numbering(message.author, message.epoch, message.seq,
+                                               message.payload), message.proof):
+            self._bad_proof(channel, sender, now)
+            return
         if message.epoch < channel.epoch:
             self.node.count("channel_post_old_epoch")
             return
+        catch_up = False
         if message.epoch > channel.epoch:
             first = channel.epoch == 0
             channel.epoch, channel.last_seq, channel.floor = message.epoch, 0, 0
@@ -426,37 +504,68 @@ class Channels:
             if first:
                 # The first post we see: a forwarder owes nothing before it, a follower the
                 # catch-up's worth. (Not first: a restarted root's new numbering, all owed.)
-                catch_up = limits.CHANNEL_CATCH_UP_POSTS if channel.subscribed else 0
-                channel.floor = max(0, message.seq - 1 - catch_up)
-                channel.caught_up = True
+                channel.floor = message.seq - 1
+                catch_up = channel.subscribed and not channel.caught_up
         seq = message.seq
         if seq <= channel.floor or seq in channel.log:
             self.node.count("channel_post_duplicate")
             return
         channel.pulling.pop(seq, None)
-        self._keep(channel, seq, message.payload)
+        if not channel.pulling:
+            channel.asked.clear()
+        self._keep(channel, seq, message.payload, message.proof)
         previous = channel.last_seq
         channel.last_seq = max(channel.last_seq, seq)
-        out = cm.encode(cm.Post(channel.author, channel.epoch, seq, message.repair, message.payload))
+        out = cm.encode(cm.Post(channel.author, channel.epoch, seq, message.repair, message.payload,
+                                message.proof))
         for desc, _ in list(channel.children.values()):
             if desc.overlay_key != sender.overlay_key:
                 self._send_to_child(channel, desc, out, now)
         if channel.subscribed:
             self._deliver(channel, seq, message.payload, now)
-        if seq > previous + 1:
-            self._pull_missing(channel, now)
+        if catch_up:
+            self._catch_up(channel, now)
+        elif seq > previous + 1 or (message.repair and not channel.pulling):
+            self._pull_missing(channel, now)  # a gap; or the next page of a catch-up
+
+    def _find_root(self, channel, now):
+        """Learn the root's overlay key from the locator (the author's bound server, as a pull
+        from the root finds it), to check the posts' proofs against: once per subscription."""
+        if channel.root_key is not None or channel.locating or not self.started or \
+                channel.author == self.own:
+            return
+        channel.locating = True
+
+        def located(desc, now):
+            channel.locating = False
+            if desc is not None and channel.root_key is None:
+                channel.root_key = desc.overlay_key
+
+        self.router.locate(channel.author, now, located)
+
+    def _bad_proof(self, channel, sender, now):
+        """A post whose numbering is not the root's: renumbered or altered on the way. Its
+        sender is left (a parent: we join another and pull what it hid from us there, or
+        from the root)."""
+        self.node.count("drop_channel_post_bad_proof")
+        if channel.parent is not None and channel.parent.overlay_key == sender.overlay_key:
+            self._send(sender, cm.Leave(channel.author), now)
+            self._parent_lost(channel, now)
 
     def _deliver(self, channel, seq, payload, now):
         self.node.count("channel_delivered")
         if self.on_post is not None:
             self.on_post(channel.author, payload, channel.epoch, seq, now)
 
-    def _keep(self, channel, seq, payload):
+    def _keep(self, channel, seq, payload, proof):
         channel.log[seq] = payload
+        channel.proofs[seq] = proof
         self.logged[(channel.author, seq)] = len(payload)
         self.log_bytes += len(payload)
-        while len(channel.log) > limits.CHANNEL_LOG_POSTS:
-            self._evict(channel, next(iter(channel.log)))
+        # The root keeps its own posts for a catch-up after downtime, members a repair's worth.
+        held = limits.CHANNEL_CATCH_UP_MAX if channel.author == self.own else limits.CHANNEL_LOG_POSTS
+        while len(channel.log) > held:
+            self._evict(channel, min(channel.log))
         while self.log_bytes > limits.CHANNEL_LOGS_BYTES:
             author, oldest = next(iter(self.logged))
             self._evict(self.channels[author], oldest)
@@ -464,6 +573,7 @@ class Channels:
     def _evict(self, channel, seq):
         """Forget a logged post; it is old news from now on (a gap below it is given up)."""
         channel.log.pop(seq)
+        channel.proofs.pop(seq, None)
         self.log_bytes -= self.logged.pop((channel.author, seq))
         channel.floor = max(channel.floor, min(channel.log) - 1 if channel.log else seq)
 
@@ -471,12 +581,33 @@ class Channels:
         for seq in channel.log:
             self.log_bytes -= self.logged.pop((channel.author, seq))
         channel.log.clear()
+        channel.proofs.clear()
 
     def _send_to_child(self, channel, desc, message, now):
         self.node.count("channel_post_sent")
-        self._send_raw(desc, message, now,
-                       failed=lambda now: self._drop_child(channel, desc.overlay_key, now)
-                       if desc.overlay_key in channel.children else None)
+        key = desc.overlay_key
+        channel.unacked.setdefault(key, now)
+
+        def failed(now):
+            if key in channel.children:
+                self._drop_child(channel, key, now, lost=True)
+
+        def acked(now):
+            channel.unacked.pop(key, None)  # it is there
+
+        self._send_raw(desc, message, now, failed=failed, acked=acked)
+        self.node.timers.call_at(now + limits.CHANNEL_FORWARD_TIMEOUT,
+                                 lambda now: self._forward_overdue(channel, key, now))
+
+    def _forward_overdue(self, channel, key, now):
+        """A post we sent a child is still unacknowledged: it is taken for gone (a live child
+        acknowledges within a round trip or two; if it was only slow, its next heartbeat is
+        told it is no longer our child and it joins again), and its children are warned."""
+        since = channel.unacked.get(key)
+        if since is not None and now - since >= limits.CHANNEL_FORWARD_TIMEOUT - 1e-9 and \
+                key in channel.children and self.channels.get(channel.author) is channel:
+            self.node.count("channel_child_unresponsive")
+            self._drop_child(channel, key, now, lost=True)
 
     # --- gaps and catch-up ---------------------------------------------------------------------
     def _learn(self, channel, epoch, last_seq, now):
@@ -502,24 +633,36 @@ class Channels:
         if channel.epoch == 0:
             return
         channel.caught_up = True
-        channel.floor = min(channel.floor, max(0, channel.last_seq - limits.CHANNEL_CATCH_UP_POSTS))
+        resume, channel.resume = channel.resume, None
+        if resume is None:  # a new follow: the author's recent posts
+            owed = channel.last_seq - limits.CHANNEL_CATCH_UP_POSTS
+        elif resume[0] == channel.epoch:  # back from downtime: all that came since
+            owed = resume[1]
+        else:  # ... and the root restarted meanwhile: all of its new numbering
+            owed = 0
+        channel.floor = min(channel.floor, max(0, owed, channel.last_seq - limits.CHANNEL_CATCH_UP_MAX))
         self._pull_missing(channel, now)
 
-    def _pull_missing(self, channel, now):
+    def _pull_missing(self, channel, now, source=None):
+        """Pull what we miss of the channel: from ``source`` if given, else from our parent
+        (what it does not hold, then from the root)."""
         if channel.author == self.own or not (channel.subscribed or channel.children):
             return
         abandoned = now - 2 * limits.CHANNEL_PULL_RETRY  # asked, never answered either way
-        missing = [s for s in range(max(channel.floor + 1, channel.last_seq - limits.CHANNEL_PULL_MAX + 1),
-                                    channel.last_seq + 1)
-                   if s not in channel.log and channel.pulling.get(s, abandoned) <= abandoned]
-        if channel.last_seq - limits.CHANNEL_PULL_MAX > channel.floor:
-            channel.floor = channel.last_seq - limits.CHANNEL_PULL_MAX  # too far behind: given up
+        if channel.last_seq - limits.CHANNEL_CATCH_UP_MAX > channel.floor:
+            channel.floor = channel.last_seq - limits.CHANNEL_CATCH_UP_MAX  # too far behind
+        missing = []
+        for s in range(channel.floor + 1, channel.last_seq + 1):
+            if s not in channel.log and channel.pulling.get(s, abandoned) <= abandoned:
+                missing.append(s)
+                if len(missing) == limits.CHANNEL_PULL_PAGE:  # the next page when it is in
+                    break
         if not missing:
             return
         for seq in missing:
             channel.pulling[seq] = now
         self.node.count("channel_pull_sent")
-        target = channel.parent
+        target = source or channel.parent
         if target is None:
             self._pull_from_root(channel, missing, now)
             return
@@ -537,11 +680,15 @@ class Channels:
         self.node.count("channel_pull_root")
 
         def located(desc, now):
-            if desc is None or self.channels.get(channel.author) is not channel:
+            if self.channels.get(channel.author) is not channel:
                 self._give_up(channel, seqs)
-                return
-            self._send(desc, cm.Pull(channel.author, channel.epoch, tuple(seqs)), now,
-                       failed=lambda now: self._give_up(channel, seqs))
+            elif desc is None:  # the root is away: others in the tree may hold them
+                self._pull_upward(channel, seqs, None, now)
+            else:
+                if channel.root_key is None:
+                    channel.root_key = desc.overlay_key
+                self._send(desc, cm.Pull(channel.author, channel.epoch, tuple(seqs)), now,
+                           failed=lambda now: self._pull_upward(channel, seqs, desc.overlay_key, now))
 
         self.router.locate(channel.author, now, located)
 
@@ -549,6 +696,8 @@ class Channels:
         for seq in seqs:
             if channel.pulling.pop(seq, None) is not None and seq not in channel.log:
                 self.node.count("channel_gap_unfilled")
+        if not channel.pulling:
+            channel.asked.clear()
 
     def _on_pull(self, sender, message, now):
         channel = self.channels.get(message.author)
@@ -562,7 +711,8 @@ class Channels:
                 missing.append(seq)
             else:
                 self.node.count("channel_pull_answered")
-                self._send(sender, cm.Post(channel.author, channel.epoch, seq, True, payload), now)
+                self._send(sender, cm.Post(channel.author, channel.epoch, seq, True, payload,
+                                           channel.proofs[seq]), now)
         if missing:
             self._send(sender, cm.NotHeld(channel.author, channel.epoch, tuple(missing)), now)
 
@@ -575,8 +725,32 @@ class Channels:
             return
         if sender.owner == channel.author:
             self._give_up(channel, seqs)  # the root itself no longer holds them
+            if not any(s < max(seqs) for s in channel.pulling):
+                channel.floor = max(channel.floor, max(seqs))  # nor any older: not asked again
+        elif sender.overlay_key in channel.asked:
+            self._pull_upward(channel, seqs, sender.overlay_key, now)  # one we asked, root away
         else:
             self._pull_from_root(channel, seqs, now)
+
+    def _pull_upward(self, channel, seqs, refused_by, now):
+        """The root is away (or failed us): what we miss we ask of other servers likely to hold
+        it, the ones up our path to the root, then the routing contacts nearer the author (tree
+        members that have been in it longer), at most CHANNEL_PULL_ASKED of them per gap; then
+        it is given up. So a post stays within reach while its root is away."""
+        if refused_by is not None:
+            channel.asked.add(refused_by)
+        if len(channel.asked) <= limits.CHANNEL_PULL_ASKED:
+            options = [self.router.table.descriptor_of(k) for k in channel.path[:-1]]
+            for desc in options + self._candidates(channel):
+                if desc is not None and desc.overlay_key not in channel.asked and \
+                        desc.owner != channel.author:
+                    key = desc.overlay_key
+                    self.node.count("channel_pull_elsewhere")
+                    channel.asked.add(key)
+                    self._send(desc, cm.Pull(channel.author, channel.epoch, tuple(seqs)), now,
+                               failed=lambda now: self._pull_upward(channel, seqs, key, now))
+                    return
+        self._give_up(channel, seqs)
 
     # --- heartbeats ----------------------------------------------------------------------------
     def _jittered(self) -> float:
@@ -596,12 +770,13 @@ class Channels:
                     self._parent_lost(channel, now)
                     continue
                 by_parent.setdefault(channel.parent.overlay_key, [channel.parent, []])[1].append(
-                    (channel.author, channel.epoch, channel.last_seq))
+                    (channel.author, channel.epoch, channel.last_seq, self._children_report(channel),
+                     cm.path_tag(channel.path)))
             elif self._wanted(channel) and channel.joining is None and channel.retry_timer is None:
                 self._seek_parent(channel, now)
             for overlay_key, (desc, heard) in list(channel.children.items()):
                 if now - heard > limits.CHANNEL_CHILD_TIMEOUT:
-                    self._drop_child(channel, overlay_key, now)
+                    self._drop_child(channel, overlay_key, now, lost=True)
         for parent, entries in by_parent.values():
             for i in range(0, len(entries), limits.CHANNEL_HEARTBEAT_AUTHORS):
                 chunk = tuple(entries[i:i + limits.CHANNEL_HEARTBEAT_AUTHORS])
@@ -611,28 +786,81 @@ class Channels:
                            self._parent_alive(key, chunk, now))
         self.node.timers.call_at(now + self._jittered(), self._heartbeat)
 
+    def _children_report(self, channel):
+        """Our children in ``channel`` for the heartbeat to our parent, when it does not have
+        them as they are (None when it does)."""
+        if channel.reported == frozenset(channel.children):
+            return None
+        return tuple(d for d in (self._descriptor_of(m) for m, _ in channel.children.values())
+                     if d is not None)
+
     def _parent_alive(self, overlay_key, entries, now):
-        for author, _, _ in entries:
+        for author, _, _, children, _ in entries:
             channel = self.channels.get(author)
             if channel is not None and channel.parent is not None and \
                     channel.parent.overlay_key == overlay_key:
                 channel.parent_heard = now
+                if children is not None:
+                    channel.reported = frozenset(d.overlay_key for d in children)
+
+    def _on_check(self, sender, message, now):
+        """Our grandparent says our parent stopped acknowledging: ask the parent (a heartbeat);
+        if it does not answer within CHANNEL_PROBE_TIMEOUT it is lost, and we join the warner.
+        A warning alone changes nothing (anyone may send one): only the parent's silence does."""
+        channel = self.channels.get(message.author)
+        if channel is None or channel.parent is None or \
+                channel.parent.overlay_key != message.parent or channel.probing is not None:
+            self.node.count("channel_check_ignored")
+            return
+        self.node.count("channel_parent_checked")
+        channel.probing, channel.prefer, parent = now, sender, channel.parent
+        entry = ((channel.author, channel.epoch, channel.last_seq, None, cm.path_tag(channel.path)),)
+
+        def alive(now):
+            self._parent_alive(parent.overlay_key, entry, now)
+            # Our parent is there but was slow to take the post (a relayed path, a loss): what
+            # the warner has that we lack we pull from it at once, checked by the root's proofs.
+            if channel.root_key is not None and message.epoch == channel.epoch and \
+                    message.last_seq > channel.last_seq and channel.parent is parent:
+                channel.last_seq = message.last_seq
+                self._pull_missing(channel, now, source=sender)
+
+        self._send(parent, cm.Heartbeat(entry), now, acked=alive)
+        self.node.timers.call_at(now + limits.CHANNEL_PROBE_TIMEOUT,
+                                 lambda now: self._probe_over(channel, parent, now))
+
+    def _probe_over(self, channel, parent, now):
+        asked, channel.probing = channel.probing, None
+        if self.channels.get(channel.author) is not channel or channel.parent is not parent or \
+                channel.parent_heard >= asked:
+            channel.prefer = None  # it answered (or we moved on meanwhile)
+            return
+        self.node.count("channel_parent_silent")
+        self._parent_lost(channel, now)
 
     def _on_heartbeat(self, sender, message, now):
         entries = []
-        for author, epoch, last_seq in message.entries:
+        for author, epoch, last_seq, children, tag in message.entries:
             channel = self.channels.get(author)
             if channel is None or sender.overlay_key not in channel.children:
-                entries.append((author, False, 0, 0))
+                entries.append((author, False, 0, 0, None))
                 continue
             channel.children[sender.overlay_key][1] = now
-            if channel.epoch and (epoch != channel.epoch or last_seq < channel.last_seq):
-                entries.append((author, True, channel.epoch, channel.last_seq))
+            if children is not None:
+                channel.grandchildren[sender.overlay_key] = children
+            path = None
+            if channel.path or channel.author == self.own:
+                path = (self.own_key, *channel.path)[:limits.CHANNEL_PATH_MAX]
+                if cm.path_tag(path) == tag:
+                    path = None  # the child's is right
+            behind = channel.epoch and (epoch != channel.epoch or last_seq < channel.last_seq)
+            if behind or path is not None:
+                entries.append((author, True, channel.epoch, channel.last_seq, path))
         if entries:
             self._send(sender, cm.State(tuple(entries)), now)
 
     def _on_state(self, sender, message, now):
-        for author, member, epoch, last_seq in message.entries:
+        for author, member, epoch, last_seq, path in message.entries:
             channel = self.channels.get(author)
             if channel is None or channel.parent is None or \
                     channel.parent.overlay_key != sender.overlay_key:
@@ -641,6 +869,12 @@ class Channels:
                 self.node.count("channel_parent_forgot")
                 self._parent_lost(channel, now)
                 continue
+            if path is not None:
+                if self._cycle(path):  # our parent hangs below us: leave it and join again
+                    self._send(channel.parent, cm.Leave(channel.author), now)
+                    self._parent_lost(channel, now)
+                    continue
+                channel.path = path
             channel.parent_heard = now
             self._learn(channel, epoch, last_seq, now)
 

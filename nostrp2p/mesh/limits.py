@@ -402,13 +402,26 @@ CHANNEL_PARENT_TIMEOUT = 8.0
 child joins again; a parent that is also an active neighbour is noticed by the link keepalives
 (PEER_TIMEOUT), whichever comes first."""
 
+CHANNEL_PATH_MAX = 24
+"""Servers in a path to a channel's root (ACCEPT, STATE): a route is at most about log16 N hops
+and a join is pushed down at most CHANNEL_MAX_REDIRECTS times; a longer path is taken for a
+cycle, as is one that holds the server itself."""
+
+CHANNEL_FORWARD_TIMEOUT = 1.0
+"""A post a child has not acknowledged in this long (a live one does within a round trip or a
+retransmission) makes it taken for gone: it is dropped and its children warned (CHECK)."""
+
+CHANNEL_PROBE_TIMEOUT = 0.6
+"""A warned child asks its parent (a heartbeat); a parent that does not acknowledge it in this
+long is lost, and the child joins the server that warned it."""
+
 CHANNEL_CHILD_TIMEOUT = 20.0
 """A child heard nothing from for this long (no heartbeat, no join) is dropped."""
 
 CHANNEL_HEARTBEAT_AUTHORS = 64
 """Channels named in one HEARTBEAT or STATE (more go in several)."""
 
-CHANNEL_JOIN_TIMEOUT = 8.0
+CHANNEL_JOIN_TIMEOUT = 3.0
 """A join not answered (ACCEPT, REDIRECT or REFUSE) in this long goes to the next candidate."""
 
 CHANNEL_REJOIN_DELAY = 1.0
@@ -430,6 +443,27 @@ CHANNEL_PULL_MAX = 64
 CHANNEL_CATCH_UP_POSTS = 20
 """Posts a follower pulls when it (re)joins a channel: a new follow sees the author's recent
 posts, a server back from downtime what it missed (older ones its node fetches)."""
+
+CHANNEL_CATCH_UP_MAX = 1000
+"""Posts a follower back from downtime pulls at most (those after the last it held), and the
+posts the root keeps of its own channel to answer them (within CHANNEL_LOGS_BYTES). Older ones
+its node fetches."""
+
+CHANNEL_POSITIONS_BYTES = 64 * MAX_CHANNELS
+"""Largest file of channel positions read back (channel_positions.py): an entry is about 50
+bytes, and there are at most MAX_CHANNELS."""
+
+CHANNEL_POSITIONS_SAVE_INTERVAL = 10.0
+"""The channel positions are written at most this often while posts arrive (and at stop): a
+crash loses at most this long of them, which only makes the next catch-up ask for more."""
+
+CHANNEL_PULL_PAGE = 16
+"""Sequences a member asks for at once (the next page when those are in): an answer of
+CHANNEL_PULL_MAX posts would overrun MAX_OUTGOING_PER_PEER at the answering server."""
+
+CHANNEL_PULL_ASKED = 8
+"""Servers asked in turn for posts neither the parent nor the root (away) could give (up the
+path to the root, then the routing contacts nearer the author) before they are given up."""
 
 CHANNEL_PULL_RETRY = 6.0
 """A pull not answered in this long is asked of the root directly."""

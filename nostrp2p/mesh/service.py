@@ -16,7 +16,7 @@ from twisted.internet.protocol import DatagramProtocol
 
 from nostrp2p.logging import Logger
 
-from nostrp2p.mesh import limits, stun
+from nostrp2p.mesh import channel_positions, limits, stun
 from nostrp2p.mesh.errors import Unreachable
 from nostrp2p.mesh.identity import OWNER_KEY_SIZE, load_or_create
 from nostrp2p.mesh.core import OverlayConfig, OverlayNode
@@ -67,6 +67,10 @@ class MeshService(Service):
         self._request_handler = None
         self._channel_callbacks = []
         self._follows = set()  # authors followed (kept across stop and start)
+        # Where their channels stood, kept in a file beside the key for a catch-up after a restart
+        self._positions_path = key_path + ".channels"
+        self._positions = {}
+        self._positions_timer = None
         self._send_errors = 0
         self._stun = stun.Responder()
         self._stun_malformed = 0
@@ -130,7 +134,8 @@ class MeshService(Service):
         """Join ``author``'s channel: its posts come to ``on_channel_post`` callbacks."""
         self._follows.add(author)
         if self._running_node():
-            self.node.channels.subscribe(author, self.reactor.seconds())
+            self.node.channels.subscribe(author, self.reactor.seconds(),
+                                         self._positions.get(author))
             self._pump()
 
     def unfollow(self, author: bytes) -> None:
@@ -157,6 +162,27 @@ class MeshService(Service):
                 callback(author, payload)
             except Exception:
                 self.log.failure("channel callback failed")
+        if self._positions_timer is None:
+            self._positions_timer = self.reactor.callLater(
+                limits.CHANNEL_POSITIONS_SAVE_INTERVAL, self._save_positions)
+
+    def _save_positions(self) -> None:
+        if self._positions_timer is not None and self._positions_timer.active():
+            self._positions_timer.cancel()
+        self._positions_timer = None
+        if self.node is None:
+            return
+        for author in self.node.channels.subscriptions():
+            position = self.node.channels.position(author)
+            if position is not None:
+                self._positions[author] = position
+        for author in set(self._positions) - self._follows:
+            del self._positions[author]
+        try:
+            channel_positions.save(self._positions_path, self._positions)
+        except OSError as e:
+            self.log.warn("could not keep the channel positions in {path}: {why}",
+                          path=self._positions_path, why=e.strerror)
 
     def _running_node(self) -> bool:
         return self.node is not None and self.node.running
@@ -200,8 +226,9 @@ class MeshService(Service):
                                 bindings=self.bindings)
         self.node.on_session = self._session_established
         self.node.channels.on_post = self._channel_post
+        self._positions = channel_positions.load(self._positions_path)
         for author in self._follows:
-            self.node.channels.subscribe(author, self.reactor.seconds())
+            self.node.channels.subscribe(author, self.reactor.seconds(), self._positions.get(author))
         self._port = self.reactor.listenUDP(self.listen[1], _OverlayProtocol(self), interface=self.listen[0])
         self.node.start(self.reactor.seconds())
         self.log.info("overlay listening on {host}:{port} as {key}", host=self.listen[0],
@@ -211,6 +238,7 @@ class MeshService(Service):
 
     def stopService(self):
         super().stopService()
+        self._save_positions()
         if self.node is not None and self.node.running:
             neighbours = len(self.node.membership.active)
             self.node.stop(self.reactor.seconds())

@@ -9,9 +9,10 @@ A = b"a" * 32
 D = Descriptor(b"k" * 32, b"o" * 32, "127.0.0.1", 7000)
 
 SAMPLES = [
-    cm.Join(A, 0), cm.Accept(A, 1_700_000_000_000, 5), cm.Redirect(A, D, 1), cm.Refuse(A),
-    cm.Leave(A), cm.Post(A, 7, 1, False, b"event"), cm.Heartbeat(((A, 7, 3),)),
-    cm.State(((A, True, 7, 4),)), cm.Pull(A, 7, (1, 2)), cm.NotHeld(A, 7, (2,)),
+    cm.Join(A, 0), cm.Accept(A, 1_700_000_000_000, 5, (b"p" * 32,)), cm.Redirect(A, D, 1), cm.Refuse(A),
+    cm.Leave(A), cm.Post(A, 7, 1, False, b"event", b"s" * 64), cm.Heartbeat(((A, 7, 3, None, 0), (A, 7, 3, (D,), 99))),
+    cm.State(((A, True, 7, 4, None), (A, True, 7, 4, (b"p" * 32, A)))), cm.Pull(A, 7, (1, 2)), cm.NotHeld(A, 7, (2,)),
+    cm.Check(A, b"p" * 32, 7, 4),
 ]
 
 MALFORMED = {
@@ -21,21 +22,30 @@ MALFORMED = {
     "unknown type": wire.pack([99, A]),
     "short key": wire.pack([cm.JOIN, b"a" * 31, 0]),
     "too many redirects": wire.pack([cm.JOIN, A, limits.CHANNEL_MAX_REDIRECTS + 1]),
-    "missing field": wire.pack([cm.ACCEPT, A, 1]),
+    "missing field": wire.pack([cm.ACCEPT, A, 1, 1]),
+    "path too long": wire.pack([cm.ACCEPT, A, 1, 1, [A] * (limits.CHANNEL_PATH_MAX + 1)]),
     "extra field": wire.pack([cm.LEAVE, A, 1]),
-    "sequence zero": wire.pack([cm.POST, A, 1, 0, False, b""]),
-    "repair not a boolean": wire.pack([cm.POST, A, 1, 1, 1, b""]),
+    "sequence zero": wire.pack([cm.POST, A, 1, 0, False, b"", b"s" * 64]),
+    "repair not a boolean": wire.pack([cm.POST, A, 1, 1, 1, b"", b"s" * 64]),
+    "post without proof": wire.pack([cm.POST, A, 1, 1, False, b""]),
+    "proof short": wire.pack([cm.POST, A, 1, 1, False, b"", b"s" * 63]),
     "negative epoch": wire.pack([cm.PULL, A, -1, [1]]),
     "too many pulled": wire.pack([cm.PULL, A, 1, list(range(1, limits.CHANNEL_PULL_MAX + 2))]),
-    "heartbeat entry short": wire.pack([cm.HEARTBEAT, [[A, 1]]]),
-    "state member not a boolean": wire.pack([cm.STATE, [[A, 1, 1, 1]]]),
+    "heartbeat entry short": wire.pack([cm.HEARTBEAT, [[A, 1, 1, None]]]),
+    "heartbeat children not a list": wire.pack([cm.HEARTBEAT, [[A, 1, 1, 5, 0]]]),
+    "heartbeat too many children": wire.pack(
+        [cm.HEARTBEAT, [[A, 1, 1, [D.encode()] * (limits.CHANNEL_CHILDREN_MAX + 1), 0]]]),
+    "heartbeat path tag negative": wire.pack([cm.HEARTBEAT, [[A, 1, 1, None, -1]]]),
+    "check short parent": wire.pack([cm.CHECK, A, b"p"]),
+    "state member not a boolean": wire.pack([cm.STATE, [[A, 1, 1, 1, None]]]),
+    "state path not keys": wire.pack([cm.STATE, [[A, True, 1, 1, [b"x"]]]]),
     "redirect to a named host": wire.pack([cm.REDIRECT, A, [b"k" * 32, b"o" * 32, "example.org", 1], 0]),
 }
 
 
 class ChannelMessageTests(TestCase):
     def test_every_type_round_trips(self):
-        self.assertEqual(len({type(s) for s in SAMPLES}), 10)
+        self.assertEqual(len({type(s) for s in SAMPLES}), 11)
         for sample in SAMPLES:
             self.assertEqual(cm.decode(cm.encode(sample)), sample)
 

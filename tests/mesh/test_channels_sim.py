@@ -7,6 +7,7 @@ from unittest import mock
 from twisted.trial.unittest import TestCase
 
 from nostrp2p.mesh import channel_messages as cm, limits
+from nostrp2p.mesh.descriptor import Descriptor
 from nostrp2p.mesh.messages import KIND_CHANNEL
 from nostrp2p.mesh.sim import LinkModel
 from nostrp2p.mesh.sim.followers import Followers
@@ -75,6 +76,31 @@ class ChannelTreeTests(TestCase):
         self.assertTrue(_settle_until(self.net, lambda: self._everyone_got(b"after the crash", alive),
                                       limit=30))
 
+    def test_the_subtree_of_a_forwarder_that_crashes_gets_the_next_post_within_seconds(self):
+        # Its parent finds it out from the post it does not acknowledge and warns its children;
+        # the heartbeats alone would take 8 to 14 s.
+        by_key = {self.net.node(a).identity.public_key: a for a in self.nodes}
+        root = self.net.node(self.author).channels.channels[self.owner]
+        self.net.run_for(2 * limits.CHANNEL_HEARTBEAT_INTERVAL)  # children reported upward
+        victim = next(by_key[k] for k in root.children
+                      if self.net.node(by_key[k]).channels.channels[self.owner].children)
+        below = [a for a, depth in self.f.depths(self.owner).items()
+                 if a in self.followers and a != victim and self._has_ancestor(a, victim)]
+        self.assertTrue(below)
+        self.net.crash(victim)
+        self.net.run_for(0.5)
+        self.f.publish(self.author, b"just after the crash")
+        self.net.run_for(4)
+        self.assertEqual([a for a in below if not self.f.got(a, self.owner, b"just after the crash")], [])
+        self.assertGreater(self.net.total("channel_parent_silent"), 0)
+
+    def _has_ancestor(self, address, ancestor):
+        while address != self.author:
+            address = self._parent_of(address)
+            if address == ancestor:
+                return True
+        return False
+
     def test_a_follower_down_during_posts_gets_them_after_it_returns(self):
         away = self.followers[3]
         self.net.crash(away)
@@ -139,11 +165,47 @@ class ChannelTreeTests(TestCase):
         self.f.publish(self.author, b"withheld too")
         self.assertTrue(_settle_until(
             self.net, lambda: self.f.got(victim, self.owner, b"withheld"), limit=30))
-        self.assertGreater(self.net.node(victim).stats["channel_pull_root"], 0)
+        stats = self.net.node(victim).stats
+        self.assertGreater(stats["channel_pull_root"], 0)
+
+    def test_a_forwarder_cannot_renumber_posts_to_hide_one_it_withholds(self):
+        victim = next(a for a in self.followers if self._parent_of(a) != self.author)
+        hostile = self._parent_of(victim)
+        self._withhold(hostile, victim, pulls_too=True)  # it holds nothing when asked, either
+        channels = self.net.node(hostile).channels
+        victim_key = self.net.node(victim).identity.public_key
+        withheld = []
+
+        def renumbering(channel, desc, message, now):
+            # The first post after this is withheld, and each later one sent one number lower,
+            # so that no gap shows.
+            post = cm.decode(message)
+            if desc.overlay_key != victim_key or channel.author != self.owner:
+                channels._send_raw(desc, message, now)
+            elif not withheld:
+                withheld.append(post.seq)
+            else:
+                channels._send_raw(desc, cm.encode(post._replace(seq=post.seq - 1)), now)
+
+        channels._send_to_child = renumbering
+        for k in range(3):
+            self.f.publish(self.author, b"renumbered %d" % k)
+            self.net.run_for(2)
+        self.assertTrue(_settle_until(
+            self.net, lambda: all(self.f.got(victim, self.owner, b"renumbered %d" % k)
+                                  for k in range(3)), limit=40))
+        self.assertGreater(self.net.node(victim).stats["drop_channel_post_bad_proof"], 0)
 
     def test_the_last_post_lost_is_seen_from_the_heartbeat(self):
         victim = self.followers[6]
-        restore = self._withhold(self._parent_of(victim), victim)
+        parent = self._parent_of(victim)
+        restore = self._withhold(parent, victim)
+        # Just after the victim's heartbeat, so that the next one is seconds away.
+        children = self.net.node(parent).channels.channels[self.owner].children
+        victim_key = self.net.node(victim).identity.public_key
+        heard = children[victim_key][1]
+        self.assertTrue(_settle_until(self.net, lambda: children[victim_key][1] != heard,
+                                      limit=10, step=0.05))
         self.f.publish(self.author, b"nothing follows it")
         self.net.run_for(0.6)
         restore()
@@ -151,6 +213,61 @@ class ChannelTreeTests(TestCase):
         self.assertTrue(_settle_until(
             self.net, lambda: self.f.got(victim, self.owner, b"nothing follows it"),
             limit=2 * limits.CHANNEL_HEARTBEAT_INTERVAL + 5))
+
+    def test_a_follower_down_while_more_than_a_log_was_posted_gets_them_all(self):
+        away = self.followers[3]
+        self.f.publish(self.author, b"before")
+        self.assertTrue(_settle_until(self.net, lambda: self.f.got(away, self.owner, b"before")))
+        self.net.crash(away)
+        # More than a join's catch-up and more than a forwarder's log: the older ones come
+        # from the root, page by page.
+        count = limits.CHANNEL_LOG_POSTS + 16
+        for k in range(count):
+            self.f.publish(self.author, b"while away %d" % k)
+            self.net.run_for(0.5)
+        self.net.restart(away)
+        self.assertTrue(_settle_until(
+            self.net, lambda: all(self.f.got(away, self.owner, b"while away %d" % k)
+                                  for k in range(count)), limit=60))
+        self.assertGreater(self.net.node(away).stats["channel_pull_root"], 0)
+
+    def _member_with_a_grandchild(self):
+        by_key = {self.net.node(a).identity.public_key: a for a in self.nodes}
+        for address in self.nodes:
+            channel = self.net.node(address).channels.channels.get(self.owner)
+            if channel is None or address == self.author or channel.parent is None:
+                continue
+            for child in channel.children:
+                below = self.net.node(by_key[child]).channels.channels[self.owner]
+                if below.children:
+                    return address, by_key[next(iter(below.children))]
+        self.fail("no member has a grandchild")
+
+    def test_a_member_rejoining_below_itself_makes_no_cycle(self):
+        # A member that lost its parent joins the first candidate it knows; after pushes down,
+        # that can be a server of its own subtree (nearer the author than it is). Accepted, it
+        # would hang the subtree in a loop that no post reaches.
+        member, grandchild = self._member_with_a_grandchild()
+        channels = self.net.node(member).channels
+        identity = self.net.node(grandchild).identity
+        below = Descriptor(identity.public_key, identity.owner_key, *grandchild)
+        candidates = channels._candidates
+
+        def below_first(channel):
+            found = [d for d in candidates(channel) if d.overlay_key != below.overlay_key]
+            if channel.author == self.owner and below.overlay_key not in channel.tried:
+                return [below, *found]
+            return found
+
+        channels._candidates = below_first
+        channels._parent_lost(channels.channels[self.owner], self.net.now)
+        self.net.run_for(30)
+        self.assertGreater(self.net.total("channel_cycle_refused"), 0)
+        self.f.publish(self.author, b"after the rejoin")
+        self.assertTrue(_settle_until(
+            self.net, lambda: self._everyone_got(b"after the rejoin"), limit=30))
+        self.assertLessEqual({member, grandchild} & set(self.followers),
+                             set(self.f.depths(self.owner)))
 
     def test_a_new_follow_gets_the_recent_posts(self):
         for k in range(3):
@@ -236,7 +353,8 @@ class ChannelBoundsTests(TestCase):
         if channel.parent.overlay_key == node.identity.public_key:
             stranger = self.nodes[6]
             node = self.net.node(stranger)
-        forged = cm.encode(cm.Post(owner, channel.epoch, channel.last_seq + 1, False, b"forged"))
+        forged = cm.encode(cm.Post(owner, channel.epoch, channel.last_seq + 1, False, b"forged",
+                                   bytes(64)))
         node.unicaster.sender.start(node.rng.randbytes(16), self.net.node(follower).identity.public_key,
                                     follower, KIND_CHANNEL, None, forged, self.net.now,
                                     lambda *a: None)

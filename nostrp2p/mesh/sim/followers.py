@@ -13,6 +13,9 @@ class Followers:
         self.follows: dict[tuple, set] = collections.defaultdict(set)  # address -> owner keys
         # address -> {(author, payload): first received at}
         self.received: dict[tuple, dict] = collections.defaultdict(dict)
+        # address -> {author: (epoch, seq) held with none missing before}: kept across crashes,
+        # as a node keeps it (mesh/channel_positions.py), so a returning server asks for the rest
+        self.held: dict[tuple, dict] = collections.defaultdict(dict)
         net.boot_hooks.append(self._booted)
         for host in net.hosts.values():
             if host.node is not None:
@@ -23,10 +26,11 @@ class Followers:
 
         def post(author, payload, epoch, seq, now):
             self.received[address].setdefault((author, payload), now)
+            self.held[address][author] = host.node.channels.position(author)
 
         host.node.channels.on_post = post
         for author in sorted(self.follows[address]):  # sorted: the same run in every process
-            host.node.channels.subscribe(author, self.net.now)
+            host.node.channels.subscribe(author, self.net.now, self.held[address].get(author))
 
     def follow(self, address, author: bytes) -> None:
         self.follows[address].add(author)
