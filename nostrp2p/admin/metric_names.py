@@ -87,6 +87,19 @@ OVERLAY = {
     "channel_pull_root": "Pulls of missing channel posts sent to the author's server directly.",
     "channel_pull_answered": "Channel posts sent again to a server that pulled them.",
     "channel_gap_unfilled": "Channel posts given up: no one held them any more.",
+    "channel_pull_elsewhere": "Pulls of missing channel posts sent to a server up the path or "
+                              "nearer the author, the root being away.",
+    "channel_child_unresponsive": "Children dropped for leaving a post unacknowledged "
+                                  "(crashed forwarders).",
+    "channel_child_lost_warned": "Dropped children whose own children this server warned (CHECK).",
+    "channel_parent_checked": "Warnings (CHECK) taken: this server asked its parent with a "
+                              "heartbeat.",
+    "channel_check_ignored": "Warnings ignored: not about this server's parent, or a check "
+                             "already under way.",
+    "channel_parent_silent": "Parents that did not answer a check in time; this server joined "
+                             "the warner.",
+    "channel_cycle_refused": "Joins or parents refused because the path to the root passes "
+                             "through this server (a loop).",
 }
 
 OVERLAY_DROPPED = "Datagrams, frames and outgoing messages the overlay dropped, by reason (see " \
