@@ -16,13 +16,13 @@ CPU second.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import gc
 
 
 def _glibc():
+    # The process's own symbols: ctypes.util.find_library would run ldconfig in a subprocess.
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc = ctypes.CDLL(None)
     except OSError:
         return None
     return libc if hasattr(libc, "malloc_trim") else None
