@@ -4,7 +4,7 @@ Runs before the store is handed to anyone (``RedisEventStore.warm``), so nothing
 meanwhile. Each step may be interrupted (SIGKILL, a power cut) and simply runs again at the
 next start: an index is converted by one script into a copy renamed over it, and entries
 already in the current form are left as they are. The work is done by scripts inside Redis:
-reading 100,000 entries through the client took 24 s, the scripts take well under one.
+100,000 entries took 4 s on a loaded machine, 24 s when they went through the client.
 """
 
 from __future__ import annotations
