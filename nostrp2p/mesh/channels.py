@@ -408,7 +408,6 @@ class Channels:
             self._seek_parent(channel, now)
             return
         channel.parent = sender
-        channel.path = path
         if sender.owner == channel.author:
             channel.root_key = sender.overlay_key
         channel.parent_heard = now
@@ -417,6 +416,7 @@ class Channels:
         channel.retry_delay = limits.CHANNEL_REJOIN_DELAY
         self.node.count("channel_joined")
         self._learn(channel, message.epoch, message.last_seq, now)
+        self._set_path(channel, path, now)
 
     def _on_redirect(self, sender, message, now):
         channel = self.channels.get(message.author)
@@ -482,11 +482,18 @@ class Channels:
             channel.parent.overlay_key == sender.overlay_key
         from_root = sender.owner == message.author
         asked = message.repair and channel is not None and message.seq in channel.pulling
+        if not (from_parent or message.repair or (channel is not None and channel.joining is not None
+                                                  and channel.joining.overlay_key == sender.overlay_key)):
+            # It takes us for its child and we are not (we moved on; or we restarted and
+            # forgot the channel): it drops us at once instead of sending us every post.
+            self._send(sender, cm.Leave(message.author), now)
         if channel is None or not (from_parent or from_root or asked):
             self.node.count("drop_unasked_channel_post")
             return
         if from_root:
             channel.root_key = sender.overlay_key
+        if from_parent:
+            channel.parent_heard = now  # it still has us as its child
         if channel.root_key is not None and not xeddsa.verify(
                 channel.root_key, cm.numbering(message.author, message.epoch, message.seq,
                                                message.payload), message.proof):
@@ -594,6 +601,10 @@ class Channels:
 
         def acked(now):
             channel.unacked.pop(key, None)  # it is there
+            if key not in channel.children and self.channels.get(channel.author) is channel:
+                # Taken for gone meanwhile (slow, e.g. through a relay), yet alive: told at
+                # once, so that it joins again now rather than when it next looks at us.
+                self._send(desc, cm.Leave(channel.author), now)
 
         self._send_raw(desc, message, now, failed=failed, acked=acked)
         self.node.timers.call_at(now + limits.CHANNEL_FORWARD_TIMEOUT,
@@ -761,23 +772,35 @@ class Channels:
         return limits.CHANNEL_HEARTBEAT_INTERVAL * self.node.rng.uniform(0.8, 1.2)
 
     def _heartbeat(self, now):
+        """Look over our parents and children. A parent is sent a HEARTBEAT only when we have
+        something to tell it or have heard nothing from it for a while (limits); any datagram of
+        its session shows it alive, so a parent that posts, or talks to us for another channel,
+        costs no upkeep message at all."""
         if not self.node.running:
             return
         by_parent: dict[bytes, list] = {}
         for channel in list(self.channels.values()):
             if channel.parent is not None:
-                if now - channel.parent_heard > limits.CHANNEL_PARENT_TIMEOUT:
+                heard, renewed = self._heard(channel.parent.overlay_key, channel.parent_heard)
+                if now - heard > limits.CHANNEL_PARENT_TIMEOUT:
                     self._parent_lost(channel, now)
                     continue
-                by_parent.setdefault(channel.parent.overlay_key, [channel.parent, []])[1].append(
-                    (channel.author, channel.epoch, channel.last_seq, self._children_report(channel),
-                     cm.path_tag(channel.path)))
+                report = self._children_report(channel)
+                group = by_parent.setdefault(channel.parent.overlay_key, [channel.parent, [], False])
+                group[1].append((channel.author, channel.epoch, channel.last_seq, report,
+                                 cm.path_tag(channel.path)))
+                if report is not None or renewed or now - heard >= limits.CHANNEL_HEARTBEAT_IDLE \
+                        or now - channel.parent_heard >= limits.CHANNEL_CONFIRM_INTERVAL:
+                    group[2] = True
             elif self._wanted(channel) and channel.joining is None and channel.retry_timer is None:
                 self._seek_parent(channel, now)
-            for overlay_key, (desc, heard) in list(channel.children.items()):
-                if now - heard > limits.CHANNEL_CHILD_TIMEOUT:
+            for overlay_key, (desc, confirmed) in list(channel.children.items()):
+                if now - self._heard(overlay_key, confirmed)[0] > limits.CHANNEL_CHILD_TIMEOUT:
                     self._drop_child(channel, overlay_key, now, lost=True)
-        for parent, entries in by_parent.values():
+        for parent, entries, due in by_parent.values():
+            if not due:
+                continue
+            self.node.count("channel_heartbeat_sent")
             for i in range(0, len(entries), limits.CHANNEL_HEARTBEAT_AUTHORS):
                 chunk = tuple(entries[i:i + limits.CHANNEL_HEARTBEAT_AUTHORS])
                 self._send(parent, cm.Heartbeat(chunk), now,
@@ -785,6 +808,19 @@ class Channels:
                            acked=lambda now, key=parent.overlay_key, chunk=chunk:
                            self._parent_alive(key, chunk, now))
         self.node.timers.call_at(now + self._jittered(), self._heartbeat)
+
+    def _heard(self, overlay_key, confirmed):
+        """(when we last heard from a tree neighbour, whether our session with it is newer than
+        ``confirmed``). ``confirmed``: when it last showed us where we stand with it (a join or
+        heartbeat from a child; an ACCEPT, STATE, POST or heartbeat acknowledgement from a
+        parent). Any authenticated datagram of its session counts as heard (the links keep
+        that time); a session newer than the last word may be with a server that restarted
+        meanwhile and forgot us, so a child asks its parent again."""
+        last = self.node.links.heard_from(overlay_key)
+        if last is None:
+            return confirmed, False
+        received, made = last
+        return max(confirmed, received), made > confirmed
 
     def _children_report(self, channel):
         """Our children in ``channel`` for the heartbeat to our parent, when it does not have
@@ -874,9 +910,25 @@ class Channels:
                     self._send(channel.parent, cm.Leave(channel.author), now)
                     self._parent_lost(channel, now)
                     continue
-                channel.path = path
+                self._set_path(channel, path, now)
             channel.parent_heard = now
             self._learn(channel, epoch, last_seq, now)
+
+    def _set_path(self, channel, path, now):
+        """Our path to the root is now ``path``: our children are told theirs at once (STATE),
+        and theirs tell their own, so paths stay right down the subtree without waiting for a
+        heartbeat, and a loop formed on stale paths is found as soon as the news goes round it
+        (the member that closed it reads itself in its path)."""
+        path = tuple(path)
+        if path == channel.path:
+            return
+        channel.path = path
+        if not channel.children:
+            return
+        theirs = (self.own_key, *path)[:limits.CHANNEL_PATH_MAX]
+        message = cm.State(((channel.author, True, channel.epoch, channel.last_seq, theirs),))
+        for desc, _ in list(channel.children.values()):
+            self._send(desc, message, now)
 
     # --- sending -------------------------------------------------------------------------------
     def _send(self, desc, message, now, failed=None, acked=None):
