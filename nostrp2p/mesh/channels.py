@@ -13,11 +13,14 @@ copies of each post however many followers it has.
 
 Posts go down the tree numbered by the root (epoch, seq). Every member keeps the last
 CHANNEL_LOG_POSTS; a member that sees a gap pulls the missing posts from its parent, and what
-the parent does not hold from the root directly. Children send a HEARTBEAT to each parent every
-CHANNEL_HEARTBEAT_INTERVAL; its STATE answer says whether they are still children and where
-each channel stands, so a parent that forgot them (it restarted) or a lost last post is seen,
-and a parent that stops answering is left for another. A parent that is also an active
-neighbour is noticed sooner through the link keepalives (``peer_lost``), and a crashed child is
+the parent does not hold from the root directly. A tree neighbour's liveness is any datagram of
+the pair's session (the links keep when the last came); a child sends its parent a HEARTBEAT
+only when it has news (its children changed), has heard nothing from it for
+CHANNEL_HEARTBEAT_IDLE, has a newer session with it than its last word (it may have restarted),
+or has not been confirmed as its child for CHANNEL_CONFIRM_INTERVAL. The STATE answer says
+whether it is still a child and where each channel stands, so a parent that forgot it or a lost
+last post is seen, and a parent that stops answering is left for another. A parent that is also
+an active neighbour is noticed sooner through the link keepalives (``peer_lost``), and a crashed child is
 noticed by its parent at the first post it leaves unacknowledged (CHANNEL_FORWARD_TIMEOUT): the
 parent warns the child's children (CHECK; children report theirs in heartbeats), which ask
 their parent and join the warner if it is silent. Paths to the root (ACCEPT, STATE) keep a
@@ -612,8 +615,8 @@ class Channels:
 
     def _forward_overdue(self, channel, key, now):
         """A post we sent a child is still unacknowledged: it is taken for gone (a live child
-        acknowledges within a round trip or two; if it was only slow, its next heartbeat is
-        told it is no longer our child and it joins again), and its children are warned."""
+        acknowledges within a round trip or two; if it was only slow, its late acknowledgement
+        gets it a LEAVE and it joins again), and its children are warned."""
         since = channel.unacked.get(key)
         if since is not None and now - since >= limits.CHANNEL_FORWARD_TIMEOUT - 1e-9 and \
                 key in channel.children and self.channels.get(channel.author) is channel:
