@@ -60,7 +60,7 @@ class Channel:
                  "children", "epoch", "last_seq", "log", "floor", "parent_heard", "pulling",
                  "caught_up", "retry_timer", "retry_delay", "pushed", "grandchildren",
                  "reported", "unacked", "probing", "prefer", "path", "resume",
-                 "proofs", "root_key", "locating", "asked")
+                 "proofs", "root_key", "locating", "asked", "handed")
 
     def __init__(self, author: bytes):
         self.author = author
@@ -94,6 +94,7 @@ class Channel:
         self.probing = None  # when we began checking our parent after a warning
         self.prefer = None  # the server that warned us: the first candidate if the parent is lost
         self.path: tuple = ()  # overlay keys from our parent up to the root, as last told
+        self.handed: set[bytes] = set()  # children told to join our parent (a forwarder's)
 
     def in_tree(self, own_owner: bytes) -> bool:
         return self.parent is not None or self.author == own_owner
@@ -284,7 +285,13 @@ class Channels:
         self.node.count("channel_join_failed")
         channel.joining = None
         channel.tried.add(desc.overlay_key)
-        self._seek_parent(channel, now)
+        self._join_elsewhere(channel, now)
+
+    def _join_elsewhere(self, channel, now):
+        """A join failed: the next candidate, unless we were only moving up (we have a parent,
+        and stay with it)."""
+        if channel.parent is None:
+            self._seek_parent(channel, now)
 
     def _wanted(self, channel) -> bool:
         return channel.subscribed or bool(channel.children) or channel.author == self.own
@@ -408,9 +415,13 @@ class Channels:
         if sender.overlay_key in channel.children or self._cycle(path):  # it is below us
             self._send(sender, cm.Leave(channel.author), now)
             channel.tried.add(sender.overlay_key)
-            self._seek_parent(channel, now)
+            self._join_elsewhere(channel, now)
             return
+        if channel.parent is not None and channel.parent.overlay_key != sender.overlay_key:
+            self._send(channel.parent, cm.Leave(channel.author), now)  # we moved up
+            self.node.count("channel_moved_up")
         channel.parent = sender
+        channel.handed.clear()
         if sender.owner == channel.author:
             channel.root_key = sender.overlay_key
         channel.parent_heard = now
@@ -423,13 +434,22 @@ class Channels:
 
     def _on_redirect(self, sender, message, now):
         channel = self.channels.get(message.author)
+        to = message.to
+        if channel is not None and channel.joining is None and channel.parent is not None and \
+                channel.parent.overlay_key == sender.overlay_key:
+            # Our parent, a forwarder that does not follow the author, hands us up to its own
+            # parent: we join it, and stay where we are until it takes us.
+            if to.overlay_key != self.own_key and to.overlay_key not in channel.children:
+                self._join(channel, to, 0, now)
+            return
         if not self._answered_join(channel, sender):
             return
-        to = message.to
         if to.overlay_key == self.own_key or to.overlay_key in channel.children:
             channel.tried.add(sender.overlay_key)
-            self._seek_parent(channel, now)
+            self._join_elsewhere(channel, now)
             return
+        if channel.parent is not None:
+            return  # moving up, and it has no room: we stay
         self._join(channel, to, message.redirects, now)
 
     def _on_refuse(self, sender, message, now):
@@ -437,7 +457,7 @@ class Channels:
         if not self._answered_join(channel, sender):
             return
         channel.tried.add(sender.overlay_key)
-        self._seek_parent(channel, now)
+        self._join_elsewhere(channel, now)
 
     def _on_leave(self, sender, message, now):
         channel = self.channels.get(message.author)
@@ -795,6 +815,8 @@ class Channels:
                 if report is not None or renewed or now - heard >= limits.CHANNEL_HEARTBEAT_IDLE \
                         or now - channel.parent_heard >= limits.CHANNEL_CONFIRM_INTERVAL:
                     group[2] = True
+                if not channel.subscribed and channel.children:
+                    self._hand_up(channel, now)
             elif self._wanted(channel) and channel.joining is None and channel.retry_timer is None:
                 self._seek_parent(channel, now)
             for overlay_key, (desc, confirmed) in list(channel.children.items()):
@@ -811,6 +833,21 @@ class Channels:
                            acked=lambda now, key=parent.overlay_key, chunk=chunk:
                            self._parent_alive(key, chunk, now))
         self.node.timers.call_at(now + self._jittered(), self._heartbeat)
+
+    def _hand_up(self, channel, now):
+        """We forward this channel without following its author: each of our children is told
+        once to join our parent instead (REDIRECT from its parent). Where the parent has room
+        it takes them and we, left without children, leave: a hop the routes made that carries
+        nobody's follow is taken out of the tree, which is that much shallower. Where it has
+        none, the children stay with us."""
+        to = self._descriptor_of(channel.parent)
+        if to is None:
+            return
+        channel.handed &= channel.children.keys()
+        for overlay_key, (member, _) in list(channel.children.items()):
+            if overlay_key not in channel.handed:
+                channel.handed.add(overlay_key)
+                self._send(member, cm.Redirect(channel.author, to, 0), now)
 
     def _heard(self, overlay_key, confirmed):
         """(when we last heard from a tree neighbour, whether our session with it is newer than

@@ -406,7 +406,7 @@ acknowledgements, link keepalives, messages of the pair's other channels either 
 HEARTBEAT. Below IDLE_SESSION_TIMEOUT, so that a quiet tree keeps its sessions; a crashed parent
 is mostly found sooner, at the next post (CHANNEL_FORWARD_TIMEOUT, CHECK)."""
 
-CHANNEL_CONFIRM_INTERVAL = 60.0
+CHANNEL_CONFIRM_INTERVAL = 30.0
 """A parent that has not shown for this long that it still has us as its child (a post, an
 acknowledged heartbeat, a STATE), though we hear from it otherwise (link keepalives, the pair's
 other channels), is sent a HEARTBEAT: so a child it dropped without being able to tell it, or a
@@ -431,9 +431,11 @@ CHANNEL_PROBE_TIMEOUT = 0.6
 """A warned child asks its parent (a heartbeat); a parent that does not acknowledge it in this
 long is lost, and the child joins the server that warned it."""
 
-CHANNEL_CHILD_TIMEOUT = 30.0
-"""A child heard nothing from for this long (no datagram of the session in which it last joined
-or sent a heartbeat; a quiet child sends one every CHANNEL_HEARTBEAT_IDLE or so) is dropped."""
+CHANNEL_CHILD_TIMEOUT = 45.0
+"""A child heard nothing from for this long (no datagram of its session) is dropped. A child
+that hears from its parent need not send anything but answers, so a parent whose datagrams go
+unanswered (a routing query whose answer was lost) may hear nothing of a live child until its
+heartbeat at CHANNEL_CONFIRM_INTERVAL: this is that, two looks and a margin."""
 
 CHANNEL_HEARTBEAT_AUTHORS = 64
 """Channels named in one HEARTBEAT or STATE (more go in several)."""

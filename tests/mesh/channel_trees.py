@@ -1,6 +1,10 @@
 """A follower tree in the simulator for the channel tests: 60 servers on lossy links, 40 of them
-following one author, the tree given 20 s to form."""
+following one author, the tree given 20 s to form. Each server keeps at most 6 children, so that
+this small tree has levels below full servers (as a popular author's has with 16)."""
 
+from unittest import mock
+
+from nostrp2p.mesh import limits
 from nostrp2p.mesh.sim import LinkModel
 from nostrp2p.mesh.sim.followers import Followers
 from tests.mesh.helpers import grow
@@ -18,7 +22,12 @@ def settle_until(net, condition, limit=120.0, step=1.0):
 class ChannelTree:
     """setUp and the helpers of the tests on one author's tree (mixed into a TestCase)."""
 
+    CHILDREN_MAX = 6
+
     def setUp(self):
+        patch = mock.patch.object(limits, "CHANNEL_CHILDREN_MAX", self.CHILDREN_MAX)
+        patch.start()
+        self.addCleanup(patch.stop)
         self.net, self.nodes = grow(60, seed=5, link=LOSSY, spacing=0.1, settle=30)
         self.f = Followers(self.net)
         self.author = self.nodes[7]

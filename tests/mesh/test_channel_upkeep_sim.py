@@ -160,3 +160,21 @@ class ChannelUpkeepTests(ChannelTree, TestCase):
         self.net.run_for(2)
         self.assertNotIn(self._key(child), old)
         self.assertTrue(self.f.got(child, self.owner, b"once"))
+
+    def test_a_forwarder_that_does_not_follow_hands_its_children_up_where_there_is_room(self):
+        # A hop of the routes that carries nobody's follow is taken out of the tree where its
+        # parent can take its children: the tree is that much shallower.
+        self.net.run_for(2 * limits.CHANNEL_HEARTBEAT_INTERVAL)
+        needless = []
+        for address in self._members():
+            channel = self.net.node(address).channels.channels[self.owner]
+            if address in self.followers or not channel.children:
+                continue
+            above = self.net.node(self._parent_of(address)).channels.channels[self.owner]
+            if len(above.children) + len(channel.children) <= limits.CHANNEL_CHILDREN_MAX:
+                needless.append(address)
+        self.assertEqual(needless, [])
+        self.assertGreater(self.net.total("channel_moved_up"), 0)
+        self.f.publish(self.author, b"through a shallower tree")
+        self.net.run_for(3)
+        self.assertTrue(self._everyone_got(b"through a shallower tree"))
