@@ -73,6 +73,8 @@ OVERLAY = {
     "channel_join_postponed": "Channels left without a parent for a while (no candidate left).",
     "channel_join_pushed_down": "Joins this server redirected to one of its children (its children"
                                 " were full).",
+    "channel_join_pushed_up": "Joins this server, full, sent on to its parent (they came by "
+                              "their route; the parent takes them or pushes them down).",
     "channel_join_refused": "Joins this server refused (the joiner's share of channels, or its own"
                             " parent).",
     "channel_join_refused_full": "Joins for a new channel refused: this server is in as many "
@@ -100,6 +102,9 @@ OVERLAY = {
                              "the warner.",
     "channel_cycle_refused": "Joins or parents refused because the path to the root passes "
                              "through this server (a loop).",
+    "channel_heartbeat_sent": "Heartbeats sent to a parent (only with news, or after a silence).",
+    "channel_moved_up": "Times this server moved up to its grandparent, handed up by a parent "
+                        "that forwards a channel without following its author.",
 }
 
 OVERLAY_DROPPED = "Datagrams, frames and outgoing messages the overlay dropped, by reason (see " \

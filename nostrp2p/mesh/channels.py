@@ -85,7 +85,7 @@ class Channel:
         self.root_key = None  # the root's overlay key, as the locator or the root itself said
         self.locating = False
         self.asked = set()  # servers asked for the posts being pulled (reset when none are)
-        self.pushed = 0  # joins pushed down so far: they go to the children in turn
+        self.pushed: dict[bytes, int] = {}  # child -> joins pushed to it since its last report
         # Repair (docs/PROTOCOL.md "Channels", "Repair"): each child's own children as it last
         # reported them, whom we warn (CHECK) when that child stops acknowledging posts.
         self.grandchildren: dict[bytes, tuple] = {}
@@ -373,13 +373,24 @@ class Channels:
                 self.node.count("channel_join_refused")
                 self._send(sender, cm.Refuse(author), now)
                 return
-            # Scribe's bottleneck remover, at join time: the joiner goes one level down, to
-            # each child in turn, so that a level fills before the next one starts.
+            if message.redirects == 0 and channel.parent is not None:
+                # A join that came by its route, to a full server: it goes to our parent first,
+                # which takes it or pushes it down to the child of its with the most room,
+                # which may be a level above ours.
+                to = self._descriptor_of(channel.parent)
+                if to is not None:
+                    self.node.count("channel_join_pushed_up")
+                    self._send(sender, cm.Redirect(author, to, message.redirects + 1), now)
+                    return
+            # Scribe's bottleneck remover, at join time: the joiner goes one level down, to the
+            # child with the fewest children (as they reported them, and the joins pushed to it
+            # since), so that a level fills before the next one starts.
             slow = now - limits.CHANNEL_FORWARD_TIMEOUT / 2  # not below one that may be gone
             children = [c for k, c in channel.children.items()
                         if channel.unacked.get(k, now) > slow] or list(channel.children.values())
-            below = children[channel.pushed % len(children)][0]
-            channel.pushed += 1
+            below = min(children, key=lambda c: len(channel.grandchildren.get(c[0].overlay_key, ()))
+                        + channel.pushed.get(c[0].overlay_key, 0))[0]
+            channel.pushed[below.overlay_key] = channel.pushed.get(below.overlay_key, 0) + 1
             self.node.count("channel_join_pushed_down")
             to = self._descriptor_of(below)
             if to is None:  # reached through a relay and not in our table: no address to give
@@ -484,6 +495,7 @@ class Channels:
             self.node.count("channel_child_dropped")
         channel.unacked.pop(overlay_key, None)
         grandchildren = channel.grandchildren.pop(overlay_key, ())
+        channel.pushed.pop(overlay_key, None)
         if lost:
             for desc in grandchildren:
                 self._send(desc, cm.Check(channel.author, overlay_key, channel.epoch,
@@ -924,6 +936,7 @@ class Channels:
             channel.children[sender.overlay_key][1] = now
             if children is not None:
                 channel.grandchildren[sender.overlay_key] = children
+                channel.pushed.pop(sender.overlay_key, None)  # counted in its report now
             path = None
             if channel.path or channel.author == self.own:
                 path = (self.own_key, *channel.path)[:limits.CHANNEL_PATH_MAX]

@@ -7,6 +7,7 @@ server wrongly taken for a child (or wrongly dropped as one) finds out at once."
 from twisted.trial.unittest import TestCase
 
 from nostrp2p.mesh import limits, messages as m
+from nostrp2p.mesh.descriptor import Descriptor
 from tests.mesh.channel_trees import ChannelTree, settle_until
 
 
@@ -108,12 +109,18 @@ class ChannelUpkeepTests(ChannelTree, TestCase):
         member, _ = self._member_with_a_grandchild()
         channels = self.net.node(member).channels
         channel = channels.channels[self.owner]
-        old = channel.parent.overlay_key
-        channels._parent_lost(channel, self.net.now)
+        old = self._parent_of(member)
+        # It moves under another server of the tree, outside its own subtree, with room.
+        other = next(a for a in self._members() + [self.author] if a not in (member, old)
+                     and not self._has_ancestor(a, member)
+                     and len(self.net.node(a).channels.channels[self.owner].children)
+                     < limits.CHANNEL_CHILDREN_MAX)
+        identity = self.net.hosts[other].identity
+        channels._join(channel, Descriptor(identity.public_key, identity.owner_key, *other), 0,
+                       self.net.now)
         self.net._flush(self.net.hosts[member])
-        self.assertTrue(settle_until(
-            self.net, lambda: channel.parent is not None and channel.parent.overlay_key != old,
-            limit=10, step=0.1))
+        self.assertTrue(settle_until(self.net, lambda: self._parent_of(member) == other,
+                                     limit=5, step=0.1))
         self.net.run_for(1.5)
         self.assertEqual([a for a in self._members() if not self._path_right(a)], [])
 
