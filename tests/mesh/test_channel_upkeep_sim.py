@@ -185,3 +185,47 @@ class ChannelUpkeepTests(ChannelTree, TestCase):
         self.f.publish(self.author, b"through a shallower tree")
         self.net.run_for(3)
         self.assertTrue(self._everyone_got(b"through a shallower tree"))
+
+    def test_a_join_pushed_down_goes_to_the_child_with_the_most_room(self):
+        # Levels fill before the next one starts: the full root sends a joiner to the child of
+        # its with the fewest children (as reported), not to each child in turn.
+        self.net.run_for(2 * limits.CHANNEL_HEARTBEAT_INTERVAL)  # the children's reports are in
+        root = self.net.node(self.author).channels.channels[self.owner]
+        self.assertEqual(len(root.children), limits.CHANNEL_CHILDREN_MAX)
+        by_key = {self._key(a): a for a in self.nodes}
+        author = self.net.hosts[self.author].identity
+        to_root = Descriptor(author.public_key, author.owner_key, *self.author)
+        newcomers = [a for a in self.nodes if a not in self._members() and a != self.author][:8]
+        for newcomer in newcomers:
+            counts = {by_key[k]: len(self.net.node(by_key[k]).channels.channels[self.owner].children)
+                      for k in root.children}
+            roomiest = [a for a, n in counts.items() if n == min(counts.values())]
+            channels = self.net.node(newcomer).channels
+            channels._candidates = lambda channel: [to_root]  # its route leads to the root
+            self.f.follow(newcomer, self.owner)
+            self.assertTrue(settle_until(
+                self.net, lambda: self.net.node(newcomer).channels.channels[self.owner].parent
+                is not None, limit=10, step=0.1))
+            self.assertIn(self._parent_of(newcomer), roomiest)
+            self.net.run_for(2 * limits.CHANNEL_HEARTBEAT_INTERVAL)  # its parent reports it
+
+    def test_a_join_that_reaches_a_full_server_by_its_route_goes_up_first(self):
+        # The full server's parent may have a child with room a level above the full one's
+        # children: the joiner lands there, not two levels below the full server.
+        self.net.run_for(2 * limits.CHANNEL_HEARTBEAT_INTERVAL)
+        root = self.net.node(self.author).channels.channels[self.owner]
+        by_key = {self._key(a): a for a in self.nodes}
+        full = [by_key[k] for k in root.children
+                if len(self.net.node(by_key[k]).channels.channels[self.owner].children)
+                == limits.CHANNEL_CHILDREN_MAX]
+        self.assertTrue(full)
+        identity = self.net.hosts[full[0]].identity
+        route = Descriptor(identity.public_key, identity.owner_key, *full[0])
+        newcomer = next(a for a in self.nodes if a not in self._members() and a != self.author)
+        self.net.node(newcomer).channels._candidates = lambda channel: [route]
+        self.f.follow(newcomer, self.owner)
+        self.assertTrue(settle_until(
+            self.net, lambda: self.net.node(newcomer).channels.channels[self.owner].parent
+            is not None, limit=10, step=0.1))
+        self.assertEqual(self.f.depths(self.owner)[newcomer], 2)
+        self.assertGreater(self.net.node(full[0]).stats["channel_join_pushed_up"], 0)
