@@ -395,15 +395,17 @@ CHANNEL_HEARTBEAT_INTERVAL = 5.0
 A parent is sent a HEARTBEAT, one for all the channels the child has it in, where it stands in
 each, only when the child has something to tell it (its own children changed since the parent
 acknowledged them; the session with the parent is newer than the parent's last word, so it may
-have restarted and forgotten the child) or has heard nothing from it for CHANNEL_HEARTBEAT_IDLE.
+have restarted and forgotten the child), has heard nothing from it for CHANNEL_HEARTBEAT_IDLE, or
+has not been confirmed as its child for CHANNEL_CONFIRM_INTERVAL.
 The parent answers (STATE) only for the channels where the child is behind (a lost last post is
 seen even when nothing follows it), no longer its child (it restarted) or has a stale path; the
 acknowledgement of the HEARTBEAT is the parent's sign of life."""
 
-CHANNEL_HEARTBEAT_IDLE = 15.0
+CHANNEL_HEARTBEAT_IDLE = 20.0
 """A parent heard nothing from for this long (no datagram of the pair's session: posts,
 acknowledgements, link keepalives, messages of the pair's other channels either way) is sent a
-HEARTBEAT. Below IDLE_SESSION_TIMEOUT, so that a quiet tree keeps its sessions; a crashed parent
+HEARTBEAT (at a look 20 to 26 s after: within IDLE_SESSION_TIMEOUT, so that a quiet tree keeps
+its sessions). 20 s: a quiet pair costs about 5 datagrams a minute, 2.5 a side; a crashed parent
 is mostly found sooner, at the next post (CHANNEL_FORWARD_TIMEOUT, CHECK)."""
 
 CHANNEL_CONFIRM_INTERVAL = 30.0
@@ -412,7 +414,7 @@ acknowledged heartbeat, a STATE), though we hear from it otherwise (link keepali
 other channels), is sent a HEARTBEAT: so a child it dropped without being able to tell it, or a
 last post lost on the way, is seen within this long even while the pair keeps talking."""
 
-CHANNEL_PARENT_TIMEOUT = 22.0
+CHANNEL_PARENT_TIMEOUT = 27.0
 """A parent heard nothing from for this long is lost, and the child joins again: a heartbeat
 went to it at the look before (CHANNEL_HEARTBEAT_IDLE, plus the longest gap between two looks,
 6 s, plus a second) and was not acknowledged in the 4 s or more since. A parent that is also
