@@ -225,6 +225,9 @@ class MeshService(Service):
                                 on_message=self._deliver_message, on_request=self._answer,
                                 bindings=self.bindings)
         self.node.on_session = self._session_established
+        # Unicast messages are taken once someone listens: before the node layer starts (its
+        # store not ready yet) they must not be acknowledged and then dropped.
+        self.node.takes_messages = lambda: bool(self._message_callbacks)
         self.node.channels.on_post = self._channel_post
         self._positions = channel_positions.load(self._positions_path)
         for author in self._follows:
