@@ -113,13 +113,27 @@ class Channels:
         self.epoch = 0
         self._next_seq = 0
         self.started = False
+        # Keeps our own posts across restarts (root_log.RootLog: ``kept`` before each is sent);
+        # None: in memory only (a restart starts a new numbering).
+        self.root_log = None
 
     # --- what the core and the service call --------------------------------------------------
+    def restore(self, epoch: int, last_seq: int, posts) -> None:
+        """Before ``start``: our own channel as the root log kept it (root_log.py), so that a
+        restarted root goes on with its numbering (followers' positions stay valid) and answers
+        pulls of the posts it made before. ``epoch`` 0: nothing kept, a new numbering."""
+        if not epoch:
+            return
+        self.epoch, self._next_seq = epoch, last_seq
+        own = self._channel(self.own, 0.0)
+        for seq, payload, proof in posts:
+            self._keep(own, seq, payload, proof)
+
     def start(self, now: float) -> None:
         self.started = True
-        self.epoch = max(1, int(now * 1000))
+        self.epoch = self.epoch or max(1, int(now * 1000))
         own = self._channel(self.own, now)
-        own.epoch = self.epoch
+        own.epoch, own.last_seq, own.root_key = self.epoch, self._next_seq, self.own_key
         for channel in list(self.channels.values()):
             if channel.subscribed and not channel.in_tree(self.own):
                 self._find_root(channel, now)
@@ -185,6 +199,9 @@ class Channels:
         proof = xeddsa.sign(self.node.identity.private_key,
                             cm.numbering(self.own, self.epoch, seq, payload))
         self._keep(channel, seq, payload, proof)
+        if self.root_log is not None:  # on disk before it goes out
+            self.root_log.kept(self.epoch, seq, payload, proof, lambda: [
+                (s, p, channel.proofs[s]) for s, p in channel.log.items()])
         self.node.count("channel_published")
         message = cm.encode(cm.Post(self.own, self.epoch, seq, False, payload, proof))
         for desc, _ in list(channel.children.values()):

@@ -471,6 +471,10 @@ CHANNEL_PULL_RETRY = 6.0
 MAX_CHANNEL_PAYLOAD = MAX_BROADCAST_MESSAGE
 """Largest post a channel carries (any event a server accepts, as for broadcasts)."""
 
+ROOT_LOG_FILE_BYTES = 2 * CHANNEL_LOGS_BYTES + MAX_CHANNEL_PAYLOAD + 4096
+"""Largest root log file read back (root_log.py): it is written anew when it holds twice what
+the root keeps of its own posts (CHANNEL_CATCH_UP_MAX within CHANNEL_LOGS_BYTES)."""
+
 # --- owner bindings (claims.py, session_claims.py; docs/PROTOCOL.md "Owner bindings") ---------
 MAX_BINDING_SIZE = 1024
 """A binding as the overlay carries it (opaque bytes; the layer above checks what they say):
