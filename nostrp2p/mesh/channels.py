@@ -523,8 +523,13 @@ class Channels:
             self._bad_proof(channel, sender, now)
             return
         if message.epoch < channel.epoch:
-            self.node.count("channel_post_old_epoch")
-            return
+            if channel.log:  # we hold a checked post of the newer numbering: this one is old
+                self.node.count("channel_post_old_epoch")
+                return
+            # The newer epoch was only claimed (ACCEPT and STATE are not signed) and no post of
+            # it has come: the root's own proof of this one outweighs the claim.
+            self.node.count("channel_epoch_unproven")
+            channel.epoch, channel.caught_up = 0, False
         catch_up = False
         if message.epoch > channel.epoch:
             first = channel.epoch == 0

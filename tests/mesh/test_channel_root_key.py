@@ -141,3 +141,23 @@ class RootKeyTests(TestCase):
         for k in range(4):
             self.assertTrue(self.f.got(victim, self.owner, b"burst %d" % k), k)
         self.assertEqual(channels.unchecked_bytes, 0)
+
+    def test_a_parents_unsigned_claim_of_a_new_epoch_does_not_hide_the_roots_posts(self):
+        # ACCEPT and STATE carry (epoch, last seq) unsigned. A parent claiming a new epoch is
+        # believed until a post of the root's says otherwise: a checked post of an older epoch,
+        # while no post of the claimed one has come, wins over the claim.
+        victim = next(a for a in self.nodes[10:30] if self._parent(a) != self.author)
+        parent = self._parent(victim)
+        epoch = self.net.node(self.author).channels.epoch
+        channels = self.net.node(parent).channels
+        identity = self.net.node(victim).identity
+        desc = channels._descriptor_of(channels.channels[self.owner].children[identity.public_key][0])
+        channels._send(desc, cm.State(((self.owner, True, epoch + 10 ** 9, 3, None),)), self.net.now)
+        self.net._flush(self.net.hosts[parent])
+        self.net.run_for(10)
+        self.assertEqual(self.net.node(victim).channels.channels[self.owner].epoch, epoch + 10 ** 9)
+        self.f.publish(self.author, b"the root's own")
+        self.net.run_for(10)
+        self.assertTrue(self.f.got(victim, self.owner, b"the root's own"))
+        self.assertEqual(self.net.node(victim).channels.channels[self.owner].epoch, epoch)
+        self.assertGreater(self.net.node(victim).stats["channel_epoch_unproven"], 0)
