@@ -9,8 +9,9 @@ so a post costs one small append, and a crash of the process or of the machine l
 that went out (a torn last record is one that never did). When the file holds more than twice
 what the root keeps (CHANNEL_CATCH_UP_MAX posts within CHANNEL_LOGS_BYTES), and at the first
 post after a start, it is rewritten from the log as it stands, atomically (a temporary file
-replaces it). A missing file means a new numbering; an unreadable one too, with one log line,
-never a failed start: followers take a new epoch for a restarted root's new numbering.
+replaces it, and the directory is fsynced too). A missing file means a new numbering (an info
+line); an unreadable one too, with a warning, never a failed start: followers take a restarted
+root's new numbering by its larger epoch.
 """
 
 from __future__ import annotations
@@ -129,6 +130,11 @@ class RootLog:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temporary, self.path)
+        directory = os.open(os.path.dirname(self.path) or ".", os.O_RDONLY)
+        try:
+            os.fsync(directory)  # the new file's name is on disk too, not only its contents
+        finally:
+            os.close(directory)
         self._handle = open(self.path, "ab")
         self._records, self._bytes = len(posts), size
 
@@ -151,5 +157,7 @@ def attach(channels, path: str, info: Callable[[str], None], warn: Callable[[str
     elif kept.epoch:
         info(f"the channel's log kept {len(kept.posts)} posts (numbering {kept.epoch}, last "
              f"{kept.last_seq}) in {path}")
+    else:
+        info(f"no channel log in {path} yet: this server's posts are numbered anew")
     channels.restore(kept.epoch, kept.last_seq, kept.posts)
     channels.root_log = RootLog(path, warn)
