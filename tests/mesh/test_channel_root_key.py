@@ -161,3 +161,19 @@ class RootKeyTests(TestCase):
         self.assertTrue(self.f.got(victim, self.owner, b"the root's own"))
         self.assertEqual(self.net.node(victim).channels.channels[self.owner].epoch, epoch)
         self.assertGreater(self.net.node(victim).stats["channel_epoch_unproven"], 0)
+
+    def test_posts_wait_while_the_root_is_not_found_and_are_taken_once_it_is(self):
+        victim = self._victim()
+        router = self.net.node(victim).router
+        locate, until = router.locate, self.net.now + 20
+        router.locate = lambda owner, now, done: (done(None, now) if now < until
+                                                  else locate(owner, now, done))
+        self.f.follow(victim, self.owner)
+        self.net.run_for(3)
+        self.f.publish(self.author, b"while not found")
+        self.net.run_for(5)
+        self.assertFalse(self.f.got(victim, self.owner, b"while not found"))
+        self.assertGreater(self.net.node(victim).stats["channel_post_held"], 0)
+        self.net.run_for(20)  # the root is looked for again meanwhile, and found
+        self.assertTrue(self.f.got(victim, self.owner, b"while not found"))
+        self.assertEqual(self.net.node(victim).stats["drop_channel_post_unchecked"], 0)
