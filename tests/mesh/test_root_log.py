@@ -4,7 +4,6 @@ with its numbering. A damaged file means a new numbering and one log line, never
 the file stays bounded, and a post costs an append, not a rewrite."""
 
 import os
-import tempfile
 from unittest import mock
 
 import msgpack
@@ -32,8 +31,13 @@ class _Channels:
 
 
 class RootLogFileTests(TestCase):
+    def _directory(self):
+        directory = self.mktemp()
+        os.makedirs(directory)
+        return directory
+
     def setUp(self):
-        self.path = os.path.join(tempfile.mkdtemp(), "overlay.key.rootlog")
+        self.path = os.path.join(self._directory(), "overlay.key.rootlog")
         self.lines = []
 
     def _attach(self):
@@ -105,7 +109,7 @@ class RootLogFileTests(TestCase):
         self.assertEqual((kept.epoch, kept.last_seq, kept.posts), (9, 59, held))
 
     def test_a_file_that_cannot_be_written_is_one_warning_and_the_post_still_counts(self):
-        directory = os.path.join(tempfile.mkdtemp(), "gone")
+        directory = os.path.join(self._directory(), "gone")
         log = root_log.RootLog(os.path.join(directory, "overlay.key.rootlog"),
                                warn=lambda line: self.lines.append(line))
         for seq in range(1, 4):
@@ -120,7 +124,9 @@ class RootRestartSimTests(TestCase):
     def setUp(self):
         self.net, self.nodes = grow(30, seed=21, link=LinkModel(loss=0.01, jitter=0.02),
                                     spacing=0.1, settle=30)
-        self.f = Followers(self.net, root_logs=tempfile.mkdtemp())
+        directory = self.mktemp()
+        os.makedirs(directory)
+        self.f = Followers(self.net, root_logs=directory)
         self.author = self.nodes[4]
         self.owner = self.net.owner_of(self.author)
         self.followers = [a for a in self.nodes if a != self.author][:12]
