@@ -89,7 +89,9 @@ def root_log_cost(directory: str) -> dict:
                 log._rewrite(1, seq, held)
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
         # appended: the file grew by one record a post (no rewrite within 2 x the log's posts)
-        size = (os.path.getsize(path) - before) / rounds if way == "append" else os.path.getsize(path)
+        size = os.path.getsize(path)
+        if way == "append":
+            size = (size - before) / rounds
         out[way] = (wall / rounds * 1e6, cpu / rounds * 1e6, size)
         log.close()
     return out
@@ -104,7 +106,8 @@ def main():
           f"({checked / POSTS:.1f} per post), deliveries {on_delivered} (without checks "
           f"{off_delivered})")
     print(f"  CPU with the checks {on_cpu:.2f} s, without {off_cpu:.2f} s: ratio "
-          f"{on_cpu / off_cpu:.2f} x; per check {(on_cpu - off_cpu) / max(1, checked) * 1e6:.0f} us")
+          f"{on_cpu / off_cpu:.2f} x; per check "
+          f"{(on_cpu - off_cpu) / max(1, checked) * 1e6:.0f} us")
     with tempfile.TemporaryDirectory() as directory:
         cost = root_log_cost(directory)
     (aw, ac, ab), (ww, wc, wb) = cost["append"], cost["whole"]

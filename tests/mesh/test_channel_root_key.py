@@ -72,11 +72,12 @@ class RootKeyTests(TestCase):
         self.assertIsNone(channel.root_key)  # the window this is about
         return victim, self._parent(victim)
 
-    def _send_post(self, source, victim, post):
+    def _to_child(self, source, victim, message):
+        """``source`` sends its child ``victim`` a channel message of its own making."""
         channels = self.net.node(source).channels
-        identity = self.net.node(victim).identity
-        desc = channels._descriptor_of(channels.channels[self.owner].children[identity.public_key][0])
-        channels._send_raw(desc, cm.encode(post), self.net.now)
+        children = channels.channels[self.owner].children
+        desc = channels._descriptor_of(children[self.net.node(victim).identity.public_key][0])
+        channels._send(desc, message, self.net.now)
         self.net._flush(self.net.hosts[source])
 
     def test_a_parent_cannot_forge_a_new_epoch_before_the_root_key_is_known(self):
@@ -84,7 +85,7 @@ class RootKeyTests(TestCase):
         epoch = self.net.node(self.author).channels.epoch
         # The parent claims the root restarted: a new epoch, with a post of its making. Taken
         # on trust, the victim would drop every real post after it as "old".
-        self._send_post(parent, victim, cm.Post(self.owner, epoch + 10 ** 9, 1, False, b"forged",
+        self._to_child(parent, victim, cm.Post(self.owner, epoch + 10 ** 9, 1, False, b"forged",
                                                 bytes(64)))
         self.net.run_for(1)
         self.f.publish(self.author, b"real, while the key is looked up")
@@ -149,11 +150,7 @@ class RootKeyTests(TestCase):
         victim = next(a for a in self.nodes[10:30] if self._parent(a) != self.author)
         parent = self._parent(victim)
         epoch = self.net.node(self.author).channels.epoch
-        channels = self.net.node(parent).channels
-        identity = self.net.node(victim).identity
-        desc = channels._descriptor_of(channels.channels[self.owner].children[identity.public_key][0])
-        channels._send(desc, cm.State(((self.owner, True, epoch + 10 ** 9, 3, None),)), self.net.now)
-        self.net._flush(self.net.hosts[parent])
+        self._to_child(parent, victim, cm.State(((self.owner, True, epoch + 10 ** 9, 3, None),)))
         self.net.run_for(10)
         self.assertEqual(self.net.node(victim).channels.channels[self.owner].epoch, epoch + 10 ** 9)
         self.f.publish(self.author, b"the root's own")
