@@ -100,6 +100,10 @@ OVERLAY = {
                              "the warner.",
     "channel_cycle_refused": "Joins or parents refused because the path to the root passes "
                              "through this server (a loop).",
+    "channel_post_held": "Channel posts that came before the root's key was known: held to be "
+                         "checked once it is.",
+    "channel_epoch_unproven": "Channel numberings claimed by a parent (ACCEPT, STATE) given up "
+                              "for an older one that a post of the root's proved.",
 }
 
 OVERLAY_DROPPED = "Datagrams, frames and outgoing messages the overlay dropped, by reason (see " \
