@@ -105,6 +105,10 @@ OVERLAY = {
     "channel_heartbeat_sent": "Heartbeats sent to a parent (only with news, or after a silence).",
     "channel_moved_up": "Times this server moved up to its grandparent, handed up by a parent "
                         "that forwards a channel without following its author.",
+    "channel_post_held": "Channel posts that came before the root's key was known: held to be "
+                         "checked once it is.",
+    "channel_epoch_unproven": "Channel numberings claimed by a parent (ACCEPT, STATE) given up "
+                              "for an older one that a post of the root's proved.",
 }
 
 OVERLAY_DROPPED = "Datagrams, frames and outgoing messages the overlay dropped, by reason (see " \

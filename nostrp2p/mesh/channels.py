@@ -60,7 +60,8 @@ class Channel:
                  "children", "epoch", "last_seq", "log", "floor", "parent_heard", "pulling",
                  "caught_up", "retry_timer", "retry_delay", "pushed", "grandchildren",
                  "reported", "unacked", "probing", "prefer", "path", "resume",
-                 "proofs", "root_key", "locating", "asked", "handed")
+                 "proofs", "root_key", "locating", "asked",
+                 "unchecked", "handed")
 
     def __init__(self, author: bytes):
         self.author = author
@@ -85,6 +86,9 @@ class Channel:
         self.root_key = None  # the root's overlay key, as the locator or the root itself said
         self.locating = False
         self.asked = set()  # servers asked for the posts being pulled (reset when none are)
+        # Posts that came before the root's key was known: [(sender, POST, when)], checked and
+        # taken in order once it is (``_root_known``), never taken on trust.
+        self.unchecked: list = []
         self.pushed: dict[bytes, int] = {}  # child -> joins pushed to it since its last report
         # Repair (docs/PROTOCOL.md "Channels", "Repair"): each child's own children as it last
         # reported them, whom we warn (CHECK) when that child stops acknowledging posts.
@@ -114,16 +118,31 @@ class Channels:
         # channels together hold at most CHANNEL_LOGS_BYTES.
         self.logged: collections.OrderedDict[tuple, int] = collections.OrderedDict()
         self.log_bytes = 0
+        self.unchecked_bytes = 0  # payload bytes of the posts waiting for their root's key
         self.epoch = 0
         self._next_seq = 0
         self.started = False
+        # Keeps our own posts across restarts (root_log.RootLog: ``kept`` before each is sent);
+        # None: in memory only (a restart starts a new numbering).
+        self.root_log = None
 
     # --- what the core and the service call --------------------------------------------------
+    def restore(self, epoch: int, last_seq: int, posts) -> None:
+        """Before ``start``: our own channel as the root log kept it (root_log.py), so that a
+        restarted root goes on with its numbering (followers' positions stay valid) and answers
+        pulls of the posts it made before. ``epoch`` 0: nothing kept, a new numbering."""
+        if not epoch:
+            return
+        self.epoch, self._next_seq = epoch, last_seq
+        own = self._channel(self.own, 0.0)
+        for seq, payload, proof in posts:
+            self._keep(own, seq, payload, proof)
+
     def start(self, now: float) -> None:
         self.started = True
-        self.epoch = max(1, int(now * 1000))
+        self.epoch = self.epoch or max(1, int(now * 1000))
         own = self._channel(self.own, now)
-        own.epoch = self.epoch
+        own.epoch, own.last_seq, own.root_key = self.epoch, self._next_seq, self.own_key
         for channel in list(self.channels.values()):
             if channel.subscribed and not channel.in_tree(self.own):
                 self._find_root(channel, now)
@@ -189,6 +208,9 @@ class Channels:
         proof = xeddsa.sign(self.node.identity.private_key,
                             cm.numbering(self.own, self.epoch, seq, payload))
         self._keep(channel, seq, payload, proof)
+        if self.root_log is not None:  # on disk before it goes out
+            self.root_log.kept(self.epoch, seq, payload, proof, lambda: [
+                (s, p, channel.proofs[s]) for s, p in channel.log.items()])
         self.node.count("channel_published")
         message = cm.encode(cm.Post(self.own, self.epoch, seq, False, payload, proof))
         for desc, _ in list(channel.children.values()):
@@ -330,6 +352,7 @@ class Channels:
             self._uncount_child(overlay_key)
         channel.grandchildren.clear()
         self._clear_log(channel)
+        self._release_unchecked(channel)
         self.channels.pop(channel.author, None)
 
     # --- receiving -----------------------------------------------------------------------------
@@ -433,13 +456,13 @@ class Channels:
             self.node.count("channel_moved_up")
         channel.parent = sender
         channel.handed.clear()
-        if sender.owner == channel.author:
-            channel.root_key = sender.overlay_key
         channel.parent_heard = now
         channel.reported = None  # the new parent learns our children at the next heartbeat
         channel.tried.clear()
         channel.retry_delay = limits.CHANNEL_REJOIN_DELAY
         self.node.count("channel_joined")
+        if sender.owner == channel.author:
+            self._root_known(channel, sender.overlay_key, now)
         self._learn(channel, message.epoch, message.last_seq, now)
         self._set_path(channel, path, now)
 
@@ -522,21 +545,33 @@ class Channels:
             # It takes us for its child and we are not (we moved on; or we restarted and
             # forgot the channel): it drops us at once instead of sending us every post.
             self._send(sender, cm.Leave(message.author), now)
-        if channel is None or not (from_parent or from_root or asked):
+        if channel is None or message.author == self.own or not (from_parent or from_root or asked):
             self.node.count("drop_unasked_channel_post")
             return
         if from_root:
-            channel.root_key = sender.overlay_key
+            self._root_known(channel, sender.overlay_key, now)
         if from_parent:
             channel.parent_heard = now  # it still has us as its child
-        if channel.root_key is not None and not xeddsa.verify(
-                channel.root_key, cm.numbering(message.author, message.epoch, message.seq,
-                                               message.payload), message.proof):
+        if channel.root_key is None:
+            self._hold(channel, sender, message, now)
+            return
+        self._checked_post(channel, sender, message, now)
+
+    def _checked_post(self, channel, sender, message, now):
+        """A post, its root's key known: taken if the root numbered it so."""
+        if not xeddsa.verify(channel.root_key, cm.numbering(message.author, message.epoch,
+                                                            message.seq, message.payload),
+                             message.proof):
             self._bad_proof(channel, sender, now)
             return
         if message.epoch < channel.epoch:
-            self.node.count("channel_post_old_epoch")
-            return
+            if channel.log:  # we hold a checked post of the newer numbering: this one is old
+                self.node.count("channel_post_old_epoch")
+                return
+            # The newer epoch was only claimed (ACCEPT and STATE are not signed) and no post of
+            # it has come: the root's own proof of this one outweighs the claim.
+            self.node.count("channel_epoch_unproven")
+            channel.epoch, channel.caught_up = 0, False
         catch_up = False
         if message.epoch > channel.epoch:
             first = channel.epoch == 0
@@ -579,11 +614,67 @@ class Channels:
         channel.locating = True
 
         def located(desc, now):
-            channel.locating = False
-            if desc is not None and channel.root_key is None:
-                channel.root_key = desc.overlay_key
+            if desc is not None:
+                channel.locating = False
+                if channel.root_key is None:
+                    self._root_known(channel, desc.overlay_key, now)
+                return
+            # Not found (the root is away): posts waiting for the key wait a while longer,
+            # and the root is asked for again meanwhile.
+            self._expire_unchecked(channel, now)
+            if not channel.unchecked or self.channels.get(channel.author) is not channel:
+                channel.locating = False
+                return
+
+            def again(now):
+                channel.locating = False
+                if self.channels.get(channel.author) is channel:
+                    self._find_root(channel, now)
+
+            self.node.timers.call_at(now + limits.CHANNEL_ROOT_LOCATE_RETRY, again)
 
         self.router.locate(channel.author, now, located)
+
+    def _root_known(self, channel, key, now):
+        """The root's overlay key, as the locator or the root itself says: from now on posts are
+        checked against it, those that waited for it first, in the order they came."""
+        first = channel.root_key is None
+        channel.root_key = key
+        if not first or not channel.unchecked:
+            return
+        waiting = list(channel.unchecked)
+        self._release_unchecked(channel)
+        for sender, message, _ in waiting:
+            if self.channels.get(channel.author) is not channel:
+                break  # left meanwhile (a bad proof made us leave a parent we no longer need)
+            self._checked_post(channel, sender, message, now)
+
+    def _hold(self, channel, sender, message, now):
+        """The root's key is not known yet (the locator has not answered; the root is away), so
+        the post's numbering cannot be checked: it waits for the key, within bounds, rather than
+        being taken on trust (a parent could otherwise renumber posts, or claim a new epoch
+        that makes us drop the root's real posts as old)."""
+        size = len(message.payload)
+        self._expire_unchecked(channel, now)
+        if len(channel.unchecked) >= limits.CHANNEL_UNCHECKED_POSTS or \
+                self.unchecked_bytes + size > limits.CHANNEL_UNCHECKED_BYTES:
+            self.node.count("drop_channel_post_unchecked")
+            return  # a gap now, pulled again once the key is known
+        channel.unchecked.append((sender, message, now))
+        self.unchecked_bytes += size
+        self.node.count("channel_post_held")
+        self._find_root(channel, now)
+
+    def _expire_unchecked(self, channel, now):
+        while channel.unchecked and \
+                now - channel.unchecked[0][2] > limits.CHANNEL_UNCHECKED_HOLD:
+            self.unchecked_bytes -= len(channel.unchecked.pop(0)[1].payload)
+            self.node.count("drop_channel_post_unchecked")
+
+    def _release_unchecked(self, channel):
+        for _, message, _ in channel.unchecked:
+            self.unchecked_bytes -= len(message.payload)
+        channel.unchecked = []
 
     def _bad_proof(self, channel, sender, now):
         """A post whose numbering is not the root's: renumbered or altered on the way. Its
@@ -732,7 +823,7 @@ class Channels:
                 self._pull_upward(channel, seqs, None, now)
             else:
                 if channel.root_key is None:
-                    channel.root_key = desc.overlay_key
+                    self._root_known(channel, desc.overlay_key, now)
                 self._send(desc, cm.Pull(channel.author, channel.epoch, tuple(seqs)), now,
                            failed=lambda now: self._pull_upward(channel, seqs, desc.overlay_key, now))
 

@@ -61,6 +61,10 @@ class OverlayNode:
         self.on_broadcast = on_broadcast
         self.on_message = on_message  # (payload, origin_owner, via)
         self.on_request = on_request  # (payload, origin_owner, via, respond(reply, now, error))
+        # Whether the layer above can take a unicast message now. Until it can (a server whose
+        # store is still starting), one is left unacknowledged: its sender retransmits it, or
+        # fails and keeps it for later, instead of taking it as delivered and losing it.
+        self.takes_messages = lambda: True
         self.on_session = None  # (overlay key, owner key, address): a session was established
         self.last_now = 0.0  # latest time the caller gave us (for descriptors learnt in passing)
         self.stats = collections.Counter()

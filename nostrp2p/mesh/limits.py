@@ -492,6 +492,27 @@ CHANNEL_PULL_RETRY = 6.0
 MAX_CHANNEL_PAYLOAD = MAX_BROADCAST_MESSAGE
 """Largest post a channel carries (any event a server accepts, as for broadcasts)."""
 
+CHANNEL_UNCHECKED_POSTS = CHANNEL_LOG_POSTS
+"""Posts a channel holds while its root's key is not known yet (the locator has not answered,
+or the root is away), to check their numbering against the key once it is; more are dropped
+and pulled again then. A catch-up asks for CHANNEL_PULL_PAGE at a time, the next page only
+when those are in, so a catch-up waits here a page at a time."""
+
+CHANNEL_UNCHECKED_BYTES = 4 * 1024 * 1024
+"""Payload bytes those held posts take in all channels together."""
+
+CHANNEL_UNCHECKED_HOLD = 60.0
+"""A held post is dropped after this long without its root's key (a gap, pulled again once
+the root is found); the root is looked for again every CHANNEL_ROOT_LOCATE_RETRY meanwhile."""
+
+CHANNEL_ROOT_LOCATE_RETRY = 5.0
+"""While posts wait for their root's key and the locator found no root, it is asked again after
+this long (a lookup is about log N FINDs)."""
+
+ROOT_LOG_FILE_BYTES = 2 * CHANNEL_LOGS_BYTES + MAX_CHANNEL_PAYLOAD + 4096
+"""Largest root log file read back (root_log.py): it is written anew when it holds twice what
+the root keeps of its own posts (CHANNEL_CATCH_UP_MAX within CHANNEL_LOGS_BYTES)."""
+
 # --- owner bindings (claims.py, session_claims.py; docs/PROTOCOL.md "Owner bindings") ---------
 MAX_BINDING_SIZE = 1024
 """A binding as the overlay carries it (opaque bytes; the layer above checks what they say):

@@ -16,7 +16,7 @@ from twisted.internet.protocol import DatagramProtocol
 
 from nostrp2p.logging import Logger
 
-from nostrp2p.mesh import channel_positions, limits, stun
+from nostrp2p.mesh import channel_positions, limits, root_log, stun
 from nostrp2p.mesh.errors import Unreachable
 from nostrp2p.mesh.identity import OWNER_KEY_SIZE, load_or_create
 from nostrp2p.mesh.core import OverlayConfig, OverlayNode
@@ -71,6 +71,8 @@ class MeshService(Service):
         self._positions_path = key_path + ".channels"
         self._positions = {}
         self._positions_timer = None
+        # Our own channel's posts and numbering, kept across restarts (mesh/root_log.py)
+        self._root_log_path = key_path + ".rootlog"
         self._send_errors = 0
         self._stun = stun.Responder()
         self._stun_malformed = 0
@@ -225,7 +227,13 @@ class MeshService(Service):
                                 on_message=self._deliver_message, on_request=self._answer,
                                 bindings=self.bindings)
         self.node.on_session = self._session_established
+        # Unicast messages are taken once someone listens: before the node layer starts (its
+        # store not ready yet) they must not be acknowledged and then dropped.
+        self.node.takes_messages = lambda: bool(self._message_callbacks)
         self.node.channels.on_post = self._channel_post
+        root_log.attach(self.node.channels, self._root_log_path,
+                        info=lambda line: self.log.info("{line}", line=line),
+                        warn=lambda line: self.log.warn("{line}", line=line))
         self._positions = channel_positions.load(self._positions_path)
         for author in self._follows:
             self.node.channels.subscribe(author, self.reactor.seconds(), self._positions.get(author))
@@ -239,6 +247,8 @@ class MeshService(Service):
     def stopService(self):
         super().stopService()
         self._save_positions()
+        if self.node is not None and self.node.channels.root_log is not None:
+            self.node.channels.root_log.close()
         if self.node is not None and self.node.running:
             neighbours = len(self.node.membership.active)
             self.node.stop(self.reactor.seconds())

@@ -110,6 +110,9 @@ class Unicast:
     # --- receiving -----------------------------------------------------------------------------
     def _on_fragment(self, peer, message, now):
         mid = message.mid
+        if message.kind == KIND_MESSAGE and not self.node.takes_messages():
+            self.node.count("drop_unicast_not_taken")  # unacknowledged: the sender keeps it
+            return
         self.node.send(peer.overlay_key, peer.address, m.FragmentAck(mid, message.index), now)
         self._expire(now)
         if mid in self.delivered:

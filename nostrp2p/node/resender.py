@@ -90,8 +90,12 @@ class Resender:
                 except UnicastFailed as e:
                     reachable = False
                     self.failures.append((now, item.destination, str(e)))
+                    log.debug("retry {n} to {target} failed: {why}", n=item.attempts + 1,
+                              target=item.destination.hex(), why=str(e))
                 else:
                     self.counters["resend_delivered"] += 1
+                    log.debug("retry {n} to {target} delivered", n=item.attempts + 1,
+                              target=item.destination.hex())
                     await self.store.remove_resend(item.item_id)
                     continue
             delay = next_retry_delay(item.attempts + 1, self.base_seconds, self.attempts)

@@ -19,6 +19,8 @@ from nostrp2p.nostr import KeyPair, sign_event
 from .cluster import Server, poll_until
 
 DELIVERY_TIMEOUT = 60.0
+# Of each server's log when a delivery fails: every server's, since the fault may be the sender's.
+LOG_TAIL_CHARS = 6000
 FAST_RESEND = ("--resend-base-seconds", "1", "--resend-check-seconds", "1")
 
 
@@ -60,7 +62,9 @@ class Cluster:
         try:
             await poll_until(reactor, holds, DELIVERY_TIMEOUT, why)
         except AssertionError:
-            raise AssertionError(f"{why}\n--- {server.name} log ---\n{server.log_text()[-6000:]}")
+            logs = "".join(f"\n--- {s.name} log ---\n{s.log_text()[-LOG_TAIL_CHARS:]}"
+                           for s in self.servers.values())
+            raise AssertionError(f"{why} (on {server.name}){logs}")
 
     async def wait_in_timeline(self, server: Server, event_id: bytes, why: str):
         await self.wait_holds(server, {"kinds": [40000], "since": -1, "until": -1, "limit": 300},

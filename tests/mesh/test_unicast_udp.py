@@ -46,6 +46,21 @@ class UnicastOverUdpTests(TestCase):
         self.assertEqual(reply, b"answer to question")
 
     @defer.inlineCallbacks
+    def test_a_message_to_a_server_still_starting_waits_until_it_is_taken(self):
+        # A restarted server's overlay is up before its node (whose store is still starting)
+        # listens for messages: a mention sent then must not be acknowledged and lost.
+        services = yield self._four()
+        sent = services[1].send(bytes([4]) * 32, b"are you there?")
+        yield wait_for(lambda: sent.called or
+                       services[3].stats().get("drop_unicast_not_taken", 0) >= 2,
+                       "the message and a retransmission to reach the starting server")
+        self.assertFalse(sent.called, "acknowledged before anyone could take it")
+        received = []
+        services[3].on_message(lambda payload, origin, via: received.append(payload))
+        yield sent
+        self.assertEqual(received, [b"are you there?"])
+
+    @defer.inlineCallbacks
     def test_a_failing_answerer_fails_the_request_promptly(self):
         services = yield self._four()
 

@@ -5,11 +5,17 @@ as they stand (depth of each member below its root)."""
 from __future__ import annotations
 
 import collections
+import os
+
+from nostrp2p.mesh import root_log
 
 
 class Followers:
-    def __init__(self, net):
+    def __init__(self, net, root_logs: str | None = None):
         self.net = net
+        # A directory: each server keeps its own channel's log there across crashes, as a node
+        # keeps it beside its key (mesh/root_log.py). None: in memory only.
+        self.root_logs = root_logs
         self.follows: dict[tuple, set] = collections.defaultdict(set)  # address -> owner keys
         # address -> {(author, payload): first received at}
         self.received: dict[tuple, dict] = collections.defaultdict(dict)
@@ -29,6 +35,10 @@ class Followers:
             self.held[address][author] = host.node.channels.position(author)
 
         host.node.channels.on_post = post
+        if self.root_logs is not None:
+            name = host.label[0].replace("/", "_") + ".rootlog"
+            root_log.attach(host.node.channels, os.path.join(self.root_logs, name),
+                            info=lambda line: None, warn=lambda line: None)
         for author in sorted(self.follows[address]):  # sorted: the same run in every process
             host.node.channels.subscribe(author, self.net.now, self.held[address].get(author))
 
