@@ -8,8 +8,10 @@ server that was not in the channel yet becomes a *forwarder* and joins onward th
 until a join reaches a server already in the tree or the author's own server, the *root* (found
 by the routing table or, when no contact is nearer, by the locator: the server the author's
 owner key is bound to). Each server keeps at most CHANNEL_CHILDREN_MAX children per channel; a
-join past that is pushed down to one of them (REDIRECT), so the root sends a bounded number of
-copies of each post however many followers it has.
+join past that is sent up to its parent (a routed join) or down to the child with the most room
+(REDIRECT), so the root sends a bounded number of copies of each post however many followers it
+has. A forwarder that does not follow the author hands its children up to its own parent, and
+leaves the tree where the parent takes them all: a level less for everyone below.
 
 Posts go down the tree numbered by the root (epoch, seq). Every member keeps the last
 CHANNEL_LOG_POSTS; a member that sees a gap pulls the missing posts from its parent, and what
