@@ -51,7 +51,7 @@ class ChannelTreeTests(ChannelTree, TestCase):
             self.net, lambda: set(alive) <= set(self.f.depths(self.owner)), limit=90))
         self.f.publish(self.author, b"after the crash")
         self.assertTrue(settle_until(self.net, lambda: self._everyone_got(b"after the crash", alive),
-                                      limit=30))
+                                     limit=30))
 
     def test_the_subtree_of_a_forwarder_that_crashes_gets_the_next_post_within_seconds(self):
         # Its parent finds it out from the post it does not acknowledge and warns its children;
@@ -167,14 +167,14 @@ class ChannelTreeTests(ChannelTree, TestCase):
         restore = self._withhold(parent, victim)
         # Just after the victim's heartbeat, so that the next one is as far away as can be: it
         # comes once the victim has heard nothing from its parent for CHANNEL_HEARTBEAT_IDLE,
-        # or, when it hears link keepalives from it (this one's parent is a neighbour), once
+        # or, when it hears link keepalives from it (a parent that is also a neighbour), once
         # the parent has not confirmed it as a child for CHANNEL_CONFIRM_INTERVAL.
         children = self.net.node(parent).channels.channels[self.owner].children
         victim_key = self.net.node(victim).identity.public_key
         heard = children[victim_key][1]
         wait = limits.CHANNEL_CONFIRM_INTERVAL + 2 * limits.CHANNEL_HEARTBEAT_INTERVAL
         self.assertTrue(settle_until(self.net, lambda: children[victim_key][1] != heard,
-                                      limit=wait, step=0.05))
+                                     limit=wait, step=0.05))
         self.f.publish(self.author, b"nothing follows it")
         self.net.run_for(0.6)
         restore()
