@@ -44,6 +44,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from nostrp2p.mesh import limits  # noqa: E402
 from nostrp2p.mesh.sim import LinkModel  # noqa: E402
+from nostrp2p.mesh.sim.converged import grow_converged  # noqa: E402
 from nostrp2p.mesh.sim.followers import Followers  # noqa: E402
 from overlay_sim import grow  # noqa: E402  (the broadcast benchmark grows its networks alike)
 
@@ -97,16 +98,23 @@ def plan_run(nodes, authors, rng, duration, churn):
     return sorted(events), posts, posters
 
 
-GROW_SPACING = 0.05  # seconds between two servers joining while the network grows
+GROW_SPACING = 0.05  # seconds between two servers joining while the network grows by joins
+CONVERGED_SETTLE = 20.0  # seconds of the real protocol after a converged start
 
 
-def setup(n, seed, loss, duration, churn, spacing=GROW_SPACING):
-    """The grown network and everything both modes share: the follow graph, the churn plan and
-    the posts (drawn once, from one seed). Growing costs the upkeep of every server already in
-    for the whole growth: N x spacing seconds, so it grows as N squared (1,000 servers: 34 s of
-    CPU; 2,000: 103 s, or 74 s at --grow-spacing 0.01, broadcast delivery 100% after it)."""
-    net, nodes = grow(n, seed, link=LinkModel(loss=loss), spacing=spacing)
-    progress(net, f"{n} servers grown")
+def setup(n, seed, loss, duration, churn, spacing=GROW_SPACING, converged=True):
+    """The network and everything both modes share: the follow graph, the churn plan and the
+    posts (drawn once, from one seed). ``converged``: the servers start at once in the state a
+    converged growth leaves (a simulator-only setup, nostrp2p/mesh/sim/converged.py), then the
+    real protocol settles; else they join one after another ``spacing`` apart, which costs the
+    upkeep of every server already in for the whole growth: N x spacing seconds, so it grows as
+    N squared (1,000 servers: 34 s of CPU; 2,000: 103 s, or 74 s at --grow-spacing 0.01)."""
+    link = LinkModel(loss=loss)
+    if converged:
+        net, nodes = grow_converged(n, seed, link, settle=CONVERGED_SETTLE)
+    else:
+        net, nodes = grow(n, seed, link=link, spacing=spacing)
+    progress(net, f"{n} servers {'started converged' if converged else 'grown by joins'}")
     rng = random.Random(seed * 7 + 1)
     graph, authors = zipf_follows(nodes, rng)
     churn_plan, posts, posters = plan_run(nodes, authors, rng, duration, churn)
@@ -245,9 +253,9 @@ def in_child(work):
     return result
 
 
-def compare(n, seed, loss, duration, churn, parallel=False, spacing=GROW_SPACING):
+def compare(n, seed, loss, duration, churn, parallel=False, spacing=GROW_SPACING, converged=True):
     began, cpu_began = time.perf_counter(), time.process_time()
-    shared = setup(n, seed, loss, duration, churn, spacing)
+    shared = setup(n, seed, loss, duration, churn, spacing, converged)
     grown, cpu_grown = time.perf_counter(), time.process_time()
     # The broadcast baseline runs in a copy of the grown network: first, or (--parallel) on the
     # other core while the followers run goes on here.
@@ -331,9 +339,13 @@ def main(argv=None):
     parser.add_argument("--sizes", help="comma-separated sizes to run instead (e.g. 1000,10000)")
     parser.add_argument("--seed", type=int, default=2100)
     parser.add_argument("--progress", action="store_true", help="a line per phase on stderr")
+    parser.add_argument("--grow", choices=("converged", "joins"), default="converged",
+                        help="start the servers in the state a converged growth leaves (a "
+                             "simulator-only setup from global knowledge, then a settle of the "
+                             "real protocol; the default), or grow the network by real joins, "
+                             "one server after another (N squared)")
     parser.add_argument("--grow-spacing", type=float, default=GROW_SPACING,
-                        help="seconds between joins while the network grows (not measured; the "
-                             "growth costs N squared: 0.01 for 10,000)")
+                        help="with --grow joins: seconds between joins (not measured)")
     parser.add_argument("--parallel", action="store_true",
                         help="run the broadcast baseline on a second core, beside the followers run")
     args = parser.parse_args(argv)
@@ -348,7 +360,8 @@ def main(argv=None):
     began = time.perf_counter()
     rows = []
     for n in sizes:
-        row = compare(n, args.seed, 0.01, duration, 0.10, args.parallel, args.grow_spacing)
+        row = compare(n, args.seed, 0.01, duration, 0.10, args.parallel, args.grow_spacing,
+                      args.grow == "converged")
         report(row)
         rows.append(row)
     small, large = rows[0], rows[-1]
