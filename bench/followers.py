@@ -40,7 +40,9 @@ import sys
 import time
 import traceback
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.dirname(HERE))  # the tree it sits in, not an installed copy
 
 from nostrp2p.mesh import limits  # noqa: E402
 from nostrp2p.mesh.sim import LinkModel  # noqa: E402
