@@ -74,15 +74,17 @@ class Heartbeat(NamedTuple):
     """To a parent: I am still your child in these channels; per channel (author, epoch, last
     seq, children, path tag) as I have it, ``children`` my own children there (descriptors) when
     they changed since the last heartbeat the parent acknowledged, else None, and ``path tag`` a
-    digest of my path to the root as I know it (0: none). Its acknowledgement is the parent's
-    sign of life; the children are whom the parent warns (CHECK) when we fail."""
+    digest of my path to the root as I know it (0: none). Sent only when there is news or the
+    parent has been quiet (channels.py); its acknowledgement is the parent's sign of life; the
+    children are whom the parent warns (CHECK) when we fail."""
     entries: tuple
 
 
 class State(NamedTuple):
     """The answer to HEARTBEAT, only for the channels where the child is behind, no longer a
     child, or has a stale path: per channel (author, still my child?, epoch, last seq, path),
-    ``path`` the child's path to the root (its parent first) when its tag was stale, else None."""
+    ``path`` the child's path to the root (its parent first) when its tag was stale, else None.
+    Also sent unasked, with the child's new path, when the parent's own path changed."""
     entries: tuple
 
 

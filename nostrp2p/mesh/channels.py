@@ -13,11 +13,14 @@ copies of each post however many followers it has.
 
 Posts go down the tree numbered by the root (epoch, seq). Every member keeps the last
 CHANNEL_LOG_POSTS; a member that sees a gap pulls the missing posts from its parent, and what
-the parent does not hold from the root directly. Children send a HEARTBEAT to each parent every
-CHANNEL_HEARTBEAT_INTERVAL; its STATE answer says whether they are still children and where
-each channel stands, so a parent that forgot them (it restarted) or a lost last post is seen,
-and a parent that stops answering is left for another. A parent that is also an active
-neighbour is noticed sooner through the link keepalives (``peer_lost``), and a crashed child is
+the parent does not hold from the root directly. A tree neighbour's liveness is any datagram of
+the pair's session (the links keep when the last came); a child sends its parent a HEARTBEAT
+only when it has news (its children changed), has heard nothing from it for
+CHANNEL_HEARTBEAT_IDLE, has a newer session with it than its last word (it may have restarted),
+or has not been confirmed as its child for CHANNEL_CONFIRM_INTERVAL. The STATE answer says
+whether it is still a child and where each channel stands, so a parent that forgot it or a lost
+last post is seen, and a parent that stops answering is left for another. A parent that is also
+an active neighbour is noticed sooner through the link keepalives (``peer_lost``), and a crashed child is
 noticed by its parent at the first post it leaves unacknowledged (CHANNEL_FORWARD_TIMEOUT): the
 parent warns the child's children (CHECK; children report theirs in heartbeats), which ask
 their parent and join the warner if it is silent. Paths to the root (ACCEPT, STATE) keep a
@@ -57,7 +60,7 @@ class Channel:
                  "children", "epoch", "last_seq", "log", "floor", "parent_heard", "pulling",
                  "caught_up", "retry_timer", "retry_delay", "pushed", "grandchildren",
                  "reported", "unacked", "probing", "prefer", "path", "resume",
-                 "proofs", "root_key", "locating", "asked")
+                 "proofs", "root_key", "locating", "asked", "handed")
 
     def __init__(self, author: bytes):
         self.author = author
@@ -91,6 +94,7 @@ class Channel:
         self.probing = None  # when we began checking our parent after a warning
         self.prefer = None  # the server that warned us: the first candidate if the parent is lost
         self.path: tuple = ()  # overlay keys from our parent up to the root, as last told
+        self.handed: set[bytes] = set()  # children told to join our parent (a forwarder's)
 
     def in_tree(self, own_owner: bytes) -> bool:
         return self.parent is not None or self.author == own_owner
@@ -281,7 +285,13 @@ class Channels:
         self.node.count("channel_join_failed")
         channel.joining = None
         channel.tried.add(desc.overlay_key)
-        self._seek_parent(channel, now)
+        self._join_elsewhere(channel, now)
+
+    def _join_elsewhere(self, channel, now):
+        """A join failed: the next candidate, unless we were only moving up (we have a parent,
+        and stay with it)."""
+        if channel.parent is None:
+            self._seek_parent(channel, now)
 
     def _wanted(self, channel) -> bool:
         return channel.subscribed or bool(channel.children) or channel.author == self.own
@@ -405,10 +415,13 @@ class Channels:
         if sender.overlay_key in channel.children or self._cycle(path):  # it is below us
             self._send(sender, cm.Leave(channel.author), now)
             channel.tried.add(sender.overlay_key)
-            self._seek_parent(channel, now)
+            self._join_elsewhere(channel, now)
             return
+        if channel.parent is not None and channel.parent.overlay_key != sender.overlay_key:
+            self._send(channel.parent, cm.Leave(channel.author), now)  # we moved up
+            self.node.count("channel_moved_up")
         channel.parent = sender
-        channel.path = path
+        channel.handed.clear()
         if sender.owner == channel.author:
             channel.root_key = sender.overlay_key
         channel.parent_heard = now
@@ -417,16 +430,26 @@ class Channels:
         channel.retry_delay = limits.CHANNEL_REJOIN_DELAY
         self.node.count("channel_joined")
         self._learn(channel, message.epoch, message.last_seq, now)
+        self._set_path(channel, path, now)
 
     def _on_redirect(self, sender, message, now):
         channel = self.channels.get(message.author)
+        to = message.to
+        if channel is not None and channel.joining is None and channel.parent is not None and \
+                channel.parent.overlay_key == sender.overlay_key:
+            # Our parent, a forwarder that does not follow the author, hands us up to its own
+            # parent: we join it, and stay where we are until it takes us.
+            if to.overlay_key != self.own_key and to.overlay_key not in channel.children:
+                self._join(channel, to, 0, now)
+            return
         if not self._answered_join(channel, sender):
             return
-        to = message.to
         if to.overlay_key == self.own_key or to.overlay_key in channel.children:
             channel.tried.add(sender.overlay_key)
-            self._seek_parent(channel, now)
+            self._join_elsewhere(channel, now)
             return
+        if channel.parent is not None:
+            return  # moving up, and it has no room: we stay
         self._join(channel, to, message.redirects, now)
 
     def _on_refuse(self, sender, message, now):
@@ -434,7 +457,7 @@ class Channels:
         if not self._answered_join(channel, sender):
             return
         channel.tried.add(sender.overlay_key)
-        self._seek_parent(channel, now)
+        self._join_elsewhere(channel, now)
 
     def _on_leave(self, sender, message, now):
         channel = self.channels.get(message.author)
@@ -482,11 +505,18 @@ class Channels:
             channel.parent.overlay_key == sender.overlay_key
         from_root = sender.owner == message.author
         asked = message.repair and channel is not None and message.seq in channel.pulling
+        if not (from_parent or message.repair or (channel is not None and channel.joining is not None
+                                                  and channel.joining.overlay_key == sender.overlay_key)):
+            # It takes us for its child and we are not (we moved on; or we restarted and
+            # forgot the channel): it drops us at once instead of sending us every post.
+            self._send(sender, cm.Leave(message.author), now)
         if channel is None or not (from_parent or from_root or asked):
             self.node.count("drop_unasked_channel_post")
             return
         if from_root:
             channel.root_key = sender.overlay_key
+        if from_parent:
+            channel.parent_heard = now  # it still has us as its child
         if channel.root_key is not None and not xeddsa.verify(
                 channel.root_key, cm.numbering(message.author, message.epoch, message.seq,
                                                message.payload), message.proof):
@@ -594,6 +624,10 @@ class Channels:
 
         def acked(now):
             channel.unacked.pop(key, None)  # it is there
+            if key not in channel.children and self.channels.get(channel.author) is channel:
+                # Taken for gone meanwhile (slow, e.g. through a relay), yet alive: told at
+                # once, so that it joins again now rather than when it next looks at us.
+                self._send(desc, cm.Leave(channel.author), now)
 
         self._send_raw(desc, message, now, failed=failed, acked=acked)
         self.node.timers.call_at(now + limits.CHANNEL_FORWARD_TIMEOUT,
@@ -601,8 +635,8 @@ class Channels:
 
     def _forward_overdue(self, channel, key, now):
         """A post we sent a child is still unacknowledged: it is taken for gone (a live child
-        acknowledges within a round trip or two; if it was only slow, its next heartbeat is
-        told it is no longer our child and it joins again), and its children are warned."""
+        acknowledges within a round trip or two; if it was only slow, its late acknowledgement
+        gets it a LEAVE and it joins again), and its children are warned."""
         since = channel.unacked.get(key)
         if since is not None and now - since >= limits.CHANNEL_FORWARD_TIMEOUT - 1e-9 and \
                 key in channel.children and self.channels.get(channel.author) is channel:
@@ -761,23 +795,37 @@ class Channels:
         return limits.CHANNEL_HEARTBEAT_INTERVAL * self.node.rng.uniform(0.8, 1.2)
 
     def _heartbeat(self, now):
+        """Look over our parents and children. A parent is sent a HEARTBEAT only when we have
+        something to tell it or have heard nothing from it for a while (limits); any datagram of
+        its session shows it alive, so a parent that posts, or talks to us for another channel,
+        costs no upkeep message at all."""
         if not self.node.running:
             return
         by_parent: dict[bytes, list] = {}
         for channel in list(self.channels.values()):
             if channel.parent is not None:
-                if now - channel.parent_heard > limits.CHANNEL_PARENT_TIMEOUT:
+                heard, renewed = self._heard(channel.parent.overlay_key, channel.parent_heard)
+                if now - heard > limits.CHANNEL_PARENT_TIMEOUT:
                     self._parent_lost(channel, now)
                     continue
-                by_parent.setdefault(channel.parent.overlay_key, [channel.parent, []])[1].append(
-                    (channel.author, channel.epoch, channel.last_seq, self._children_report(channel),
-                     cm.path_tag(channel.path)))
+                report = self._children_report(channel)
+                group = by_parent.setdefault(channel.parent.overlay_key, [channel.parent, [], False])
+                group[1].append((channel.author, channel.epoch, channel.last_seq, report,
+                                 cm.path_tag(channel.path)))
+                if report is not None or renewed or now - heard >= limits.CHANNEL_HEARTBEAT_IDLE \
+                        or now - channel.parent_heard >= limits.CHANNEL_CONFIRM_INTERVAL:
+                    group[2] = True
+                if not channel.subscribed and channel.children:
+                    self._hand_up(channel, now)
             elif self._wanted(channel) and channel.joining is None and channel.retry_timer is None:
                 self._seek_parent(channel, now)
-            for overlay_key, (desc, heard) in list(channel.children.items()):
-                if now - heard > limits.CHANNEL_CHILD_TIMEOUT:
+            for overlay_key, (desc, confirmed) in list(channel.children.items()):
+                if now - self._heard(overlay_key, confirmed)[0] > limits.CHANNEL_CHILD_TIMEOUT:
                     self._drop_child(channel, overlay_key, now, lost=True)
-        for parent, entries in by_parent.values():
+        for parent, entries, due in by_parent.values():
+            if not due:
+                continue
+            self.node.count("channel_heartbeat_sent")
             for i in range(0, len(entries), limits.CHANNEL_HEARTBEAT_AUTHORS):
                 chunk = tuple(entries[i:i + limits.CHANNEL_HEARTBEAT_AUTHORS])
                 self._send(parent, cm.Heartbeat(chunk), now,
@@ -785,6 +833,34 @@ class Channels:
                            acked=lambda now, key=parent.overlay_key, chunk=chunk:
                            self._parent_alive(key, chunk, now))
         self.node.timers.call_at(now + self._jittered(), self._heartbeat)
+
+    def _hand_up(self, channel, now):
+        """We forward this channel without following its author: each of our children is told
+        once to join our parent instead (REDIRECT from its parent). Where the parent has room
+        it takes them and we, left without children, leave: a hop the routes made that carries
+        nobody's follow is taken out of the tree, which is that much shallower. Where it has
+        none, the children stay with us."""
+        to = self._descriptor_of(channel.parent)
+        if to is None:
+            return
+        channel.handed &= channel.children.keys()
+        for overlay_key, (member, _) in list(channel.children.items()):
+            if overlay_key not in channel.handed:
+                channel.handed.add(overlay_key)
+                self._send(member, cm.Redirect(channel.author, to, 0), now)
+
+    def _heard(self, overlay_key, confirmed):
+        """(when we last heard from a tree neighbour, whether our session with it is newer than
+        ``confirmed``). ``confirmed``: when it last showed us where we stand with it (a join or
+        heartbeat from a child; an ACCEPT, STATE, POST or heartbeat acknowledgement from a
+        parent). Any authenticated datagram of its session counts as heard (the links keep
+        that time); a session newer than the last word may be with a server that restarted
+        meanwhile and forgot us, so a child asks its parent again."""
+        last = self.node.links.heard_from(overlay_key)
+        if last is None:
+            return confirmed, False
+        received, made = last
+        return max(confirmed, received), made > confirmed
 
     def _children_report(self, channel):
         """Our children in ``channel`` for the heartbeat to our parent, when it does not have
@@ -874,9 +950,25 @@ class Channels:
                     self._send(channel.parent, cm.Leave(channel.author), now)
                     self._parent_lost(channel, now)
                     continue
-                channel.path = path
+                self._set_path(channel, path, now)
             channel.parent_heard = now
             self._learn(channel, epoch, last_seq, now)
+
+    def _set_path(self, channel, path, now):
+        """Our path to the root is now ``path``: our children are told theirs at once (STATE),
+        and theirs tell their own, so paths stay right down the subtree without waiting for a
+        heartbeat, and a loop formed on stale paths is found as soon as the news goes round it
+        (the member that closed it reads itself in its path)."""
+        path = tuple(path)
+        if path == channel.path:
+            return
+        channel.path = path
+        if not channel.children:
+            return
+        theirs = (self.own_key, *path)[:limits.CHANNEL_PATH_MAX]
+        message = cm.State(((channel.author, True, channel.epoch, channel.last_seq, theirs),))
+        for desc, _ in list(channel.children.values()):
+            self._send(desc, message, now)
 
     # --- sending -------------------------------------------------------------------------------
     def _send(self, desc, message, now, failed=None, acked=None):

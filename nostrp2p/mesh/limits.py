@@ -396,16 +396,32 @@ thousands of channels unasked, and a server following many authors spreads its j
 first hops anyway."""
 
 CHANNEL_HEARTBEAT_INTERVAL = 5.0
-"""A child tells each parent this often (5 s: a lost parent costs its subtree the posts of
-about that long, see docs/SCALING.md), in one HEARTBEAT for all the channels it has that
-parent in, where it stands in each; the parent answers (STATE) only for the channels where the
-child is behind (a lost last post is seen even when nothing follows it) or no longer its child
-(it restarted). The acknowledgement of the HEARTBEAT is the parent's sign of life."""
+"""How often a child looks over its parents (no message of its own: see CHANNEL_HEARTBEAT_IDLE).
+A parent is sent a HEARTBEAT, one for all the channels the child has it in, where it stands in
+each, only when the child has something to tell it (its own children changed since the parent
+acknowledged them; the session with the parent is newer than the parent's last word, so it may
+have restarted and forgotten the child) or has heard nothing from it for CHANNEL_HEARTBEAT_IDLE.
+The parent answers (STATE) only for the channels where the child is behind (a lost last post is
+seen even when nothing follows it), no longer its child (it restarted) or has a stale path; the
+acknowledgement of the HEARTBEAT is the parent's sign of life."""
 
-CHANNEL_PARENT_TIMEOUT = 8.0
-"""A parent that acknowledged no heartbeat for this long (one or two heartbeats) is lost, and the
-child joins again; a parent that is also an active neighbour is noticed by the link keepalives
-(PEER_TIMEOUT), whichever comes first."""
+CHANNEL_HEARTBEAT_IDLE = 15.0
+"""A parent heard nothing from for this long (no datagram of the pair's session: posts,
+acknowledgements, link keepalives, messages of the pair's other channels either way) is sent a
+HEARTBEAT. Below IDLE_SESSION_TIMEOUT, so that a quiet tree keeps its sessions; a crashed parent
+is mostly found sooner, at the next post (CHANNEL_FORWARD_TIMEOUT, CHECK)."""
+
+CHANNEL_CONFIRM_INTERVAL = 30.0
+"""A parent that has not shown for this long that it still has us as its child (a post, an
+acknowledged heartbeat, a STATE), though we hear from it otherwise (link keepalives, the pair's
+other channels), is sent a HEARTBEAT: so a child it dropped without being able to tell it, or a
+last post lost on the way, is seen within this long even while the pair keeps talking."""
+
+CHANNEL_PARENT_TIMEOUT = 22.0
+"""A parent heard nothing from for this long is lost, and the child joins again: a heartbeat
+went to it at the look before (CHANNEL_HEARTBEAT_IDLE, plus the longest gap between two looks,
+6 s, plus a second) and was not acknowledged in the 4 s or more since. A parent that is also
+an active neighbour is noticed by the link keepalives (PEER_TIMEOUT), whichever comes first."""
 
 CHANNEL_PATH_MAX = 24
 """Servers in a path to a channel's root (ACCEPT, STATE): a route is at most about log16 N hops
@@ -420,8 +436,11 @@ CHANNEL_PROBE_TIMEOUT = 0.6
 """A warned child asks its parent (a heartbeat); a parent that does not acknowledge it in this
 long is lost, and the child joins the server that warned it."""
 
-CHANNEL_CHILD_TIMEOUT = 20.0
-"""A child heard nothing from for this long (no heartbeat, no join) is dropped."""
+CHANNEL_CHILD_TIMEOUT = 45.0
+"""A child heard nothing from for this long (no datagram of its session) is dropped. A child
+that hears from its parent need not send anything but answers, so a parent whose datagrams go
+unanswered (a routing query whose answer was lost) may hear nothing of a live child until its
+heartbeat at CHANNEL_CONFIRM_INTERVAL: this is that, two looks and a margin."""
 
 CHANNEL_HEARTBEAT_AUTHORS = 64
 """Channels named in one HEARTBEAT or STATE (more go in several)."""

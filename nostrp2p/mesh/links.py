@@ -52,6 +52,16 @@ class Links:
         peer = self.peers.get(overlay_key)
         return peer is not None and peer.current is not None and not is_relayed(peer.address)
 
+    def heard_from(self, overlay_key: bytes):
+        """(when the last authenticated datagram from ``overlay_key`` arrived, when our current
+        session with it was made), or None when we hold no session with it. Upper layers take a
+        peer's liveness from this rather than keeping a record of their own; the session's
+        age tells them whether the peer may have restarted since it last told them something."""
+        peer = self.peers.get(overlay_key)
+        if peer is None or peer.current is None:
+            return None
+        return peer.last_recv, peer.current.created
+
     def address_of(self, overlay_key: bytes):
         """Where we send to ``overlay_key`` now (a UDP address or a RelayPath), or None."""
         peer = self.peers.get(overlay_key)

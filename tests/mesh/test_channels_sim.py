@@ -9,35 +9,12 @@ from twisted.trial.unittest import TestCase
 from nostrp2p.mesh import channel_messages as cm, limits
 from nostrp2p.mesh.descriptor import Descriptor
 from nostrp2p.mesh.messages import KIND_CHANNEL
-from nostrp2p.mesh.sim import LinkModel
 from nostrp2p.mesh.sim.followers import Followers
+from tests.mesh.channel_trees import ChannelTree, settle_until
 from tests.mesh.helpers import grow
 
-LOSSY = LinkModel(loss=0.01, jitter=0.02)
 
-
-def _settle_until(net, condition, limit=120.0, step=1.0):
-    deadline = net.now + limit
-    while net.now < deadline and not condition():
-        net.run_for(step)
-    return condition()
-
-
-class ChannelTreeTests(TestCase):
-    def setUp(self):
-        self.net, self.nodes = grow(60, seed=5, link=LOSSY, spacing=0.1, settle=30)
-        self.f = Followers(self.net)
-        self.author = self.nodes[7]
-        self.owner = self.net.owner_of(self.author)
-        self.followers = [a for a in self.nodes if a != self.author][:40]
-        for address in self.followers:
-            self.f.follow(address, self.owner)
-        self.net.run_for(20)
-
-    def _everyone_got(self, payload, who=None):
-        return all(self.f.got(a, self.owner, payload) for a in (who or self.followers)
-                   if self.net.hosts[a].up)
-
+class ChannelTreeTests(ChannelTree, TestCase):
     def test_posts_reach_every_follower_and_no_other_owner(self):
         for k in range(5):
             self.f.publish(self.author, b"post %d" % k)
@@ -70,10 +47,10 @@ class ChannelTreeTests(TestCase):
         victim = by_key[next(iter(root.children))]
         self.net.crash(victim)
         alive = [a for a in self.followers if a != victim]
-        self.assertTrue(_settle_until(
+        self.assertTrue(settle_until(
             self.net, lambda: set(alive) <= set(self.f.depths(self.owner)), limit=90))
         self.f.publish(self.author, b"after the crash")
-        self.assertTrue(_settle_until(self.net, lambda: self._everyone_got(b"after the crash", alive),
+        self.assertTrue(settle_until(self.net, lambda: self._everyone_got(b"after the crash", alive),
                                       limit=30))
 
     def test_the_subtree_of_a_forwarder_that_crashes_gets_the_next_post_within_seconds(self):
@@ -94,13 +71,6 @@ class ChannelTreeTests(TestCase):
         self.assertEqual([a for a in below if not self.f.got(a, self.owner, b"just after the crash")], [])
         self.assertGreater(self.net.total("channel_parent_silent"), 0)
 
-    def _has_ancestor(self, address, ancestor):
-        while address != self.author:
-            address = self._parent_of(address)
-            if address == ancestor:
-                return True
-        return False
-
     def test_a_follower_down_during_posts_gets_them_after_it_returns(self):
         away = self.followers[3]
         self.net.crash(away)
@@ -109,14 +79,9 @@ class ChannelTreeTests(TestCase):
         self.f.publish(self.author, b"while away 2")
         self.net.run_for(5)
         self.net.restart(away)
-        self.assertTrue(_settle_until(
+        self.assertTrue(settle_until(
             self.net, lambda: self.f.got(away, self.owner, b"while away 1")
             and self.f.got(away, self.owner, b"while away 2"), limit=60))
-
-    def _parent_of(self, address):
-        channel = self.net.node(address).channels.channels[self.owner]
-        return next(a for a in self.nodes
-                    if self.net.node(a).identity.public_key == channel.parent.overlay_key)
 
     def _withhold(self, parent, victim, pulls_too=False):
         """``parent`` stops passing posts on to ``victim`` (and, ``pulls_too``, claims to hold
@@ -153,7 +118,7 @@ class ChannelTreeTests(TestCase):
         restore()
         self.assertFalse(self.f.got(victim, self.owner, b"lost on the way"))
         self.f.publish(self.author, b"the next one")
-        self.assertTrue(_settle_until(
+        self.assertTrue(settle_until(
             self.net, lambda: self.f.got(victim, self.owner, b"lost on the way"), limit=30))
         self.assertEqual(self.net.node(victim).stats["channel_pull_root"], 0)
 
@@ -163,7 +128,7 @@ class ChannelTreeTests(TestCase):
         self.f.publish(self.author, b"withheld")
         self.net.run_for(3)
         self.f.publish(self.author, b"withheld too")
-        self.assertTrue(_settle_until(
+        self.assertTrue(settle_until(
             self.net, lambda: self.f.got(victim, self.owner, b"withheld"), limit=30))
         stats = self.net.node(victim).stats
         self.assertGreater(stats["channel_pull_root"], 0)
@@ -191,7 +156,7 @@ class ChannelTreeTests(TestCase):
         for k in range(3):
             self.f.publish(self.author, b"renumbered %d" % k)
             self.net.run_for(2)
-        self.assertTrue(_settle_until(
+        self.assertTrue(settle_until(
             self.net, lambda: all(self.f.got(victim, self.owner, b"renumbered %d" % k)
                                   for k in range(3)), limit=40))
         self.assertGreater(self.net.node(victim).stats["drop_channel_post_bad_proof"], 0)
@@ -200,24 +165,28 @@ class ChannelTreeTests(TestCase):
         victim = self.followers[6]
         parent = self._parent_of(victim)
         restore = self._withhold(parent, victim)
-        # Just after the victim's heartbeat, so that the next one is seconds away.
+        # Just after the victim's heartbeat, so that the next one is as far away as can be: it
+        # comes once the victim has heard nothing from its parent for CHANNEL_HEARTBEAT_IDLE,
+        # or, when it hears link keepalives from it (this one's parent is a neighbour), once
+        # the parent has not confirmed it as a child for CHANNEL_CONFIRM_INTERVAL.
         children = self.net.node(parent).channels.channels[self.owner].children
         victim_key = self.net.node(victim).identity.public_key
         heard = children[victim_key][1]
-        self.assertTrue(_settle_until(self.net, lambda: children[victim_key][1] != heard,
-                                      limit=10, step=0.05))
+        wait = limits.CHANNEL_CONFIRM_INTERVAL + 2 * limits.CHANNEL_HEARTBEAT_INTERVAL
+        self.assertTrue(settle_until(self.net, lambda: children[victim_key][1] != heard,
+                                      limit=wait, step=0.05))
         self.f.publish(self.author, b"nothing follows it")
         self.net.run_for(0.6)
         restore()
         self.assertFalse(self.f.got(victim, self.owner, b"nothing follows it"))
-        self.assertTrue(_settle_until(
+        self.assertTrue(settle_until(
             self.net, lambda: self.f.got(victim, self.owner, b"nothing follows it"),
-            limit=2 * limits.CHANNEL_HEARTBEAT_INTERVAL + 5))
+            limit=wait + 5))
 
     def test_a_follower_down_while_more_than_a_log_was_posted_gets_them_all(self):
         away = self.followers[3]
         self.f.publish(self.author, b"before")
-        self.assertTrue(_settle_until(self.net, lambda: self.f.got(away, self.owner, b"before")))
+        self.assertTrue(settle_until(self.net, lambda: self.f.got(away, self.owner, b"before")))
         self.net.crash(away)
         # More than a join's catch-up and more than a forwarder's log: the older ones come
         # from the root, page by page.
@@ -226,22 +195,10 @@ class ChannelTreeTests(TestCase):
             self.f.publish(self.author, b"while away %d" % k)
             self.net.run_for(0.5)
         self.net.restart(away)
-        self.assertTrue(_settle_until(
+        self.assertTrue(settle_until(
             self.net, lambda: all(self.f.got(away, self.owner, b"while away %d" % k)
                                   for k in range(count)), limit=60))
         self.assertGreater(self.net.node(away).stats["channel_pull_root"], 0)
-
-    def _member_with_a_grandchild(self):
-        by_key = {self.net.node(a).identity.public_key: a for a in self.nodes}
-        for address in self.nodes:
-            channel = self.net.node(address).channels.channels.get(self.owner)
-            if channel is None or address == self.author or channel.parent is None:
-                continue
-            for child in channel.children:
-                below = self.net.node(by_key[child]).channels.channels[self.owner]
-                if below.children:
-                    return address, by_key[next(iter(below.children))]
-        self.fail("no member has a grandchild")
 
     def test_a_member_rejoining_below_itself_makes_no_cycle(self):
         # A member that lost its parent joins the first candidate it knows; after pushes down,
@@ -264,7 +221,7 @@ class ChannelTreeTests(TestCase):
         self.net.run_for(30)
         self.assertGreater(self.net.total("channel_cycle_refused"), 0)
         self.f.publish(self.author, b"after the rejoin")
-        self.assertTrue(_settle_until(
+        self.assertTrue(settle_until(
             self.net, lambda: self._everyone_got(b"after the rejoin"), limit=30))
         self.assertLessEqual({member, grandchild} & set(self.followers),
                              set(self.f.depths(self.owner)))
@@ -275,7 +232,7 @@ class ChannelTreeTests(TestCase):
             self.net.run_for(1)
         newcomer = next(a for a in self.nodes if a not in self.followers and a != self.author)
         self.f.follow(newcomer, self.owner)
-        self.assertTrue(_settle_until(
+        self.assertTrue(settle_until(
             self.net, lambda: all(self.f.got(newcomer, self.owner, b"earlier %d" % k)
                                   for k in range(3)), limit=60))
 

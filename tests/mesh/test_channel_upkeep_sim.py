@@ -1,0 +1,180 @@
+"""The upkeep of follower trees in the simulator: a child tells its parent something only when it
+has something to tell or has heard nothing from it for a while, and liveness is taken from any
+datagram of the pair's session; yet a parent crashed while nothing is posted is still left, a
+restarted parent still answers "not my child", paths still follow an ancestor's move, and a
+server wrongly taken for a child (or wrongly dropped as one) finds out at once."""
+
+from twisted.trial.unittest import TestCase
+
+from nostrp2p.mesh import limits, messages as m
+from tests.mesh.channel_trees import ChannelTree, settle_until
+
+
+class ChannelUpkeepTests(ChannelTree, TestCase):
+    def _members(self):
+        """Addresses of the live servers with a parent in the author's tree."""
+        return [a for a in self.nodes if self.net.hosts[a].up and a != self.author
+                and self.net.node(a).channels.channels.get(self.owner) is not None
+                and self.net.node(a).channels.channels[self.owner].parent is not None]
+
+    def _key(self, address):
+        return self.net.node(address).identity.public_key
+
+    def _control_per_pair_per_minute(self, seconds, between=None):
+        """Channel control messages sent (heartbeats, STATEs, joins...: everything but posts)
+        per child-parent pair per minute over ``seconds``; ``between(now)`` runs every 2 s."""
+        before = self.net.total("channel_control_sent")
+        lost = self.net.total("channel_parent_lost")
+        began = self.net.now
+        while self.net.now < began + seconds:
+            if between is not None:
+                between()
+            self.net.run_for(2)
+        pairs = len(self._members())
+        sent = self.net.total("channel_control_sent") - before
+        return sent / pairs / (seconds / 60), self.net.total("channel_parent_lost") - lost
+
+    def test_a_quiet_tree_costs_a_heartbeat_per_pair_per_idle_interval_and_keeps_its_parents(self):
+        self.net.run_for(30)  # the children's reports are in
+        per_pair, lost = self._control_per_pair_per_minute(120)
+        # (Every 5 s before: 12 heartbeats per pair per minute.)
+        self.assertLessEqual(per_pair, 60 / limits.CHANNEL_HEARTBEAT_IDLE)
+        self.assertEqual(lost, 0)  # a quiet parent is not taken for a crashed one
+
+    def test_a_parent_that_posts_is_sent_no_heartbeats(self):
+        self.net.run_for(30)
+        count = iter(range(1000))
+        per_pair, _ = self._control_per_pair_per_minute(
+            120, lambda: self.f.publish(self.author, b"steady %d" % next(count)))
+        self.assertLess(per_pair, 1)
+        self.assertTrue(self._everyone_got(b"steady 50"))
+
+    def test_a_parent_that_crashed_while_nothing_was_posted_is_left_within_the_parent_timeout(self):
+        self.net.run_for(30)
+        root = self.net.node(self.author).channels.channels[self.owner]
+        by_key = {self._key(a): a for a in self.nodes}
+        victim = next(by_key[k] for k in root.children
+                      if self.net.node(by_key[k]).channels.channels[self.owner].children)
+        orphans = [by_key[k] for k in self.net.node(victim).channels.channels[self.owner].children]
+        self.net.crash(victim)
+        crashed = self.net.now
+
+        def all_moved():
+            return all(self._parent_of(a) != victim for a in orphans
+                       if self.net.node(a).channels.channels[self.owner].parent is not None)
+
+        self.assertTrue(settle_until(self.net, all_moved, limit=60, step=0.5))
+        self.assertLessEqual(self.net.now - crashed,
+                             limits.CHANNEL_PARENT_TIMEOUT + 2 * limits.CHANNEL_HEARTBEAT_INTERVAL)
+        alive = [a for a in self.followers if a != victim]
+        self.assertTrue(settle_until(self.net, lambda: set(alive) <= set(self.f.depths(self.owner)),
+                                     limit=20))
+        self.f.publish(self.author, b"after the quiet crash")
+        self.net.run_for(3)
+        self.assertTrue(self._everyone_got(b"after the quiet crash", alive))
+
+    def test_a_restarted_parent_that_keeps_talking_to_its_old_child_is_asked_at_once(self):
+        # Any datagram of the pair's session shows a parent alive; but one of a new session may
+        # come from a server that restarted and forgot its children: it is asked at once.
+        child = next(a for a in self._members() if self._parent_of(a) != self.author)
+        parent = self._parent_of(child)
+        self.net.crash(parent)
+        self.net.restart(parent)
+        node, address = self.net.node(parent), self.net.hosts[parent]
+
+        def talk():  # e.g. it became the child's neighbour, or its child in another channel
+            node.links.send(self._key(child), child, m.Ping(), self.net.now)
+            self.net._flush(address)
+
+        talk()
+        channel = self.net.node(child).channels.channels[self.owner]
+        began = self.net.now
+        while self.net.now < began + 2 * limits.CHANNEL_HEARTBEAT_INTERVAL + 2 and \
+                channel.parent is not None and channel.parent.overlay_key == self._key(parent):
+            talk()
+            self.net.run_for(0.5)
+        self.assertFalse(channel.parent is not None and channel.parent.overlay_key == self._key(parent))
+        self.assertGreater(self.net.node(child).stats["channel_parent_forgot"], 0)
+
+    def _path_right(self, address):
+        """Whether ``address``'s path to the root is its parent's and then its parent's own."""
+        channel = self.net.node(address).channels.channels[self.owner]
+        parent = self._parent_of(address)
+        above = self.net.node(parent).channels.channels[self.owner].path
+        return channel.path == (self._key(parent), *above)
+
+    def test_paths_below_a_member_that_moves_are_put_right_at_once(self):
+        self.net.run_for(30)
+        member, _ = self._member_with_a_grandchild()
+        channels = self.net.node(member).channels
+        channel = channels.channels[self.owner]
+        old = channel.parent.overlay_key
+        channels._parent_lost(channel, self.net.now)
+        self.net._flush(self.net.hosts[member])
+        self.assertTrue(settle_until(
+            self.net, lambda: channel.parent is not None and channel.parent.overlay_key != old,
+            limit=10, step=0.1))
+        self.net.run_for(1.5)
+        self.assertEqual([a for a in self._members() if not self._path_right(a)], [])
+
+    def test_a_child_taken_for_gone_while_alive_is_told_at_once(self):
+        # Its parent dropped it (a post acknowledged too late: slow, or through a relay); the
+        # late acknowledgement shows it alive, and it is told to join again now.
+        child = next(a for a in self._members() if self._parent_of(a) != self.author)
+        parent = self._parent_of(child)
+        channels = self.net.node(parent).channels
+        send_to_child = channels._send_to_child
+        child_key = self._key(child)
+
+        def then_taken_for_gone(channel, desc, message, now):
+            send_to_child(channel, desc, message, now)
+            if desc.overlay_key == child_key:
+                channels._drop_child(channel, child_key, now, lost=True)
+
+        channels._send_to_child = then_taken_for_gone
+        self.f.publish(self.author, b"acknowledged late")
+        self.net.run_for(1)
+        del channels._send_to_child
+        self.assertNotIn(child_key, channels.channels[self.owner].children)
+        self.assertTrue(settle_until(self.net, lambda: self._parent_of(child) != parent,
+                                     limit=3, step=0.1))
+        self.f.publish(self.author, b"after")
+        self.net.run_for(2)
+        self.assertTrue(self.f.got(child, self.owner, b"after"))
+
+    def test_a_server_that_is_no_longer_a_child_is_dropped_at_the_first_post(self):
+        # A child that moved to another parent without a word (it took the old one for lost)
+        # tells the old one at its next post, rather than getting every post twice.
+        child = next(a for a in self._members() if self._parent_of(a) != self.author)
+        parent = self._parent_of(child)
+        channels = self.net.node(child).channels
+        channel = channels.channels[self.owner]
+        channels._parent_lost(channel, self.net.now)
+        self.net._flush(self.net.hosts[child])
+        self.assertTrue(settle_until(
+            self.net, lambda: channel.parent is not None and self._parent_of(child) != parent,
+            limit=10, step=0.1))
+        old = self.net.node(parent).channels.channels[self.owner].children
+        self.assertIn(self._key(child), old)
+        self.f.publish(self.author, b"once")
+        self.net.run_for(2)
+        self.assertNotIn(self._key(child), old)
+        self.assertTrue(self.f.got(child, self.owner, b"once"))
+
+    def test_a_forwarder_that_does_not_follow_hands_its_children_up_where_there_is_room(self):
+        # A hop of the routes that carries nobody's follow is taken out of the tree where its
+        # parent can take its children: the tree is that much shallower.
+        self.net.run_for(2 * limits.CHANNEL_HEARTBEAT_INTERVAL)
+        needless = []
+        for address in self._members():
+            channel = self.net.node(address).channels.channels[self.owner]
+            if address in self.followers or not channel.children:
+                continue
+            above = self.net.node(self._parent_of(address)).channels.channels[self.owner]
+            if len(above.children) + len(channel.children) <= limits.CHANNEL_CHILDREN_MAX:
+                needless.append(address)
+        self.assertEqual(needless, [])
+        self.assertGreater(self.net.total("channel_moved_up"), 0)
+        self.f.publish(self.author, b"through a shallower tree")
+        self.net.run_for(3)
+        self.assertTrue(self._everyone_got(b"through a shallower tree"))
