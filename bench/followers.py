@@ -6,8 +6,8 @@ followed by half the network, the median author by about 20 servers); 1% datagra
 the servers crash at a random time and come back 5-30 s later (state lost; a returning server
 joins its follows' channels again, as its node does from its stored follow list). Authors post
 once a second, the most followed and a little followed author among them; the same posts are
-sent twice, on two networks grown alike from one seed: by broadcast (the baseline) and down the
-authors' channels.
+sent twice, on two copies of one network: by broadcast (the baseline) and down the authors'
+channels.
 
 Printed, each against its target:
   - delivery to followers that are up at the end (catch-up included)       >= 99.9%
@@ -21,11 +21,14 @@ Printed, each against its target:
     python bench/followers.py                # N = 1,000 and 250 (minutes)
     python bench/followers.py --nodes 3000   # larger
     python bench/followers.py --small        # N = 40 and 80 (a minute; run by the test suite)
-    python bench/followers.py --sizes 1000,10000 --duration 60 --grow-spacing 0.01 --progress
+    python bench/followers.py --sizes 10000 --duration 60 --parallel --progress
                                              # the issue's size (hours: docs/SCALING.md)
 
-Each size grows its network once; the broadcast baseline runs first, in a forked copy of the
-grown network, then the followers run on the original.
+Each size sets up its network once: started in the state a converged growth leaves (a
+simulator-only setup from global knowledge, then a settle of the real protocol:
+nostrp2p/mesh/sim/converged.py), or with --grow joins grown by real joins one after another.
+The broadcast baseline runs in a forked copy of it (first, or with --parallel on the other
+core), the followers run on the original.
 """
 
 from __future__ import annotations
@@ -309,7 +312,7 @@ def compare(n, seed, loss, duration, churn, parallel=False, spacing=GROW_SPACING
 
 def report(row):
     print(f"N = {row['nodes']}: {row['posts']} posts, {row['pairs']} (post, follower up at the end) pairs; "
-          f"wall time {row['wall']:.0f} s (growing the network {row['wall_grow']:.0f} s, then on it "
+          f"wall time {row['wall']:.0f} s (setting up the network {row['wall_grow']:.0f} s, then on it "
           f"broadcast {row['wall_broadcast']:.0f} s, followers {row['wall_followers']:.0f} s); CPU time "
           f"{row['cpu_grow'] + row['cpu_broadcast'] + row['cpu_followers']:.0f} s ({row['cpu_grow']:.0f} + "
           f"{row['cpu_broadcast']:.0f} + {row['cpu_followers']:.0f} s)")
