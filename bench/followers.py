@@ -137,7 +137,9 @@ def run_mode(mode, shared, duration):
                 net.node(fan).channels.subscribe(owner, net.now)
         for address in nodes:
             net._flush(net.hosts[address])
-        net.run_for(40)  # the trees form
+        for second in range(0, 40, 10):  # the trees form
+            net.run_for(10)
+            progress(net, f"{mode}: trees forming, {second + 10} s in")
     progress(net, f"{mode}: ready to post")
     before = {a: net.hosts[a].stats() for a in nodes}
     start = net.now
@@ -161,7 +163,9 @@ def run_mode(mode, shared, duration):
         else:
             sent.append((author, payload, net.now, net.broadcast(author, payload), None, up))
     net.run_until(start + duration)
-    net.run_for(60)  # returned servers catch up
+    for second in range(0, 60, 20):  # returned servers catch up
+        net.run_for(20)
+        progress(net, f"{mode}: catching up, {second + 20} s in")
     progress(net, f"{mode}: done")
     minutes = (net.now - start) / 60
     alive = set(net.live())
