@@ -38,6 +38,7 @@ import math
 import os
 import pickle
 import random
+import resource
 import statistics
 import sys
 import time
@@ -59,8 +60,9 @@ PROGRESS = {"on": False, "began": time.perf_counter()}  # --progress: a line per
 
 def progress(net, what):
     if PROGRESS["on"]:
-        print(f"[{time.perf_counter() - PROGRESS['began']:7.0f} s, CPU {time.process_time():.0f} s] "
-              f"pid {os.getpid()}: {what}; simulated "
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6  # kB on Linux
+        print(f"[{time.perf_counter() - PROGRESS['began']:7.0f} s, CPU {time.process_time():.0f} s, "
+              f"peak {peak:.1f} GB] pid {os.getpid()}: {what}; simulated "
               f"{net.now:.0f} s, {net.datagrams_sent:,} datagrams so far", file=sys.stderr, flush=True)
 
 
