@@ -6,8 +6,8 @@ followed by half the network, the median author by about 20 servers); 1% datagra
 the servers crash at a random time and come back 5-30 s later (state lost; a returning server
 joins its follows' channels again, as its node does from its stored follow list). Authors post
 once a second, the most followed and a little followed author among them; the same posts are
-sent twice, on two networks grown alike from one seed: by broadcast (the baseline) and down the
-authors' channels.
+sent twice, on two copies of one network: by broadcast (the baseline) and down the authors'
+channels.
 
 Printed, each against its target:
   - delivery to followers that are up at the end (catch-up included)       >= 99.9%
@@ -21,11 +21,14 @@ Printed, each against its target:
     python bench/followers.py                # N = 1,000 and 250 (minutes)
     python bench/followers.py --nodes 3000   # larger
     python bench/followers.py --small        # N = 40 and 80 (a minute; run by the test suite)
-    python bench/followers.py --sizes 1000,10000 --duration 60 --grow-spacing 0.01 --progress
+    python bench/followers.py --sizes 10000 --duration 60 --parallel --progress
                                              # the issue's size (hours: docs/SCALING.md)
 
-Each size grows its network once; the broadcast baseline runs first, in a forked copy of the
-grown network, then the followers run on the original.
+Each size sets up its network once: started in the state a converged growth leaves (a
+simulator-only setup from global knowledge, then a settle of the real protocol:
+nostrp2p/mesh/sim/converged.py), or with --grow joins grown by real joins one after another.
+The broadcast baseline runs in a forked copy of it (first, or with --parallel on the other
+core), the followers run on the original.
 """
 
 from __future__ import annotations
@@ -35,15 +38,19 @@ import math
 import os
 import pickle
 import random
+import resource
 import statistics
 import sys
 import time
 import traceback
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.dirname(HERE))  # the tree it sits in, not an installed copy
 
 from nostrp2p.mesh import limits  # noqa: E402
 from nostrp2p.mesh.sim import LinkModel  # noqa: E402
+from nostrp2p.mesh.sim.converged import grow_converged  # noqa: E402
 from nostrp2p.mesh.sim.followers import Followers  # noqa: E402
 from overlay_sim import grow  # noqa: E402  (the broadcast benchmark grows its networks alike)
 
@@ -53,8 +60,9 @@ PROGRESS = {"on": False, "began": time.perf_counter()}  # --progress: a line per
 
 def progress(net, what):
     if PROGRESS["on"]:
-        print(f"[{time.perf_counter() - PROGRESS['began']:7.0f} s, CPU {time.process_time():.0f} s] "
-              f"pid {os.getpid()}: {what}; simulated "
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6  # kB on Linux
+        print(f"[{time.perf_counter() - PROGRESS['began']:7.0f} s, CPU {time.process_time():.0f} s, "
+              f"peak {peak:.1f} GB] pid {os.getpid()}: {what}; simulated "
               f"{net.now:.0f} s, {net.datagrams_sent:,} datagrams so far", file=sys.stderr, flush=True)
 
 
@@ -97,16 +105,23 @@ def plan_run(nodes, authors, rng, duration, churn):
     return sorted(events), posts, posters
 
 
-GROW_SPACING = 0.05  # seconds between two servers joining while the network grows
+GROW_SPACING = 0.05  # seconds between two servers joining while the network grows by joins
+CONVERGED_SETTLE = 20.0  # seconds of the real protocol after a converged start
 
 
-def setup(n, seed, loss, duration, churn, spacing=GROW_SPACING):
-    """The grown network and everything both modes share: the follow graph, the churn plan and
-    the posts (drawn once, from one seed). Growing costs the upkeep of every server already in
-    for the whole growth: N x spacing seconds, so it grows as N squared (1,000 servers: 34 s of
-    CPU; 2,000: 103 s, or 74 s at --grow-spacing 0.01, broadcast delivery 100% after it)."""
-    net, nodes = grow(n, seed, link=LinkModel(loss=loss), spacing=spacing)
-    progress(net, f"{n} servers grown")
+def setup(n, seed, loss, duration, churn, spacing=GROW_SPACING, converged=True):
+    """The network and everything both modes share: the follow graph, the churn plan and the
+    posts (drawn once, from one seed). ``converged``: the servers start at once in the state a
+    converged growth leaves (a simulator-only setup, nostrp2p/mesh/sim/converged.py), then the
+    real protocol settles; else they join one after another ``spacing`` apart, which costs the
+    upkeep of every server already in for the whole growth: N x spacing seconds, so it grows as
+    N squared (1,000 servers: 34 s of CPU; 2,000: 103 s, or 74 s at --grow-spacing 0.01)."""
+    link = LinkModel(loss=loss)
+    if converged:
+        net, nodes = grow_converged(n, seed, link, settle=CONVERGED_SETTLE)
+    else:
+        net, nodes = grow(n, seed, link=link, spacing=spacing)
+    progress(net, f"{n} servers {'started converged' if converged else 'grown by joins'}")
     rng = random.Random(seed * 7 + 1)
     graph, authors = zipf_follows(nodes, rng)
     churn_plan, posts, posters = plan_run(nodes, authors, rng, duration, churn)
@@ -124,7 +139,9 @@ def run_mode(mode, shared, duration):
                 net.node(fan).channels.subscribe(owner, net.now)
         for address in nodes:
             net._flush(net.hosts[address])
-        net.run_for(40)  # the trees form
+        for second in range(0, 40, 10):  # the trees form
+            net.run_for(10)
+            progress(net, f"{mode}: trees forming, {second + 10} s in")
     progress(net, f"{mode}: ready to post")
     before = {a: net.hosts[a].stats() for a in nodes}
     start = net.now
@@ -148,7 +165,9 @@ def run_mode(mode, shared, duration):
         else:
             sent.append((author, payload, net.now, net.broadcast(author, payload), None, up))
     net.run_until(start + duration)
-    net.run_for(60)  # returned servers catch up
+    for second in range(0, 60, 20):  # returned servers catch up
+        net.run_for(20)
+        progress(net, f"{mode}: catching up, {second + 20} s in")
     progress(net, f"{mode}: done")
     minutes = (net.now - start) / 60
     alive = set(net.live())
@@ -245,9 +264,9 @@ def in_child(work):
     return result
 
 
-def compare(n, seed, loss, duration, churn, parallel=False, spacing=GROW_SPACING):
+def compare(n, seed, loss, duration, churn, parallel=False, spacing=GROW_SPACING, converged=True):
     began, cpu_began = time.perf_counter(), time.process_time()
-    shared = setup(n, seed, loss, duration, churn, spacing)
+    shared = setup(n, seed, loss, duration, churn, spacing, converged)
     grown, cpu_grown = time.perf_counter(), time.process_time()
     # The broadcast baseline runs in a copy of the grown network: first, or (--parallel) on the
     # other core while the followers run goes on here.
@@ -299,7 +318,7 @@ def compare(n, seed, loss, duration, churn, parallel=False, spacing=GROW_SPACING
 
 def report(row):
     print(f"N = {row['nodes']}: {row['posts']} posts, {row['pairs']} (post, follower up at the end) pairs; "
-          f"wall time {row['wall']:.0f} s (growing the network {row['wall_grow']:.0f} s, then on it "
+          f"wall time {row['wall']:.0f} s (setting up the network {row['wall_grow']:.0f} s, then on it "
           f"broadcast {row['wall_broadcast']:.0f} s, followers {row['wall_followers']:.0f} s); CPU time "
           f"{row['cpu_grow'] + row['cpu_broadcast'] + row['cpu_followers']:.0f} s ({row['cpu_grow']:.0f} + "
           f"{row['cpu_broadcast']:.0f} + {row['cpu_followers']:.0f} s)")
@@ -331,9 +350,13 @@ def main(argv=None):
     parser.add_argument("--sizes", help="comma-separated sizes to run instead (e.g. 1000,10000)")
     parser.add_argument("--seed", type=int, default=2100)
     parser.add_argument("--progress", action="store_true", help="a line per phase on stderr")
+    parser.add_argument("--grow", choices=("converged", "joins"), default="converged",
+                        help="start the servers in the state a converged growth leaves (a "
+                             "simulator-only setup from global knowledge, then a settle of the "
+                             "real protocol; the default), or grow the network by real joins, "
+                             "one server after another (N squared)")
     parser.add_argument("--grow-spacing", type=float, default=GROW_SPACING,
-                        help="seconds between joins while the network grows (not measured; the "
-                             "growth costs N squared: 0.01 for 10,000)")
+                        help="with --grow joins: seconds between joins (not measured)")
     parser.add_argument("--parallel", action="store_true",
                         help="run the broadcast baseline on a second core, beside the followers run")
     args = parser.parse_args(argv)
@@ -348,7 +371,8 @@ def main(argv=None):
     began = time.perf_counter()
     rows = []
     for n in sizes:
-        row = compare(n, args.seed, 0.01, duration, 0.10, args.parallel, args.grow_spacing)
+        row = compare(n, args.seed, 0.01, duration, 0.10, args.parallel, args.grow_spacing,
+                      args.grow == "converged")
         report(row)
         rows.append(row)
     small, large = rows[0], rows[-1]

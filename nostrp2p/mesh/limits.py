@@ -148,6 +148,11 @@ MAX_HOPS = 64
 ROUTING_BUCKET_SIZE = 8
 """Contacts kept per XOR-distance bucket (Kademlia's k): the table holds about k * log2(N)."""
 
+ROUTE_IDS_CACHED = 16384
+"""Owner keys whose route id (a hash) is kept, most recently used first (about 200 bytes each,
+3 MB at most): a server ranks contacts by it at every lookup step and channel join, and meets
+about k * log2(N) contacts and its owner's follows."""
+
 ROUTING_STALE_AFTER = 600.0
 """A contact not heard from for this long may be replaced by a fresh one in a full bucket."""
 

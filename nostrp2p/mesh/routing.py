@@ -15,6 +15,7 @@ before it settles; FOUND carries the binding of the sought owner's descriptor.""
 from __future__ import annotations
 
 import collections
+import functools
 import hashlib
 from dataclasses import replace
 
@@ -23,9 +24,10 @@ from nostrp2p.mesh import limits, messages as m, wire
 from nostrp2p.mesh.descriptor import Descriptor
 
 
+@functools.lru_cache(maxsize=limits.ROUTE_IDS_CACHED)
 def route_id(owner: bytes) -> int:
     """Where an owner key sits in the XOR space (hashed, so keys cannot be ground to crowd one
-    server's neighbourhood cheaply)."""
+    server's neighbourhood cheaply). Cached: lookups rank their candidates by it at every step."""
     return int.from_bytes(hashlib.blake2b(owner, digest_size=32, person=b"np2p-route-v1").digest(), "big")
 
 
@@ -90,10 +92,34 @@ class RoutingTable:
         return entry[0] if entry else None
 
     def closest(self, target: int, count: int, exclude=()) -> list[Descriptor]:
-        entries = [(rid ^ target, desc) for bucket in self.buckets.values()
-                   for desc, rid, _ in bucket.values() if desc.overlay_key not in exclude]
-        entries.sort(key=lambda e: e[0])
-        return [desc for _, desc in entries[:count]]
+        """The ``count`` contacts nearest ``target``, nearest first. Only the buckets that can
+        hold them are read: with d the bucket ``target`` falls in, bucket d's contacts are
+        nearer the target than 2^d, those of the buckets below d between 2^d and 2^(d+1), and
+        those of each bucket j above d between 2^j and 2^(j+1): so the buckets are taken in that
+        order until ``count`` are found (a lookup and a channel join ask this on every step)."""
+        buckets = self.buckets
+        d = (target ^ self.own).bit_length() - 1
+        out = []
+
+        def take(contacts):
+            group = [(rid ^ target, desc) for desc, rid, _ in contacts if desc.overlay_key not in exclude]
+            group.sort(key=_distance)
+            out.extend(group)
+
+        if d in buckets:
+            take(buckets[d].values())
+        if len(out) < count:
+            take([c for index, bucket in buckets.items() if index < d for c in bucket.values()])
+        if len(out) < count:
+            for index in sorted(index for index in buckets if index > d):
+                take(buckets[index].values())
+                if len(out) >= count:
+                    break
+        return [desc for _, desc in out[:count]]
+
+
+def _distance(entry):
+    return entry[0]
 
 
 class Lookup:

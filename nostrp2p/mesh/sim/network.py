@@ -135,6 +135,11 @@ class SimNetwork:
         owner = owner_key or hashlib.blake2b(b"owner" + secret, digest_size=32).digest()
         return Identity.from_private(secret, owner)
 
+    @staticmethod
+    def address_for(index: int) -> tuple:
+        """The address ``add_node`` gives the server it adds as number ``index`` (outside NATs)."""
+        return (f"10.{index >> 16 & 255}.{index >> 8 & 255}.{index & 255}", 7000)
+
     def add_nat(self, name: str, kind: NatType, **options) -> NatBox:
         """A NAT box whose public host is ``name``; put servers behind it with add_node(nat=...)."""
         box = NatBox(name, kind, number=len(self.nats), **options)
@@ -149,7 +154,7 @@ class SimNetwork:
         if nat is not None:
             address, label = nat.private_address(index), (f"{nat.name}/host-{index}", 7000)
         else:
-            address = address or (f"10.{index >> 16 & 255}.{index >> 8 & 255}.{index & 255}", 7000)
+            address = address or self.address_for(index)
             label = (f"node-{index}", 7000)
         identity = identity or self.identity_for(index)
         host = SimHost(address, label, identity, tuple(bootstrap), password)
