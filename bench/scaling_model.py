@@ -2,7 +2,7 @@
 upload per post, in broadcast and followers mode, for 10^3 to 10^7 users. Arithmetic only (the
 simulator's measured figures are bench/followers.py's); the assumptions are the constants below.
 
-    python bench/scaling_model.py [--forwarding 1.0] [--heartbeat 5]
+    python bench/scaling_model.py [--forwarding 1.0] [--heartbeat 24]
 """
 
 from __future__ import annotations
@@ -17,7 +17,10 @@ COPY_BYTES = EVENT_BYTES + 80  # on the wire: session header, AEAD tag, message 
 STORED_BYTES = 1000  # in Redis with its indexes (docs/STORE.md)
 DATAGRAM_BYTES = 62  # an overlay datagram with an empty message: header 14, tag 16, framing
 HEARTBEAT_ENTRY_BYTES = 45  # one channel in a HEARTBEAT: key 32, epoch, sequence, framing
-HEARTBEAT_INTERVAL = 5.0  # mesh.limits.CHANNEL_HEARTBEAT_INTERVAL
+# Seconds between a quiet child-parent pair's heartbeats: a child sends one only with news or
+# after CHANNEL_HEARTBEAT_IDLE of silence (mesh/limits.py); bench/channel_repair.py measures 2.49
+# channel messages per pair a minute, 0.21 x the 12 of a heartbeat every 5 s: one every 24 s.
+HEARTBEAT_INTERVAL = 24.0
 PLUMTREE_COPIES = 1.015  # payload transmissions per server per broadcast (docs/PROTOCOL.md, figures)
 EAGER_PEERS = 4.9  # the origin's eager peers: copies an author's home sends per broadcast
 CHILDREN_MAX = 16  # mesh.limits.CHANNEL_CHILDREN_MAX
