@@ -41,6 +41,7 @@ import random
 import resource
 import statistics
 import sys
+import tempfile
 import time
 import traceback
 
@@ -129,8 +130,16 @@ def setup(n, seed, loss, duration, churn, spacing=GROW_SPACING, converged=True):
 
 
 def run_mode(mode, shared, duration):
+    if mode != "followers":
+        return measure(mode, shared, duration, None)
+    # Each simulated server keeps its own channel's log across crashes, as a real one keeps it
+    # beside its key (mesh/root_log.py), in a directory of this run's.
+    with tempfile.TemporaryDirectory(prefix="followers-rootlogs-") as root_logs:
+        return measure(mode, shared, duration, Followers(shared[0], root_logs=root_logs))
+
+
+def measure(mode, shared, duration, followers):
     net, nodes, graph, authors, churn_plan, posts, posters = shared
-    followers = Followers(net) if mode == "followers" else None
     if followers is not None:
         for author, fans in graph.items():
             owner = net.owner_of(author)

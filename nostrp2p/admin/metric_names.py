@@ -88,7 +88,9 @@ OVERLAY = {
     "channel_pull_sent": "Pulls of missing channel posts sent to a parent.",
     "channel_pull_root": "Pulls of missing channel posts sent to the author's server directly.",
     "channel_pull_answered": "Channel posts sent again to a server that pulled them.",
-    "channel_gap_unfilled": "Channel posts given up: no one held them any more.",
+    "channel_gap_unfilled": "Channel posts given up for now: no one asked held them.",
+    "channel_gap_retried": "Channels whose posts given up were asked for again (the root may "
+                           "be back).",
     "channel_pull_elsewhere": "Pulls of missing channel posts sent to a server up the path or "
                               "nearer the author, the root being away.",
     "channel_child_unresponsive": "Children dropped for leaving a post unacknowledged "

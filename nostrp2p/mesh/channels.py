@@ -60,7 +60,7 @@ class Member:
 class Channel:
     __slots__ = ("author", "target", "subscribed", "parent", "joining", "tried", "join_timer",
                  "children", "epoch", "last_seq", "log", "floor", "parent_heard", "pulling",
-                 "caught_up", "retry_timer", "retry_delay", "pushed", "grandchildren",
+                 "caught_up", "retry_timer", "retry_delay", "pushed", "grandchildren", "gap_retry", "gap_delay",
                  "reported", "unacked", "probing", "prefer", "path", "resume",
                  "proofs", "root_key", "locating", "asked",
                  "unchecked", "handed")
@@ -88,6 +88,10 @@ class Channel:
         self.root_key = None  # the root's overlay key, as the locator or the root itself said
         self.locating = False
         self.asked = set()  # servers asked for the posts being pulled (reset when none are)
+        # Posts given up as unfillable are asked for again at gap_retry (None: none given up),
+        # after gap_delay, which doubles while they stay unfilled (the root may be away long).
+        self.gap_retry = None
+        self.gap_delay = limits.CHANNEL_GAP_RETRY
         # Posts that came before the root's key was known: [(sender, POST, when)], checked and
         # taken in order once it is (``_root_known``), never taken on trust.
         self.unchecked: list = []
@@ -797,6 +801,7 @@ class Channels:
                 if len(missing) == limits.CHANNEL_PULL_PAGE:  # the next page when it is in
                     break
         if not missing:
+            channel.gap_delay = limits.CHANNEL_GAP_RETRY  # no gap left: a new one starts afresh
             return
         for seq in missing:
             channel.pulling[seq] = now
@@ -820,7 +825,7 @@ class Channels:
 
         def located(desc, now):
             if self.channels.get(channel.author) is not channel:
-                self._give_up(channel, seqs)
+                self._give_up(channel, seqs, now)
             elif desc is None:  # the root is away: others in the tree may hold them
                 self._pull_upward(channel, seqs, None, now)
             else:
@@ -831,12 +836,24 @@ class Channels:
 
         self.router.locate(channel.author, now, located)
 
-    def _give_up(self, channel, seqs):
+    def _give_up(self, channel, seqs, now):
+        """Nobody asked holds these posts now. They are not forgotten: the root, back from
+        downtime, answers them from its log, so they are asked for again (``_retry_gaps``)."""
+        unfilled = False
         for seq in seqs:
             if channel.pulling.pop(seq, None) is not None and seq not in channel.log:
                 self.node.count("channel_gap_unfilled")
+                unfilled = True
         if not channel.pulling:
             channel.asked.clear()
+        if unfilled and channel.gap_retry is None:
+            channel.gap_retry = now + channel.gap_delay
+            channel.gap_delay = min(2 * channel.gap_delay, limits.CHANNEL_GAP_RETRY_MAX)
+
+    def _retry_gaps(self, channel, now):
+        channel.gap_retry = None
+        self.node.count("channel_gap_retried")
+        self._pull_missing(channel, now)
 
     def _on_pull(self, sender, message, now):
         channel = self.channels.get(message.author)
@@ -863,7 +880,7 @@ class Channels:
         if not seqs:
             return
         if sender.owner == channel.author:
-            self._give_up(channel, seqs)  # the root itself no longer holds them
+            self._give_up(channel, seqs, now)  # the root itself no longer holds them
             if not any(s < max(seqs) for s in channel.pulling):
                 channel.floor = max(channel.floor, max(seqs))  # nor any older: not asked again
         elif sender.overlay_key in channel.asked:
@@ -889,7 +906,7 @@ class Channels:
                     self._send(desc, cm.Pull(channel.author, channel.epoch, tuple(seqs)), now,
                                failed=lambda now: self._pull_upward(channel, seqs, key, now))
                     return
-        self._give_up(channel, seqs)
+        self._give_up(channel, seqs, now)
 
     # --- heartbeats ----------------------------------------------------------------------------
     def _jittered(self) -> float:
@@ -924,6 +941,8 @@ class Channels:
                     self._hand_up(channel, now)
             elif self._wanted(channel) and channel.joining is None and channel.retry_timer is None:
                 self._seek_parent(channel, now)
+            if channel.gap_retry is not None and now >= channel.gap_retry:
+                self._retry_gaps(channel, now)
             for overlay_key, (desc, confirmed) in list(channel.children.items()):
                 if now - self._heard(overlay_key, confirmed)[0] > limits.CHANNEL_CHILD_TIMEOUT:
                     self._drop_child(channel, overlay_key, now, lost=True)

@@ -494,6 +494,12 @@ path to the root, then the routing contacts nearer the author) before they are g
 CHANNEL_PULL_RETRY = 6.0
 """A pull not answered in this long is asked of the root directly."""
 
+CHANNEL_GAP_RETRY = 15.0
+CHANNEL_GAP_RETRY_MAX = 300.0
+"""Posts given up as unfillable (the root away, nobody else asked holding them) are asked for
+again after CHANNEL_GAP_RETRY, then at doubling intervals up to CHANNEL_GAP_RETRY_MAX while
+they stay unfilled: a root back from downtime answers them from its log (mesh/root_log.py)."""
+
 MAX_CHANNEL_PAYLOAD = MAX_BROADCAST_MESSAGE
 """Largest post a channel carries (any event a server accepts, as for broadcasts)."""
 
