@@ -60,7 +60,8 @@ class Member:
 class Channel:
     __slots__ = ("author", "target", "subscribed", "parent", "joining", "tried", "join_timer",
                  "children", "epoch", "last_seq", "log", "floor", "parent_heard", "pulling",
-                 "caught_up", "retry_timer", "retry_delay", "pushed", "grandchildren", "gap_retry", "gap_delay",
+                 "caught_up", "retry_timer", "retry_delay", "pushed", "grandchildren",
+                 "gap_retry", "gap_delay",
                  "reported", "unacked", "probing", "prefer", "path", "resume",
                  "proofs", "root_key", "locating", "asked",
                  "unchecked", "handed")
@@ -836,9 +837,10 @@ class Channels:
 
         self.router.locate(channel.author, now, located)
 
-    def _give_up(self, channel, seqs, now):
-        """Nobody asked holds these posts now. They are not forgotten: the root, back from
-        downtime, answers them from its log, so they are asked for again (``_retry_gaps``)."""
+    def _give_up(self, channel, seqs, now, for_good=False):
+        """Nobody asked holds these posts now. Unless the root itself said so (``for_good``)
+        they are not forgotten: the root, back from downtime, answers them from its log, so
+        they are asked for again (``_retry_gaps``)."""
         unfilled = False
         for seq in seqs:
             if channel.pulling.pop(seq, None) is not None and seq not in channel.log:
@@ -846,7 +848,7 @@ class Channels:
                 unfilled = True
         if not channel.pulling:
             channel.asked.clear()
-        if unfilled and channel.gap_retry is None:
+        if unfilled and not for_good and channel.gap_retry is None:
             channel.gap_retry = now + channel.gap_delay
             channel.gap_delay = min(2 * channel.gap_delay, limits.CHANNEL_GAP_RETRY_MAX)
 
@@ -880,7 +882,7 @@ class Channels:
         if not seqs:
             return
         if sender.owner == channel.author:
-            self._give_up(channel, seqs, now)  # the root itself no longer holds them
+            self._give_up(channel, seqs, now, for_good=True)  # the root no longer holds them
             if not any(s < max(seqs) for s in channel.pulling):
                 channel.floor = max(channel.floor, max(seqs))  # nor any older: not asked again
         elif sender.overlay_key in channel.asked:
