@@ -1053,7 +1053,7 @@ class Channels:
                 channel.pushed.pop(sender.overlay_key, None)  # counted in its report now
             path = None
             if channel.path or channel.author == self.own:
-                path = (self.own_key, *channel.path)[:limits.CHANNEL_PATH_MAX]
+                path = self._path_below(channel)
                 if cm.path_tag(path) == tag:
                     path = None  # the child's is right
             behind = channel.epoch and (epoch != channel.epoch or last_seq < channel.last_seq)
@@ -1081,6 +1081,10 @@ class Channels:
             channel.parent_heard = now
             self._learn(channel, epoch, last_seq, now)
 
+    def _path_below(self, channel) -> tuple:
+        """Our children's path to the root: us, then ours."""
+        return (self.own_key, *channel.path)[:limits.CHANNEL_PATH_MAX]
+
     def _set_path(self, channel, path, now):
         """Our path to the root is now ``path``: our children are told theirs at once (STATE),
         and theirs tell their own, so paths stay right down the subtree without waiting for a
@@ -1092,8 +1096,8 @@ class Channels:
         channel.path = path
         if not channel.children:
             return
-        theirs = (self.own_key, *path)[:limits.CHANNEL_PATH_MAX]
-        message = cm.State(((channel.author, True, channel.epoch, channel.last_seq, theirs),))
+        message = cm.State(((channel.author, True, channel.epoch, channel.last_seq,
+                             self._path_below(channel)),))
         for desc, _ in list(channel.children.values()):
             self._send(desc, message, now)
 
