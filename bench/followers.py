@@ -52,6 +52,7 @@ sys.path.insert(0, os.path.dirname(HERE))  # the tree it sits in, not an install
 from nostrp2p.mesh import limits  # noqa: E402
 from nostrp2p.mesh.sim import LinkModel  # noqa: E402
 from nostrp2p.mesh.sim.converged import grow_converged  # noqa: E402
+from nostrp2p.mesh.sim.converged_trees import build_trees  # noqa: E402
 from nostrp2p.mesh.sim.followers import Followers  # noqa: E402
 from overlay_sim import grow  # noqa: E402  (the broadcast benchmark grows its networks alike)
 
@@ -108,6 +109,9 @@ def plan_run(nodes, authors, rng, duration, churn):
 
 GROW_SPACING = 0.05  # seconds between two servers joining while the network grows by joins
 CONVERGED_SETTLE = 20.0  # seconds of the real protocol after a converged start
+TREES_FORMING = 40.0  # seconds the trees are given to form when every follow joins at once
+# After converged trees: the first heartbeats (20 s, jittered) hand forwarders' children up.
+CONVERGED_TREES_SETTLE = 30.0
 
 
 def setup(n, seed, loss, duration, churn, spacing=GROW_SPACING, converged=True):
@@ -129,28 +133,36 @@ def setup(n, seed, loss, duration, churn, spacing=GROW_SPACING, converged=True):
     return net, nodes, graph, authors, churn_plan, posts, posters
 
 
-def run_mode(mode, shared, duration):
+def run_mode(mode, shared, duration, trees_converged=True):
     if mode != "followers":
         return measure(mode, shared, duration, None)
     # Each simulated server keeps its own channel's log across crashes, as a real one keeps it
     # beside its key (mesh/root_log.py), in a directory of this run's.
     with tempfile.TemporaryDirectory(prefix="followers-rootlogs-") as root_logs:
-        return measure(mode, shared, duration, Followers(shared[0], root_logs=root_logs))
+        return measure(mode, shared, duration, Followers(shared[0], root_logs=root_logs),
+                       trees_converged)
 
 
-def measure(mode, shared, duration, followers):
+def measure(mode, shared, duration, followers, trees_converged=True):
     net, nodes, graph, authors, churn_plan, posts, posters = shared
     if followers is not None:
         for author, fans in graph.items():
             owner = net.owner_of(author)
             for fan in sorted(fans):  # sorted: sets of addresses iterate by hash, per process
                 followers.follows[fan].add(owner)
-                net.node(fan).channels.subscribe(owner, net.now)
-        for address in nodes:
-            net._flush(net.hosts[address])
-        for second in range(0, 40, 10):  # the trees form
+                if not trees_converged:
+                    net.node(fan).channels.subscribe(owner, net.now)
+        if trees_converged:
+            counts = build_trees(net, followers.follows, random.Random(f"trees/{len(nodes)}"))
+            progress(net, f"{mode}: trees started converged ({counts})")
+        else:
+            for address in nodes:
+                net._flush(net.hosts[address])
+        settle = CONVERGED_TREES_SETTLE if trees_converged else TREES_FORMING
+        for second in range(0, int(settle), 10):  # the trees form, or settle
             net.run_for(10)
-            progress(net, f"{mode}: trees forming, {second + 10} s in")
+            progress(net, f"{mode}: trees {'settling' if trees_converged else 'forming'}, "
+                          f"{second + 10} s in")
     progress(net, f"{mode}: ready to post")
     before = {a: net.hosts[a].stats() for a in nodes}
     start = net.now
@@ -273,7 +285,8 @@ def in_child(work):
     return result
 
 
-def compare(n, seed, loss, duration, churn, parallel=False, spacing=GROW_SPACING, converged=True):
+def compare(n, seed, loss, duration, churn, parallel=False, spacing=GROW_SPACING, converged=True,
+            trees_converged=True):
     began, cpu_began = time.perf_counter(), time.process_time()
     shared = setup(n, seed, loss, duration, churn, spacing, converged)
     grown, cpu_grown = time.perf_counter(), time.process_time()
@@ -283,7 +296,7 @@ def compare(n, seed, loss, duration, churn, parallel=False, spacing=GROW_SPACING
     if not parallel:
         base, base_wall, base_cpu = baseline()
     tree_began, tree_cpu = time.perf_counter(), time.process_time()
-    tree = run_mode("followers", shared, duration)
+    tree = run_mode("followers", shared, duration, trees_converged)
     tree_wall, tree_cpu = time.perf_counter() - tree_began, time.process_time() - tree_cpu
     if parallel:
         base, base_wall, base_cpu = baseline()
@@ -364,6 +377,11 @@ def main(argv=None):
                              "simulator-only setup from global knowledge, then a settle of the "
                              "real protocol; the default), or grow the network by real joins, "
                              "one server after another (N squared)")
+    parser.add_argument("--trees", choices=("converged", "joins"), default="converged",
+                        help="start the follower channels in the state their joins leave once "
+                             "settled (a simulator-only setup from global knowledge, "
+                             "nostrp2p/mesh/sim/converged_trees.py; the default), or have every "
+                             "server subscribe every follow at the same instant (the join storm)")
     parser.add_argument("--grow-spacing", type=float, default=GROW_SPACING,
                         help="with --grow joins: seconds between joins (not measured)")
     parser.add_argument("--parallel", action="store_true",
@@ -381,7 +399,7 @@ def main(argv=None):
     rows = []
     for n in sizes:
         row = compare(n, args.seed, 0.01, duration, 0.10, args.parallel, args.grow_spacing,
-                      args.grow == "converged")
+                      args.grow == "converged", args.trees == "converged")
         report(row)
         rows.append(row)
     small, large = rows[0], rows[-1]
