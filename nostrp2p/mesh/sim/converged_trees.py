@@ -184,6 +184,8 @@ class _Builder:
                 return at
             if redirects == 0 and entry[0] is not None:
                 at = entry[0]
+            elif not entry[1]:
+                return None  # no room for this joiner, and no child to pass it to
             else:
                 at = min(entry[1], key=lambda c: len(self.members[(author, c)][1]))
             redirects += 1
