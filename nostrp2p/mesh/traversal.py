@@ -1,5 +1,5 @@
-"""Getting through NATs: a server learns the address its datagrams leave from (each peer it
-opens a session with says where it sees it), classifies its NAT's mapping as
+"""Getting through NATs: a server learns the address its datagrams leave from (peers it asks say
+where they see it; whoami_asking.py says whom to ask and when), classifies its NAT's mapping as
 endpoint-independent (the same public address whoever it talks to) or endpoint-dependent
 (symmetric), and when a handshake with another server goes unanswered it has a server that both
 can reach introduce them: the introducer tells the target where the asker's datagrams come from,

@@ -22,7 +22,9 @@ class WhoAmIAsking:
     def __init__(self):
         self.settled = False
         self.asked = RecentTable(limits.WHOAMI_ASKED_MAX)  # peer -> when last asked
-        self.waiting: dict[bytes, float] = {}  # peer -> until when its answer is taken
+        # peer -> until when its answer is taken: at most WHOAMI_SETTLE_REPORTERS + 1 entries,
+        # as no more are asked at once (one recheck on top of a full round)
+        self.waiting: dict[bytes, float] = {}
         self.last_ask = None  # when any peer was last asked
 
     def settle(self, reports: list) -> tuple | None:

@@ -80,8 +80,9 @@ class WhoAmISimTests(TestCase):
     def test_a_you_are_nobody_asked_for_is_not_taken(self):
         net, nodes = grow(6, seed=219, settle=20)
         node = net.node(nodes[1])
+        waiting = node.traversal.asking.waiting
         peer = next(p for p in node.links.peers.values()
-                    if node.links.has_session(p.overlay_key) and p.overlay_key not in node.traversal.asking.waiting)
+                    if node.links.has_session(p.overlay_key) and p.overlay_key not in waiting)
         observed = dict(node.traversal.observed)
         node.receive_message(peer, wire.pack(m.YouAre("192.0.2.9", 4444).encode()), net.now)
         self.assertEqual(dict(node.traversal.observed), observed)
