@@ -442,9 +442,11 @@ class Router:
             sought = next((d for d in found if d.owner == lookup.owner and self.node.claims.accepts(
                 d.overlay_key, d.owner, now)), None)
             if sought is not None:
-                # The relays it named for itself hold sessions with it: tried first.
+                # The relays it named for itself hold sessions with it: tried first (not us:
+                # we may be its neighbour, and are asking because we cannot reach it).
                 for relay in reversed(relays):
-                    self.reachability.hint(sought.overlay_key, relay, named=True)
+                    if relay.overlay_key != self.node.identity.public_key:
+                        self.reachability.hint(sought.overlay_key, relay, named=True)
             lookup.answered(peer.overlay_key, found, now, with_relays=sought is not None and bool(relays))
 
     def _binding_holds(self, desc: Descriptor, now) -> bool:
