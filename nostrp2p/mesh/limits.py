@@ -327,8 +327,8 @@ REFLEXIVE_OBSERVATIONS_MAX = 8
 """Peers' reports of the address our datagrams come from, kept (one per reporting host)."""
 
 WHOAMI_ASKED_MAX = 256
-"""Peers asked where they see us, and when, remembered (a peer is asked once, and again only by
-the rechecks of a settled address)."""
+"""Peers asked where they see us, and when, remembered (a new session with a peer asked before
+is not asked again until a recheck is due)."""
 
 WHOAMI_SETTLE_REPORTERS = 3
 """The reflexive address is settled when the reports of this many distinct hosts, the most
