@@ -33,7 +33,11 @@ OVERLAY = {
     "unicast_retransmitted": "Unicast fragments sent again for want of an acknowledgement.",
     "unicast_duplicate": "Unicast fragments received again.",
     "unicast_rehandshake": "Sessions renewed because a unicast destination stopped answering.",
-    "lookup_relay_queries": "Lookups asked again for the relays of a server found without them.",
+    "lookup_relay_queries": "Queries lookups sent on for the relays of a server found without "
+                            "them that did not answer our handshake within a second.",
+    "lookup_relay_queries_skipped": "Lookups that found a server without its relays and asked "
+                                    "nobody for them: it answered directly, or nobody was "
+                                    "trying to reach it.",
     "routing_relays_changed": "Times this server announced a new set of relays.",
     "lookup_bound_queries": "Lookups asked on for a bound server after meeting only an unbound "
                             "claim of the owner.",
@@ -53,6 +57,10 @@ OVERLAY = {
     "punch_answered": "Handshakes sent towards a server this one was introduced to.",
     "punch_timed_out": "Hole punching attempts that got no answer.",
     "reflexive_address_changed": "Times a peer reported a new public address for this server.",
+    "whoami_sent": "Peers asked where they see this server (WHOAMI): each new one until a few "
+                   "agree, then about one a minute.",
+    "reflexive_unsettled": "Times a report unsettled this server's public address or NAT "
+                           "behaviour (a change: peers are asked again at once).",
     "stun_answered": "STUN Binding requests this server answered.",
     "stun_answered_us": "Answers from STUN servers telling this server its public address.",
     "stun_timed_out": "STUN requests to a STUN server that got no answer.",

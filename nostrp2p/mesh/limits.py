@@ -167,7 +167,15 @@ LOOKUP_MAX_QUERIES = 40
 
 LOOKUP_RELAY_QUERIES = 6
 """FIND queries a lookup goes on with after finding its server when the answer did not carry the
-relays that server named (only the servers it announced itself to hold them)."""
+relays that server named (only the servers it announced itself to hold them), and our handshake
+with that server is still unanswered after LOOKUP_RELAY_GRACE."""
+
+LOOKUP_RELAY_GRACE = HANDSHAKE_TIMEOUT
+"""How long a lookup that found its server without its relays waits to see whether that server
+answers directly (a session with it made) before it asks on for them: a server that answers
+needs no relays, and one that nobody is trying to reach needs none now (a later direct attempt
+that fails asks for them then). It is the first INIT's wait for an answer; the relays then
+arrive well before the handshake is given up (HANDSHAKE_ATTEMPTS tries)."""
 
 LOOKUP_RETRY_DELAY = 5.0
 """A lookup that found nothing is tried once more this much later before a send fails with
@@ -319,7 +327,22 @@ REFLEXIVE_OBSERVATIONS_MAX = 8
 """Peers' reports of the address our datagrams come from, kept (one per reporting host)."""
 
 WHOAMI_ASKED_MAX = 256
-"""Peers already asked where they see us (once per session), remembered."""
+"""Peers asked where they see us, and when, remembered (a new session with a peer asked before
+is not asked again until a recheck is due)."""
+
+WHOAMI_SETTLE_REPORTERS = 3
+"""The reflexive address is settled when the reports of this many distinct hosts, the most
+recent, all agree (an endpoint-independent mapping) or all differ (an endpoint-dependent one).
+Until then each new peer is asked, at most this many at a time; after, one peer per
+WHOAMI_RECHECK_INTERVAL (a join storm made every new session ask: a fifth of its datagrams)."""
+
+WHOAMI_RECHECK_INTERVAL = 60.0
+"""Once settled, a peer is asked at most this often (a new session's, else the peer asked
+longest ago), so a new public address or NAT behaviour is noticed within about this long. A
+report that disagrees unsettles it, and WHOAMI_SETTLE_REPORTERS peers are asked at once."""
+
+WHOAMI_ANSWER_TIMEOUT = 5.0
+"""A WHOAMI unanswered for this long is given up (its YOU_ARE, if late, is not taken)."""
 
 PUNCH_RETRY_INTERVAL = 60.0
 """While messages to a server go through a relay, an introduction for a direct session is asked

@@ -52,6 +52,12 @@ class Links:
         peer = self.peers.get(overlay_key)
         return peer is not None and peer.current is not None and not is_relayed(peer.address)
 
+    def reaching(self, overlay_key: bytes) -> bool:
+        """Whether our handshake with ``overlay_key`` is out and no session (of any path) is
+        held: we are trying to reach it and it has not answered yet."""
+        peer = self.peers.get(overlay_key)
+        return peer is not None and peer.current is None and peer.handshake is not None
+
     def heard_from(self, overlay_key: bytes):
         """(when the last authenticated datagram from ``overlay_key`` arrived, when our current
         session with it was made), or None when we hold no session with it. Upper layers take a

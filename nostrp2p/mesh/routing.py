@@ -137,8 +137,11 @@ class Lookup:
         self.queries = 0
         self.waiters = []
         self.finished = False
-        # Found, its waiters told, and still asking (a few more) for the relays it named.
+        # Found, its waiters told, and still asking (a few more) for the relays it named: only
+        # if it does not answer our handshake within LOOKUP_RELAY_GRACE (``waiting_for_answer``).
         self.located: Descriptor | None = None
+        self.seeking_relays = False
+        self.waiting_for_answer = False
         self.relay_queries = 0
         # Only an unbound claim met so far: asking a few more for a bound one before settling.
         self.unbound: Descriptor | None = None
@@ -178,7 +181,7 @@ class Lookup:
             if desc.overlay_key in self.asked or self.queries >= limits.LOOKUP_MAX_QUERIES:
                 continue
             if self.located is not None:
-                if self.relay_queries >= limits.LOOKUP_RELAY_QUERIES:
+                if not self.seeking_relays or self.relay_queries >= limits.LOOKUP_RELAY_QUERIES:
                     break
                 self.relay_queries += 1
                 self.router.node.count("lookup_relay_queries")
@@ -190,7 +193,7 @@ class Lookup:
             self.asked.add(desc.overlay_key)
             self.queries += 1
             self._ask(desc, now)
-        if not self.in_flight:
+        if not self.in_flight and not self.waiting_for_answer:
             self.finish(self.located or self.unbound, now)
 
     def _ask(self, desc, now):
@@ -258,7 +261,30 @@ class Lookup:
             self.router.table.add(desc, now)
         waiters, self.waiters = self.waiters, []
         for waiter in waiters:
-            waiter(desc, now)
+            waiter(desc, now)  # each starts its handshake with it, if it means to reach it
+        if desc is not None and not self.finished:
+            self._relays_if_unanswered(desc, now)
+
+    def _relays_if_unanswered(self, desc, now) -> None:
+        """Found without its relays: they are asked for only if it does not answer directly."""
+        if self.router.node.links.has_session(desc.overlay_key):
+            self.router.node.count("lookup_relay_queries_skipped")  # it answers already
+            return
+        self.waiting_for_answer = True
+        self.router.node.timers.call_at(now + limits.LOOKUP_RELAY_GRACE, self._answered_or_not)
+
+    def _answered_or_not(self, now) -> None:
+        if self.finished:
+            return
+        self.waiting_for_answer = False
+        key = self.located.overlay_key
+        # A server that answered needs no relays, nor one nobody tries to reach (if a later
+        # attempt fails, the relays are asked for then: Reachability.route_around).
+        if self.router.node.links.has_session(key) or not self.router.node.links.reaching(key):
+            self.router.node.count("lookup_relay_queries_skipped")
+        else:
+            self.seeking_relays = True  # behind a NAT that does not let us in, it may be
+        self.step(now)
 
 
 class Router:
@@ -353,6 +379,7 @@ class Router:
             return
         lookup = Lookup(self, self._new_lookup_id(), contact.owner, now)
         lookup.located = contact  # nothing to wait for: only its relays are asked for
+        lookup.seeking_relays = True
         self.lookups[contact.owner] = lookup
         lookup.step(now)
 
@@ -415,9 +442,11 @@ class Router:
             sought = next((d for d in found if d.owner == lookup.owner and self.node.claims.accepts(
                 d.overlay_key, d.owner, now)), None)
             if sought is not None:
-                # The relays it named for itself hold sessions with it: tried first.
+                # The relays it named for itself hold sessions with it: tried first (not us:
+                # we may be its neighbour, and are asking because we cannot reach it).
                 for relay in reversed(relays):
-                    self.reachability.hint(sought.overlay_key, relay, named=True)
+                    if relay.overlay_key != self.node.identity.public_key:
+                        self.reachability.hint(sought.overlay_key, relay, named=True)
             lookup.answered(peer.overlay_key, found, now, with_relays=sought is not None and bool(relays))
 
     def _binding_holds(self, desc: Descriptor, now) -> bool:

@@ -1,5 +1,5 @@
-"""Getting through NATs: a server learns the address its datagrams leave from (each peer it
-opens a session with says where it sees it), classifies its NAT's mapping as
+"""Getting through NATs: a server learns the address its datagrams leave from (peers it asks say
+where they see it; whoami_asking.py says whom to ask and when), classifies its NAT's mapping as
 endpoint-independent (the same public address whoever it talks to) or endpoint-dependent
 (symmetric), and when a handshake with another server goes unanswered it has a server that both
 can reach introduce them: the introducer tells the target where the asker's datagrams come from,
@@ -15,6 +15,7 @@ import collections
 from nostrp2p.mesh import limits, messages as m, stun
 from nostrp2p.bounded import RecentTable, WindowBudget
 from nostrp2p.mesh.relay_path import is_relayed
+from nostrp2p.mesh.whoami_asking import WhoAmIAsking
 
 UNKNOWN = "unknown"
 ENDPOINT_INDEPENDENT = "endpoint-independent"
@@ -27,7 +28,7 @@ class Traversal:
         self.links = links
         self.observed = RecentTable(limits.REFLEXIVE_OBSERVATIONS_MAX)  # reporter host -> address
         self.behaviour = UNKNOWN
-        self.asked = RecentTable(limits.WHOAMI_ASKED_MAX)
+        self.asking = WhoAmIAsking()  # whom to ask where they see us, and when
         self.budget = WindowBudget(limits.PUNCH_BUDGET_PER_MINUTE, 60.0, limits.RELAY_ORIGINS_MAX)
         self.stun_servers = tuple(node.config.stun_servers)[: limits.MAX_STUN_SERVERS]
         self.transactions: dict[bytes, tuple] = {}  # transaction id -> (server, BindingTransaction)
@@ -40,6 +41,7 @@ class Traversal:
     def start(self, now: float) -> None:
         if self.stun_servers:
             self._ask_stun_servers(now)
+        self.node.timers.call_at(now + limits.WHOAMI_RECHECK_INTERVAL, self._recheck)
 
     def _ask_stun_servers(self, now: float) -> None:
         if not self.node.running:
@@ -86,13 +88,27 @@ class Traversal:
             del self.transactions[message.transaction_id]
             if transaction.result is not None:
                 self.node.count("stun_answered_us")
-                self._observe(str(server[0]), transaction.result)
+                self._observe(str(server[0]), transaction.result, now)
 
     def session_up(self, peer, now) -> None:
-        if peer.overlay_key in self.asked:
+        if self.asking.new_peer(peer.overlay_key, now):
+            self._ask(peer.overlay_key, now)
+
+    def _recheck(self, now) -> None:
+        if not self.node.running:
             return
-        self.asked.keep(peer.overlay_key, None)
-        self.node.send(peer.overlay_key, None, m.WhoAmI(), now)
+        self._ask_unprompted(now)
+        self.node.timers.call_at(self.asking.next_recheck(now), self._recheck)
+
+    def _ask_unprompted(self, now, unsettled_now: bool = False) -> None:
+        direct = [key for key in self.links.peers if self.links.has_session(key)]
+        for key in self.asking.unprompted(direct, now, unsettled_now):
+            self._ask(key, now)
+
+    def _ask(self, overlay_key: bytes, now) -> None:
+        self.asking.asking(overlay_key, now)
+        self.node.count("whoami_sent")
+        self.node.send(overlay_key, None, m.WhoAmI(), now)
 
     def _on_whoami(self, peer, message, now):
         if is_relayed(peer.address):
@@ -101,16 +117,29 @@ class Traversal:
         self.node.send(peer.overlay_key, None, m.YouAre(str(host), int(port)), now)
 
     def _on_you_are(self, peer, message, now):
+        if not self.asking.answered(peer.overlay_key, now):
+            self.node.count("drop_unasked_you_are")  # nobody may tell us where we are unasked
+            return
         seen = (message.host, message.port)
         if not is_relayed(peer.address):
-            self._observe(str(peer.address[0]), seen)
+            self._observe(str(peer.address[0]), seen, now)
 
-    def _observe(self, reporter: str, seen: tuple) -> None:
+    def _observe(self, reporter: str, seen: tuple, now) -> None:
         before = self.observed.get(reporter)
         if before is not None and before != seen:
             self.node.count("reflexive_address_changed")
         self.observed.keep(reporter, seen)
+        was_settled = self.asking.settled
+        agreed = self.asking.settle(list(self.observed.values()))
+        if agreed is not None:
+            # The latest reporters agree: reports of another address are from before a change.
+            for host, address in list(self.observed.items()):
+                if address != agreed:
+                    del self.observed[host]
         self._classify()
+        if was_settled and not self.asking.settled:
+            self.node.count("reflexive_unsettled")  # a new address, or a new NAT behaviour
+            self._ask_unprompted(now, unsettled_now=True)
 
     def _classify(self) -> None:
         addresses = set(self.observed.values())

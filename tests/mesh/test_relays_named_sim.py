@@ -30,6 +30,11 @@ class RelaysNamedTests(TestCase):
             self.assertIn(home_key, relay.named, seed)
             self.assertTrue(neighbours & {h.overlay_key for h in relay.hints[home_key]}, seed)
             self.assertFalse(net.node(away).links.has_session(home_key), seed)
+            # Where the answer that found home did not carry its relays, the lookup asked on for
+            # them: home did not answer away's handshake (its NAT keeps strangers out).
+            asked_on = net.node(away).stats["lookup_relay_queries"]
+            if seed in (70, 76):
+                self.assertTrue(0 < asked_on <= limits.LOOKUP_RELAY_QUERIES, seed)
 
     @staticmethod
     def _home_and_away(seed):
@@ -50,24 +55,50 @@ class RelaysNamedTests(TestCase):
         net.run_for(30 + DEFAULT_MAPPING_TIMEOUT)
         return net, home, away
 
-    def test_a_lookup_answers_when_it_finds_and_asks_a_few_more_for_relays(self):
-        net, nodes = grow(40, seed=74)
+    @staticmethod
+    def _found_without_relays(seed):
+        """A lookup of a server that has to be made (the asker holds neither a contact nor a
+        session for it) and whose answers cannot carry its relays (nobody holds any for it)."""
+        net, nodes = grow(40, seed=seed)
         asker, sought = net.node(nodes[3]), net.node(nodes[29])
-        sought_key, sought_owner = sought.identity.public_key, sought.identity.owner_key
+        sought_key = sought.identity.public_key
         asker.router.table.remove(sought_key)
+        asker.links.forget(sought_key)
+        sought.links.forget(asker.identity.public_key)
         for n in nodes:  # as if it had named no relays: nobody has any for it
             net.node(n).router.relays_of.pop(sought_key, None)
+        return net, nodes[3], nodes[29]
+
+    def test_a_lookup_answers_when_it_finds_and_asks_nobody_for_the_relays_of_a_server_that_answers(self):
+        net, asker_address, sought_address = self._found_without_relays(seed=74)
+        asker = net.node(asker_address)
+        outcome = net.unicast(asker_address, net.owner_of(sought_address), b"directly")
+        _settle(net, [outcome])
+        self.assertIsNone(outcome.error)
+        self.assertEqual(net.messages[sought_address], [(b"directly", net.owner_of(asker_address))])
+        self.assertTrue(asker.links.has_session(net.node(sought_address).identity.public_key))
+        net.run_for(limits.LOOKUP_RELAY_GRACE + 1)
+        # It answered our handshake: its relays could not have helped, and nobody was asked.
+        self.assertEqual(asker.stats["lookup_relay_queries"], 0)
+        self.assertEqual(asker.stats["lookup_relay_queries_skipped"], 1)
+        self.assertEqual(asker.router.lookups, {})
+
+    def test_a_lookup_made_for_the_key_alone_asks_nobody_for_relays(self):
+        # What a channel member does to learn the root's key: it does not contact the root.
+        net, asker_address, sought_address = self._found_without_relays(seed=74)
+        asker, sought_owner = net.node(asker_address), net.owner_of(sought_address)
         located = []
         asker.router.locate(sought_owner, net.now, lambda desc, now: located.append(desc))
         started = net.now
         while not located and net.now - started < 10:
             net.run_for(0.05)
-        self.assertEqual([d.overlay_key for d in located], [sought_key])
-        self.assertIn(sought_owner, asker.router.lookups)  # told at once, still asking
+        self.assertEqual([d.overlay_key for d in located], [net.node(sought_address).identity.public_key])
+        self.assertIn(sought_owner, asker.router.lookups)  # told at once; it may be tried yet
         net.run_for(limits.LOOKUP_QUERY_TIMEOUT * 3)
         self.assertNotIn(sought_owner, asker.router.lookups)
         self.assertEqual(len(located), 1)
-        self.assertTrue(0 < asker.stats["lookup_relay_queries"] <= limits.LOOKUP_RELAY_QUERIES)
+        self.assertEqual(asker.stats["lookup_relay_queries"], 0)
+        self.assertEqual(asker.stats["lookup_relay_queries_skipped"], 1)
 
     def test_only_a_server_itself_names_its_relays(self):
         net, nodes = grow(5, seed=73, settle=10)

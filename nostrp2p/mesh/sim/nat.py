@@ -90,6 +90,12 @@ class NatBox:
             return None
         return mapping.internal
 
+    def restart(self) -> None:
+        """A router restart: every mapping is forgotten, so what goes out next leaves from a new
+        public port (ports are not reused), and what comes in for the old ones is dropped."""
+        self._by_key.clear()
+        self._by_port.clear()
+
     def _forget(self, key, mapping) -> None:
         self._by_key.pop(key, None)
         self._by_port.pop(mapping.public_port, None)
