@@ -237,18 +237,28 @@ class _Builder:
                 channel.caught_up = True
             for child in children:
                 key = descriptor[child].overlay_key
-                channel.children[key] = [descriptor[child], now]
+                channel.children[key] = [descriptor[child], self._last_word(channels, key, now)]
                 channels.child_channels[key] += 1
                 grandchildren = self.members[(author, child)][1]
                 channel.grandchildren[key] = tuple(
                     channels._descriptor_of(descriptor[g]) for g in grandchildren)
             if parent is not None:
                 channel.parent = descriptor[parent]
-                channel.parent_heard = now
+                channel.parent_heard = self._last_word(channels, channel.parent.overlay_key, now)
                 channel.reported = frozenset(descriptor[c].overlay_key for c in children)
                 channel.path = self._path(author, address, descriptor)
                 if (author, address) in self.handed:  # told them once: not again
                     channel.handed = {descriptor[c].overlay_key for c in children}
+
+    @staticmethod
+    def _last_word(channels, overlay_key, now):
+        """When a tree neighbour last confirmed us: the last datagram of the pair's session,
+        as the ACCEPT (or JOIN) that would have come over it. Not ``now``: the session may
+        have been quiet since the handshake, and a confirmation dated later than its last
+        datagram would put the first heartbeat past the session's idle close
+        (IDLE_SESSION_TIMEOUT), which it is timed to come before."""
+        heard = channels.node.links.heard_from(overlay_key)
+        return heard[0] if heard is not None else now
 
     def _path(self, author, address, descriptor):
         path = []
