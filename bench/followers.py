@@ -271,27 +271,27 @@ def in_child(work):
     """Start ``work()`` in a forked copy of this process; returns a function that waits for it
     and gives its result (pickled across), its wall time and its CPU time. The copy starts from
     this process's state as it stands, so both modes run on the very same grown network without
-    growing it twice."""
-    reader, writer = os.pipe()
+    growing it twice. The result goes through a file, not a pipe: the copy leaves as soon as it
+    is done and gives its memory back (2.7 GB at N = 10,000), where on a pipe it waited for the
+    reader, which reads only when its own run is over."""
+    out = tempfile.TemporaryFile()
     pid = os.fork()
-    if pid == 0:  # the child: do the work, send the result, leave without any cleanup
-        os.close(reader)
+    if pid == 0:  # the child: do the work, write the result, leave without any cleanup
         code = 0
         try:
             began, cpu = time.perf_counter(), time.process_time()
             data = pickle.dumps((work(), time.perf_counter() - began, time.process_time() - cpu))
         except BaseException:
             data, code = pickle.dumps(traceback.format_exc()), 1
-        with os.fdopen(writer, "wb") as out:
-            out.write(data)
+        out.write(data)
+        out.flush()
         os._exit(code)
-    os.close(writer)
 
     def result():
-        with os.fdopen(reader, "rb") as source:
-            data = source.read()
         _, status = os.waitpid(pid, 0)
-        answer = pickle.loads(data)
+        with out:
+            out.seek(0)
+            answer = pickle.loads(out.read())
         if status != 0:
             raise RuntimeError(f"the broadcast run failed:\n{answer}")
         return answer
