@@ -6,8 +6,8 @@ followed by half the network, the median author by about 20 servers); 1% datagra
 the servers crash at a random time and come back 5-30 s later (state lost; a returning server
 joins its follows' channels again, as its node does from its stored follow list). A post a
 second, by an author drawn at random, every tenth by the most, the median or the least followed
-author in turn; the same posts are sent twice, on two copies of one network: by broadcast (the baseline) and down the authors'
-channels.
+author in turn; the same posts are sent twice, on two copies of one network: by broadcast (the
+baseline) and down the authors' channels.
 
 Printed, each against its target:
   - delivery to followers that are up at the end (catch-up included)       >= 99.9%
