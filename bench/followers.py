@@ -22,7 +22,7 @@ Printed, each against its target:
     python bench/followers.py --nodes 3000   # larger
     python bench/followers.py --small        # N = 40 and 80 (a minute; run by the test suite)
     python bench/followers.py --sizes 10000 --duration 60 --parallel --progress
-                                             # the size (hours: docs/SCALING.md)
+                                             # the size (about 2 hours: docs/SCALING.md)
 
 Each size sets up its network once: started in the state a converged growth leaves (a
 simulator-only setup from global knowledge, then a settle of the real protocol:
