@@ -120,8 +120,9 @@ class _Builder:
                     continue
                 parent = self.members[(author, entry[0])]
                 for child in list(entry[1]):
+                    shared = self.child_channels.get((entry[0], child), 0)
                     if len(parent[1]) >= limits.CHANNEL_CHILDREN_MAX or \
-                            self.child_channels.get((entry[0], child), 0) >= limits.CHANNELS_PER_CHILD:
+                            shared >= limits.CHANNELS_PER_CHILD:
                         break
                     entry[1].remove(child)
                     self._unlink(address, child)
