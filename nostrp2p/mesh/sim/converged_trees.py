@@ -193,7 +193,8 @@ class _Builder:
         return None
 
     def _edges(self) -> set:
-        """(child, parent) of every tree edge, once per pair of servers."""
+        """Every pair of servers a tree edge joins (in any channel), once, lower address first:
+        one session serves all the channels the pair shares."""
         edges = set()
         for (author, address), (parent, _) in self.members.items():
             if parent is not None:
