@@ -14,6 +14,7 @@ from nostrp2p.mesh import limits, root_log
 from nostrp2p.mesh.service import MeshService
 from nostrp2p.mesh.sim import LinkModel
 from nostrp2p.mesh.sim.followers import Followers
+from tests.mesh.channel_trees import settle_until
 from tests.mesh.helpers import grow
 
 PROOF = b"p" * 64
@@ -118,6 +119,9 @@ class RootLogFileTests(TestCase):
         self.assertIn("could not keep", self.lines[0])
 
 
+SETTLE_LIMIT = 90.0  # simulated seconds a step of the restart scenario may take
+
+
 class RootRestartSimTests(TestCase):
     """A simulated author's server crashes and comes back; its log was kept in a file."""
 
@@ -134,16 +138,11 @@ class RootRestartSimTests(TestCase):
             self.f.follow(address, self.owner)
         self.net.run_for(20)
 
-    def _settle_until(self, condition, limit=90.0):
-        deadline = self.net.now + limit
-        while self.net.now < deadline and not condition():
-            self.net.run_for(1.0)
-        return condition()
-
     def test_a_follower_down_across_its_authors_restart_gets_every_post_it_missed(self):
         away = self.followers[2]
         self.f.publish(self.author, b"before")
-        self.assertTrue(self._settle_until(lambda: self.f.got(away, self.owner, b"before")))
+        self.assertTrue(settle_until(self.net, lambda: self.f.got(away, self.owner, b"before"),
+                                     limit=SETTLE_LIMIT))
         self.net.crash(away)
         # More than the members keep (CHANNEL_LOG_POSTS): the oldest only the root holds.
         count = limits.CHANNEL_LOG_POSTS + 16
@@ -159,14 +158,16 @@ class RootRestartSimTests(TestCase):
         root = self.net.node(self.author).channels
         self.assertEqual((root.epoch, root.channels[self.owner].last_seq), (epoch, last))
         self.net.restart(away)
-        self.assertTrue(self._settle_until(
-            lambda: all(self.f.got(away, self.owner, b"while away %d" % k) for k in range(count))))
+        self.assertTrue(settle_until(
+            self.net, lambda: all(self.f.got(away, self.owner, b"while away %d" % k)
+                                  for k in range(count)), limit=SETTLE_LIMIT))
         # The oldest of them came from the restarted root's log, read back from its file.
         self.assertGreater(self.net.node(self.author).stats["channel_pull_answered"], 0)
         # The restarted root numbers on from where it was: a new post is no one's duplicate.
         self.assertEqual(self.f.publish(self.author, b"after the restart"), (epoch, last + 1))
-        self.assertTrue(self._settle_until(lambda: all(
-            self.f.got(a, self.owner, b"after the restart") for a in self.followers)))
+        self.assertTrue(settle_until(self.net, lambda: all(
+            self.f.got(a, self.owner, b"after the restart") for a in self.followers),
+            limit=SETTLE_LIMIT))
         self.assertEqual(self.net.total("channel_post_old_epoch"), 0)
 
 
