@@ -113,8 +113,11 @@ OVERLAY = {
     "channel_cycle_refused": "Joins or parents refused because the path to the root passes "
                              "through this server (a loop).",
     "channel_heartbeat_sent": "Heartbeats sent to a parent (only with news, or after a silence).",
-    "channel_moved_up": "Times this server moved up to its grandparent, handed up by a parent "
-                        "that forwards a channel without following its author.",
+    "channel_moved_up": "Times this server moved up to its grandparent: handed up by a parent "
+                        "that forwards a channel without following its author, or invited up "
+                        "by a grandparent with room.",
+    "channel_invite_sent": "Grandchildren this server invited to be its children, having room "
+                           "in their channel (keeps trees shallow).",
     "channel_post_held": "Channel posts that came before the root's key was known: held to be "
                          "checked once it is.",
     "channel_epoch_unproven": "Channel numberings claimed by a parent (ACCEPT, STATE) given up "

@@ -11,7 +11,9 @@ owner key is bound to). Each server keeps at most CHANNEL_CHILDREN_MAX children 
 join past that is sent up to its parent (a routed join) or down to the child with the most room
 (REDIRECT), so the root sends a bounded number of copies of each post however many followers it
 has. A forwarder that does not follow the author hands its children up to its own parent, and
-leaves the tree where the parent takes them all: a level less for everyone below.
+leaves the tree where the parent takes them all: a level less for everyone below. A member with
+room invites its grandchildren up (they take that only from the grandparent their path names),
+so each level fills before the next, wherever the routes brought the joins in.
 
 Posts go down the tree numbered by the root (epoch, seq). Every member keeps the last
 CHANNEL_LOG_POSTS; a member that sees a gap pulls the missing posts from its parent, and what
@@ -64,7 +66,7 @@ class Channel:
                  "gap_retry", "gap_delay",
                  "reported", "unacked", "probing", "prefer", "path", "resume",
                  "proofs", "root_key", "locating", "asked",
-                 "unchecked", "handed")
+                 "unchecked", "handed", "invited")
 
     def __init__(self, author: bytes):
         self.author = author
@@ -106,6 +108,7 @@ class Channel:
         self.prefer = None  # the server that warned us: the first candidate if the parent is lost
         self.path: tuple = ()  # overlay keys from our parent up to the root, as last told
         self.handed: set[bytes] = set()  # children told to join our parent (a forwarder's)
+        self.invited: dict[bytes, float] = {}  # grandchild -> when we last invited it up
 
     def in_tree(self, own_owner: bytes) -> bool:
         return self.parent is not None or self.author == own_owner
@@ -476,6 +479,12 @@ class Channels:
     def _on_redirect(self, sender, message, now):
         channel = self.channels.get(message.author)
         to = message.to
+        if channel is not None and channel.joining is None and channel.parent is not None and \
+                to.overlay_key == sender.overlay_key and channel.path[1:2] == (sender.overlay_key,):
+            # Our grandparent (as our path names it) has room and invites us up a level: we join
+            # it where its invitation came from, and stay where we are until it takes us.
+            self._join(channel, sender, 0, now)
+            return
         if channel is not None and channel.joining is None and channel.parent is not None and \
                 channel.parent.overlay_key == sender.overlay_key:
             # Our parent, a forwarder that does not follow the author, hands us up to its own
@@ -943,6 +952,8 @@ class Channels:
                     self._hand_up(channel, now)
             elif self._wanted(channel) and channel.joining is None and channel.retry_timer is None:
                 self._seek_parent(channel, now)
+            if channel.in_tree(self.own) and channel.grandchildren:
+                self._invite_up(channel, now)
             if channel.gap_retry is not None and now >= channel.gap_retry:
                 self._retry_gaps(channel, now)
             for overlay_key, (desc, confirmed) in list(channel.children.items()):
@@ -974,6 +985,42 @@ class Channels:
             if overlay_key not in channel.handed:
                 channel.handed.add(overlay_key)
                 self._send(member, cm.Redirect(channel.author, to, 0), now)
+
+    def _invite_up(self, channel, now):
+        """We have room in this channel: grandchildren are invited to be our children instead
+        (a REDIRECT naming us, which a grandchild takes only from the server its path names as
+        its grandparent), from under our child with the most children first, as many as we
+        have room for. Each that comes moves up a level with its whole subtree, so a level
+        fills before the one below it, wherever the routes brought the joins in: the tree's
+        depth stays near log16 of its size (docs/SCALING.md "Tree depth"). A grandchild that
+        did not come is invited again after CHANNEL_INVITE_RETRY at the soonest."""
+        room = limits.CHANNEL_CHILDREN_MAX - len(channel.children)
+        pending = now - limits.CHANNEL_JOIN_TIMEOUT
+        room -= sum(1 for key, when in channel.invited.items()
+                    if when > pending and key not in channel.children)
+        if room <= 0:
+            return
+        below = set()
+        for child in sorted(channel.grandchildren,
+                            key=lambda k: -len(channel.grandchildren[k])):
+            for desc in channel.grandchildren[child]:
+                key = desc.overlay_key
+                below.add(key)
+                if room <= 0 or key in channel.children or key == self.own_key or \
+                        now - channel.invited.get(key, -limits.CHANNEL_INVITE_RETRY) < \
+                        limits.CHANNEL_INVITE_RETRY or \
+                        self.child_channels[key] >= limits.CHANNELS_PER_CHILD:
+                    continue
+                channel.invited[key] = now
+                room -= 1
+                self.node.count("channel_invite_sent")
+                self._send(desc, cm.Redirect(channel.author, self._own_descriptor(), 0), now)
+        for key in channel.invited.keys() - below:
+            del channel.invited[key]
+
+    def _own_descriptor(self) -> Descriptor:
+        # No address: the invited server reaches us where the invitation came from.
+        return Descriptor(self.own_key, self.own, "0.0.0.0", 0)
 
     def _heard(self, overlay_key, confirmed):
         """(when we last heard from a tree neighbour, whether our session with it is newer than

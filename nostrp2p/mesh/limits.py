@@ -473,6 +473,11 @@ CHANNEL_HEARTBEAT_AUTHORS = 64
 CHANNEL_JOIN_TIMEOUT = 3.0
 """A join not answered (ACCEPT, REDIRECT or REFUSE) in this long goes to the next candidate."""
 
+CHANNEL_INVITE_RETRY = 60.0
+"""A member with room invites its grandchildren up (channels.py ``_invite_up``); one that did
+not come (it was joining elsewhere, or its path named another grandparent) is invited again
+after this long at the soonest, so a member sends at most its room in invitations a minute."""
+
 CHANNEL_REJOIN_DELAY = 1.0
 CHANNEL_REJOIN_DELAY_MAX = 32.0
 """With no candidate parent left (a server just started, its routing table still empty; the

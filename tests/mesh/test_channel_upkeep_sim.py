@@ -6,7 +6,7 @@ server wrongly taken for a child (or wrongly dropped as one) finds out at once."
 
 from twisted.trial.unittest import TestCase
 
-from nostrp2p.mesh import limits, messages as m
+from nostrp2p.mesh import channel_messages as cm, limits, messages as m
 from nostrp2p.mesh.descriptor import Descriptor
 from tests.mesh.channel_trees import ChannelTree, settle_until
 
@@ -185,6 +185,54 @@ class ChannelUpkeepTests(ChannelTree, TestCase):
         self.f.publish(self.author, b"through a shallower tree")
         self.net.run_for(3)
         self.assertTrue(self._everyone_got(b"through a shallower tree"))
+
+    def _room_above_grandchildren(self):
+        """(member, child) pairs of the author's tree where the member has room for more
+        children and its child has children of its own: a level not full above a next one."""
+        by_key = {self._key(a): a for a in self.nodes}
+        out = []
+        for address in [self.author, *self._members()]:
+            channel = self.net.node(address).channels.channels[self.owner]
+            if len(channel.children) >= limits.CHANNEL_CHILDREN_MAX:
+                continue
+            for child in channel.children:
+                below = self.net.node(by_key[child]).channels.channels.get(self.owner)
+                if below is not None and below.children:
+                    out.append((address, by_key[child]))
+        return out
+
+    def test_a_member_with_room_takes_its_grandchildren_up(self):
+        # Wherever the routes brought the joins in, a level fills before the one below it
+        # starts: a member with room invites its grandchildren up until it has none left (or
+        # no room), so the tree is as shallow as its size allows.
+        self.assertTrue(settle_until(self.net, lambda: not self._room_above_grandchildren(),
+                                     limit=60))
+        self.assertGreater(self.net.total("channel_invite_sent"), 0)
+        self.assertGreater(self.net.total("channel_moved_up"), 0)
+        self.assertLessEqual(max(self.f.depths(self.owner).values()), 3)  # 40 followers, 6 a level
+        self.f.publish(self.author, b"through the filled levels")
+        self.net.run_for(3)
+        self.assertTrue(self._everyone_got(b"through the filled levels"))
+
+    def test_only_the_grandparent_a_path_names_can_invite_a_member_up(self):
+        # A server that is not our grandparent cannot take us from our parent by inviting us:
+        # it would hold our place in the tree and could withhold every post.
+        self.net.run_for(2 * limits.CHANNEL_HEARTBEAT_INTERVAL)
+        member, _ = self._member_with_a_grandchild()
+        channel = self.net.node(member).channels.channels[self.owner]
+        parent = self._parent_of(member)
+        near = {*channel.path, *channel.children}
+        stranger = next(a for a in self.nodes
+                        if a not in (member, self.author) and self._key(a) not in near)
+        channels = self.net.node(stranger).channels
+        target = self.net.hosts[member].identity
+        channels._send(Descriptor(target.public_key, target.owner_key, *member),
+                       cm.Redirect(self.owner, channels._own_descriptor(), 0), self.net.now)
+        self.net._flush(self.net.hosts[stranger])
+        self.net.run_for(3)
+        self.assertEqual(self._parent_of(member), parent)
+        taken = channels.channels.get(self.owner)
+        self.assertFalse(taken is not None and self._key(member) in taken.children)
 
     def test_a_join_pushed_down_goes_to_the_child_with_the_most_room(self):
         # Levels fill before the next one starts: the full root sends a joiner to the child of

@@ -19,15 +19,17 @@ measured, what its joins would have left it:
   most CHANNEL_MAX_REDIRECTS times;
 - a forwarder that does not follow the author hands its children up to its parent as far as
   the parent has room, and leaves when it has none left (what its first heartbeats do);
+- a member with room takes its grandchildren up as far as it has room (its invitations), top
+  down, so each level is full before the one below it holds anyone;
 - each member then holds its parent, its children (and theirs, as its children would report
   them), its path to the root, the root's epoch and overlay key (which its lookup of the author
   would have found), and is caught up (nothing was posted yet);
 - one session per tree edge, opened by the real handshake before the state is set.
 
 What it does not exercise: JOIN, ACCEPT and REDIRECT of a first subscription, the lookups of
-the root's key, and the REDIRECTs of a forwarder's hand-up. Everything after it is the real
-protocol: posts, heartbeats, repair, catch-up; and a server that crashes and comes back
-subscribes its follows again by real joins (its own, smaller storm). The joins themselves are
+the root's key, and the REDIRECTs of a forwarder's hand-up and of a member's invitations.
+Everything after it is the real protocol: posts, heartbeats, repair, catch-up; and a server that
+crashes and comes back subscribes its follows again by real joins (its own, smaller storm). The joins themselves are
 exercised by ``--trees joins`` in bench/followers.py, the test suite's small followers run, and
 tests/mesh/; tests/mesh/test_converged_trees.py checks that the real protocol finds nothing to
 change in the state installed here.
@@ -59,6 +61,7 @@ def build_trees(net, follows: dict, rng) -> dict:
     for fan, author in pairs:
         builder.join(fan, author)
     builder.hand_up()
+    builder.pull_up()
     builder.open_sessions(rng)
     net.run_for(SESSIONS_SPREAD + SESSIONS_SETTLE)
     builder.install()
@@ -74,8 +77,10 @@ class _Builder:
         self.subscribed: set[tuple] = set()
         self.child_channels: dict[tuple, int] = {}  # (parent, child) -> channels shared
         self.handed: set[tuple] = set()  # (author, forwarder) that handed its children up
+        # (author, member) -> its grandchildren that could not come up (bounds)
+        self.invited: dict[tuple, set] = {}
         self.counts = {"follows": 0, "forwarders": 0, "redirects": 0, "handed_up": 0,
-                       "forwarders_left": 0, "sessions": 0, "unjoined": 0}
+                       "forwarders_left": 0, "pulled_up": 0, "sessions": 0, "unjoined": 0}
 
     def _in_tree(self, author, address) -> bool:
         entry = self.members.get((author, address))
@@ -138,6 +143,41 @@ class _Builder:
                     self.counts["forwarders_left"] += 1
         self.handed = {(author, address) for (author, address), entry in self.members.items()
                        if (author, address) not in self.subscribed and entry[0] is not None}
+
+    def pull_up(self):
+        """A member with room in its channel (its author's server, or a follower) invites its
+        grandchildren up, from under its child with the most children first, while it has room
+        (``Channels._invite_up``); a forwarder that does not follow the author and is left without
+        children leaves. Top-down, until nothing moves, as the first heartbeats would leave it:
+        each level is filled before the one below it."""
+        moved = True
+        while moved:
+            moved = False
+            for author, address in self._top_down():
+                entry = self.members.get((author, address))
+                if entry is None or (entry[0] is None and address != self.by_owner[author]):
+                    continue
+                for child in sorted(entry[1], key=lambda c: -len(self.members[(author, c)][1])):
+                    below = self.members[(author, child)]
+                    for grandchild in list(below[1]):
+                        if len(entry[1]) >= limits.CHANNEL_CHILDREN_MAX:
+                            break
+                        if self.child_channels.get((address, grandchild), 0) >= \
+                                limits.CHANNELS_PER_CHILD:
+                            self.invited.setdefault((author, address), set()).add(grandchild)
+                            continue
+                        below[1].remove(grandchild)
+                        self._unlink(child, grandchild)
+                        entry[1].append(grandchild)
+                        self._link(address, grandchild)
+                        self.members[(author, grandchild)][0] = address
+                        self.counts["pulled_up"] += 1
+                        moved = True
+                    if not below[1] and (author, child) not in self.subscribed:
+                        entry[1].remove(child)
+                        self._unlink(address, child)
+                        del self.members[(author, child)]
+                        self.counts["forwarders_left"] += 1
 
     def _top_down(self):
         order = []
@@ -251,6 +291,8 @@ class _Builder:
                 channel.path = self._path(author, address, descriptor)
                 if (author, address) in self.handed:  # told them once: not again
                     channel.handed = {descriptor[c].overlay_key for c in children}
+            for grandchild in self.invited.get((author, address), ()):  # asked, could not come
+                channel.invited[descriptor[grandchild].overlay_key] = now
 
     @staticmethod
     def _last_word(channels, overlay_key, now):
