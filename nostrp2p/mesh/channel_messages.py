@@ -10,6 +10,7 @@ tell from the old), ``seq`` counts posts from 1 within an epoch.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from typing import NamedTuple
 
@@ -224,8 +225,10 @@ def decode(payload: bytes):
     return cls(*(check(v) for check, v in zip(checks, value[1:])))
 
 
+@functools.lru_cache(maxsize=4096)
 def path_tag(path: tuple) -> int:
-    """The digest of a path to the root a child puts in its heartbeat (0 for none)."""
+    """The digest of a path to the root a child puts in its heartbeat (0 for none). Cached: each
+    look over the parents asks it of every channel, and paths seldom change."""
     if not path:
         return 0
     return int.from_bytes(hashlib.blake2b(b"".join(path), digest_size=8).digest(), "big") or 1

@@ -995,6 +995,8 @@ class Channels:
         depth stays near log16 of its size (docs/SCALING.md "Tree depth"). A grandchild that
         did not come is invited again after CHANNEL_INVITE_RETRY at the soonest."""
         room = limits.CHANNEL_CHILDREN_MAX - len(channel.children)
+        if room <= 0:  # most looks, in a popular author's tree: nothing to count
+            return
         pending = now - limits.CHANNEL_JOIN_TIMEOUT
         room -= sum(1 for key, when in channel.invited.items()
                     if when > pending and key not in channel.children)
