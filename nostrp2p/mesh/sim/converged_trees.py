@@ -29,10 +29,10 @@ measured, what its joins would have left it:
 What it does not exercise: JOIN, ACCEPT and REDIRECT of a first subscription, the lookups of
 the root's key, and the REDIRECTs of a forwarder's hand-up and of a member's invitations.
 Everything after it is the real protocol: posts, heartbeats, repair, catch-up; and a server that
-crashes and comes back subscribes its follows again by real joins (its own, smaller storm). The joins themselves are
-exercised by ``--trees joins`` in bench/followers.py, the test suite's small followers run, and
-tests/mesh/; tests/mesh/test_converged_trees.py checks that the real protocol finds nothing to
-change in the state installed here.
+crashes and comes back subscribes its follows again by real joins (its own, smaller storm). The
+joins themselves are exercised by ``--trees joins`` in bench/followers.py, the test suite's small
+followers run, and tests/mesh/; tests/mesh/test_converged_trees.py checks that the real protocol
+finds nothing to change in the state installed here.
 """
 
 from __future__ import annotations
@@ -76,7 +76,6 @@ class _Builder:
         self.members: dict[tuple, list] = {}
         self.subscribed: set[tuple] = set()
         self.child_channels: dict[tuple, int] = {}  # (parent, child) -> channels shared
-        self.handed: set[tuple] = set()  # (author, forwarder) that handed its children up
         # (author, member) -> its grandchildren that could not come up (bounds)
         self.invited: dict[tuple, set] = {}
         self.counts = {"follows": 0, "forwarders": 0, "redirects": 0, "handed_up": 0,
@@ -141,15 +140,13 @@ class _Builder:
                     self._unlink(entry[0], address)
                     del self.members[(author, address)]
                     self.counts["forwarders_left"] += 1
-        self.handed = {(author, address) for (author, address), entry in self.members.items()
-                       if (author, address) not in self.subscribed and entry[0] is not None}
 
     def pull_up(self):
-        """A member with room in its channel (its author's server, or a follower) invites its
+        """A member of a tree (its root, a follower or a forwarder) with room invites its
         grandchildren up, from under its child with the most children first, while it has room
-        (``Channels._invite_up``); a forwarder that does not follow the author and is left without
-        children leaves. Top-down, until nothing moves, as the first heartbeats would leave it:
-        each level is filled before the one below it."""
+        (``Channels._invite_up``); a forwarder that does not follow the author and is left
+        without children leaves. Top-down, until nothing moves, as the first heartbeats would
+        leave it: each level is filled before the one below it."""
         moved = True
         while moved:
             moved = False
@@ -289,7 +286,7 @@ class _Builder:
                 channel.parent_heard = self._last_word(channels, channel.parent.overlay_key, now)
                 channel.reported = frozenset(descriptor[c].overlay_key for c in children)
                 channel.path = self._path(author, address, descriptor)
-                if (author, address) in self.handed:  # told them once: not again
+                if (author, address) not in self.subscribed:  # a forwarder: it told them once
                     channel.handed = {descriptor[c].overlay_key for c in children}
             for grandchild in self.invited.get((author, address), ()):  # asked, could not come
                 channel.invited[descriptor[grandchild].overlay_key] = now
