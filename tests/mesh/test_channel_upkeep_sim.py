@@ -2,7 +2,9 @@
 has something to tell or has heard nothing from it for a while, and liveness is taken from any
 datagram of the pair's session; yet a parent crashed while nothing is posted is still left, a
 restarted parent still answers "not my child", paths still follow an ancestor's move, and a
-server wrongly taken for a child (or wrongly dropped as one) finds out at once."""
+server wrongly taken for a child (or wrongly dropped as one) finds out at once. And the tree stays
+shallow: joins go where levels have room, and a member with room takes its grandchildren up (at
+the invitation of the grandparent its path names, and no one else's)."""
 
 from twisted.trial.unittest import TestCase
 
@@ -218,7 +220,8 @@ class ChannelUpkeepTests(ChannelTree, TestCase):
         # A server that is not our grandparent cannot take us from our parent by inviting us:
         # it would hold our place in the tree and could withhold every post.
         self.net.run_for(2 * limits.CHANNEL_HEARTBEAT_INTERVAL)
-        member, _ = self._member_with_a_grandchild()
+        member = next(a for a in self._members()  # one with a grandparent that could invite it
+                      if len(self.net.node(a).channels.channels[self.owner].path) >= 2)
         channel = self.net.node(member).channels.channels[self.owner]
         parent = self._parent_of(member)
         near = {*channel.path, *channel.children}
