@@ -1,7 +1,8 @@
 """Plumtree broadcast over the active view: payloads travel an eager spanning tree (duplicates
 prune the link that brought them), every other neighbour gets batched IHAVE announcements, and a
-node that hears of a message it lacks grafts the announcer into its tree. A new neighbour is
-told the ids of recent messages, which is how a node that was briefly away catches up.
+node that hears of a message it lacks grafts the announcer into its tree (a server with very few
+neighbours announces on its eager links too: see ANNOUNCE_EAGER_UP_TO). A new neighbour is told
+the ids of recent messages, which is how a node that was briefly away catches up.
 
 A broadcast's id is a hash over its origin, salt and payload (messages.gossip_id), checked at
 every hop before the id is believed: junk sent under a real broadcast's id is dropped and
@@ -162,7 +163,12 @@ class Broadcast:
         for overlay_key in list(self.eager):
             if overlay_key != sender:
                 self._send_gossip(overlay_key, mid, origin, salt, payload, hops, now)
-        for overlay_key in self.lazy:
+        # With few neighbours, the lazy links that would announce what a lost eager push carried
+        # may not exist (two servers: each the other's only link): the eager links get the
+        # announcements too. Above that, lazy links carry them, and eager ones are spared.
+        announced = self.lazy if len(self.active) > limits.ANNOUNCE_EAGER_UP_TO else \
+            (*self.lazy, *self.eager)
+        for overlay_key in announced:
             if overlay_key != sender:
                 queue = self.lazy_queue.get(overlay_key)
                 if queue is None:

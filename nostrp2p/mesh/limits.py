@@ -122,6 +122,12 @@ RECOVERY_ANNOUNCE_MAX = 120
 LAZY_FLUSH_INTERVAL = 0.1
 """IHAVE announcements are batched for this long (an IHAVE is what a server cut off from the
 eager tree waits for, so this is part of the worst publish-to-visible time)."""
+ANNOUNCE_EAGER_UP_TO = 2
+"""A server with at most this many neighbours announces each message (IHAVE) to its eager
+neighbours too, not only to its lazy ones: in a network this small a neighbour may have no
+other link to hear of a push lost on ours (two servers are each other's only link). Larger
+views leave it to the lazy links, as Plumtree does."""
+
 LAZY_QUEUE_MAX = 256
 """Ids waiting to be announced to one peer; older ones are dropped past this."""
 GRAFT_TIMEOUT = 1.0

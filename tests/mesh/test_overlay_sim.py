@@ -158,9 +158,24 @@ class DeadPeerTests(TestCase):
 
 
 class LargeBroadcastTests(TestCase):
+    def test_a_push_lost_on_a_servers_only_link_is_announced_and_grafted(self):
+        # Two servers (a home network of two friends): each is the other's only neighbour, so
+        # no lazy link announces what the eager push lost. The sender announces it on the
+        # eager link too, and the receiver grafts it.
+        net, nodes = grow(2, seed=43, settle=10)
+        a, b = nodes
+        got = []
+        net.node(b).on_broadcast = lambda payload, origin, mid, via: got.append(payload)
+        payloads = [b"one datagram", bytes(range(256)) * 160]  # the second in several parts
+        net.block(a, b)  # every datagram of the push is lost
+        for payload in payloads:
+            net.broadcast(a, payload)
+        net.unblock(a, b)
+        net.run_for(10)
+        self.assertEqual(sorted(got), sorted(payloads))
+        self.assertGreater(net.node(b).stats["graft_sent"], 0)
+
     def test_payloads_of_many_parts_arrive_whole_once_everywhere_under_loss(self):
-        # (A server left with one neighbour that loses a part misses the payload: nothing
-        # repairs an eager push lost on a server's only link. Not the case at this seed.)
         net, nodes = grow(30, seed=42, link=LinkModel(loss=0.01, jitter=0.03, duplicate=0.01))
         got = {}
         for address in nodes:
