@@ -49,6 +49,8 @@ OVERLAY = {
     "own_owner_bound_elsewhere": "Times this server learnt that its owner bound another "
                                  "server (warned in the log).",
     "relay_route_chosen": "Times a relay was chosen to reach a server not reachable directly.",
+    "relay_routes_given_up": "Messages to a server last reached directly given up after "
+                             "RELAY_SILENT_MAX relays said nothing (most likely down).",
     "relay_refused": "Frames a relay refused to carry for this server.",
     "relayed": "Frames this server passed on for other servers (relay traffic carried).",
     "relayed_received": "Frames that reached this server through a relay.",

@@ -201,12 +201,12 @@ class Sender:
         relay for the acknowledgements we owe it."""
         going = self._going_to(overlay_key)
         if not going:
-            self._next_relay(overlay_key, now)
+            self._next_relay(overlay_key, now, refused=True)
             return
         for out in going:
             for index in out.sent_at:
                 out.tries[index] -= 1
-        self._reroute(overlay_key, going, now)
+        self._reroute(overlay_key, going, now, refused=True)
 
     def peer_unreachable(self, overlay_key, now) -> None:
         """The links gave up on ``overlay_key``: what was going there goes through a relay now, or
@@ -221,16 +221,16 @@ class Sender:
         return self.reachability.relay_for(overlay_key) is not None and \
             not self.links.has_session(overlay_key)
 
-    def _next_relay(self, overlay_key, now) -> bool:
+    def _next_relay(self, overlay_key, now, refused=False) -> bool:
         """Move on to the next relay for ``overlay_key`` (the session through the last one is
         left: it may be what did not get through); False when none is left."""
-        moved = self.reachability.route_around(overlay_key, now)
+        moved = self.reachability.route_around(overlay_key, now, refused)
         if moved:
             self.links.leave_relay(overlay_key)
         return moved
 
-    def _reroute(self, overlay_key, going, now) -> None:
-        if going and self._next_relay(overlay_key, now):
+    def _reroute(self, overlay_key, going, now, refused=False) -> None:
+        if going and self._next_relay(overlay_key, now, refused):
             # The relay carries the messages now (and introduces us: see Relay.carry).
             for out in going:
                 for index in list(out.sent_at):

@@ -301,6 +301,7 @@ class OverlayNode:
         if is_relayed(peer.address):
             self.path_changed(peer, now)
             return  # its address is not known: no routing contact, nothing to ask it
+        self.reachability.reached_directly(peer.overlay_key)
         self.router.learn(peer, now)
         self.traversal.session_up(peer, now)
 

@@ -297,6 +297,10 @@ accepted."""
 RELAY_ROUTES_MAX = 256
 """Destinations reached through a relay, remembered (least recently used forgotten)."""
 
+RELAY_SILENT_MAX = 2
+"""Relays that said nothing, after which a message to a server last reached directly is given
+up (reachability.py ``route_around``)."""
+
 RELAY_HINTS_MAX = 256
 """Destinations with servers known to know them (candidate relays), remembered..."""
 

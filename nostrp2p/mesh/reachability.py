@@ -22,6 +22,10 @@ class Reachability:
         self.routes = RecentTable(limits.RELAY_ROUTES_MAX)  # destination -> relay descriptor
         self.hints = RecentTable(limits.RELAY_HINTS_MAX)  # destination -> [candidate relays]
         self.tried = RecentTable(limits.RELAY_ROUTES_MAX)  # destination -> {relays tried}
+        # destinations last reached directly (not through a relay since): when one falls silent
+        # it is most likely down, and only RELAY_SILENT_MAX silent relays are tried for it
+        self.direct = RecentTable(limits.RELAY_ROUTES_MAX)
+        self.silent = RecentTable(limits.RELAY_ROUTES_MAX)  # destination -> silent relays
         self.named = RecentTable(limits.RELAY_HINTS_MAX)  # destinations that named their relays
         # servers we unicast to or were relayed from -> their owner keys (a relay routes by it)
         self.owners = RecentTable(limits.RELAY_ROUTES_MAX)
@@ -41,9 +45,21 @@ class Reachability:
         """The relay messages to ``destination`` go through, or None: they go direct."""
         return self.routes.get(destination)
 
-    def route_around(self, destination: bytes, now: float) -> bool:
+    def route_around(self, destination: bytes, now: float, refused: bool = False) -> bool:
         """Direct contact with ``destination`` (or its relay) failed: use a relay not tried yet,
-        if any is left."""
+        if any is left. For a server we last reached directly, a relay that said nothing counts
+        (one that ``refused`` answered), and after RELAY_SILENT_MAX the message is given up,
+        the relays not tried yet kept for the next one: a server that was reachable and fell
+        silent is most likely down, and is not sought through every relay we know for each
+        message sent to it."""
+        if not refused and destination in self.routes and destination in self.direct:
+            silent = self.silent.get(destination, 0) + 1
+            if silent >= limits.RELAY_SILENT_MAX:
+                self.silent.pop(destination, None)
+                self.routes.pop(destination, None)
+                self.count("relay_routes_given_up")
+                return False
+            self.silent.keep(destination, silent)
         if destination not in self.tried and destination not in self.named:
             # Meanwhile, ask for the relays it named: they hold sessions with it.
             contact = self.router.table.descriptor_of(destination)
@@ -64,11 +80,17 @@ class Reachability:
                 return True
         self.routes.pop(destination, None)
         self.tried.pop(destination, None)  # a later message starts over, direct first
+        self.silent.pop(destination, None)
         return False
 
     def reached(self, destination: bytes) -> None:
         """A message to ``destination`` got through: its relays may all be tried again later."""
         self.tried.pop(destination, None)
+        self.silent.pop(destination, None)
+
+    def reached_directly(self, destination: bytes) -> None:
+        """A session with ``destination`` was made on a direct path."""
+        self.direct.keep(destination, None)
 
     def unreachable(self, destination: bytes) -> None:
         """Neither directly nor through any relay: it is no contact of ours any more."""
@@ -77,6 +99,7 @@ class Reachability:
     def reached_us_through(self, origin: bytes, origin_owner: bytes, via: Descriptor) -> None:
         """``origin`` authenticated itself through the relay ``via``: what we send it, in this
         session or a later one, goes the way it came (until a direct session exists)."""
+        self.direct.pop(origin, None)
         self.routes.keep(origin, via)
         self.note_owner(origin, origin_owner)
 

@@ -168,3 +168,32 @@ class RelayTests(TestCase):
         self.assertEqual(net.messages[b], [(b"two hops", net.owner_of(a))])
         self.assertEqual(net.message_sessions[b], [origin.identity.public_key])
         self.assertEqual((back.error, back.result), (None, b"re:and back"))
+
+
+class DownServerTests(TestCase):
+    def test_a_server_that_falls_silent_is_sought_through_two_relays_per_message(self):
+        # b was reached directly and then crashed: each message to it costs a direct attempt
+        # and RELAY_SILENT_MAX relayed ones, not one through every relay a knows; the next
+        # message goes on with relays not tried yet.
+        net, nodes = grow(20, seed=91)
+        a, b = nodes[5], nodes[15]
+        origin = net.node(a)
+        first = net.unicast(a, net.owner_of(b), b"while it is up")
+        _settle(net, [first], limit=60)
+        self.assertIsNone(first.error)
+        b_key = net.node(b).identity.public_key
+        self.assertIn(b_key, origin.reachability.direct)
+        known = len(origin.reachability.hints.get(b_key, ())) + len(origin.membership.active)
+        self.assertGreater(known, limits.RELAY_SILENT_MAX)  # more relays than it may try
+        net.crash(b)
+        tried = []
+        for payload in (b"lost", b"lost again"):
+            chosen = origin.stats["relay_route_chosen"]
+            gone = net.unicast(a, net.owner_of(b), payload)
+            _settle(net, [gone], limit=300)
+            self.assertIsInstance(gone.error, Unreachable)
+            relays = origin.stats["relay_route_chosen"] - chosen
+            self.assertLessEqual(relays, limits.RELAY_SILENT_MAX)
+            tried.append(set(origin.reachability.tried.get(b_key, ())))
+        self.assertEqual(origin.stats["relay_routes_given_up"], 2)
+        self.assertLess(tried[0], tried[1])  # the second message went on with other relays
