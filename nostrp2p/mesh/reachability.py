@@ -1,10 +1,11 @@
 """Which way reaches a server: directly, or through which relay. This is where a relay is
 chosen (``route_around``): first the relays the destination named for itself, then the servers
 whose FOUND named it (they know it), then our active neighbours; one not tried yet each time
-direct contact, or the relay before, did not get through. It also remembers the way a relayed
-server reached us (our answers go back that way), whose owner key each server serves (a relay
-routes by it), and when to ask a relay for an introduction (hole punching) so that later
-messages may go direct."""
+direct contact, or the relay before, did not get through (for a server last reached directly,
+at most RELAY_SILENT_MAX silent ones per message: fallen silent, it is most likely down). It
+also remembers the way a relayed server reached us (our answers go back that way), whose owner
+key each server serves (a relay routes by it), and when to ask a relay for an introduction
+(hole punching) so that later messages may go direct."""
 
 from __future__ import annotations
 
