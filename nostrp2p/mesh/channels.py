@@ -13,7 +13,7 @@ join past that is sent up to its parent (a routed join) or down to the child wit
 has. A forwarder that does not follow the author hands its children up to its own parent, and
 leaves the tree where the parent takes them all: a level less for everyone below. A member with
 room invites its grandchildren up (they take that only from the grandparent their path names),
-so each level fills before the next, wherever the routes brought the joins in.
+so within each subtree a level fills before the next, wherever the routes brought the joins in.
 
 Posts go down the tree numbered by the root (epoch, seq). Every member keeps the last
 CHANNEL_LOG_POSTS; a member that sees a gap pulls the missing posts from its parent, and what
@@ -990,10 +990,10 @@ class Channels:
         """We have room in this channel: grandchildren are invited to be our children instead
         (a REDIRECT naming us, which a grandchild takes only from the server its path names as
         its grandparent), from under our child with the most children first, as many as we
-        have room for. Each that comes moves up a level with its whole subtree, so a level
-        fills before the one below it, wherever the routes brought the joins in: the tree's
-        depth stays near log16 of its size (docs/SCALING.md "Tree depth"). A grandchild that
-        did not come is invited again after CHANNEL_INVITE_RETRY at the soonest."""
+        have room for. Each that comes moves up a level with its whole subtree, so within our
+        subtree a level fills before the one below it, wherever the routes brought the joins
+        in (docs/SCALING.md "Tree depth"). A grandchild that did not come is invited again
+        after CHANNEL_INVITE_RETRY at the soonest."""
         room = limits.CHANNEL_CHILDREN_MAX - len(channel.children)
         if room <= 0:  # most looks, in a popular author's tree: nothing to count
             return
