@@ -128,18 +128,11 @@ class _Builder:
                     if len(parent[1]) >= limits.CHANNEL_CHILDREN_MAX or \
                             shared >= limits.CHANNELS_PER_CHILD:
                         break
-                    entry[1].remove(child)
-                    self._unlink(address, child)
-                    parent[1].append(child)
-                    self._link(entry[0], child)
-                    self.members[(author, child)][0] = entry[0]
+                    self._move(author, child, address, entry[0])
                     self.counts["handed_up"] += 1
                     moved = True
                 if not entry[1]:
-                    parent[1].remove(address)
-                    self._unlink(entry[0], address)
-                    del self.members[(author, address)]
-                    self.counts["forwarders_left"] += 1
+                    self._leave(author, address, entry[0])
 
     def pull_up(self):
         """A member of a tree (its root, a follower or a forwarder) with room invites its
@@ -163,18 +156,26 @@ class _Builder:
                                 limits.CHANNELS_PER_CHILD:
                             self.invited.setdefault((author, address), set()).add(grandchild)
                             continue
-                        below[1].remove(grandchild)
-                        self._unlink(child, grandchild)
-                        entry[1].append(grandchild)
-                        self._link(address, grandchild)
-                        self.members[(author, grandchild)][0] = address
+                        self._move(author, grandchild, child, address)
                         self.counts["pulled_up"] += 1
                         moved = True
                     if not below[1] and (author, child) not in self.subscribed:
-                        entry[1].remove(child)
-                        self._unlink(address, child)
-                        del self.members[(author, child)]
-                        self.counts["forwarders_left"] += 1
+                        self._leave(author, child, address)
+
+    def _move(self, author, member, old_parent, new_parent):
+        """``member`` leaves ``old_parent`` for ``new_parent`` in ``author``'s tree."""
+        self.members[(author, old_parent)][1].remove(member)
+        self._unlink(old_parent, member)
+        self.members[(author, new_parent)][1].append(member)
+        self._link(new_parent, member)
+        self.members[(author, member)][0] = new_parent
+
+    def _leave(self, author, forwarder, parent):
+        """A forwarder left without children leaves ``author``'s tree."""
+        self.members[(author, parent)][1].remove(forwarder)
+        self._unlink(parent, forwarder)
+        del self.members[(author, forwarder)]
+        self.counts["forwarders_left"] += 1
 
     def _top_down(self):
         order = []
