@@ -115,11 +115,17 @@ OVERLAY = {
     "channel_cycle_refused": "Joins or parents refused because the path to the root passes "
                              "through this server (a loop).",
     "channel_heartbeat_sent": "Heartbeats sent to a parent (only with news, or after a silence).",
-    "channel_moved_up": "Times this server moved up to its grandparent: handed up by a parent "
-                        "that forwards a channel without following its author, or invited up "
-                        "by a grandparent with room.",
+    "channel_moved_up": "Times this server moved up in a channel's tree: handed up by a parent "
+                        "that forwards it without following its author, invited up by a "
+                        "grandparent with room, or moved by a full ancestor toward room higher "
+                        "up.",
     "channel_invite_sent": "Grandchildren this server invited to be its children, having room "
                            "in their channel (keeps trees shallow).",
+    "channel_level_sent": "Members at the bottom of a child's subtree this server, full, moved "
+                          "toward room under another child, at least CHANNEL_LEVEL_GAIN levels "
+                          "higher (keeps trees shallow).",
+    "channel_move_declined": "Moves an ancestor asked of this server that it declined: the "
+                             "room was taken meanwhile and it would have come out no higher.",
     "channel_post_held": "Channel posts that came before the root's key was known: held to be "
                          "checked once it is.",
     "channel_epoch_unproven": "Channel numberings claimed by a parent (ACCEPT, STATE) given up "

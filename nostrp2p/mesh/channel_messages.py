@@ -71,13 +71,26 @@ class Post(NamedTuple):
     proof: bytes = b""
 
 
+class Shape(NamedTuple):
+    """What a member tells its parent of the subtree below it, so that a full server far above
+    can move a member from a deep part of its tree to room in a shallow one (docs/PROTOCOL.md
+    "Levelling"): ``height`` levels below it (0: no children), ``room`` levels down to the
+    nearest member with room for a child (0: it has room itself), and ``deep`` a member at the
+    bottom (None: the reporter itself, when it has no children)."""
+    height: int
+    room: int
+    deep: Descriptor | None
+
+
 class Heartbeat(NamedTuple):
     """To a parent: I am still your child in these channels; per channel (author, epoch, last
-    seq, children, path tag) as I have it, ``children`` my own children there (descriptors) when
-    they changed since the last heartbeat the parent acknowledged, else None, and ``path tag`` a
-    digest of my path to the root as I know it (0: none). Sent only when there is news or the
-    parent has been quiet (channels.py); its acknowledgement is the parent's sign of life; the
-    children are whom the parent warns (CHECK) when we fail."""
+    seq, children, path tag, shape) as I have it, ``children`` my own children there
+    (descriptors) when they changed since the last heartbeat the parent acknowledged, else None,
+    ``path tag`` a digest of my path to the root as I know it (0: none), and ``shape`` my
+    subtree's (Shape) when it changed since the parent acknowledged it, else None (and left out
+    on the wire). Sent only when there is news or the parent has been quiet (channels.py); its
+    acknowledgement is the parent's sign of life; the children are whom the parent warns (CHECK)
+    when we fail."""
     entries: tuple
 
 
@@ -122,8 +135,7 @@ def encode(message) -> bytes:
     if isinstance(message, Redirect):
         values[1] = message.to.encode()
     elif isinstance(message, Heartbeat):
-        values[0] = [[*entry[:3], None if entry[3] is None else [d.encode() for d in entry[3]],
-                      entry[4]] for entry in message.entries]
+        values[0] = [_encode_heartbeat_entry(entry) for entry in message.entries]
     elif isinstance(message, State):
         values[0] = [[*entry[:4], None if entry[4] is None else list(entry[4])]
                      for entry in message.entries]
@@ -132,6 +144,15 @@ def encode(message) -> bytes:
     elif isinstance(message, (Pull, NotHeld)):
         values[2] = list(message.seqs)
     return wire.pack([_TYPES[type(message)], *values])
+
+
+def _encode_heartbeat_entry(entry) -> list:
+    author, epoch, last_seq, children, tag, shape = entry
+    out = [author, epoch, last_seq, None if children is None else [d.encode() for d in children],
+           tag]
+    if shape is not None:
+        out.append([shape.height, shape.room, None if shape.deep is None else shape.deep.encode()])
+    return out
 
 
 def _key(value) -> bytes:
@@ -161,15 +182,25 @@ def _path(value) -> tuple:
 
 
 def _heartbeat_entry(value) -> tuple:
-    fields = wire.want_list(value, 5)
-    if len(fields) != 5:
-        raise wire.MalformedFrame("a HEARTBEAT entry has 5 fields")
+    fields = wire.want_list(value, 6)
+    if len(fields) not in (5, 6):
+        raise wire.MalformedFrame("a HEARTBEAT entry has 5 or 6 fields")
     children = None
     if fields[3] is not None:
         children = tuple(Descriptor.decode(d) for d in
                          wire.want_list(fields[3], limits.CHANNEL_CHILDREN_MAX))
     return (_key(fields[0]), _epoch(fields[1]), _seq(fields[2]), children,
-            wire.want_int(fields[4], 0, PATH_TAG_MAX))
+            wire.want_int(fields[4], 0, PATH_TAG_MAX),
+            _shape(fields[5]) if len(fields) == 6 else None)
+
+
+def _shape(value) -> Shape:
+    fields = wire.want_list(value, 3)
+    if len(fields) != 3:
+        raise wire.MalformedFrame("a subtree's shape has 3 fields")
+    return Shape(wire.want_int(fields[0], 0, limits.CHANNEL_PATH_MAX),
+                 wire.want_int(fields[1], 0, limits.CHANNEL_PATH_MAX),
+                 None if fields[2] is None else Descriptor.decode(fields[2]))
 
 
 def _state_entry(value) -> tuple:

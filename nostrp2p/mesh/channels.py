@@ -66,7 +66,7 @@ class Channel:
                  "gap_retry", "gap_delay",
                  "reported", "unacked", "probing", "prefer", "path", "resume",
                  "proofs", "root_key", "locating", "asked",
-                 "unchecked", "handed", "invited")
+                 "unchecked", "handed", "invited", "shapes", "shape_reported", "moving", "moved")
 
     def __init__(self, author: bytes):
         self.author = author
@@ -109,6 +109,13 @@ class Channel:
         self.path: tuple = ()  # overlay keys from our parent up to the root, as last told
         self.handed: set[bytes] = set()  # children told to join our parent (a forwarder's)
         self.invited: dict[bytes, float] = {}  # grandchild -> when we last invited it up
+        # Levelling (docs/PROTOCOL.md): each child's subtree as it last reported it, ours as our
+        # parent acknowledged it, whether we are on a move an ancestor asked of us (we take the
+        # new parent only if it is higher), and the deep members we moved lately (when).
+        self.shapes: dict[bytes, cm.Shape] = {}
+        self.shape_reported: cm.Shape | None = None
+        self.moving = False
+        self.moved: dict[bytes, float] = {}
 
     def in_tree(self, own_owner: bytes) -> bool:
         return self.parent is not None or self.author == own_owner
@@ -324,6 +331,8 @@ class Channels:
         and stay with it)."""
         if channel.parent is None:
             self._seek_parent(channel, now)
+        else:
+            channel.moving = False
 
     def _wanted(self, channel) -> bool:
         return channel.subscribed or bool(channel.children) or channel.author == self.own
@@ -421,8 +430,7 @@ class Channels:
             slow = now - limits.CHANNEL_FORWARD_TIMEOUT / 2  # not below one that may be gone
             children = [c for k, c in channel.children.items()
                         if channel.unacked.get(k, now) > slow] or list(channel.children.values())
-            below = min(children, key=lambda c: len(channel.grandchildren.get(c[0].overlay_key, ()))
-                        + channel.pushed.get(c[0].overlay_key, 0))[0]
+            below = min(children, key=lambda c: self._room_below(channel, c[0].overlay_key))[0]
             channel.pushed[below.overlay_key] = channel.pushed.get(below.overlay_key, 0) + 1
             self.node.count("channel_join_pushed_down")
             to = self._descriptor_of(below)
@@ -462,12 +470,21 @@ class Channels:
             self._join_elsewhere(channel, now)
             return
         if channel.parent is not None and channel.parent.overlay_key != sender.overlay_key:
+            if channel.moving and len(path) >= len(channel.path):
+                # An ancestor moved us toward room that was taken meanwhile, and the join was
+                # pushed down to where we are no higher than before: we stay where we were.
+                channel.moving = False
+                self.node.count("channel_move_declined")
+                self._send(sender, cm.Leave(channel.author), now)
+                return
             self._send(channel.parent, cm.Leave(channel.author), now)  # we moved up
             self.node.count("channel_moved_up")
+        channel.moving = False
         channel.parent = sender
         channel.handed.clear()
         channel.parent_heard = now
         channel.reported = None  # the new parent learns our children at the next heartbeat
+        channel.shape_reported = None  # and our subtree's shape
         channel.tried.clear()
         channel.retry_delay = limits.CHANNEL_REJOIN_DELAY
         self.node.count("channel_joined")
@@ -480,10 +497,14 @@ class Channels:
         channel = self.channels.get(message.author)
         to = message.to
         if channel is not None and channel.joining is None and channel.parent is not None and \
-                to.overlay_key == sender.overlay_key and channel.path[1:2] == (sender.overlay_key,):
-            # Our grandparent (as our path names it) has room and invites us up a level: we join
-            # it where its invitation came from, and stay where we are until it takes us.
-            self._join(channel, sender, 0, now)
+                sender.overlay_key in channel.path[1:]:
+            # An ancestor (as our path names it) moves us up: our grandparent invites us to be
+            # its child (it names itself), or a full server above levels its tree (it names the
+            # member where it saw room). We join there, follow that server's pushes down, and
+            # leave our parent only if we come out higher than we are; else we stay.
+            if to.overlay_key != self.own_key and to.overlay_key not in channel.children:
+                channel.moving = True
+                self._join(channel, sender if to.overlay_key == sender.overlay_key else to, 1, now)
             return
         if channel is not None and channel.joining is None and channel.parent is not None and \
                 channel.parent.overlay_key == sender.overlay_key:
@@ -498,7 +519,7 @@ class Channels:
             channel.tried.add(sender.overlay_key)
             self._join_elsewhere(channel, now)
             return
-        if channel.parent is not None:
+        if channel.parent is not None and not channel.moving:
             return  # moving up, and it has no room: we stay
         self._join(channel, to, message.redirects, now)
 
@@ -535,6 +556,7 @@ class Channels:
         channel.unacked.pop(overlay_key, None)
         grandchildren = channel.grandchildren.pop(overlay_key, ())
         channel.pushed.pop(overlay_key, None)
+        channel.shapes.pop(overlay_key, None)
         if lost:
             for desc in grandchildren:
                 self._send(desc, cm.Check(channel.author, overlay_key, channel.epoch,
@@ -942,18 +964,23 @@ class Channels:
                     self._parent_lost(channel, now)
                     continue
                 report = self._children_report(channel)
+                shape, reshaped = self._shape_report(channel)
                 group = by_parent.setdefault(channel.parent.overlay_key, [channel.parent, [], False])
                 group[1].append((channel.author, channel.epoch, channel.last_seq, report,
-                                 cm.path_tag(channel.path)))
-                if report is not None or renewed or now - heard >= limits.CHANNEL_HEARTBEAT_IDLE \
-                        or now - channel.parent_heard >= limits.CHANNEL_CONFIRM_INTERVAL:
+                                 cm.path_tag(channel.path), shape))
+                if report is not None or reshaped or renewed or \
+                        now - heard >= limits.CHANNEL_HEARTBEAT_IDLE or \
+                        now - channel.parent_heard >= limits.CHANNEL_CONFIRM_INTERVAL:
                     group[2] = True
                 if not channel.subscribed and channel.children:
                     self._hand_up(channel, now)
             elif self._wanted(channel) and channel.joining is None and channel.retry_timer is None:
                 self._seek_parent(channel, now)
             if channel.in_tree(self.own) and channel.grandchildren:
-                self._invite_up(channel, now)
+                if len(channel.children) < limits.CHANNEL_CHILDREN_MAX:
+                    self._invite_up(channel, now)
+                elif len(channel.shapes) > 1:
+                    self._level(channel, now)
             if channel.gap_retry is not None and now >= channel.gap_retry:
                 self._retry_gaps(channel, now)
             for overlay_key, (desc, confirmed) in list(channel.children.items()):
@@ -995,8 +1022,6 @@ class Channels:
         in (docs/SCALING.md "Tree depth"). A grandchild that did not come is invited again
         after CHANNEL_INVITE_RETRY at the soonest."""
         room = limits.CHANNEL_CHILDREN_MAX - len(channel.children)
-        if room <= 0:  # most looks, in a popular author's tree: nothing to count
-            return
         pending = now - limits.CHANNEL_JOIN_TIMEOUT
         room -= sum(1 for key, when in channel.invited.items()
                     if when > pending and key not in channel.children)
@@ -1024,6 +1049,83 @@ class Channels:
         # No address: the invited server reaches us where the invitation came from.
         return Descriptor(self.own_key, self.own, "0.0.0.0", 0)
 
+    # --- levelling: moving a deep member to room in a shallower part of the tree --------------
+    def _child_shape(self, channel, overlay_key) -> cm.Shape:
+        """A child's subtree as it reported it; before its first report, what its reported
+        children show (a level below it, at most, and room when it has fewer than the most)."""
+        shape = channel.shapes.get(overlay_key)
+        if shape is not None:
+            return shape
+        below = channel.grandchildren.get(overlay_key, ())
+        return cm.Shape(1 if below else 0, 0 if len(below) < limits.CHANNEL_CHILDREN_MAX else 1,
+                        below[0] if below else None)
+
+    def _room_below(self, channel, overlay_key) -> tuple:
+        """How a join pushed down to this child would fare, lowest best: the levels down to
+        room in its subtree, then its children (with the joins pushed to it since it reported
+        them)."""
+        count = len(channel.grandchildren.get(overlay_key, ())) + channel.pushed.get(overlay_key, 0)
+        if count < limits.CHANNEL_CHILDREN_MAX:
+            return 0, count
+        return max(1, self._child_shape(channel, overlay_key).room), count
+
+    def _shape(self, channel) -> cm.Shape:
+        """Our subtree's shape in ``channel``, from our children's (Shape)."""
+        if not channel.children:
+            return cm.Shape(0, 0, None)
+        height, room, deep = 0, limits.CHANNEL_PATH_MAX, None
+        for overlay_key, (member, _) in channel.children.items():
+            below = self._child_shape(channel, overlay_key)
+            if deep is None or below.height >= height:
+                deep = below.deep if below.deep is not None else member
+                height = below.height
+            room = min(room, below.room)
+        deep = self._descriptor_of(deep)
+        if len(channel.children) < limits.CHANNEL_CHILDREN_MAX:
+            room = -1
+        return cm.Shape(min(height + 1, limits.CHANNEL_PATH_MAX),
+                        min(room + 1, limits.CHANNEL_PATH_MAX), deep)
+
+    def _shape_report(self, channel):
+        """(our shape for the heartbeat to our parent when it does not have it as it is, else
+        None; whether the heartbeat is due for it: its height or room changed. A new member at
+        the bottom alone waits for the next heartbeat that goes anyway.)"""
+        shape = self._shape(channel)
+        last = channel.shape_reported
+        if last is not None and shape == last:
+            return None, False
+        return shape, last is None or shape[:2] != last[:2]
+
+    def _level(self, channel, now):
+        """We are full, and a child's subtree reaches CHANNEL_LEVEL_GAIN levels deeper than
+        room under another child of ours: the member at its bottom (as the children reported
+        it) is sent to the child above that room, to be pushed down to it (a REDIRECT naming
+        that child, which a member takes only from a server its path names). It comes up that
+        many levels; its old parent, left with room, takes its grandchildren up (``_invite_up``).
+        One such move a look, none twice to the same member within CHANNEL_INVITE_RETRY."""
+        for key, when in list(channel.moved.items()):
+            if now - when >= limits.CHANNEL_INVITE_RETRY:
+                del channel.moved[key]
+        deep_key, deep = None, None
+        for overlay_key in channel.children:
+            shape = self._child_shape(channel, overlay_key)
+            if deep is None or shape.height > deep.height:
+                deep_key, deep = overlay_key, shape
+        if deep.deep is None or deep.deep.overlay_key in channel.moved:
+            return
+        to_key = min((k for k in channel.children if k != deep_key),
+                     key=lambda k: self._room_below(channel, k))
+        # the bottom member is deep.height + 1 levels below us; it would go room + 2 below us
+        if deep.height + 1 - (self._room_below(channel, to_key)[0] + 2) < limits.CHANNEL_LEVEL_GAIN:
+            return
+        to = self._descriptor_of(channel.children[to_key][0])
+        if to is None:
+            return
+        channel.moved[deep.deep.overlay_key] = now
+        channel.pushed[to_key] = channel.pushed.get(to_key, 0) + 1
+        self.node.count("channel_level_sent")
+        self._send(deep.deep, cm.Redirect(channel.author, to, 0), now)
+
     def _heard(self, overlay_key, confirmed):
         """(when we last heard from a tree neighbour, whether our session with it is newer than
         ``confirmed``). ``confirmed``: when it last showed us where we stand with it (a join or
@@ -1046,13 +1148,15 @@ class Channels:
                      if d is not None)
 
     def _parent_alive(self, overlay_key, entries, now):
-        for author, _, _, children, _ in entries:
+        for author, _, _, children, _, shape in entries:
             channel = self.channels.get(author)
             if channel is not None and channel.parent is not None and \
                     channel.parent.overlay_key == overlay_key:
                 channel.parent_heard = now
                 if children is not None:
                     channel.reported = frozenset(d.overlay_key for d in children)
+                if shape is not None:
+                    channel.shape_reported = shape
 
     def _on_check(self, sender, message, now):
         """Our grandparent says our parent stopped acknowledging: ask the parent (a heartbeat);
@@ -1065,7 +1169,8 @@ class Channels:
             return
         self.node.count("channel_parent_checked")
         channel.probing, channel.prefer, parent = now, sender, channel.parent
-        entry = ((channel.author, channel.epoch, channel.last_seq, None, cm.path_tag(channel.path)),)
+        entry = ((channel.author, channel.epoch, channel.last_seq, None, cm.path_tag(channel.path),
+                  None),)
 
         def alive(now):
             self._parent_alive(parent.overlay_key, entry, now)
@@ -1091,7 +1196,7 @@ class Channels:
 
     def _on_heartbeat(self, sender, message, now):
         entries = []
-        for author, epoch, last_seq, children, tag in message.entries:
+        for author, epoch, last_seq, children, tag, shape in message.entries:
             channel = self.channels.get(author)
             if channel is None or sender.overlay_key not in channel.children:
                 entries.append((author, False, 0, 0, None))
@@ -1100,6 +1205,8 @@ class Channels:
             if children is not None:
                 channel.grandchildren[sender.overlay_key] = children
                 channel.pushed.pop(sender.overlay_key, None)  # counted in its report now
+            if shape is not None:
+                channel.shapes[sender.overlay_key] = shape
             path = None
             if channel.path or channel.author == self.own:
                 path = self._path_below(channel)

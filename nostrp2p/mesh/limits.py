@@ -488,6 +488,12 @@ CHANNEL_INVITE_RETRY = 60.0
 not come (it was joining elsewhere, or its path named another grandparent) is invited again
 after this long at the soonest, so a member sends at most its room in invitations a minute."""
 
+CHANNEL_LEVEL_GAIN = 2
+"""A full member moves the member at the bottom of a child's subtree to room under another child
+(channels.py ``_level``) only when it comes up at least this many levels; a smaller gain would
+move members to and fro on reports a few seconds old. A tree is left with its bottom at most
+this many levels below the level with room, wherever the routes brought its joins in."""
+
 CHANNEL_REJOIN_DELAY = 1.0
 CHANNEL_REJOIN_DELAY_MAX = 32.0
 """With no candidate parent left (a server just started, its routing table still empty; the

@@ -10,7 +10,9 @@ D = Descriptor(b"k" * 32, b"o" * 32, "127.0.0.1", 7000)
 
 SAMPLES = [
     cm.Join(A, 0), cm.Accept(A, 1_700_000_000_000, 5, (b"p" * 32,)), cm.Redirect(A, D, 1), cm.Refuse(A),
-    cm.Leave(A), cm.Post(A, 7, 1, False, b"event", b"s" * 64), cm.Heartbeat(((A, 7, 3, None, 0), (A, 7, 3, (D,), 99))),
+    cm.Leave(A), cm.Post(A, 7, 1, False, b"event", b"s" * 64),
+    cm.Heartbeat(((A, 7, 3, None, 0, None), (A, 7, 3, (D,), 99, cm.Shape(2, 1, D)),
+                  (A, 7, 3, None, 5, cm.Shape(0, 0, None)))),
     cm.State(((A, True, 7, 4, None), (A, True, 7, 4, (b"p" * 32, A)))), cm.Pull(A, 7, (1, 2)), cm.NotHeld(A, 7, (2,)),
     cm.Check(A, b"p" * 32, 7, 4),
 ]
@@ -36,6 +38,10 @@ MALFORMED = {
     "heartbeat too many children": wire.pack(
         [cm.HEARTBEAT, [[A, 1, 1, [D.encode()] * (limits.CHANNEL_CHILDREN_MAX + 1), 0]]]),
     "heartbeat path tag negative": wire.pack([cm.HEARTBEAT, [[A, 1, 1, None, -1]]]),
+    "heartbeat shape short": wire.pack([cm.HEARTBEAT, [[A, 1, 1, None, 0, [1, 0]]]]),
+    "heartbeat shape beyond any path": wire.pack(
+        [cm.HEARTBEAT, [[A, 1, 1, None, 0, [limits.CHANNEL_PATH_MAX + 1, 0, None]]]]),
+    "heartbeat entry long": wire.pack([cm.HEARTBEAT, [[A, 1, 1, None, 0, [1, 0, None], 0]]]),
     "check short parent": wire.pack([cm.CHECK, A, b"p"]),
     "state member not a boolean": wire.pack([cm.STATE, [[A, 1, 1, 1, None]]]),
     "state path not keys": wire.pack([cm.STATE, [[A, True, 1, 1, [b"x"]]]]),

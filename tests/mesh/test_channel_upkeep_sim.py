@@ -3,8 +3,9 @@ has something to tell or has heard nothing from it for a while, and liveness is 
 datagram of the pair's session; yet a parent crashed while nothing is posted is still left, a
 restarted parent still answers "not my child", paths still follow an ancestor's move, and a
 server wrongly taken for a child (or wrongly dropped as one) finds out at once. And the tree stays
-shallow: joins go where levels have room, and a member with room takes its grandchildren up (at
-the invitation of the grandparent its path names, and no one else's)."""
+shallow: joins go where levels have room, a member with room takes its grandchildren up, and a full
+member moves the bottom of a deep branch to room in a shallower one (each only at the word of a
+server its path names above it, no one else's)."""
 
 from twisted.trial.unittest import TestCase
 
@@ -216,26 +217,31 @@ class ChannelUpkeepTests(ChannelTree, TestCase):
         self.net.run_for(3)
         self.assertTrue(self._everyone_got(b"through the filled levels"))
 
-    def test_only_the_grandparent_a_path_names_can_invite_a_member_up(self):
-        # A server that is not our grandparent cannot take us from our parent by inviting us:
-        # it would hold our place in the tree and could withhold every post.
+    def test_only_an_ancestor_a_path_names_can_move_a_member_up(self):
+        # A server that is not above us in the tree cannot take us from our parent by inviting
+        # us, nor send us to an accomplice as if levelling its tree: either would hold our place
+        # in the tree and could withhold every post.
         self.net.run_for(2 * limits.CHANNEL_HEARTBEAT_INTERVAL)
         member = next(a for a in self._members()  # one with a grandparent that could invite it
                       if len(self.net.node(a).channels.channels[self.owner].path) >= 2)
         channel = self.net.node(member).channels.channels[self.owner]
         parent = self._parent_of(member)
         near = {*channel.path, *channel.children}
-        stranger = next(a for a in self.nodes
-                        if a not in (member, self.author) and self._key(a) not in near)
+        stranger, accomplice = [a for a in self.nodes if a not in (member, self.author)
+                                and self._key(a) not in near][:2]
         channels = self.net.node(stranger).channels
         target = self.net.hosts[member].identity
-        channels._send(Descriptor(target.public_key, target.owner_key, *member),
-                       cm.Redirect(self.owner, channels._own_descriptor(), 0), self.net.now)
+        to_accomplice = self.net.hosts[accomplice].identity
+        for to in (channels._own_descriptor(),
+                   Descriptor(to_accomplice.public_key, to_accomplice.owner_key, *accomplice)):
+            channels._send(Descriptor(target.public_key, target.owner_key, *member),
+                           cm.Redirect(self.owner, to, 0), self.net.now)
         self.net._flush(self.net.hosts[stranger])
         self.net.run_for(3)
         self.assertEqual(self._parent_of(member), parent)
-        taken = channels.channels.get(self.owner)
-        self.assertFalse(taken is not None and self._key(member) in taken.children)
+        for taker in (stranger, accomplice):
+            taken = self.net.node(taker).channels.channels.get(self.owner)
+            self.assertFalse(taken is not None and self._key(member) in taken.children)
 
     def test_a_join_pushed_down_goes_to_the_child_with_the_most_room(self):
         # Levels fill before the next one starts: the full root sends a joiner to the child of
@@ -280,3 +286,45 @@ class ChannelUpkeepTests(ChannelTree, TestCase):
             is not None, limit=10, step=0.1))
         self.assertEqual(self.f.depths(self.owner)[newcomer], 2)
         self.assertGreater(self.net.node(full[0]).stats["channel_join_pushed_up"], 0)
+
+
+class LevellingTests(ChannelTree, TestCase):
+    CHILDREN_MAX = 2  # a binary tree: 40 followers make six levels, and room on several
+
+    def test_a_full_member_moves_the_bottom_of_a_deep_branch_to_room_higher_up(self):
+        # Joins land wherever their routes meet the tree: five in a row under its deepest
+        # member make a branch five levels deeper. Invitations take part of it up where a
+        # grandparent has room; the rest is moved by the full members above it to room in
+        # other branches, until the bottom is at most CHANNEL_LEVEL_GAIN below the level with
+        # room, and posts still reach everyone.
+        self.net.run_for(30)
+        before = max(self.f.depths(self.owner).values())
+        self._chain_below_the_deepest_member(5)
+        self.assertEqual(max(self.f.depths(self.owner).values()), before + 5)
+        self.assertTrue(settle_until(self.net, lambda: max(self.f.depths(self.owner).values())
+                                     <= before, limit=60))
+        self.assertGreater(self.net.total("channel_level_sent"), 0)
+        self.f.publish(self.author, b"through the levelled tree")
+        self.net.run_for(3)
+        self.assertTrue(self._everyone_got(b"through the levelled tree"))
+
+    def _chain_below_the_deepest_member(self, count):
+        """``count`` servers that were not in the tree join it one below the other, under its
+        deepest member (their routes lead there): a deep branch, as joins that land wherever
+        their routes meet the tree can leave. Returns them."""
+        depths = self.f.depths(self.owner)
+        below = max(depths, key=depths.get)
+        outside = [a for a in self.nodes if a not in depths
+                   and self.owner not in self.net.node(a).channels.channels]
+        chain = outside[:count]
+        for newcomer in chain:
+            identity = self.net.hosts[below].identity
+            route = Descriptor(identity.public_key, identity.owner_key, *below)
+            self.net.node(newcomer).channels._candidates = lambda channel, route=route: [route]
+            self.f.follow(newcomer, self.owner)
+            self.assertTrue(settle_until(
+                self.net, lambda: self.net.node(newcomer).channels.channels[self.owner].parent
+                is not None, limit=10, step=0.1))
+            self.assertEqual(self._parent_of(newcomer), below)
+            below = newcomer
+        return chain

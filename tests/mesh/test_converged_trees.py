@@ -58,8 +58,12 @@ class ConvergedTreesTests(TestCase):
             return (self.net.total("channel_join_sent"), self.net.total("channel_parent_lost"),
                     self.net.total("channel_child_dropped"))
 
+        for owner in self.owners:  # each parent holds its children's subtrees as they are
+            for address, channel in self._members(owner).items():
+                if channel.parent is not None:
+                    self.assertIsNone(self.net.node(address).channels._shape_report(channel)[0])
         before = changes()
-        self.net.run_for(90)  # past the first heartbeats, hand-ups and confirmations
+        self.net.run_for(90)  # past the first heartbeats, hand-ups, invitations and levelling
         self.assertEqual(changes(), before)
         for owner in self.owners:
             for channel in self._members(owner).values():

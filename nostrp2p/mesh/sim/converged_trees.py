@@ -21,9 +21,12 @@ measured, what its joins would have left it:
   the parent has room, and leaves when it has none left (what its first heartbeats do);
 - a member with room takes its grandchildren up as far as it has room (its invitations), top
   down, so each level is full before the one below it holds anyone;
-- each member then holds its parent, its children (and theirs, as its children would report
-  them), its path to the root, the root's epoch and overlay key (which its lookup of the author
-  would have found), and is caught up (nothing was posted yet);
+- a member at the bottom of a tree more than CHANNEL_LEVEL_GAIN levels below the nearest room
+  is moved to that room (what full members above it do, ``Channels._level``), deepest first;
+- each member then holds its parent, its children (and theirs, and the shapes of their
+  subtrees, as its children would report them), its path to the root, the root's epoch and
+  overlay key (which its lookup of the author would have found), and is caught up (nothing was
+  posted yet);
 - one session per tree edge, opened by the real handshake before the state is set.
 
 What it does not exercise: JOIN, ACCEPT and REDIRECT of a first subscription, the lookups of
@@ -62,6 +65,7 @@ def build_trees(net, follows: dict, rng) -> dict:
         builder.join(fan, author)
     builder.hand_up()
     builder.pull_up()
+    builder.level_out()
     builder.open_sessions(rng)
     net.run_for(SESSIONS_SPREAD + SESSIONS_SETTLE)
     builder.install()
@@ -79,7 +83,8 @@ class _Builder:
         # (author, member) -> its grandchildren that could not come up (bounds)
         self.invited: dict[tuple, set] = {}
         self.counts = {"follows": 0, "forwarders": 0, "redirects": 0, "handed_up": 0,
-                       "forwarders_left": 0, "pulled_up": 0, "sessions": 0, "unjoined": 0}
+                       "forwarders_left": 0, "pulled_up": 0, "levelled": 0, "sessions": 0,
+                       "unjoined": 0}
 
     def _in_tree(self, author, address) -> bool:
         entry = self.members.get((author, address))
@@ -161,6 +166,40 @@ class _Builder:
                         moved = True
                     if not below[1] and (author, child) not in self.subscribed:
                         self._leave(author, child, address)
+
+    def level_out(self):
+        """In each tree, the deepest member is moved under the shallowest member with room for
+        it while it comes up at least CHANNEL_LEVEL_GAIN levels (``Channels._level``, which full
+        members above it would do at their first looks); a forwarder that does not follow the
+        author and is left without children leaves."""
+        for author, root in self.by_owner.items():
+            if (author, root) not in self.members:
+                continue
+            while self._level_one(author, root):
+                self.counts["levelled"] += 1
+
+    def _level_one(self, author, root) -> bool:
+        depth, order, level = {root: 0}, [], [root]
+        while level:
+            order.extend(level)
+            level = [c for a in level for c in self.members[(author, a)][1]]
+            for child in level:
+                depth[child] = depth[self.members[(author, child)][0]] + 1
+        deepest = max(order, key=lambda a: depth[a])  # the first of the bottom level
+        rooms = [a for a in order if len(self.members[(author, a)][1]) < limits.CHANNEL_CHILDREN_MAX
+                 and self.child_channels.get((a, deepest), 0) < limits.CHANNELS_PER_CHILD
+                 and a != deepest]
+        if not rooms:
+            return False
+        room = rooms[0]  # order is top down: the shallowest
+        if depth[deepest] - (depth[room] + 1) < limits.CHANNEL_LEVEL_GAIN:
+            return False
+        old = self.members[(author, deepest)][0]
+        self._move(author, deepest, old, room)
+        if not self.members[(author, old)][1] and (author, old) not in self.subscribed and \
+                old != root:
+            self._leave(author, old, self.members[(author, old)][0])
+        return True
 
     def _move(self, author, member, old_parent, new_parent):
         """``member`` leaves ``old_parent`` for ``new_parent`` in ``author``'s tree."""
@@ -291,6 +330,13 @@ class _Builder:
                     channel.handed = {descriptor[c].overlay_key for c in children}
             for grandchild in self.invited.get((author, address), ()):  # asked, could not come
                 channel.invited[descriptor[grandchild].overlay_key] = now
+        for author, address in reversed(self._top_down()):  # bottom up: each reports its shape
+            channels = net.node(address).channels
+            channel = channels.channels[author]
+            parent = self.members[(author, address)][0]
+            if parent is not None:
+                channel.shape_reported = shape = channels._shape(channel)
+                net.node(parent).channels.channels[author].shapes[channels.own_key] = shape
 
     @staticmethod
     def _last_word(channels, overlay_key, now):
