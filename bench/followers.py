@@ -39,6 +39,7 @@ both.
 from __future__ import annotations
 
 import argparse
+import collections
 import math
 import os
 import pickle
@@ -258,9 +259,11 @@ def measure(mode, shared, duration, followers, trees_converged=True):
             found = followers.depths(net.owner_of(poster))
             if found:
                 depths.append(max(found.values()))
+        levels = collections.Counter(followers.depths(net.owner_of(posters[0])).values())
         memberships = sum(len(net.node(a).channels.channels) - 1 for a in nodes if net.hosts[a].up)
         follows = sum(len(followers.follows[a]) for a in nodes if net.hosts[a].up)
         result.update(strangers=strangers, copies=copies, depth=max(depths) if depths else 0,
+                      levels=[levels[d] for d in range(1, max(levels, default=0) + 1)],
                       forwarding=memberships / follows - 1 if follows else 0.0,
                       control=control, follows_of=follows_of,
                       gaps_unfilled=net.total("channel_gap_unfilled"))
@@ -335,7 +338,7 @@ def compare(n, seed, loss, duration, churn, parallel=False, spacing=GROW_SPACING
         "copies_least": copies[posters[2]], "followers_least": len(graph[posters[2]]),
         "received_ratio_median": ratios[len(ratios) // 2],
         "received_ratio_p90": ratios[int(0.9 * (len(ratios) - 1))],
-        "depth": tree["depth"], "depth_bound": math.log(n, 16) + 2,
+        "depth": tree["depth"], "depth_bound": math.log(n, 16) + 2, "levels": tree["levels"],
         "latency_p99": tree["latency_p99"], "latency_p99_broadcast": base["latency_p99"],
         "latency_ratio": tree["latency_p99"] / base["latency_p99"] if base["latency_p99"] else 0.0,
         "control_mean": statistics.mean(control.values()),
@@ -366,7 +369,9 @@ def report(row):
           f"followers, {row['copies_least']} for {row['followers_least']} [target <= {limits.CHANNEL_CHILDREN_MAX}]")
     print(f"  payload bytes received, followers / broadcast: median {row['received_ratio_median']:.2%} "
           f"[target <= 5%], p90 {row['received_ratio_p90']:.2%}")
-    print(f"  tree depth {row['depth']} [target <= log16 N + 2 = {row['depth_bound']:.1f}]; "
+    print(f"  tree depth {row['depth']} [target <= log16 N + 2 = {row['depth_bound']:.1f}] (the most "
+          f"followed author's tree at the end, members by depth from 1: "
+          f"{' / '.join(str(count) for count in row['levels'])}); "
           f"latency p99 {row['latency_p99']:.2f} s vs broadcast {row['latency_p99_broadcast']:.2f} s "
           f"= {row['latency_ratio']:.2f} x [target <= 3]")
     quartiles = ", ".join(f"{f:.0f} follows: {c:.1f}" for f, c in row["control_by_follows"])
