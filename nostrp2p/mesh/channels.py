@@ -1004,6 +1004,8 @@ class Channels:
         it takes them and we, left without children, leave: a hop the routes made that carries
         nobody's follow is taken out of the tree, which is that much shallower. Where it has
         none, the children stay with us."""
+        if channel.handed == channel.children.keys():  # most looks: every child told already
+            return
         to = self._descriptor_of(channel.parent)
         if to is None:
             return
