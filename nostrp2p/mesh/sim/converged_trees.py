@@ -21,8 +21,9 @@ measured, what its joins would have left it:
   the parent has room, and leaves when it has none left (what its first heartbeats do);
 - a member with room takes its grandchildren up as far as it has room (its invitations), top
   down, so each level is full before the one below it holds anyone;
-- a member at the bottom of a tree more than CHANNEL_LEVEL_GAIN levels below the nearest room
-  is moved to that room (what full members above it do, ``Channels._level``), deepest first;
+- a member at the bottom of a tree is moved under the highest member with room while it comes
+  up at least CHANNEL_LEVEL_GAIN levels (what full members above it do, ``Channels._level``),
+  deepest first;
 - each member then holds its parent, its children (and theirs, and the shapes of their
   subtrees, as its children would report them), its path to the root, the root's epoch and
   overlay key (which its lookup of the author would have found), and is caught up (nothing was
