@@ -83,8 +83,9 @@ class Reassembly:
         partial = self.partials.get(key)
         if partial is None:
             return None
-        if now - partial.last < timeout:
-            return partial.last + timeout
+        due = partial.last + timeout
+        if now < due:  # not ``now - last < timeout``: at now == due that can hold in floating
+            return due  # point, and the call asked again for ``now`` would run again forever
         self._drop(key)
         self.count(self.timed_out)
         return None

@@ -9,6 +9,7 @@ import itertools
 from twisted.trial.unittest import TestCase
 
 from nostrp2p.mesh import limits, messages as m
+from nostrp2p.mesh.reassembly import Reassembly
 from tests.mesh.helpers import grow
 
 
@@ -64,3 +65,20 @@ class TimersTests(TestCase):
         self.assertEqual((len(timers), timers.next_deadline()), (0, None))
         kept[0].cancel()  # a call that has run: nothing to undo
         self.assertEqual(timers._cancelled, 0)
+
+
+class ReassemblyTimeoutTests(TestCase):
+    def test_a_partial_message_is_dropped_at_its_timeout_not_asked_again_for_the_same_instant(self):
+        # For some times, (last + timeout) - last < timeout in floating point. The timeout once
+        # checked that, found the message not idle long enough, and asked to be called again at
+        # last + timeout: the very instant it was running at, so the timer queue ran it again
+        # and again without end (a 10,000-server simulated run hung there).
+        parts = Reassembly(lambda counter: None, 64, 10_000, "full", "timed out")
+        last = 233.53278450004373
+        parts.add(b"key", 0, 2, b"first of two", last)
+        now = last + limits.REASSEMBLY_TIMEOUT
+        self.assertLess(now - last, limits.REASSEMBLY_TIMEOUT)  # the case
+        self.assertIsNone(parts.drop_if_idle(b"key", now, limits.REASSEMBLY_TIMEOUT))
+        self.assertNotIn(b"key", parts)
+        parts.add(b"later", 0, 2, b"first of two", last)
+        self.assertEqual(parts.drop_if_idle(b"later", now - 1, limits.REASSEMBLY_TIMEOUT), now)
