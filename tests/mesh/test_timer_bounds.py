@@ -2,7 +2,8 @@
 announced broadcast id is pushed out of the missing table, or a request is answered, its timer
 goes too (as do a finished handshake's and a finished send's), so the core's timer queue holds about as many entries
 as there is live state, however much state came and went (a peer sending one-fragment unicasts
-as fast as it can must not grow it by one entry each for REASSEMBLY_TIMEOUT)."""
+as fast as it can must not grow it by one entry each for REASSEMBLY_TIMEOUT). And a timeout
+whose time has come does its work: it does not ask to be called again for the same instant."""
 
 import itertools
 
