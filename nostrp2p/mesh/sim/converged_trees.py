@@ -180,20 +180,16 @@ class _Builder:
                 self.counts["levelled"] += 1
 
     def _level_one(self, author, root) -> bool:
-        depth, order, level = {root: 0}, [], [root]
-        while level:
-            order.extend(level)
-            level = [c for a in level for c in self.members[(author, a)][1]]
-            for child in level:
-                depth[child] = depth[self.members[(author, child)][0]] + 1
-        deepest = max(order, key=lambda a: depth[a])  # the first of the bottom level
-        rooms = [a for a in order if len(self.members[(author, a)][1]) < limits.CHANNEL_CHILDREN_MAX
-                 and self.child_channels.get((a, deepest), 0) < limits.CHANNELS_PER_CHILD
-                 and a != deepest]
-        if not rooms:
+        levels = list(self._levels(author, root))
+        deepest = levels[-1][0]  # the first of the bottom level
+        found = next(((depth, a) for depth, level in enumerate(levels) for a in level  # top down
+                      if len(self.members[(author, a)][1]) < limits.CHANNEL_CHILDREN_MAX
+                      and self.child_channels.get((a, deepest), 0) < limits.CHANNELS_PER_CHILD
+                      and a != deepest), None)
+        if found is None:
             return False
-        room = rooms[0]  # order is top down: the shallowest
-        if depth[deepest] - (depth[room] + 1) < limits.CHANNEL_LEVEL_GAIN:
+        room_depth, room = found  # the shallowest member with room
+        if len(levels) - 1 - (room_depth + 1) < limits.CHANNEL_LEVEL_GAIN:
             return False
         old = self.members[(author, deepest)][0]
         self._move(author, deepest, old, room)
@@ -220,13 +216,17 @@ class _Builder:
     def _top_down(self):
         order = []
         for author, root in self.by_owner.items():
-            if (author, root) not in self.members:
-                continue
-            level = [root]
-            while level:
-                order.extend((author, a) for a in level)
-                level = [c for a in level for c in self.members[(author, a)][1]]
+            if (author, root) in self.members:
+                for level in self._levels(author, root):
+                    order.extend((author, a) for a in level)
         return order
+
+    def _levels(self, author, root):
+        """``author``'s tree level by level from its root: lists of members."""
+        level = [root]
+        while level:
+            yield level
+            level = [c for a in level for c in self.members[(author, a)][1]]
 
     def _link(self, parent, child):
         pair = (parent, child)
