@@ -200,6 +200,9 @@ def measure(mode, shared, duration, followers, trees_converged=True):
             sent.append((author, payload, net.now, None, root.stats["channel_post_sent"] - copies_before, up))
         else:
             sent.append((author, payload, net.now, net.broadcast(author, payload), None, up))
+    for offset, action, address in plan:  # servers that come back after the last post
+        net.run_until(start + offset)
+        getattr(net, action)(address)
     net.run_until(start + duration)
     for second in range(0, 60, 20):  # returned servers catch up
         net.run_for(20)
