@@ -80,6 +80,12 @@ OVERLAY = {
     "channel_join_failed": "Joins that got no answer, or were refused, before the next candidate.",
     "channel_join_located": "Joins sent to the author's server found by a lookup (no nearer "
                             "contact).",
+    "channel_root_rejoin": "Tries to join an author's server again after losing it as our "
+                           "parent (its children wait for it rather than join elsewhere).",
+    "channel_child_displaced": "Children this server, full, sent one level down to make room for "
+                               "a joiner with a taller subtree.",
+    "channel_displaced": "Times this server's parent sent it one level down to make room for a "
+                         "taller subtree.",
     "channel_join_postponed": "Channels left without a parent for a while (no candidate left).",
     "channel_join_pushed_down": "Joins this server redirected to one of its children (its children"
                                 " were full).",

@@ -27,9 +27,11 @@ SEQ_MAX = 2 ** 63 - 1
 
 
 class Join(NamedTuple):
-    """Take me as a child in this channel (``redirects``: times this join was pushed down)."""
+    """Take me as a child in this channel (``redirects``: times this join was pushed down;
+    ``height``: the levels of my subtree below me, 0 for none, left out when 0)."""
     author: bytes
     redirects: int
+    height: int = 0
 
 
 class Accept(NamedTuple):
@@ -132,7 +134,9 @@ _TYPES = {Join: JOIN, Accept: ACCEPT, Redirect: REDIRECT, Refuse: REFUSE, Leave:
 
 def encode(message) -> bytes:
     values = list(message)
-    if isinstance(message, Redirect):
+    if isinstance(message, Join) and not message.height:
+        values.pop()  # a joiner with no children sends what servers without heights read
+    elif isinstance(message, Redirect):
         values[1] = message.to.encode()
     elif isinstance(message, Heartbeat):
         values[0] = [_encode_heartbeat_entry(entry) for entry in message.entries]
@@ -212,7 +216,8 @@ def _state_entry(value) -> tuple:
 
 
 _DECODERS = {
-    JOIN: (Join, (_key, lambda v: wire.want_int(v, 0, limits.CHANNEL_MAX_REDIRECTS))),
+    JOIN: (Join, (_key, lambda v: wire.want_int(v, 0, limits.CHANNEL_MAX_REDIRECTS),
+                  lambda v: wire.want_int(v, 0, limits.CHANNEL_PATH_MAX))),
     ACCEPT: (Accept, (_key, _epoch, _seq, _path)),
     REDIRECT: (Redirect, (_key, Descriptor.decode,
                           lambda v: wire.want_int(v, 0, limits.CHANNEL_MAX_REDIRECTS))),
@@ -228,6 +233,10 @@ _DECODERS = {
     NOT_HELD: (NotHeld, (_key, _epoch, _seqs)),
     CHECK: (Check, (_key, _key, _epoch, _seq)),
 }
+
+
+# Messages whose last field may be left out (it has a default): JOIN's height came later.
+_LAST_FIELD_OPTIONAL = {Join}
 
 
 def _payload(value) -> bytes:
@@ -251,7 +260,8 @@ def decode(payload: bytes):
     if entry is None:
         raise wire.MalformedFrame(f"unknown channel message type {value[0]}")
     cls, checks = entry
-    if len(value) - 1 != len(checks):
+    if len(value) - 1 != len(checks) and \
+            not (len(value) - 1 == len(checks) - 1 and cls in _LAST_FIELD_OPTIONAL):
         raise wire.MalformedFrame(f"{cls.__name__} has {len(checks)} fields")
     return cls(*(check(v) for check, v in zip(checks, value[1:])))
 

@@ -66,7 +66,8 @@ class Channel:
                  "gap_retry", "gap_delay",
                  "reported", "unacked", "probing", "prefer", "path", "resume",
                  "proofs", "root_key", "locating", "asked",
-                 "unchecked", "handed", "invited", "shapes", "shape_reported", "moving", "moved")
+                 "unchecked", "handed", "invited", "shapes", "shape_reported", "moving", "moved",
+                 "root_away")
 
     def __init__(self, author: bytes):
         self.author = author
@@ -98,7 +99,8 @@ class Channel:
         # Posts that came before the root's key was known: [(sender, POST, when)], checked and
         # taken in order once it is (``_root_known``), never taken on trust.
         self.unchecked: list = []
-        self.pushed: dict[bytes, int] = {}  # child -> joins pushed to it since its last report
+        # child -> (joins pushed to it since its last report, when the last was)
+        self.pushed: dict[bytes, tuple[int, float]] = {}
         # Repair (docs/PROTOCOL.md "Channels", "Repair"): each child's own children as it last
         # reported them, whom we warn (CHECK) when that child stops acknowledging posts.
         self.grandchildren: dict[bytes, tuple] = {}
@@ -116,6 +118,9 @@ class Channel:
         self.shape_reported: cm.Shape | None = None
         self.moving = False
         self.moved: dict[bytes, float] = {}
+        # Our parent was the root and we lost it: we wait for it to come back, with our
+        # subtree, and join nobody else (docs/PROTOCOL.md "Repair", "A root away").
+        self.root_away = False
 
     def in_tree(self, own_owner: bytes) -> bool:
         return self.parent is not None or self.author == own_owner
@@ -269,6 +274,9 @@ class Channels:
     def _seek_parent(self, channel: Channel, now: float) -> None:
         if channel.author == self.own or channel.joining is not None or not self.node.running:
             return
+        if channel.root_away:
+            self._rejoin_root(channel, now)
+            return
         prefer, channel.prefer = channel.prefer, None
         if prefer is not None and prefer.overlay_key not in channel.tried:
             # Our grandparent warned us and our parent did not answer: it is in the tree and
@@ -293,6 +301,31 @@ class Channels:
 
         self.router.locate(channel.author, now, located)
 
+    def _rejoin_root(self, channel, now):
+        """Our parent was the root, and it is lost: we join it again (found by the locator), and
+        nobody else. Every other member of the tree hangs below the root too, so while it is
+        away a parent elsewhere brings no post, and joining one by our route would hang our
+        whole subtree below another root child's: the tree came out of the root's absence with
+        its top levels stacked into chains (docs/SCALING.md "Tree depth: the root's absence").
+        Once a try has failed, the next waits (doubling up to CHANNEL_REJOIN_DELAY_MAX)."""
+        if channel.retry_timer is not None:
+            return  # waiting for the next try already
+        if channel.tried:  # a try failed since we lost it
+            self._retry_later(channel, now)
+            return
+        self.node.count("channel_root_rejoin")
+
+        def located(desc, now):
+            if self.channels.get(channel.author) is not channel or channel.parent is not None \
+                    or channel.joining is not None or not channel.root_away:
+                return
+            if desc is None:  # not found: away
+                self._retry_later(channel, now)
+            else:
+                self._join(channel, desc, 0, now)
+
+        self.router.locate(channel.author, now, located)
+
     def _retry_later(self, channel, now):
         channel.tried.clear()
         if channel.retry_timer is not None:
@@ -311,7 +344,8 @@ class Channels:
     def _join(self, channel, desc, redirects, now):
         channel.joining = desc
         self.node.count("channel_join_sent")
-        self._send(desc, cm.Join(channel.author, redirects), now,
+        height = self._shape(channel).height if channel.children else 0
+        self._send(desc, cm.Join(channel.author, redirects, height), now,
                    failed=lambda now: self._join_failed(channel, desc, now))
         if channel.join_timer is not None:
             channel.join_timer.cancel()
@@ -348,7 +382,10 @@ class Channels:
         lost = channel.parent
         channel.parent = None
         channel.path = ()
-        if lost is not None:
+        # The root itself is lost: we wait for it (tried again at once, as it may only have
+        # restarted and forgotten us) rather than hang below another member.
+        channel.root_away = lost is not None and lost.overlay_key == channel.root_key
+        if lost is not None and not channel.root_away:
             channel.tried.add(lost.overlay_key)
         self.node.count("channel_parent_lost")
         if self._wanted(channel):
@@ -424,22 +461,23 @@ class Channels:
                     self.node.count("channel_join_pushed_up")
                     self._send(sender, cm.Redirect(author, to, message.redirects + 1), now)
                     return
-            # Scribe's bottleneck remover, at join time: the joiner goes one level down, to the
-            # child with the fewest children (as they reported them, and the joins pushed to it
-            # since), so that a level fills before the next one starts.
-            slow = now - limits.CHANNEL_FORWARD_TIMEOUT / 2  # not below one that may be gone
-            children = [c for k, c in channel.children.items()
-                        if channel.unacked.get(k, now) > slow] or list(channel.children.values())
-            below = min(children, key=lambda c: self._room_below(channel, c[0].overlay_key))[0]
-            channel.pushed[below.overlay_key] = channel.pushed.get(below.overlay_key, 0) + 1
-            self.node.count("channel_join_pushed_down")
-            to = self._descriptor_of(below)
-            if to is None:  # reached through a relay and not in our table: no address to give
-                self.node.count("channel_join_refused")
-                self._send(sender, cm.Refuse(author), now)
+            if not self._make_room(channel, message.height, now):
+                # Scribe's bottleneck remover, at join time: the joiner goes one level down, to
+                # the child with the nearest room, then the fewest children (as they reported
+                # them, and the joins pushed to it since), so that a level fills before the
+                # next one starts.
+                below = self._push_target(channel, now)
+                self._note_push(channel, below.overlay_key, now)
+                self.node.count("channel_join_pushed_down")
+                to = self._descriptor_of(below)
+                if to is None:  # reached through a relay and not in our table: no address to give
+                    self.node.count("channel_join_refused")
+                    self._send(sender, cm.Refuse(author), now)
+                    return
+                self._send(sender, cm.Redirect(author, to, message.redirects + 1), now)
                 return
-            self._send(sender, cm.Redirect(author, to, message.redirects + 1), now)
-            return
+        if message.height:  # its subtree, until its first heartbeat tells the rest
+            channel.shapes[sender.overlay_key] = cm.Shape(message.height, 0, None)
         channel.children[sender.overlay_key] = [sender, now]
         self.child_channels[sender.overlay_key] += 1
         self.node.count("channel_child_added")
@@ -447,6 +485,41 @@ class Channels:
         self._find_root(channel, now)  # a forwarder checks proofs too, before it pulls for others
         if not channel.in_tree(self.own):
             self._seek_parent(channel, now)  # a forwarder now: the join goes on toward the root
+
+    def _push_target(self, channel, now, besides=None):
+        """The child a join pushed down goes to (None if ``besides`` is our only child)."""
+        slow = now - limits.CHANNEL_FORWARD_TIMEOUT / 2  # not below one that may be gone
+        children = [c for k, c in channel.children.items() if k != besides]
+        answering = [c for c in children if channel.unacked.get(c[0].overlay_key, now) > slow]
+        if not children:
+            return None
+        return min(answering or children,
+                   key=lambda c: self._room_below(channel, c[0].overlay_key))[0]
+
+    def _make_room(self, channel, height, now) -> bool:
+        """We are full and a joiner brings a subtree ``height`` levels tall, taller than one of
+        our children's: that child goes one level down instead (a REDIRECT with redirects 1
+        naming the sibling a join would be pushed to: it joins there, and we drop it now), and
+        the joiner takes its place. So where joins race for room, as at a root back from a
+        crash, where followers coming back reach it before its old children do, what sinks a
+        level is a leaf or a short branch, not a whole subtree (docs/PROTOCOL.md "Making
+        room"). A child whose subtree we have not heard of counts as a leaf, unless it joined
+        saying otherwise."""
+        if not height:
+            return False
+        key = min(channel.children, key=lambda k: (self._child_shape(channel, k).height,
+                                                   len(channel.grandchildren.get(k, ()))))
+        if self._child_shape(channel, key).height >= height:
+            return False
+        below = self._push_target(channel, now, besides=key)
+        to = self._descriptor_of(below) if below is not None else None
+        if to is None:
+            return False
+        self._note_push(channel, below.overlay_key, now)
+        self.node.count("channel_child_displaced")
+        self._send(channel.children[key][0], cm.Redirect(channel.author, to, 1), now)
+        self._drop_child(channel, key, now)
+        return True
 
     def _answered_join(self, channel, sender) -> bool:
         if channel is None or channel.joining is None or \
@@ -480,6 +553,7 @@ class Channels:
             self._send(channel.parent, cm.Leave(channel.author), now)  # we moved up
             self.node.count("channel_moved_up")
         channel.moving = False
+        channel.root_away = False
         channel.parent = sender
         channel.handed.clear()
         channel.parent_heard = now
@@ -508,9 +582,19 @@ class Channels:
             return
         if channel is not None and channel.joining is None and channel.parent is not None and \
                 channel.parent.overlay_key == sender.overlay_key:
-            # Our parent, a forwarder that does not follow the author, hands us up to its own
-            # parent: we join it, and stay where we are until it takes us.
-            if to.overlay_key != self.own_key and to.overlay_key not in channel.children:
+            usable = to.overlay_key != self.own_key and to.overlay_key not in channel.children
+            if message.redirects:
+                # Our parent made room for a taller subtree than ours and dropped us: we join
+                # the sibling it names, to be pushed down from there (else as if it were lost).
+                self.node.count("channel_displaced")
+                if not usable:
+                    self._parent_lost(channel, now)
+                    return
+                channel.parent, channel.path = None, ()
+                self._join(channel, to, message.redirects, now)
+            elif usable:
+                # Our parent, a forwarder that does not follow the author, hands us up to its
+                # own parent: we join it, and stay where we are until it takes us.
                 self._join(channel, to, 0, now)
             return
         if not self._answered_join(channel, sender):
@@ -1066,10 +1150,24 @@ class Channels:
         """How a join pushed down to this child would fare, lowest best: the levels down to
         room in its subtree, then its children (with the joins pushed to it since it reported
         them)."""
-        count = len(channel.grandchildren.get(overlay_key, ())) + channel.pushed.get(overlay_key, 0)
+        count = len(channel.grandchildren.get(overlay_key, ())) + self._pushes(channel, overlay_key)
         if count < limits.CHANNEL_CHILDREN_MAX:
             return 0, count
         return max(1, self._child_shape(channel, overlay_key).room), count
+
+    def _note_push(self, channel, overlay_key, now):
+        count, _ = channel.pushed.get(overlay_key, (0, now))
+        channel.pushed[overlay_key] = (count + 1, now)
+
+    def _pushes(self, channel, overlay_key) -> int:
+        """Joins pushed to this child that its reports do not count yet. Forgotten after
+        CHANNEL_PUSH_MEMORY without a new one: by then a pushed joiner has come and been
+        reported, or it is not coming (it declined a move it was offered, or failed)."""
+        count, last = channel.pushed.get(overlay_key, (0, 0.0))
+        if count and self.node.last_now - last >= limits.CHANNEL_PUSH_MEMORY:
+            del channel.pushed[overlay_key]
+            return 0
+        return count
 
     def _shape(self, channel) -> cm.Shape:
         """Our subtree's shape in ``channel``, from our children's (Shape)."""
@@ -1124,7 +1222,7 @@ class Channels:
         if to is None:
             return
         channel.moved[deep.deep.overlay_key] = now
-        channel.pushed[to_key] = channel.pushed.get(to_key, 0) + 1
+        self._note_push(channel, to_key, now)
         self.node.count("channel_level_sent")
         self._send(deep.deep, cm.Redirect(channel.author, to, 0), now)
 

@@ -494,6 +494,11 @@ CHANNEL_LEVEL_GAIN = 2
 move members to and fro on reports a few seconds old. A tree is left with its bottom at most
 this many levels below the level with room, wherever the routes brought its joins in."""
 
+CHANNEL_PUSH_MEMORY = 9.0
+"""A full member counts the joins it pushed to a child as that child's until the child reports
+its children (they are due in its next heartbeat); pushes older than this (a join timeout and a
+heartbeat look) are forgotten: those joiners came and were reported, or are not coming."""
+
 CHANNEL_REJOIN_DELAY = 1.0
 CHANNEL_REJOIN_DELAY_MAX = 32.0
 """With no candidate parent left (a server just started, its routing table still empty; the

@@ -55,11 +55,12 @@ class ChannelTree:
         return next(a for a in self.nodes
                     if self.net.hosts[a].identity.public_key == channel.parent.overlay_key)
 
-    def _member_with_a_grandchild(self):
+    def _member_with_a_grandchild(self, below_a_root_child=False):
         by_key = {self.net.node(a).identity.public_key: a for a in self.nodes}
         for address in self.nodes:
             channel = self.net.node(address).channels.channels.get(self.owner)
-            if channel is None or address == self.author or channel.parent is None:
+            if channel is None or address == self.author or channel.parent is None or \
+                    (below_a_root_child and len(channel.path) < 2):
                 continue
             for child in channel.children:
                 below = self.net.node(by_key[child]).channels.channels[self.owner]

@@ -9,7 +9,7 @@ A = b"a" * 32
 D = Descriptor(b"k" * 32, b"o" * 32, "127.0.0.1", 7000)
 
 SAMPLES = [
-    cm.Join(A, 0), cm.Accept(A, 1_700_000_000_000, 5, (b"p" * 32,)), cm.Redirect(A, D, 1), cm.Refuse(A),
+    cm.Join(A, 0), cm.Join(A, 1, 3), cm.Accept(A, 1_700_000_000_000, 5, (b"p" * 32,)), cm.Redirect(A, D, 1), cm.Refuse(A),
     cm.Leave(A), cm.Post(A, 7, 1, False, b"event", b"s" * 64),
     cm.Heartbeat(((A, 7, 3, None, 0, None), (A, 7, 3, (D,), 99, cm.Shape(2, 1, D)),
                   (A, 7, 3, None, 5, cm.Shape(0, 0, None)))),
@@ -24,6 +24,9 @@ MALFORMED = {
     "unknown type": wire.pack([99, A]),
     "short key": wire.pack([cm.JOIN, b"a" * 31, 0]),
     "too many redirects": wire.pack([cm.JOIN, A, limits.CHANNEL_MAX_REDIRECTS + 1]),
+    "join height beyond any path": wire.pack([cm.JOIN, A, 0, limits.CHANNEL_PATH_MAX + 1]),
+    "join long": wire.pack([cm.JOIN, A, 0, 1, 0]),
+    "join short": wire.pack([cm.JOIN, A]),
     "missing field": wire.pack([cm.ACCEPT, A, 1, 1]),
     "path too long": wire.pack([cm.ACCEPT, A, 1, 1, [A] * (limits.CHANNEL_PATH_MAX + 1)]),
     "extra field": wire.pack([cm.LEAVE, A, 1]),
@@ -54,6 +57,9 @@ class ChannelMessageTests(TestCase):
         self.assertEqual(len({type(s) for s in SAMPLES}), 11)
         for sample in SAMPLES:
             self.assertEqual(cm.decode(cm.encode(sample)), sample)
+
+    def test_a_join_without_a_subtree_is_sent_as_servers_without_heights_read_it(self):
+        self.assertEqual(cm.encode(cm.Join(A, 2)), wire.pack([cm.JOIN, A, 2]))
 
     def test_each_malformed_shape_is_refused(self):
         for what, payload in MALFORMED.items():

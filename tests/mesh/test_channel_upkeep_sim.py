@@ -253,9 +253,13 @@ class ChannelUpkeepTests(ChannelTree, TestCase):
         author = self.net.hosts[self.author].identity
         to_root = Descriptor(author.public_key, author.owner_key, *self.author)
         newcomers = [a for a in self.nodes if a not in self._members() and a != self.author][:8]
+        placed = 0
         for newcomer in newcomers:
             counts = {by_key[k]: len(self.net.node(by_key[k]).channels.channels[self.owner].children)
                       for k in root.children}
+            if min(counts.values()) >= limits.CHANNEL_CHILDREN_MAX:
+                break  # the second level is full: the next goes a level further down
+            placed += 1
             roomiest = [a for a, n in counts.items() if n == min(counts.values())]
             channels = self.net.node(newcomer).channels
             channels._candidates = lambda channel: [to_root]  # its route leads to the root
@@ -265,6 +269,7 @@ class ChannelUpkeepTests(ChannelTree, TestCase):
                 is not None, limit=10, step=0.1))
             self.assertIn(self._parent_of(newcomer), roomiest)
             self.net.run_for(2 * limits.CHANNEL_HEARTBEAT_INTERVAL)  # its parent reports it
+        self.assertGreaterEqual(placed, 4)
 
     def test_a_join_that_reaches_a_full_server_by_its_route_goes_up_first(self):
         # The full server's parent may have a child with room a level above the full one's

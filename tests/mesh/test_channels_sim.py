@@ -71,6 +71,29 @@ class ChannelTreeTests(ChannelTree, TestCase):
         self.assertEqual([a for a in below if not self.f.got(a, self.owner, b"just after the crash")], [])
         self.assertGreater(self.net.total("channel_parent_silent"), 0)
 
+    def test_a_root_back_from_a_crash_has_its_tree_back_as_it_was(self):
+        # While the root is away no other member has its posts to give: its children wait for
+        # it with their subtrees, rather than join one another by their routes, which left the
+        # tree stacked into chains of whole subtrees when it came back. And where others reach
+        # the root before them, each takes its place back from one with a shorter subtree.
+        depths = self.f.depths(self.owner)
+        before = max(depths.values())
+        on_top = {a for a, depth in depths.items() if depth == 1}
+        self.net.crash(self.author)
+        # Long enough for every child of the root to take it for lost.
+        self.net.run_for(limits.CHANNEL_PARENT_TIMEOUT + 2 * limits.CHANNEL_HEARTBEAT_INTERVAL)
+        self.net.restart(self.author)
+
+        def as_before():
+            depths = self.f.depths(self.owner)
+            return set(self.followers) <= set(depths) and max(depths.values()) <= before and \
+                {a for a, depth in depths.items() if depth == 1} == on_top
+
+        self.assertTrue(settle_until(self.net, as_before, limit=60))
+        self.assertGreater(self.net.total("channel_root_rejoin"), 0)
+        self.f.publish(self.author, b"back")
+        self.assertTrue(settle_until(self.net, lambda: self._everyone_got(b"back"), limit=30))
+
     def test_a_follower_down_during_posts_gets_them_after_it_returns(self):
         away = self.followers[3]
         self.net.crash(away)
@@ -200,32 +223,6 @@ class ChannelTreeTests(ChannelTree, TestCase):
                                   for k in range(count)), limit=60))
         self.assertGreater(self.net.node(away).stats["channel_pull_root"], 0)
 
-    def test_a_member_rejoining_below_itself_makes_no_cycle(self):
-        # A member that lost its parent joins the first candidate it knows; after pushes down,
-        # that can be a server of its own subtree (nearer the author than it is). Accepted, it
-        # would hang the subtree in a loop that no post reaches.
-        member, grandchild = self._member_with_a_grandchild()
-        channels = self.net.node(member).channels
-        identity = self.net.node(grandchild).identity
-        below = Descriptor(identity.public_key, identity.owner_key, *grandchild)
-        candidates = channels._candidates
-
-        def below_first(channel):
-            found = [d for d in candidates(channel) if d.overlay_key != below.overlay_key]
-            if channel.author == self.owner and below.overlay_key not in channel.tried:
-                return [below, *found]
-            return found
-
-        channels._candidates = below_first
-        channels._parent_lost(channels.channels[self.owner], self.net.now)
-        self.net.run_for(30)
-        self.assertGreater(self.net.total("channel_cycle_refused"), 0)
-        self.f.publish(self.author, b"after the rejoin")
-        self.assertTrue(settle_until(
-            self.net, lambda: self._everyone_got(b"after the rejoin"), limit=30))
-        self.assertLessEqual({member, grandchild} & set(self.followers),
-                             set(self.f.depths(self.owner)))
-
     def test_a_new_follow_gets_the_recent_posts(self):
         for k in range(3):
             self.f.publish(self.author, b"earlier %d" % k)
@@ -248,6 +245,37 @@ class ChannelTreeTests(ChannelTree, TestCase):
         left = [a for a in self.nodes if a != self.author
                 and self.owner in self.net.node(a).channels.channels]
         self.assertEqual(left, [])
+
+
+class DeepChannelTreeTests(ChannelTree, TestCase):
+    CHILDREN_MAX = 3  # members with grandchildren below the root's children
+
+    def test_a_member_rejoining_below_itself_makes_no_cycle(self):
+        # A member that lost its parent (not the root, which its children wait for) joins the
+        # first candidate it knows; after pushes down, that can be a server of its own subtree
+        # (nearer the author than it is). Accepted, it would hang the subtree in a loop that no
+        # post reaches.
+        member, grandchild = self._member_with_a_grandchild(below_a_root_child=True)
+        channels = self.net.node(member).channels
+        identity = self.net.node(grandchild).identity
+        below = Descriptor(identity.public_key, identity.owner_key, *grandchild)
+        candidates = channels._candidates
+
+        def below_first(channel):
+            found = [d for d in candidates(channel) if d.overlay_key != below.overlay_key]
+            if channel.author == self.owner and below.overlay_key not in channel.tried:
+                return [below, *found]
+            return found
+
+        channels._candidates = below_first
+        channels._parent_lost(channels.channels[self.owner], self.net.now)
+        self.net.run_for(30)
+        self.assertGreater(self.net.total("channel_cycle_refused"), 0)
+        self.f.publish(self.author, b"after the rejoin")
+        self.assertTrue(settle_until(
+            self.net, lambda: self._everyone_got(b"after the rejoin"), limit=30))
+        self.assertLessEqual({member, grandchild} & set(self.followers),
+                             set(self.f.depths(self.owner)))
 
 
 class ChannelBoundsTests(TestCase):
