@@ -488,11 +488,11 @@ class Channels:
 
     def _push_target(self, channel, now, besides=None):
         """The child a join pushed down goes to (None if ``besides`` is our only child)."""
-        slow = now - limits.CHANNEL_FORWARD_TIMEOUT / 2  # not below one that may be gone
         children = [c for k, c in channel.children.items() if k != besides]
-        answering = [c for c in children if channel.unacked.get(c[0].overlay_key, now) > slow]
         if not children:
             return None
+        slow = now - limits.CHANNEL_FORWARD_TIMEOUT / 2  # not below one that may be gone
+        answering = [c for c in children if channel.unacked.get(c[0].overlay_key, now) > slow]
         return min(answering or children,
                    key=lambda c: self._room_below(channel, c[0].overlay_key))[0]
 

@@ -488,11 +488,14 @@ CHANNEL_INVITE_RETRY = 60.0
 not come (it was joining elsewhere, or its path named another grandparent) is invited again
 after this long at the soonest, so a member sends at most its room in invitations a minute."""
 
-CHANNEL_LEVEL_GAIN = 2
+CHANNEL_LEVEL_GAIN = 1
 """A full member moves the member at the bottom of a child's subtree to room under another child
-(channels.py ``_level``) only when it comes up at least this many levels; a smaller gain would
-move members to and fro on reports a few seconds old. A tree is left with its bottom at most
-this many levels below the level with room, wherever the routes brought its joins in."""
+(channels.py ``_level``) only when it comes up at least this many levels. A tree is left with
+its bottom at most this many levels below the level with room, wherever the routes brought its
+joins in. It was 2, for fear of moves to and fro on reports a few seconds old; but a member
+takes a move only if it comes out higher, so none goes back, and at N = 3,000 a tail of late
+joiners stayed one level above the depth bound with 2 (docs/SCALING.md "Tree depth: the root's
+absence")."""
 
 CHANNEL_PUSH_MEMORY = 9.0
 """A full member counts the joins it pushed to a child as that child's until the child reports
