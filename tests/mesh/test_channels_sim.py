@@ -74,8 +74,9 @@ class ChannelTreeTests(ChannelTree, TestCase):
     def test_a_root_back_from_a_crash_has_its_tree_back_as_it_was(self):
         # While the root is away no other member has its posts to give: its children wait for
         # it with their subtrees, rather than join one another by their routes, which left the
-        # tree stacked into chains of whole subtrees when it came back. And where others reach
-        # the root before them, each takes its place back from one with a shorter subtree.
+        # tree stacked into chains of whole subtrees when it came back. And servers that reach
+        # the root before them (here two new followers, at the instant it is back) each give
+        # their place back to one with a taller subtree.
         depths = self.f.depths(self.owner)
         before = max(depths.values())
         on_top = {a for a, depth in depths.items() if depth == 1}
@@ -83,16 +84,25 @@ class ChannelTreeTests(ChannelTree, TestCase):
         # Long enough for every child of the root to take it for lost.
         self.net.run_for(limits.CHANNEL_PARENT_TIMEOUT + 2 * limits.CHANNEL_HEARTBEAT_INTERVAL)
         self.net.restart(self.author)
+        author = self.net.hosts[self.author].identity
+        to_root = Descriptor(author.public_key, author.owner_key, *self.author)
+        first = [a for a in self.nodes if a != self.author and
+                 self.owner not in self.net.node(a).channels.channels][:2]
+        for newcomer in first:
+            self.net.node(newcomer).channels._candidates = lambda channel: [to_root]
+            self.f.follow(newcomer, self.owner)
+        everyone = set(self.followers) | set(first)
 
         def as_before():
             depths = self.f.depths(self.owner)
-            return set(self.followers) <= set(depths) and max(depths.values()) <= before and \
+            return everyone <= set(depths) and max(depths.values()) <= before and \
                 {a for a, depth in depths.items() if depth == 1} == on_top
 
         self.assertTrue(settle_until(self.net, as_before, limit=60))
         self.assertGreater(self.net.total("channel_root_rejoin"), 0)
         self.f.publish(self.author, b"back")
-        self.assertTrue(settle_until(self.net, lambda: self._everyone_got(b"back"), limit=30))
+        self.assertTrue(settle_until(self.net, lambda: self._everyone_got(b"back", everyone),
+                                     limit=30))
 
     def test_a_follower_down_during_posts_gets_them_after_it_returns(self):
         away = self.followers[3]
