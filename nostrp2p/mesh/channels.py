@@ -289,7 +289,11 @@ class Channels:
             return
         # No contact nearer than us: the locator finds the author's (bound) server itself.
         self.node.count("channel_join_located")
+        self._join_located_root(channel, now)
 
+    def _join_located_root(self, channel, now):
+        """Join the author's (bound) server as the locator finds it; not found, or tried and
+        failed already: try again later."""
         def located(desc, now):
             if self.channels.get(channel.author) is not channel or channel.parent is not None \
                     or channel.joining is not None:
@@ -314,17 +318,7 @@ class Channels:
             self._retry_later(channel, now)
             return
         self.node.count("channel_root_rejoin")
-
-        def located(desc, now):
-            if self.channels.get(channel.author) is not channel or channel.parent is not None \
-                    or channel.joining is not None or not channel.root_away:
-                return
-            if desc is None:  # not found: away
-                self._retry_later(channel, now)
-            else:
-                self._join(channel, desc, 0, now)
-
-        self.router.locate(channel.author, now, located)
+        self._join_located_root(channel, now)
 
     def _retry_later(self, channel, now):
         channel.tried.clear()
