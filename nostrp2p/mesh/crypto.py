@@ -251,21 +251,25 @@ class Session:
     # data frame before trusting the session.
     confirmed: bool = False
     last_recv: float = 0.0
-    # The same IETF ChaCha20-Poly1305 as libsodium's (RFC 8439, the same bytes), keyed once per
-    # session: a datagram then costs about 2 us to seal or open instead of PyNaCl's 10.
-    _sealer: ChaCha20Poly1305 = field(init=False, repr=False)
-    _opener: ChaCha20Poly1305 = field(init=False, repr=False)
+    # The same IETF ChaCha20-Poly1305 as libsodium's (RFC 8439, the same bytes), keyed per
+    # session: a datagram then costs about 2 us to seal or open instead of PyNaCl's 10. A keyed
+    # cipher holds about 1.1 KB outside Python (OpenSSL's contexts): made at first use and
+    # dropped by ``rest`` when the session goes quiet, since most sessions a server holds are
+    # quiet (lookups, quiet trees) and keying one again costs 2 us.
+    _sealer: ChaCha20Poly1305 | None = field(init=False, repr=False, default=None)
+    _opener: ChaCha20Poly1305 | None = field(init=False, repr=False, default=None)
 
     def __post_init__(self):
         self.confirmed = self.initiator
         self.last_recv = self.created
-        self._sealer = ChaCha20Poly1305(self.send_key)
-        self._opener = ChaCha20Poly1305(self.recv_key)
 
     def seal(self, plaintext: bytes) -> bytes:
         self.send_counter += 1
         header = wire.DATA_HEADER.pack(wire.MAGIC, wire.FRAME_DATA, self.remote_sid, self.send_counter)
-        return header + self._sealer.encrypt(_nonce(self.send_counter), plaintext, header)
+        sealer = self._sealer
+        if sealer is None:
+            sealer = self._sealer = ChaCha20Poly1305(self.send_key)
+        return header + sealer.encrypt(_nonce(self.send_counter), plaintext, header)
 
     def open(self, datagram: bytes) -> bytes:
         """Decrypt a DATA frame addressed to this session; raises Replayed or BadMac."""
@@ -273,12 +277,19 @@ class Session:
         counter = wire.DATA_HEADER.unpack(header)[3]
         if not self.window.fresh(counter):
             raise Replayed("counter already seen or too old")
+        opener = self._opener
+        if opener is None:
+            opener = self._opener = ChaCha20Poly1305(self.recv_key)
         try:
-            plaintext = self._opener.decrypt(_nonce(counter), datagram[wire.DATA_HEADER_SIZE:], header)
+            plaintext = opener.decrypt(_nonce(counter), datagram[wire.DATA_HEADER_SIZE:], header)
         except InvalidTag as exc:
             raise BadMac("data frame does not decrypt") from exc
         self.window.mark(counter)
         return plaintext
+
+    def rest(self) -> None:
+        """Let go of the keyed ciphers (the session stays: the next frame keys them again)."""
+        self._sealer = self._opener = None
 
     def expired(self, now: float) -> bool:
         return now - self.created > limits.SESSION_MAX_AGE or self.send_counter >= limits.REKEY_AFTER_MESSAGES

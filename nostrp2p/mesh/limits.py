@@ -78,6 +78,10 @@ REPLAY_WINDOW = 1024
 IDLE_SESSION_TIMEOUT = 30.0
 """A session with no active-view peer behind it and no traffic for this long is closed."""
 
+SESSION_CIPHER_IDLE = 5.0
+"""A session with no traffic for this long lets go of its keyed ciphers until its next frame
+(about 2.2 KB a session outside Python; keying them again costs 2 us a direction)."""
+
 # --- membership (HyParView) -------------------------------------------------------------------
 ACTIVE_VIEW_MAX = 5
 PASSIVE_VIEW_MAX = 30

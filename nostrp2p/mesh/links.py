@@ -42,7 +42,7 @@ class Links:
         if session is not None and not session.expired(now):
             self._seal_and_send(peer, session, message, now)
             return
-        peer.pending.append(message)
+        peer.queue(message)
         if peer.handshake is None:
             self.handshakes.initiate(peer.address, overlay_key, now)
 
@@ -115,7 +115,7 @@ class Links:
         """Reach a server known only by address (a bootstrap peer)."""
         hs = self.handshakes.initiate(address, None, now)
         if hs is not None:
-            hs.pending.append(message)
+            hs.queue(message)
 
     def _seal_and_send(self, peer, session, message, now):
         datagram = session.seal(wire.pack(message.encode()))
@@ -249,6 +249,7 @@ class Links:
     def sweep(self, now: float) -> None:
         self.handshakes.expire_half_open(now)
         for peer in list(self.peers.values()):
+            peer.rest(now)
             session = peer.current
             needed = self.node.needs_peer(peer.overlay_key)
             if session is not None and session.expired(now):
