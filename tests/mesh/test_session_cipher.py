@@ -65,14 +65,14 @@ class QuietSessionsTests(TestCase):
         net, nodes = grow(12, seed=5, settle=20)
         for sender, receiver in zip(nodes[:4], nodes[-4:]):  # sessions quiet once answered
             net.unicast(sender, net.owner_of(receiver), b"one message")
-        net.run_for(limits.SESSION_CIPHER_IDLE + 2)
+        net.run_for(2 * limits.SESSION_CIPHER_IDLE + 4)
         quiet = busy = 0
         for address in net.live():
             for peer in net.node(address).links.peers.values():
                 session = peer.current
                 if session is None:
                     continue
-                if net.now - max(peer.last_recv, peer.last_sent) > limits.SESSION_CIPHER_IDLE + 1:
+                if net.now - max(peer.last_recv, peer.last_sent) > 2 * limits.SESSION_CIPHER_IDLE + 1:
                     quiet += 1
                     self.assertIsNone(session._sealer, address)
                     self.assertIsNone(session._opener, address)
