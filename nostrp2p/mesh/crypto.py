@@ -253,7 +253,7 @@ class Session:
     last_recv: float = 0.0
     # The same IETF ChaCha20-Poly1305 as libsodium's (RFC 8439, the same bytes), keyed per
     # session: a datagram then costs about 2 us to seal or open instead of PyNaCl's 10. A keyed
-    # cipher holds about 1.1 KB outside Python (OpenSSL's contexts): made at first use and
+    # cipher holds about 2.2 KB outside Python (two OpenSSL contexts): made at first use and
     # dropped by ``rest`` when the session goes quiet, since most sessions a server holds are
     # quiet (lookups, quiet trees) and keying one again costs 2 us.
     _sealer: ChaCha20Poly1305 | None = field(init=False, repr=False, default=None)

@@ -80,7 +80,7 @@ IDLE_SESSION_TIMEOUT = 30.0
 
 SESSION_CIPHER_IDLE = 5.0
 """A session with no traffic for this long lets go of its keyed ciphers until its next frame
-(about 2.2 KB a session outside Python; keying them again costs 2 us a direction). Looked at
+(about 4.4 KB a session outside Python; keying them again costs 2 us a direction). Looked at
 this often, so a quiet session holds them for at most twice this."""
 
 # --- membership (HyParView) -------------------------------------------------------------------
