@@ -131,6 +131,10 @@ class Lookup:
         self.owner = owner
         self.target = route_id(owner)
         self.candidates: dict[bytes, Descriptor] = {}
+        # overlay key -> its owner's XOR distance to the target, worked out once: the candidates
+        # are ranked at every step (a key function per candidate per step was 3% of the
+        # simulator's CPU at 10,000 servers)
+        self.distance: dict[bytes, int] = {}
         self.asked: set[bytes] = set()
         self.in_flight: dict[bytes, float] = {}  # overlay_key -> deadline
         self.resent: set[bytes] = set()  # asked twice already (one datagram may be lost)
@@ -148,7 +152,7 @@ class Lookup:
         self.bound_queries = 0
         for desc in router.table.closest(self.target, limits.ROUTING_BUCKET_SIZE * 2):
             if desc.owner != owner:  # we ask about it, not it: it may not be reachable
-                self.candidates[desc.overlay_key] = desc
+                self._candidate(desc)
 
     def step(self, now: float) -> None:
         if self.finished:
@@ -163,7 +167,9 @@ class Lookup:
             else:
                 del self.in_flight[overlay_key]
                 self.candidates.pop(overlay_key, None)
-        ranked = sorted(self.candidates.values(), key=lambda d: route_id(d.owner) ^ self.target)
+                self.distance.pop(overlay_key, None)
+        candidates = self.candidates
+        ranked = [candidates[k] for k in sorted(candidates, key=self.distance.__getitem__)]
         # Holding only an unbound claim, the lookup goes on converging on the owner's key until
         # the nearest servers it knows of have answered: a bound server announces itself to
         # those, so they are the ones that would know its binding. (A fixed number of extra
@@ -237,9 +243,13 @@ class Lookup:
                 # itself to, are asked on for its relays, in case it cannot be reached directly.
                 self._tell(desc, now)
                 continue
-            if desc.overlay_key not in self.asked:
-                self.candidates.setdefault(desc.overlay_key, desc)
+            if desc.overlay_key not in self.asked and desc.overlay_key not in self.candidates:
+                self._candidate(desc)
         self.step(now)
+
+    def _candidate(self, desc) -> None:
+        self.candidates[desc.overlay_key] = desc
+        self.distance[desc.overlay_key] = route_id(desc.owner) ^ self.target
 
     def finish(self, desc, now) -> None:
         if self.finished:
