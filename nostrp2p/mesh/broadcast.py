@@ -28,8 +28,11 @@ class Broadcast:
         self.node = node  # the core: send, timers, rng, counters, delivery upward
         self.active = membership.active  # our neighbours (the dict itself: it changes)
         self.round_trips = round_trips  # measured by unicast: how long an eager copy may take
-        self.eager: set[bytes] = set()
-        self.lazy: set[bytes] = set()
+        # Ordered sets (dicts of keys): sends go out in the order the peers came, so a
+        # simulated run repeats itself whatever the process's hash seed (a set of bytes
+        # iterates in hash order, which differs from one process to the next).
+        self.eager: dict[bytes, None] = {}
+        self.lazy: dict[bytes, None] = {}
         self.seen = RecentTable(limits.SEEN_CACHE_MAX)  # mid -> when first received
         # mid -> (origin owner, salt, payload, hops, time received)
         self.store = RecentTable(limits.MESSAGE_STORE_MAX)
@@ -61,16 +64,16 @@ class Broadcast:
 
     # --- neighbours ------------------------------------------------------------------------
     def neighbor_up(self, overlay_key, now):
-        self.lazy.discard(overlay_key)
-        self.eager.add(overlay_key)
+        self.lazy.pop(overlay_key, None)
+        self.eager[overlay_key] = None
         self._expire_store(now)
         recent = list(self.store)[-limits.RECOVERY_ANNOUNCE_MAX:]
         for start in range(0, len(recent), limits.MAX_IHAVE_IDS):
             self.node.send(overlay_key, None, m.IHave(tuple(recent[start:start + limits.MAX_IHAVE_IDS])), now)
 
     def neighbor_down(self, overlay_key, now):
-        self.eager.discard(overlay_key)
-        self.lazy.discard(overlay_key)
+        self.eager.pop(overlay_key, None)
+        self.lazy.pop(overlay_key, None)
         self.lazy_queue.pop(overlay_key, None)
 
     # --- handlers --------------------------------------------------------------------------
@@ -86,13 +89,13 @@ class Broadcast:
         if mid in self.seen:
             self.node.count("duplicate_gossip")
             if sender in self.eager:
-                self.eager.discard(sender)
-                self.lazy.add(sender)
+                self.eager.pop(sender, None)
+                self.lazy[sender] = None
                 self.node.send(sender, None, m.Prune(), now)
             return
         if sender in self.active:
-            self.lazy.discard(sender)
-            self.eager.add(sender)
+            self.lazy.pop(sender, None)
+            self.eager[sender] = None
         if self.missing.pop(mid, None) is not None:
             self.graft_timers.pop(mid).cancel()  # it came: no graft for it
         self._remember(mid, origin, salt, payload, hops, now)
@@ -129,8 +132,8 @@ class Broadcast:
         while announcers:
             announcer = announcers.pop(0)
             if announcer in active:
-                self.lazy.discard(announcer)
-                self.eager.add(announcer)
+                self.lazy.pop(announcer, None)
+                self.eager[announcer] = None
                 self.node.send(announcer, None, m.Graft(mid), now)
                 self.node.count("graft_sent")
                 self.graft_timers[mid] = self.node.timers.call_at(now + limits.GRAFT_RETRY,
@@ -143,8 +146,8 @@ class Broadcast:
     def _on_graft(self, peer, message, now):
         mid = message.mid
         if peer.overlay_key in self.active:
-            self.lazy.discard(peer.overlay_key)
-            self.eager.add(peer.overlay_key)
+            self.lazy.pop(peer.overlay_key, None)
+            self.eager[peer.overlay_key] = None
         stored = self.store.get(mid)
         if stored is not None:
             origin, salt, payload, hops, _ = stored  # what hashes to ``mid``: it was checked
@@ -152,8 +155,8 @@ class Broadcast:
 
     def _on_prune(self, peer, message, now):
         if peer.overlay_key in self.eager:
-            self.eager.discard(peer.overlay_key)
-            self.lazy.add(peer.overlay_key)
+            self.eager.pop(peer.overlay_key, None)
+            self.lazy[peer.overlay_key] = None
 
     # --- internals -------------------------------------------------------------------------
     def _send_gossip(self, overlay_key, mid, origin, salt, payload, hops, now):
