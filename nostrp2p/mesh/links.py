@@ -20,7 +20,7 @@ class Links:
         self.peers: dict[bytes, Peer] = {}
         self.by_sid: dict[int, crypto.Session] = {}
         self.handshakes = Handshakes(node, self, network_key)
-        self.rest_due = 0.0  # the next sweep that lets quiet sessions go of their ciphers
+        self.rest_due = 0.0  # when the sweep next has quiet sessions let go of their ciphers
 
     # --- sending ---------------------------------------------------------------------------
     def send(self, overlay_key: bytes, address, message: m.Message, now: float) -> None:

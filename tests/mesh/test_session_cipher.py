@@ -60,7 +60,7 @@ class SessionCipherTests(TestCase):
 class QuietSessionsTests(TestCase):
     def test_quiet_sessions_hold_no_keyed_cipher_and_still_carry_posts(self):
         """A server keeps a session with every server it spoke to lately (lookups, trees), most
-        of them quiet: each keyed cipher holds about 1.1 KB outside Python, which at 10,000
+        of them quiet: each keyed cipher holds about 2.2 KB outside Python, which at 10,000
         simulated servers was gigabytes. Quiet ones let go of theirs; traffic is unchanged."""
         net, nodes = grow(12, seed=5, settle=20)
         for sender, receiver in zip(nodes[:4], nodes[-4:]):  # sessions quiet once answered
