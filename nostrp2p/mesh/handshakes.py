@@ -84,9 +84,13 @@ class Peer(_Queue):
             raise RuntimeError(f"link to {self.overlay_key.hex()[:16]}: no {event!r} when {self.state.value}")
         self.state = following
 
+    def quiet_for(self, now: float) -> float:
+        """Seconds since anything went either way with this peer."""
+        return now - max(self.last_recv, self.last_sent)
+
     def rest(self, now: float) -> None:
         """Quiet for SESSION_CIPHER_IDLE: the sessions let go of their keyed ciphers."""
-        if now - max(self.last_recv, self.last_sent) > limits.SESSION_CIPHER_IDLE:
+        if self.quiet_for(now) > limits.SESSION_CIPHER_IDLE:
             for session in (self.current, self.previous):
                 if session is not None:
                     session.rest()

@@ -279,5 +279,5 @@ class Links:
                             and peer.handshake is None):
                         self.handshakes.initiate(peer.address, peer.overlay_key, now)
             elif peer.handshake is None and \
-                    now - max(peer.last_recv, peer.last_sent) > limits.IDLE_SESSION_TIMEOUT:
+                    peer.quiet_for(now) > limits.IDLE_SESSION_TIMEOUT:
                 self.forget(peer.overlay_key)

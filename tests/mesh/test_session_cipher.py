@@ -72,7 +72,7 @@ class QuietSessionsTests(TestCase):
                 session = peer.current
                 if session is None:
                     continue
-                if net.now - max(peer.last_recv, peer.last_sent) > 2 * limits.SESSION_CIPHER_IDLE + 1:
+                if peer.quiet_for(net.now) > 2 * limits.SESSION_CIPHER_IDLE + 1:
                     quiet += 1
                     self.assertIsNone(session._sealer, address)
                     self.assertIsNone(session._opener, address)
