@@ -3,6 +3,7 @@ hold at small N (the received-bytes target needs a network far larger than anyon
 
 import contextlib
 import io
+import random
 
 from twisted.trial.unittest import TestCase
 
@@ -19,6 +20,7 @@ class FollowersBenchTests(TestCase):
             self.assertGreaterEqual(row["delivery"], 0.999, row["nodes"])
             self.assertEqual(row["strangers"], 0)
             self.assertLessEqual(row["copies_most"], limits.CHANNEL_CHILDREN_MAX)
+            self.assertGreater(row["copies_least"], 0)  # it posted, and its home sent them
             self.assertLessEqual(row["depth"], row["depth_bound"])
             # Each server receives the posts of its follows, not of the network.
             self.assertLess(row["received_ratio_median"], 0.5)
@@ -31,3 +33,17 @@ class FollowersBenchTests(TestCase):
         for marker in ("delivery to followers", "copies from the author's home", "tree depth",
                        "latency p99", "control messages"):
             self.assertIn(marker, printed)
+
+    def test_the_measured_authors_never_crash(self):
+        """Their posts are the measured ones: an author down at its turn posted nothing, and its
+        copies were printed as 0 (the least followed author at N = 10,000)."""
+        bench = load_bench("followers")
+        nodes = [("10.0.0.%d" % i, 7000) for i in range(200)]
+        for seed in range(5):
+            rng = random.Random(seed)
+            graph, authors = bench.zipf_follows(nodes, rng)
+            events, posts, posters = bench.plan_run(nodes, authors, rng, 60.0, 0.5)
+            crashed = {address for _, action, address in events if action == "crash"}
+            self.assertEqual(len(crashed), 100)
+            self.assertFalse(crashed & set(posters))
+            self.assertEqual({author for _, author, _ in posts} & set(posters), set(posters))
