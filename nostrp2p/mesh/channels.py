@@ -107,7 +107,9 @@ class Channel:
         self.reported = None  # our children's keys as our parent acknowledged them (None: never)
         self.unacked: dict[bytes, float] = {}  # child -> when the oldest unacknowledged post went
         self.probing = None  # when we began checking our parent after a warning
-        self.prefer = None  # the server that warned us: the first candidate if the parent is lost
+        # The first candidate when we next seek a parent: the server that warned us that our
+        # parent went quiet, or the parent we had when this server last stopped.
+        self.prefer = None
         self.path: tuple = ()  # overlay keys from our parent up to the root, as last told
         self.handed: set[bytes] = set()  # children told to join our parent (a forwarder's)
         self.invited: dict[bytes, float] = {}  # grandchild -> when we last invited it up
@@ -136,6 +138,7 @@ class Channels:
         self.channels: dict[bytes, Channel] = {}
         self.child_channels = collections.Counter()  # overlay key -> channels it is our child in
         self.on_post = None  # (author, payload, epoch, seq, now) for subscribed channels
+        self.on_joined = None  # (author, now): a channel we follow has a new parent (parent_of)
         # Every post held in any channel's log, oldest first, with its size: the logs of all
         # channels together hold at most CHANNEL_LOGS_BYTES.
         self.logged: collections.OrderedDict[tuple, int] = collections.OrderedDict()
@@ -171,11 +174,15 @@ class Channels:
                 self._seek_parent(channel, now)
         self.node.timers.call_at(now + limits.CHANNEL_HEARTBEAT_INTERVAL, self._heartbeat)
 
-    def subscribe(self, author: bytes, now: float, since: tuple | None = None) -> None:
+    def subscribe(self, author: bytes, now: float, since: tuple | None = None,
+                  parent: Descriptor | None = None) -> None:
         """Deliver ``author``'s posts upward (``on_post``) from now on: join its tree, and pull
         its recent posts once joined: those after ``since`` (the (epoch, seq) of the last post
         held, as ``on_post`` gave it: a server back from downtime) up to CHANNEL_CATCH_UP_MAX,
-        else the last CHANNEL_CATCH_UP_POSTS."""
+        else the last CHANNEL_CATCH_UP_POSTS. ``parent``: our parent in this tree when we
+        stopped (``parent_of``), asked first: it most likely still has our place, which our
+        route may not lead back to (docs/SCALING.md "A returning server asks its old parent
+        first"); not there or not answering, the join goes by the route as any other."""
         if author == self.own:
             return
         channel = self.channels.get(author)
@@ -189,6 +196,8 @@ class Channels:
         channel.subscribed = True
         channel.caught_up = False
         channel.resume = since
+        if parent is not None and channel.parent is None and parent.overlay_key != self.own_key:
+            channel.prefer = parent
         self._find_root(channel, now)
         if channel.parent is not None:
             # We forwarded this channel already: what we carried is now ours too.
@@ -208,6 +217,19 @@ class Channels:
         while seq < channel.last_seq and seq + 1 in channel.log:
             seq += 1
         return channel.epoch, seq
+
+    def parent_of(self, author: bytes) -> Descriptor | None:
+        """Our parent in a channel we follow, where it can be reached again (kept across
+        restarts beside the channel positions: ``subscribe``'s ``parent``); None when we have
+        none, or know it only as the server that invited us (no address of its own)."""
+        channel = self.channels.get(author)
+        if channel is None or not channel.subscribed or channel.parent is None:
+            return None
+        desc = self._descriptor_of(channel.parent)
+        if desc is None or not desc.port or desc.host == "0.0.0.0" or \
+                not isinstance(desc.owner, bytes):
+            return None
+        return desc.unbound()
 
     def unsubscribe(self, author: bytes, now: float) -> None:
         channel = self.channels.get(author)
@@ -560,6 +582,8 @@ class Channels:
             self._root_known(channel, sender.overlay_key, now)
         self._learn(channel, message.epoch, message.last_seq, now)
         self._set_path(channel, path, now)
+        if channel.subscribed and self.on_joined is not None:
+            self.on_joined(channel.author, now)
 
     def _on_redirect(self, sender, message, now):
         channel = self.channels.get(message.author)

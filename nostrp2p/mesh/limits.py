@@ -532,13 +532,15 @@ CHANNEL_CATCH_UP_MAX = 1000
 posts the root keeps of its own channel to answer them (within CHANNEL_LOGS_BYTES). Older ones
 its node fetches."""
 
-CHANNEL_POSITIONS_BYTES = 64 * MAX_CHANNELS
+CHANNEL_POSITIONS_BYTES = 256 * MAX_CHANNELS
 """Largest file of channel positions read back (channel_positions.py): an entry is about 50
-bytes, and there are at most MAX_CHANNELS."""
+bytes, 140 to 180 with its parent (an IPv4 or IPv6 address), and there are at most
+MAX_CHANNELS."""
 
 CHANNEL_POSITIONS_SAVE_INTERVAL = 10.0
-"""The channel positions are written at most this often while posts arrive (and at stop): a
-crash loses at most this long of them, which only makes the next catch-up ask for more."""
+"""The channel positions are written at most this often while posts arrive or parents change
+(and at stop): a crash loses at most this long of them, which only makes the next catch-up ask
+for more, or the next join go by the route."""
 
 CHANNEL_PULL_PAGE = 16
 """Sequences a member asks for at once (the next page when those are in): an answer of

@@ -67,7 +67,9 @@ class MeshService(Service):
         self._request_handler = None
         self._channel_callbacks = []
         self._follows = set()  # authors followed (kept across stop and start)
-        # Where their channels stood, kept in a file beside the key for a catch-up after a restart
+        # Where we stood in their channels (channel_positions.Kept), kept in a file beside the
+        # key: after a restart, the catch-up asks for what came since and the join goes to the
+        # parent we had
         self._positions_path = key_path + ".channels"
         self._positions = {}
         self._positions_timer = None
@@ -136,9 +138,12 @@ class MeshService(Service):
         """Join ``author``'s channel: its posts come to ``on_channel_post`` callbacks."""
         self._follows.add(author)
         if self._running_node():
-            self.node.channels.subscribe(author, self.reactor.seconds(),
-                                         self._positions.get(author))
+            self._subscribe(author)
             self._pump()
+
+    def _subscribe(self, author: bytes) -> None:
+        since, parent = self._positions.get(author, channel_positions.Kept(None))
+        self.node.channels.subscribe(author, self.reactor.seconds(), since, parent)
 
     def unfollow(self, author: bytes) -> None:
         self._follows.discard(author)
@@ -164,6 +169,10 @@ class MeshService(Service):
                 callback(author, payload)
             except Exception:
                 self.log.failure("channel callback failed")
+        self._positions_changed()
+
+    def _positions_changed(self, *_) -> None:
+        """A post held or a new parent: saved with whatever else changes meanwhile."""
         if self._positions_timer is None:
             self._positions_timer = self.reactor.callLater(
                 limits.CHANNEL_POSITIONS_SAVE_INTERVAL, self._save_positions)
@@ -174,10 +183,12 @@ class MeshService(Service):
         self._positions_timer = None
         if self.node is None:
             return
-        for author in self.node.channels.subscriptions():
-            position = self.node.channels.position(author)
-            if position is not None:
-                self._positions[author] = position
+        channels = self.node.channels
+        for author in channels.subscriptions():
+            # What is not known now (no post yet, no parent while joining) stays as kept before.
+            since, parent = self._positions.get(author, channel_positions.Kept(None))
+            self._positions[author] = channel_positions.Kept(
+                channels.position(author) or since, channels.parent_of(author) or parent)
         for author in set(self._positions) - self._follows:
             del self._positions[author]
         try:
@@ -231,12 +242,13 @@ class MeshService(Service):
         # store not ready yet) they must not be acknowledged and then dropped.
         self.node.takes_messages = lambda: bool(self._message_callbacks)
         self.node.channels.on_post = self._channel_post
+        self.node.channels.on_joined = self._positions_changed
         root_log.attach(self.node.channels, self._root_log_path,
                         info=lambda line: self.log.info("{line}", line=line),
                         warn=lambda line: self.log.warn("{line}", line=line))
         self._positions = channel_positions.load(self._positions_path)
         for author in self._follows:
-            self.node.channels.subscribe(author, self.reactor.seconds(), self._positions.get(author))
+            self._subscribe(author)
         self._port = self.reactor.listenUDP(self.listen[1], _OverlayProtocol(self), interface=self.listen[0])
         self.node.start(self.reactor.seconds())
         self.log.info("overlay listening on {host}:{port} as {key}", host=self.listen[0],

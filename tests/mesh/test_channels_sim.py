@@ -9,6 +9,7 @@ from twisted.trial.unittest import TestCase
 from nostrp2p.mesh import channel_messages as cm, limits
 from nostrp2p.mesh.descriptor import Descriptor
 from nostrp2p.mesh.messages import KIND_CHANNEL
+from nostrp2p.mesh.routing import route_id
 from nostrp2p.mesh.sim.followers import Followers
 from tests.mesh.channel_trees import ChannelTree, settle_until
 from tests.mesh.helpers import grow
@@ -115,6 +116,29 @@ class ChannelTreeTests(ChannelTree, TestCase):
         self.assertTrue(settle_until(
             self.net, lambda: self.f.got(away, self.owner, b"while away 1")
             and self.f.got(away, self.owner, b"while away 2"), limit=60))
+
+    def test_a_returning_server_asks_its_old_parent_first_and_is_back_in_its_place(self):
+        """Its route would not lead back there: its old parent is farther from the author than
+        it is, so no join by the route goes to it first (it was placed there by a push down or
+        a move). Kept across the crash (Followers.parents, as a node keeps it beside its
+        channel positions), the old parent is asked first and takes it back, in one join."""
+        def farther_parent(address):
+            channel = self.net.node(address).channels.channels[self.owner]
+            if channel.parent is None or channel.parent.overlay_key == channel.root_key:
+                return False
+            own = route_id(self.net.owner_of(address)) ^ channel.target
+            return route_id(channel.parent.owner) ^ channel.target > own
+
+        away = next(a for a in self.followers if farther_parent(a))
+        parent, depth = self._parent_of(away), self.f.depths(self.owner)[away]
+        self.net.crash(away)
+        self.net.run_for(8)
+        self.net.restart(away)
+        self.assertTrue(settle_until(self.net, lambda: away in self.f.depths(self.owner),
+                                     limit=10))
+        self.assertEqual(self._parent_of(away), parent)
+        self.assertEqual(self.f.depths(self.owner)[away], depth)
+        self.assertEqual(self.net.node(away).stats["channel_join_sent"], 1)
 
     def _withhold(self, parent, victim, pulls_too=False):
         """``parent`` stops passing posts on to ``victim`` (and, ``pulls_too``, claims to hold

@@ -8,7 +8,7 @@ from twisted.internet import defer, reactor, task
 from twisted.internet.protocol import DatagramProtocol
 from twisted.trial.unittest import TestCase
 
-from nostrp2p.mesh import stun
+from nostrp2p.mesh import channel_positions, stun
 from nostrp2p.mesh.identity import KeyFileError
 from nostrp2p.mesh.service import MeshService
 
@@ -98,6 +98,31 @@ class MeshServiceTests(TestCase):
         self.assertEqual(received, [b"after it"])
         self.assertEqual(first.stats()["send_errors"], 1)
         self.assertTrue(first._timer.active())  # the core's timers still run
+
+    @defer.inlineCallbacks
+    def test_a_restarted_follower_gets_back_by_its_old_parent_with_no_bootstrap_up(self):
+        """Where it stood in the tree is kept beside its key (channel_positions): back with
+        nobody else to ask (its bootstrap server gone, its routing table empty), it joins the
+        parent it had and gets the next post."""
+        author = self._service(1)
+        follower = self._service(2, [author.address])
+        owner = bytes([1]) * 32
+        follower.follow(owner)
+        yield wait_for(lambda: follower.node.channels.parent_of(owner) is not None,
+                       "the follower to join the author's channel")
+        yield follower.stopService()
+        kept = channel_positions.load(follower._positions_path)
+        self.assertEqual(kept[owner].parent.overlay_key, author.overlay_key)
+        again = MeshService(("127.0.0.1", 0), follower.key_path, bytes([2]) * 32, [], reactor)
+        again.startService()
+        self.addCleanup(again.stopService)
+        got = []
+        again.on_channel_post(lambda who, payload: got.append((who, payload)))
+        again.follow(owner)
+        yield wait_for(lambda: again.node.channels.parent_of(owner) is not None,
+                       "the restarted follower to be back in the channel")
+        author.publish_to_followers(b"after the restart")
+        yield wait_for(lambda: (owner, b"after the restart") in got, "the post to arrive")
 
     def test_key_file_is_created_private_and_reused(self):
         first = self._service(1)

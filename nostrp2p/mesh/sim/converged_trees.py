@@ -329,6 +329,8 @@ class _Builder:
                 channel.path = self._path(author, address, descriptor)
                 if (author, address) not in self.subscribed:  # a forwarder: it told them once
                     channel.handed = {descriptor[c].overlay_key for c in children}
+                elif channels.on_joined is not None:  # as the ACCEPT would have told it
+                    channels.on_joined(author, now)
             for grandchild in self.invited.get((author, address), ()):  # asked, could not come
                 channel.invited[descriptor[grandchild].overlay_key] = now
         for author, address in reversed(self._top_down()):  # bottom up: each reports its shape

@@ -22,6 +22,10 @@ class Followers:
         # address -> {author: (epoch, seq) held with none missing before}: kept across crashes,
         # as a node keeps it (mesh/channel_positions.py), so a returning server asks for the rest
         self.held: dict[tuple, dict] = collections.defaultdict(dict)
+        # address -> {author: its parent in that channel}: kept across crashes, as a node keeps
+        # it beside the positions, so a returning server asks its old parent first. (A node
+        # writes them within CHANNEL_POSITIONS_SAVE_INTERVAL of a change; kept here at once.)
+        self.parents: dict[tuple, dict] = collections.defaultdict(dict)
         net.boot_hooks.append(self._booted)
         for host in net.hosts.values():
             if host.node is not None:
@@ -34,13 +38,18 @@ class Followers:
             self.received[address].setdefault((author, payload), now)
             self.held[address][author] = host.node.channels.position(author)
 
+        def joined(author, now):
+            self.parents[address][author] = host.node.channels.parent_of(author)
+
         host.node.channels.on_post = post
+        host.node.channels.on_joined = joined
         if self.root_logs is not None:
             name = host.label[0].replace("/", "_") + ".rootlog"
             root_log.attach(host.node.channels, os.path.join(self.root_logs, name),
                             info=lambda line: None, warn=lambda line: None)
         for author in sorted(self.follows[address]):  # sorted: the same run in every process
-            host.node.channels.subscribe(author, self.net.now, self.held[address].get(author))
+            host.node.channels.subscribe(author, self.net.now, self.held[address].get(author),
+                                         self.parents[address].get(author))
 
     def follow(self, address, author: bytes) -> None:
         self.follows[address].add(author)
