@@ -452,6 +452,14 @@ class Channels:
                 return
             channel = self._channel(author, now)
         if sender.overlay_key in channel.children:
+            if not message.height and channel.grandchildren.get(sender.overlay_key):
+                # It comes back with no subtree where it had children: it restarted (its old
+                # parent is the first it asks), and knows them no more, while they may still
+                # take it for their parent and wait for posts from it. Warned as if it had been
+                # lost, they ask it, hear they are not its children, and join us.
+                self._warn_children_of(channel, sender.overlay_key,
+                                       channel.grandchildren.pop(sender.overlay_key), now)
+                channel.shapes.pop(sender.overlay_key, None)
             channel.children[sender.overlay_key] = [sender, now]
             self._send(sender, cm.Accept(author, channel.epoch, channel.last_seq, channel.path), now)
             return
@@ -660,12 +668,17 @@ class Channels:
         channel.pushed.pop(overlay_key, None)
         channel.shapes.pop(overlay_key, None)
         if lost:
-            for desc in grandchildren:
-                self._send(desc, cm.Check(channel.author, overlay_key, channel.epoch,
-                                          channel.last_seq), now)
-            if grandchildren:
-                self.node.count("channel_child_lost_warned")
+            self._warn_children_of(channel, overlay_key, grandchildren, now)
         self._maybe_leave(channel, now)
+
+    def _warn_children_of(self, channel, overlay_key, grandchildren, now):
+        """CHECK to the children a child of ours reported: it failed us, or came back without
+        them; each asks it, and joins us if it does not answer as their parent."""
+        for desc in grandchildren:
+            self._send(desc, cm.Check(channel.author, overlay_key, channel.epoch,
+                                      channel.last_seq), now)
+        if grandchildren:
+            self.node.count("channel_child_lost_warned")
 
     def _uncount_child(self, overlay_key):
         self.child_channels[overlay_key] -= 1

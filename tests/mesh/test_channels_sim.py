@@ -140,6 +140,25 @@ class ChannelTreeTests(ChannelTree, TestCase):
         self.assertEqual(self.f.depths(self.owner)[away], depth)
         self.assertEqual(self.net.node(away).stats["channel_join_sent"], 1)
 
+    def test_the_children_of_a_member_back_at_its_old_parent_get_the_next_post_within_seconds(self):
+        """Back within seconds, it is taken again by its old parent before anything told its
+        children it was gone; it knows them no more, and they still take it for their parent.
+        Its parent, seeing it come back with no subtree, warns them (CHECK)."""
+        by_key = {self.net.node(a).identity.public_key: a for a in self.nodes}
+        away = next(a for a in self.followers
+                    if self.net.node(a).channels.channels[self.owner].children and
+                    self._parent_of(a) != self.author)
+        orphans = [by_key[k] for k in self.net.node(away).channels.channels[self.owner].children]
+        parent = self._parent_of(away)
+        self.net.crash(away)
+        self.net.run_for(3)
+        self.net.restart(away)
+        self.assertTrue(settle_until(self.net, lambda: away in self.f.depths(self.owner), limit=5))
+        self.assertEqual(self._parent_of(away), parent)
+        self.f.publish(self.author, b"just after")
+        self.assertTrue(settle_until(self.net, lambda: self._everyone_got(b"just after", orphans),
+                                     limit=5, step=0.25))
+
     def _withhold(self, parent, victim, pulls_too=False):
         """``parent`` stops passing posts on to ``victim`` (and, ``pulls_too``, claims to hold
         none), as a lossy or hostile forwarder would."""
