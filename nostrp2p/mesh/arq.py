@@ -57,7 +57,7 @@ class RoundTrips:
 
 class Outgoing:
     __slots__ = ("mid", "overlay_key", "address", "kind", "ref", "fragments", "acked", "sent_at",
-                 "tries", "next_index", "done", "timer_at", "timer")
+                 "tries", "next_index", "done", "timer_at", "timer", "started", "checked")
 
     def __init__(self, mid, overlay_key, address, kind, ref, payload, done):
         self.mid = mid
@@ -74,6 +74,8 @@ class Outgoing:
         self.done = done
         self.timer_at = None  # when the retransmission timer fires next
         self.timer = None  # its call (a later one is cancelled when an earlier one is armed)
+        self.started = 0.0  # when its first fragment went
+        self.checked = False  # whether the session was looked at, REHANDSHAKE_UNANSWERED after
 
 
 class Sender:
@@ -95,9 +97,11 @@ class Sender:
             done(Unreachable("too many messages being sent already"), None, now)
             return
         out = Outgoing(mid, overlay_key, address, kind, ref, payload, done)
+        out.started = now
         self.outgoing[mid] = out
         self.per_peer[overlay_key] += 1
         self._fill_window(out, now)
+        self._arm(out, now + limits.REHANDSHAKE_UNANSWERED)
 
     def cancel_all(self, error, now) -> None:
         for out in list(self.outgoing.values()):
@@ -133,6 +137,18 @@ class Sender:
         if out is None or out.timer_at is None or out.timer_at > now + 1e-9:
             return  # a stale timer: an earlier one was armed since
         out.timer_at = None
+        if not out.checked and now - out.started >= limits.REHANDSHAKE_UNANSWERED - 1e-9:
+            out.checked = True
+            if self._stale_session(out):
+                self.links.forget(out.overlay_key)
+                self.node.count("unicast_rehandshake")
+                # Everything outstanding to it went on that session: again at once, on the
+                # fresh one, not at the backed-off timeout.
+                for other in self._going_to(out.overlay_key):
+                    other.checked = True
+                    for index in list(other.sent_at):
+                        self._send_fragment(other, index, now)
+                return
         rt = self._round_trip(out.overlay_key)
         moved_on = False
         for index, sent in list(out.sent_at.items()):
@@ -154,13 +170,36 @@ class Sender:
                 moved_on = True
                 self._next_relay(out.overlay_key, now)
             elif not relayed and out.tries[index] == limits.REHANDSHAKE_AFTER_TRIES and \
-                    not self.node.needs_peer(out.overlay_key):
+                    not self.node.needs_peer(out.overlay_key) and self._session_older(out):
                 self.links.forget(out.overlay_key)
                 self.node.count("unicast_rehandshake")
             rt.back_off()
             self._send_fragment(out, index, now)
         if out.sent_at:
             self._arm(out, min(out.sent_at.values()) + rt.rto)
+        if not out.checked:
+            self._arm(out, out.started + limits.REHANDSHAKE_UNANSWERED)
+
+    def _session_older(self, out) -> bool:
+        """Whether our session with the peer was made before this message went (a fresh one,
+        made for another message meanwhile, is not thrown away for this one's old tries)."""
+        heard = self.links.heard_from(out.overlay_key)
+        return heard is None or heard[1] <= out.started
+
+    def _stale_session(self, out) -> bool:
+        """Nothing has come from the peer on our session with it since this message first went
+        (REHANDSHAKE_UNANSWERED ago): it may have restarted and lost the session, which its
+        tree neighbours and others still hold. Looked at once per message, at that time, not
+        after its tries: those come slower and slower as the peer's timeout backs off at each
+        retransmission of each message to it (12 s to the third try in a traced case,
+        docs/SCALING.md "The children of a member back at its old parent")."""
+        if self._relayed(out.overlay_key) or self.node.needs_peer(out.overlay_key):
+            return False  # relays are moved on by tries; neighbours are watched by keepalives
+        heard = self.links.heard_from(out.overlay_key)
+        if heard is None:  # no session: one is being made, or will be
+            return False
+        last_recv, created = heard
+        return created <= out.started and last_recv < out.started
 
     def _on_ack(self, peer, message, now):
         mid, index = message.mid, message.index

@@ -210,6 +210,13 @@ REHANDSHAKE_AFTER_TRIES = 3
 (unless it is an active neighbour, watched by keepalives): the other side may have restarted
 and lost the session."""
 
+REHANDSHAKE_UNANSWERED = 2.0
+"""A message to a peer (not an active neighbour) unacknowledged this long, with nothing heard
+from the peer on our session since it went, makes a fresh handshake too, however few its own
+tries: a peer that restarted within seconds (its tree neighbours still hold the session it
+lost) is reached again within seconds rather than once the backed-off retries of one message
+come to REHANDSHAKE_AFTER_TRIES (12 s in a traced case)."""
+
 RECENT_LOOKUPS_KEPT = 64
 """Query counts of recent lookups kept for measurement."""
 

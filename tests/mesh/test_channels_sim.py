@@ -159,6 +159,32 @@ class ChannelTreeTests(ChannelTree, TestCase):
         self.assertTrue(settle_until(self.net, lambda: self._everyone_got(b"just after", orphans),
                                      limit=5, step=0.25))
 
+    def test_a_server_still_holding_a_session_with_a_restarted_one_reaches_it_within_seconds(self):
+        """The restarted server lost the session; what comes on it is dropped there. A fresh
+        handshake is made once a message has gone unanswered for REHANDSHAKE_UNANSWERED, not
+        only after one message's third send, which the peer's backed-off timeout delays."""
+        by_key = {self.net.node(a).identity.public_key: a for a in self.nodes}
+        away = next(a for a in self.followers
+                    if self.net.node(a).channels.channels[self.owner].children)
+        away_key = self.net.node(away).identity.public_key
+        child = next(by_key[k] for k in self.net.node(away).channels.channels[self.owner].children
+                     if away_key not in self.net.node(by_key[k]).membership.active)
+        self.net.crash(away)
+        self.net.run_for(3)
+        self.net.restart(away)
+        self.net.run_for(0.5)
+        node = self.net.node(child)
+        self.assertIsNotNone(node.links.heard_from(away_key))  # the session it had
+        done, sent = [], self.net.now
+        node.unicaster.sender.start(node.rng.randbytes(16), away_key, away, KIND_CHANNEL, None,
+                                    cm.encode(cm.Join(self.owner, 0)), sent,
+                                    lambda error, _, now: done.append((error, now)))
+        self.net._flush(self.net.hosts[child])
+        self.assertTrue(settle_until(self.net, lambda: done, limit=15, step=0.1))
+        error, when = done[0]
+        self.assertIsNone(error)
+        self.assertLessEqual(when - sent, limits.REHANDSHAKE_UNANSWERED + 2.0)
+
     def _withhold(self, parent, victim, pulls_too=False):
         """``parent`` stops passing posts on to ``victim`` (and, ``pulls_too``, claims to hold
         none), as a lossy or hostile forwarder would."""
