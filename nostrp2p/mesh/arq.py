@@ -59,7 +59,7 @@ class Outgoing:
     __slots__ = ("mid", "overlay_key", "address", "kind", "ref", "fragments", "acked", "sent_at",
                  "tries", "next_index", "done", "timer_at", "timer", "started", "checked")
 
-    def __init__(self, mid, overlay_key, address, kind, ref, payload, done):
+    def __init__(self, mid, overlay_key, address, kind, ref, payload, done, now):
         self.mid = mid
         self.overlay_key = overlay_key
         self.address = address
@@ -74,7 +74,7 @@ class Outgoing:
         self.done = done
         self.timer_at = None  # when the retransmission timer fires next
         self.timer = None  # its call (a later one is cancelled when an earlier one is armed)
-        self.started = 0.0  # when its first fragment went
+        self.started = now  # when its first fragment went
         self.checked = False  # whether the session was looked at, REHANDSHAKE_UNANSWERED after
 
 
@@ -96,8 +96,7 @@ class Sender:
             self.node.count("drop_out_unicast_full")
             done(Unreachable("too many messages being sent already"), None, now)
             return
-        out = Outgoing(mid, overlay_key, address, kind, ref, payload, done)
-        out.started = now
+        out = Outgoing(mid, overlay_key, address, kind, ref, payload, done, now)
         self.outgoing[mid] = out
         self.per_peer[overlay_key] += 1
         self._fill_window(out, now)
