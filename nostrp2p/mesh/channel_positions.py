@@ -2,8 +2,13 @@
 held with none missing before, and its parent in the tree. A small file beside the overlay key,
 so that a server back from downtime asks for every post after those (``Channels.subscribe``'s
 ``since``; docs/PROTOCOL.md "Gaps and catch-up") rather than the last few, and asks its old
-parent for its place first (``parent``). A missing or unreadable file, or entry, only means a
-shorter catch-up or a join by the route."""
+parent for its place first (``parent``). Beside them, under the key "children", the children of
+its own channel, each with the children it reported, for a restarted root to call back
+(``Channels.restore_children``). A missing or unreadable file, or entry, only means a shorter
+catch-up, a join by the route, or a root whose first post goes to its new children alone.
+
+    {author: [epoch, seq, *parent descriptor], ..., "children": [[child, [grandchild, ...]], ...]}
+"""
 
 from __future__ import annotations
 
@@ -21,8 +26,7 @@ class Kept(NamedTuple):
     parent: Descriptor | None = None  # the parent we had; None: none known
 
 
-def load(path: str) -> dict:
-    """author -> Kept as saved; {} when there is no file or it is not one of ours."""
+def _read(path: str) -> dict:
     try:
         with open(path, "rb") as handle:
             data = handle.read(limits.CHANNEL_POSITIONS_BYTES + 1)
@@ -31,14 +35,39 @@ def load(path: str) -> dict:
         value = msgpack.unpackb(data, raw=False, strict_map_key=False)
     except (OSError, ValueError, msgpack.UnpackException):
         return {}
-    if not isinstance(value, dict):
-        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def load(path: str) -> dict:
+    """author -> Kept as saved; {} when there is no file or it is not one of ours."""
     out = {}
-    for author, entry in list(value.items())[:limits.MAX_CHANNELS]:
+    for author, entry in list(_read(path).items())[:limits.MAX_CHANNELS]:
         kept = _entry(entry)
         if isinstance(author, bytes) and len(author) == 32 and kept is not None:
             out[author] = kept
     return out
+
+
+def load_children(path: str) -> list:
+    """Our own channel's children as saved: [(descriptor, (descriptor, ...))]; a child or
+    grandchild that does not read back is left out alone."""
+    saved = _read(path).get("children")
+    out = []
+    for record in saved[:limits.CHANNEL_CHILDREN_MAX] if isinstance(saved, list) else ():
+        if not (isinstance(record, list) and len(record) == 2 and isinstance(record[1], list)):
+            continue
+        child = _descriptor(record[0])
+        if child is not None:
+            grandchildren = (_descriptor(value) for value in record[1][:limits.CHANNEL_CHILDREN_MAX])
+            out.append((child, tuple(d for d in grandchildren if d is not None)))
+    return out
+
+
+def _descriptor(value) -> Descriptor | None:
+    try:
+        return Descriptor.decode(value)
+    except wire.MalformedFrame:
+        return None
 
 
 def _entry(entry) -> Kept | None:
@@ -48,25 +77,24 @@ def _entry(entry) -> Kept | None:
             not all(type(v) is int and 0 <= v < 2 ** 63 for v in entry[:2]):
         return None
     since = tuple(entry[:2]) if entry[0] else None
-    parent = None
-    if len(entry) > 2:
-        try:
-            parent = Descriptor.decode(entry[2:])
-        except wire.MalformedFrame:
-            pass
+    parent = _descriptor(entry[2:]) if len(entry) > 2 else None
     if since is None and parent is None:
         return None
     return Kept(since, parent)
 
 
-def save(path: str, kept: dict) -> None:
-    """Write ``kept`` (author -> Kept) whole, replacing the file at once."""
+def save(path: str, kept: dict, children=()) -> None:
+    """Write ``kept`` (author -> Kept) and ``children`` (``Channels.own_children``) whole,
+    replacing the file at once."""
     entries = {}
     for author, (since, parent) in kept.items():
         entry = list(since) if since is not None else [0, 0]
         if parent is not None:
             entry += parent.unbound().encode()
         entries[author] = entry
+    if children:
+        entries["children"] = [[child.unbound().encode(), [d.unbound().encode() for d in below]]
+                               for child, below in children]
     temporary = path + ".new"
     with open(temporary, "wb") as handle:
         handle.write(msgpack.packb(entries, use_bin_type=True))

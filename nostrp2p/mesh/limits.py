@@ -542,7 +542,7 @@ its node fetches."""
 CHANNEL_POSITIONS_BYTES = 256 * MAX_CHANNELS
 """Largest file of channel positions read back (channel_positions.py): an entry is about 50
 bytes, 140 to 180 with its parent (an IPv4 or IPv6 address), and there are at most
-MAX_CHANNELS."""
+MAX_CHANNELS; our own channel's children with theirs add at most 16 x 17 descriptors (50 KB)."""
 
 CHANNEL_POSITIONS_SAVE_INTERVAL = 10.0
 """The channel positions are written at most this often while posts arrive or parents change

@@ -69,7 +69,7 @@ class MeshService(Service):
         self._follows = set()  # authors followed (kept across stop and start)
         # Where we stood in their channels (channel_positions.Kept), kept in a file beside the
         # key: after a restart, the catch-up asks for what came since and the join goes to the
-        # parent we had
+        # parent we had; and our own channel's children, whom our first post calls back
         self._positions_path = key_path + ".channels"
         self._positions = {}
         self._positions_timer = None
@@ -192,7 +192,7 @@ class MeshService(Service):
         for author in set(self._positions) - self._follows:
             del self._positions[author]
         try:
-            channel_positions.save(self._positions_path, self._positions)
+            channel_positions.save(self._positions_path, self._positions, channels.own_children())
         except OSError as e:
             self.log.warn("could not keep the channel positions in {path}: {why}",
                           path=self._positions_path, why=e.strerror)
@@ -243,10 +243,12 @@ class MeshService(Service):
         self.node.takes_messages = lambda: bool(self._message_callbacks)
         self.node.channels.on_post = self._channel_post
         self.node.channels.on_joined = self._positions_changed
+        self.node.channels.on_children = self._positions_changed
         root_log.attach(self.node.channels, self._root_log_path,
                         info=lambda line: self.log.info("{line}", line=line),
                         warn=lambda line: self.log.warn("{line}", line=line))
         self._positions = channel_positions.load(self._positions_path)
+        self.node.channels.restore_children(channel_positions.load_children(self._positions_path))
         for author in self._follows:
             self._subscribe(author)
         self._port = self.reactor.listenUDP(self.listen[1], _OverlayProtocol(self), interface=self.listen[0])

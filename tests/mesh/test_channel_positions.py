@@ -61,3 +61,19 @@ class ChannelPositionsTests(TestCase):
                 C: [0, 0, fields[0], fields[1], fields[2], 70000],  # and nothing else known
             }, use_bin_type=True))
         self.assertEqual(channel_positions.load(self.path), {A: Kept((1, 2)), B: Kept((3, 4))})
+
+    def test_our_own_channels_children_are_read_back_beside_the_positions(self):
+        children = [(PARENT, (PARENT6,)), (PARENT6, ())]
+        channel_positions.save(self.path, {A: Kept((1, 2), PARENT)}, children)
+        self.assertEqual(channel_positions.load(self.path), {A: Kept((1, 2), PARENT)})
+        self.assertEqual(channel_positions.load_children(self.path), children)
+
+    def test_a_file_without_children_or_with_damaged_ones_gives_what_reads_back(self):
+        channel_positions.save(self.path, {A: Kept((1, 2))})
+        self.assertEqual(channel_positions.load_children(self.path), [])
+        good, bad = PARENT.encode(), PARENT.encode()[:3]
+        with open(self.path, "wb") as handle:
+            handle.write(msgpack.packb({A: [1, 2], "children": [
+                [good, [bad, PARENT6.encode()]], [bad, [good]], "x", [good]]}, use_bin_type=True))
+        self.assertEqual(channel_positions.load(self.path), {A: Kept((1, 2))})
+        self.assertEqual(channel_positions.load_children(self.path), [(PARENT, (PARENT6,))])

@@ -105,6 +105,45 @@ class ChannelTreeTests(ChannelTree, TestCase):
         self.assertTrue(settle_until(self.net, lambda: self._everyone_got(b"back", everyone),
                                      limit=30))
 
+    def test_a_root_back_from_a_restart_calls_back_the_children_waiting_for_it(self):
+        # Its children take it for lost and try it again at doubling intervals: here their next
+        # try is about half a minute after it is back. Its first post goes to the children it
+        # kept (beside its key: here the simulator's Followers), who join it at once.
+        self.net.run_for(2 * limits.CHANNEL_HEARTBEAT_INTERVAL)
+        self.net.crash(self.author)
+        self.net.run_for(60)
+        self.net.restart(self.author)
+        self.net.run_for(0.5)
+        self.f.publish(self.author, b"back")
+        self.assertTrue(settle_until(self.net, lambda: self._everyone_got(b"back"), limit=3, step=0.25))
+        self.net.run_for(1.5)
+        self.f.publish(self.author, b"and again")
+        self.assertTrue(settle_until(self.net, lambda: self._everyone_got(b"and again"),
+                                     limit=3, step=0.25))
+        self.assertGreater(self.net.total("channel_root_called_back"), 0)
+
+    def test_the_subtree_of_a_root_child_gone_while_the_root_was_away_gets_its_first_post(self):
+        # Nobody else knows the gone child's children: its parent, the root, forgot them when
+        # it restarted, and they would find their parent gone only when their heartbeats go
+        # unanswered (CHANNEL_PARENT_TIMEOUT). The root kept them, and warns them when the
+        # child it kept does not answer its first post.
+        self.net.run_for(2 * limits.CHANNEL_HEARTBEAT_INTERVAL)  # children reported upward
+        by_key = {self.net.node(a).identity.public_key: a for a in self.nodes}
+        root = self.net.node(self.author).channels.channels[self.owner]
+        victim = next(by_key[k] for k in root.children
+                      if self.net.node(by_key[k]).channels.channels[self.owner].children)
+        below = [a for a in self.followers if a != victim and self._has_ancestor(a, victim)]
+        self.assertTrue(below)
+        self.net.crash(victim)
+        self.net.crash(self.author)
+        self.net.run_for(8)
+        self.net.restart(self.author)
+        self.net.run_for(0.5)
+        self.f.publish(self.author, b"first after")
+        self.assertTrue(settle_until(self.net, lambda: self._everyone_got(b"first after", below),
+                                     limit=4, step=0.25))
+        self.assertGreater(self.net.total("channel_former_child_silent"), 0)
+
     def test_a_follower_down_during_posts_gets_them_after_it_returns(self):
         away = self.followers[3]
         self.net.crash(away)

@@ -124,6 +124,31 @@ class MeshServiceTests(TestCase):
         author.publish_to_followers(b"after the restart")
         yield wait_for(lambda: (owner, b"after the restart") in got, "the post to arrive")
 
+    @defer.inlineCallbacks
+    def test_a_restarted_author_calls_back_the_children_it_had_with_its_first_post(self):
+        """Its own channel's children are kept beside its key too (channel_positions): back
+        on another port, with nobody to bootstrap from, its first post goes to the follower
+        it had, which takes it and joins it again."""
+        author = self._service(1)
+        follower = self._service(2, [author.address])
+        owner = bytes([1]) * 32
+        got = []
+        follower.on_channel_post(lambda who, payload: got.append(payload))
+        follower.follow(owner)
+        yield wait_for(lambda: follower.node.channels.parent_of(owner) is not None,
+                       "the follower to join the author's channel")
+        yield author.stopService()
+        kept = channel_positions.load_children(author._positions_path)
+        self.assertEqual([child.overlay_key for child, _ in kept], [follower.overlay_key])
+        again = MeshService(("127.0.0.1", 0), author.key_path, owner, [], reactor)
+        again.startService()
+        self.addCleanup(again.stopService)
+        self.assertIn(follower.overlay_key, again.node.channels.former)
+        again.publish_to_followers(b"back")
+        yield wait_for(lambda: b"back" in got, "the first post after the restart to arrive")
+        yield wait_for(lambda: follower.overlay_key in again.node.channels.channels[owner].children,
+                       "the follower to be the restarted author's child again")
+
     def test_key_file_is_created_private_and_reused(self):
         first = self._service(1)
         key = first.overlay_key

@@ -331,6 +331,8 @@ class _Builder:
                     channel.handed = {descriptor[c].overlay_key for c in children}
                 elif channels.on_joined is not None:  # as the ACCEPT would have told it
                     channels.on_joined(author, now)
+            elif children and channels.on_children is not None:
+                channels.on_children(now)  # a root: as its children's joins would have told it
             for grandchild in self.invited.get((author, address), ()):  # asked, could not come
                 channel.invited[descriptor[grandchild].overlay_key] = now
         for author, address in reversed(self._top_down()):  # bottom up: each reports its shape

@@ -26,6 +26,9 @@ class Followers:
         # it beside the positions, so a returning server asks its old parent first. (A node
         # writes them within CHANNEL_POSITIONS_SAVE_INTERVAL of a change; kept here at once.)
         self.parents: dict[tuple, dict] = collections.defaultdict(dict)
+        # address -> its own channel's children (with theirs), kept across crashes as a node
+        # keeps them beside the positions, so a restarted root calls them back at its first post
+        self.children: dict[tuple, list] = collections.defaultdict(list)
         net.boot_hooks.append(self._booted)
         for host in net.hosts.values():
             if host.node is not None:
@@ -41,8 +44,13 @@ class Followers:
         def joined(author, now):
             self.parents[address][author] = host.node.channels.parent_of(author)
 
+        def children(now):
+            self.children[address] = host.node.channels.own_children()
+
         host.node.channels.on_post = post
         host.node.channels.on_joined = joined
+        host.node.channels.on_children = children
+        host.node.channels.restore_children(self.children[address])
         if self.root_logs is not None:
             name = host.label[0].replace("/", "_") + ".rootlog"
             root_log.attach(host.node.channels, os.path.join(self.root_logs, name),
