@@ -86,6 +86,9 @@ OVERLAY = {
                                    "restarted, sent its first post after the restart.",
     "channel_former_child_silent": "Of those, children that did not acknowledge it: their own "
                                    "children were warned.",
+    "channel_root_key_outdated": "Posts that did not check against the root's key kept from "
+                                 "before a restart (its owner moved server): the root was looked "
+                                 "up again.",
     "channel_root_called_back": "Times an author's server back from a restart sent this server a "
                                 "post while it waited for it: it joined again at once.",
     "channel_child_displaced": "Children this server, full, sent one level down to make room for "

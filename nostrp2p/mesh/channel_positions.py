@@ -1,13 +1,16 @@
 """Where this server stood in each followed author's channel when it last saved: the last post
-held with none missing before, and its parent in the tree. A small file beside the overlay key,
-so that a server back from downtime asks for every post after those (``Channels.subscribe``'s
-``since``; docs/PROTOCOL.md "Gaps and catch-up") rather than the last few, and asks its old
-parent for its place first (``parent``). Beside them, under the key "children", the children of
-its own channel, each with the children it reported, for a restarted root to call back
-(``Channels.restore_children``). A missing or unreadable file, or entry, only means a shorter
-catch-up, a join by the route, or a root whose first post goes to its new children alone.
+held with none missing before, the root's key and its parent in the tree. A small file beside
+the overlay key, so that a server back from downtime asks for every post after those
+(``Channels.subscribe``'s ``since``; docs/PROTOCOL.md "Gaps and catch-up") rather than the last
+few, asks its old parent for its place first (``parent``), and checks the posts against the
+root's key it had (``root``) rather than hold them until a lookup finds it. Beside them, under
+the key "children", the children of its own channel, each with the children it reported, for a
+restarted root to call back (``Channels.restore_children``). A missing or unreadable file, or
+entry, only means a shorter catch-up, a join by the route, a lookup, or a root whose first post
+goes to its new children alone.
 
-    {author: [epoch, seq, *parent descriptor], ..., "children": [[child, [grandchild, ...]], ...]}
+    {author: [epoch, seq, root key, *parent descriptor], ...,
+     "children": [[child, [grandchild, ...]], ...]}
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from nostrp2p.mesh.descriptor import Descriptor
 class Kept(NamedTuple):
     since: tuple | None  # (epoch, seq) held with none missing before; None: none yet
     parent: Descriptor | None = None  # the parent we had; None: none known
+    root: bytes | None = None  # the root's overlay key as we had it checked; None: not known
 
 
 def _read(path: str) -> dict:
@@ -71,24 +75,29 @@ def _descriptor(value) -> Descriptor | None:
 
 
 def _entry(entry) -> Kept | None:
-    """[epoch, seq] (epoch 0: no post held yet), then the parent's descriptor fields if known
-    (files of earlier versions have none). A parent that does not read back is dropped alone."""
-    if not isinstance(entry, list) or len(entry) < 2 or \
+    """[epoch, seq] (epoch 0: no post held yet), then the root's key (b"": not known), then the
+    parent's descriptor fields if known: 2, 3, 6 (files of an earlier version: no root key) or
+    7 fields. A parent or root key that does not read back is dropped alone."""
+    if not isinstance(entry, list) or len(entry) not in (2, 3, 6, 7) or \
             not all(type(v) is int and 0 <= v < 2 ** 63 for v in entry[:2]):
         return None
     since = tuple(entry[:2]) if entry[0] else None
-    parent = _descriptor(entry[2:]) if len(entry) > 2 else None
-    if since is None and parent is None:
+    root = None
+    if len(entry) in (3, 7):
+        root = entry[2] if isinstance(entry[2], bytes) and len(entry[2]) == 32 else None
+    parent = _descriptor(entry[-4:]) if len(entry) > 3 else None
+    if since is None and parent is None and root is None:
         return None
-    return Kept(since, parent)
+    return Kept(since, parent, root)
 
 
 def save(path: str, kept: dict, children=()) -> None:
     """Write ``kept`` (author -> Kept) and ``children`` (``Channels.own_children``) whole,
     replacing the file at once."""
     entries = {}
-    for author, (since, parent) in kept.items():
+    for author, (since, parent, root) in kept.items():
         entry = list(since) if since is not None else [0, 0]
+        entry.append(root or b"")
         if parent is not None:
             entry += parent.unbound().encode()
         entries[author] = entry

@@ -65,7 +65,7 @@ class Channel:
                  "caught_up", "retry_timer", "retry_delay", "pushed", "grandchildren",
                  "gap_retry", "gap_delay",
                  "reported", "unacked", "probing", "prefer", "path", "resume",
-                 "proofs", "root_key", "locating", "asked",
+                 "proofs", "root_key", "root_kept", "locating", "asked",
                  "unchecked", "handed", "invited", "shapes", "shape_reported", "moving", "moved",
                  "root_away")
 
@@ -90,6 +90,8 @@ class Channel:
         self.resume = None  # (epoch, seq) of the last post we held before a restart, if known
         self.proofs: dict[int, bytes] = {}  # seq -> the root's signature of the logged post
         self.root_key = None  # the root's overlay key, as the locator or the root itself said
+        # root_key is the one we had before a restart, not yet confirmed since (``subscribe``)
+        self.root_kept = False
         self.locating = False
         self.asked = set()  # servers asked for the posts being pulled (reset when none are)
         # Posts given up as unfillable are asked for again at gap_retry (None: none given up),
@@ -205,14 +207,16 @@ class Channels:
         self.node.timers.call_at(now + limits.CHANNEL_HEARTBEAT_INTERVAL, self._heartbeat)
 
     def subscribe(self, author: bytes, now: float, since: tuple | None = None,
-                  parent: Descriptor | None = None) -> None:
+                  parent: Descriptor | None = None, root: bytes | None = None) -> None:
         """Deliver ``author``'s posts upward (``on_post``) from now on: join its tree, and pull
         its recent posts once joined: those after ``since`` (the (epoch, seq) of the last post
         held, as ``on_post`` gave it: a server back from downtime) up to CHANNEL_CATCH_UP_MAX,
         else the last CHANNEL_CATCH_UP_POSTS. ``parent``: our parent in this tree when we
         stopped (``parent_of``), asked first: it most likely still has our place, which our
         route may not lead back to (docs/SCALING.md "A returning server asks its old parent
-        first"); not there or not answering, the join goes by the route as any other."""
+        first"); not there or not answering, the join goes by the route as any other. ``root``:
+        the root's key as we had it (``root_of``): posts are checked against it at once, with no
+        lookup; the first that fails makes us look the root up (it may have moved server)."""
         if author == self.own:
             return
         channel = self.channels.get(author)
@@ -228,6 +232,8 @@ class Channels:
         channel.resume = since
         if parent is not None and channel.parent is None and parent.overlay_key != self.own_key:
             channel.prefer = parent
+        if root is not None and channel.root_key is None:
+            channel.root_key, channel.root_kept = root, True
         self._find_root(channel, now)
         if channel.parent is not None:
             # We forwarded this channel already: what we carried is now ours too.
@@ -260,6 +266,14 @@ class Channels:
                 not isinstance(desc.owner, bytes):
             return None
         return desc.unbound()
+
+    def root_of(self, author: bytes) -> bytes | None:
+        """The root's overlay key in a channel we follow, as we know it (None: not yet), to
+        keep across restarts beside the positions (``subscribe``'s ``root``)."""
+        channel = self.channels.get(author)
+        if channel is None or not channel.subscribed:
+            return None
+        return channel.root_key
 
     def unsubscribe(self, author: bytes, now: float) -> None:
         channel = self.channels.get(author)
@@ -793,6 +807,13 @@ class Channels:
         if not xeddsa.verify(channel.root_key, cm.numbering(message.author, message.epoch,
                                                             message.seq, message.payload),
                              message.proof):
+            if channel.root_kept:
+                # The key we had before a restart, not the root's now (its owner moved to
+                # another server): the root is looked up, and the post waits for its key.
+                self.node.count("channel_root_key_outdated")
+                channel.root_key, channel.root_kept = None, False
+                self._hold(channel, sender, message, now)
+                return
             self._bad_proof(channel, sender, now)
             return
         if message.epoch < channel.epoch:
@@ -870,7 +891,7 @@ class Channels:
         """The root's overlay key, as the locator or the root itself says: from now on posts are
         checked against it, those that waited for it first, in the order they came."""
         first = channel.root_key is None
-        channel.root_key = key
+        channel.root_key, channel.root_kept = key, False
         if not first or not channel.unchecked:
             return
         waiting = list(channel.unchecked)

@@ -142,8 +142,8 @@ class MeshService(Service):
             self._pump()
 
     def _subscribe(self, author: bytes) -> None:
-        since, parent = self._positions.get(author, channel_positions.Kept(None))
-        self.node.channels.subscribe(author, self.reactor.seconds(), since, parent)
+        since, parent, root = self._positions.get(author, channel_positions.Kept(None))
+        self.node.channels.subscribe(author, self.reactor.seconds(), since, parent, root)
 
     def unfollow(self, author: bytes) -> None:
         self._follows.discard(author)
@@ -186,9 +186,10 @@ class MeshService(Service):
         channels = self.node.channels
         for author in channels.subscriptions():
             # What is not known now (no post yet, no parent while joining) stays as kept before.
-            since, parent = self._positions.get(author, channel_positions.Kept(None))
+            since, parent, root = self._positions.get(author, channel_positions.Kept(None))
             self._positions[author] = channel_positions.Kept(
-                channels.position(author) or since, channels.parent_of(author) or parent)
+                channels.position(author) or since, channels.parent_of(author) or parent,
+                channels.root_of(author) or root)
         for author in set(self._positions) - self._follows:
             del self._positions[author]
         try:

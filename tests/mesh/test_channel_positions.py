@@ -22,7 +22,8 @@ class ChannelPositionsTests(TestCase):
         self.path = os.path.join(tempfile.mkdtemp(), "overlay.key.channels")
 
     def test_positions_and_parents_saved_are_read_back(self):
-        kept = {A: Kept((1_700_000_000_000, 42), PARENT), B: Kept((5, 0)), C: Kept(None, PARENT6)}
+        kept = {A: Kept((1_700_000_000_000, 42), PARENT, b"r" * 32), B: Kept((5, 0)),
+                C: Kept(None, PARENT6), b"d" * 32: Kept(None, None, b"s" * 32)}
         channel_positions.save(self.path, kept)
         self.assertEqual(channel_positions.load(self.path), kept)
 
@@ -77,3 +78,10 @@ class ChannelPositionsTests(TestCase):
                 [good, [bad, PARENT6.encode()]], [bad, [good]], "x", [good]]}, use_bin_type=True))
         self.assertEqual(channel_positions.load(self.path), {A: Kept((1, 2))})
         self.assertEqual(channel_positions.load_children(self.path), [(PARENT, (PARENT6,))])
+
+    def test_a_root_key_that_does_not_read_back_is_dropped_alone(self):
+        fields = PARENT.encode()
+        with open(self.path, "wb") as handle:
+            handle.write(msgpack.packb({A: [1, 2, b"short", *fields], B: [3, 4, "text"],
+                                        C: [0, 0, 7]}, use_bin_type=True))
+        self.assertEqual(channel_positions.load(self.path), {A: Kept((1, 2), PARENT), B: Kept((3, 4))})

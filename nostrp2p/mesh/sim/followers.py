@@ -29,6 +29,8 @@ class Followers:
         # address -> its own channel's children (with theirs), kept across crashes as a node
         # keeps them beside the positions, so a restarted root calls them back at its first post
         self.children: dict[tuple, list] = collections.defaultdict(list)
+        # address -> {author: the root's key as it checked posts with}, kept as a node keeps it
+        self.roots: dict[tuple, dict] = collections.defaultdict(dict)
         net.boot_hooks.append(self._booted)
         for host in net.hosts.values():
             if host.node is not None:
@@ -40,9 +42,11 @@ class Followers:
         def post(author, payload, epoch, seq, now):
             self.received[address].setdefault((author, payload), now)
             self.held[address][author] = host.node.channels.position(author)
+            self.roots[address][author] = host.node.channels.root_of(author)
 
         def joined(author, now):
             self.parents[address][author] = host.node.channels.parent_of(author)
+            self.roots[address][author] = host.node.channels.root_of(author)
 
         def children(now):
             self.children[address] = host.node.channels.own_children()
@@ -57,7 +61,8 @@ class Followers:
                             info=lambda line: None, warn=lambda line: None)
         for author in sorted(self.follows[address]):  # sorted: the same run in every process
             host.node.channels.subscribe(author, self.net.now, self.held[address].get(author),
-                                         self.parents[address].get(author))
+                                         self.parents[address].get(author),
+                                         self.roots[address].get(author))
 
     def follow(self, address, author: bytes) -> None:
         self.follows[address].add(author)
