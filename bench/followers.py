@@ -23,6 +23,8 @@ Printed, each against its target:
     python bench/followers.py --small        # N = 40 and 80 (a minute; run by the test suite)
     python bench/followers.py --sizes 10000 --duration 60 --parallel --progress
                                              # the issue's size (about 2 hours: docs/SCALING.md)
+    python bench/followers.py --sizes 3000 --duration 60 --late 2
+                                             # and why each delivery later than 2 s was late
 
 Each size sets up its network once: started in the state a converged growth leaves (a
 simulator-only setup from global knowledge, then a settle of the real protocol:
@@ -60,6 +62,7 @@ from nostrp2p.mesh.sim import LinkModel  # noqa: E402
 from nostrp2p.mesh.sim.converged import grow_converged  # noqa: E402
 from nostrp2p.mesh.sim.converged_trees import build_trees  # noqa: E402
 from nostrp2p.mesh.sim.followers import Followers  # noqa: E402
+from late_deliveries import LateDeliveries  # noqa: E402
 from overlay_sim import grow  # noqa: E402  (the broadcast benchmark grows its networks alike)
 
 PAYLOAD_SIZE = 400  # about a signed kind 1 event of a sentence
@@ -152,17 +155,19 @@ def setup(n, seed, loss, duration, churn, spacing=GROW_SPACING, converged=True):
     return net, nodes, graph, authors, churn_plan, posts, posters
 
 
-def run_mode(mode, shared, duration, trees_converged=True):
+def run_mode(mode, shared, duration, trees_converged=True, late=None):
+    """``late``: seconds; the followers run then prints why each live delivery later than that
+    was late (bench/late_deliveries.py)."""
     if mode != "followers":
         return measure(mode, shared, duration, None)
     # Each simulated server keeps its own channel's log across crashes, as a real one keeps it
     # beside its key (mesh/root_log.py), in a directory of this run's.
     with tempfile.TemporaryDirectory(prefix="followers-rootlogs-") as root_logs:
         return measure(mode, shared, duration, Followers(shared[0], root_logs=root_logs),
-                       trees_converged)
+                       trees_converged, late)
 
 
-def measure(mode, shared, duration, followers, trees_converged=True):
+def measure(mode, shared, duration, followers, trees_converged=True, late=None):
     net, nodes, graph, authors, churn_plan, posts, posters = shared
     if followers is not None:
         for author, fans in graph.items():
@@ -183,6 +188,7 @@ def measure(mode, shared, duration, followers, trees_converged=True):
             progress(net, f"{mode}: trees {'settling' if trees_converged else 'forming'}, "
                           f"{second + 10} s in")
     progress(net, f"{mode}: ready to post")
+    recorder = LateDeliveries(net, graph, late) if late is not None and followers is not None else None
     before = {a: net.hosts[a].stats() for a in nodes}
     start = net.now
     sent = []  # (author, payload, at, mid or None, followers up when sent, root copies before)
@@ -200,6 +206,8 @@ def measure(mode, shared, duration, followers, trees_converged=True):
         if followers is not None:
             root = net.node(author)
             copies_before = root.stats["channel_post_sent"]
+            if recorder is not None:
+                recorder.before_post(author, payload)
             followers.publish(author, payload)
             sent.append((author, payload, net.now, None, root.stats["channel_post_sent"] - copies_before, up))
         else:
@@ -273,7 +281,9 @@ def measure(mode, shared, duration, followers, trees_converged=True):
                       levels=[levels[d] for d in range(1, max(levels, default=0) + 1)],
                       forwarding=memberships / follows - 1 if follows else 0.0,
                       control=control, follows_of=follows_of,
-                      gaps_unfilled=net.total("channel_gap_unfilled"))
+                      gaps_unfilled=net.total("channel_gap_unfilled"), late=[])
+        if recorder is not None:
+            recorder.report(followers.received, out=result["late"].append)
     return result
 
 
@@ -310,7 +320,7 @@ def in_child(work):
 
 
 def compare(n, seed, loss, duration, churn, parallel=False, spacing=GROW_SPACING, converged=True,
-            trees_converged=True):
+            trees_converged=True, late=None):
     began, cpu_began = time.perf_counter(), time.process_time()
     shared = setup(n, seed, loss, duration, churn, spacing, converged)
     grown, cpu_grown = time.perf_counter(), time.process_time()
@@ -320,7 +330,7 @@ def compare(n, seed, loss, duration, churn, parallel=False, spacing=GROW_SPACING
     if not parallel:
         base, base_wall, base_cpu = baseline()
     tree_began, tree_cpu = time.perf_counter(), time.process_time()
-    tree = run_mode("followers", shared, duration, trees_converged)
+    tree = run_mode("followers", shared, duration, trees_converged, late)
     tree_wall, tree_cpu = time.perf_counter() - tree_began, time.process_time() - tree_cpu
     if parallel:
         base, base_wall, base_cpu = baseline()
@@ -354,6 +364,7 @@ def compare(n, seed, loss, duration, churn, parallel=False, spacing=GROW_SPACING
         "follows_mean": statistics.mean(tree["follows_of"].values()),
         "control_by_follows": quartiles,
         "gaps_unfilled": tree["gaps_unfilled"],
+        "late": tree["late"],
         "forwarding": tree["forwarding"],
         "wall": time.perf_counter() - began, "wall_grow": grown - began,
         "wall_broadcast": base_wall, "wall_followers": tree_wall,
@@ -388,6 +399,8 @@ def report(row):
     print(f"  all datagrams sent per server per minute: followers {row['datagrams']:.0f}, broadcast "
           f"{row['datagrams_broadcast']:.0f}; sessions made per server per minute: followers "
           f"{row['sessions']:.1f}, broadcast {row['sessions_broadcast']:.1f}")
+    for line in row["late"]:
+        print(line)
 
 
 def main(argv=None):
@@ -413,6 +426,9 @@ def main(argv=None):
                         help="with --grow joins: seconds between joins (not measured)")
     parser.add_argument("--parallel", action="store_true",
                         help="run the broadcast baseline on a second core, beside the followers run")
+    parser.add_argument("--late", type=float, metavar="SECONDS",
+                        help="print why each live delivery later than this was late, by class "
+                             "(where the follower stood in the tree at the post, and the crashes)")
     args = parser.parse_args(argv)
     PROGRESS["on"] = args.progress
     if args.small:
@@ -427,7 +443,7 @@ def main(argv=None):
     rows = []
     for n in sizes:
         row = compare(n, args.seed, 0.01, duration, 0.10, args.parallel, args.grow_spacing,
-                      args.grow == "converged", trees == "converged")
+                      args.grow == "converged", trees == "converged", args.late)
         report(row)
         rows.append(row)
     small, large = rows[0], rows[-1]

@@ -4,6 +4,7 @@ hold at small N (the received-bytes target needs a network far larger than anyon
 import contextlib
 import io
 import random
+import types
 
 from twisted.trial.unittest import TestCase
 
@@ -15,7 +16,7 @@ class FollowersBenchTests(TestCase):
     def test_small_run_meets_the_targets_and_prints_them(self):
         out = io.StringIO()
         with contextlib.redirect_stdout(out):
-            rows = load_bench("followers").main(["--small"])
+            rows = load_bench("followers").main(["--small", "--late", "0.5"])
         for row in rows:
             self.assertGreaterEqual(row["delivery"], 0.999, row["nodes"])
             self.assertEqual(row["strangers"], 0)
@@ -31,7 +32,7 @@ class FollowersBenchTests(TestCase):
         self.assertGreater(larger["followers_most"], limits.CHANNEL_CHILDREN_MAX)
         printed = out.getvalue()
         for marker in ("delivery to followers", "copies from the author's home", "tree depth",
-                       "latency p99", "control messages"):
+                       "latency p99", "control messages", "late deliveries (> 0.5 s)"):
             self.assertIn(marker, printed)
 
     def test_the_measured_authors_never_crash(self):
@@ -47,3 +48,28 @@ class FollowersBenchTests(TestCase):
             self.assertEqual(len(crashed), 100)
             self.assertFalse(crashed & set(posters))
             self.assertEqual({author for _, author, _ in posts} & set(posters), set(posters))
+
+    def test_a_late_delivery_is_put_in_the_class_its_chain_and_the_crashes_show(self):
+        bench = load_bench("late_deliveries")
+        net = types.SimpleNamespace(now=0.0, crash=lambda address: None,
+                                    restart=lambda address: None)
+        recorder = bench.LateDeliveries(net, {}, 2.0)
+        follower, parent, root = ("10.0.0.1", 7000), ("10.0.0.2", 7000), ("10.0.0.3", 7000)
+        net.now = 5.0
+        net.crash(parent)
+        net.now = 12.0
+        net.crash(follower)
+        cases = [
+            ((20.0, 10.0, follower, [parent, root]),
+             "the follower went down before it came (a catch-up after its restart)"),
+            ((3.0, 60.0, follower, [bench.Break("parent down", follower)]),
+             "parent down at depth 1 at the post (the follower itself)"),
+            ((3.0, 60.0, follower, [parent, bench.Break("waiting for its root", parent)]),
+             "waiting for its root at depth 2 at the post (an ancestor)"),
+            ((3.0, 20.0, ("10.0.0.4", 7000), [parent, root]),
+             "chain whole at the post; an ancestor crashed around it"),
+            ((3.0, 60.0, ("10.0.0.4", 7000), [parent, root]),
+             "chain whole at the post; no crash near it"),
+        ]
+        for case, name in cases:
+            self.assertEqual(recorder.classify(*case), name)
