@@ -718,7 +718,11 @@ class Channels:
         if channel is None:
             return
         if sender.overlay_key in channel.children:
-            self._drop_child(channel, sender.overlay_key, now)
+            # On a session newer than its last word as our child, it restarted: it leaves
+            # because it forgot the channel (a POST of ours reached it), and its children,
+            # whom it knows no more, are warned as for a child lost.
+            restarted = self._heard(sender.overlay_key, channel.children[sender.overlay_key][1])[1]
+            self._drop_child(channel, sender.overlay_key, now, lost=restarted)
         elif channel.parent is not None and channel.parent.overlay_key == sender.overlay_key:
             self._parent_lost(channel, now)  # it dropped us (a cycle, or it is leaving)
 

@@ -236,6 +236,34 @@ class ChannelTreeTests(ChannelTree, TestCase):
         self.assertTrue(settle_until(self.net, lambda: self._everyone_got(b"just after", orphans),
                                      limit=5, step=0.25))
 
+    def test_the_children_of_a_member_back_without_the_channel_get_the_next_post_within_seconds(self):
+        # It restarted no longer following the author, so it forgot the channel; it made a new
+        # session with its old parent, whose next POST it answers LEAVE. Its old children still
+        # take it for their parent: nothing else would tell them before their heartbeats
+        # (CHANNEL_PARENT_TIMEOUT).
+        by_key = {self.net.node(a).identity.public_key: a for a in self.nodes}
+        self.net.run_for(2 * limits.CHANNEL_HEARTBEAT_INTERVAL)  # children reported upward
+        away = next(a for a in self.followers
+                    if self.net.node(a).channels.channels[self.owner].children and
+                    self._parent_of(a) != self.author)
+        below = [a for a in self.followers if a != away and self._has_ancestor(a, away)]
+        parent = self._parent_of(away)
+        self.f.follows[away].discard(self.owner)
+        self.net.crash(away)
+        self.net.run_for(3)
+        self.net.restart(away)
+        node, to = self.net.node(away), self.net.node(parent).identity.public_key
+        node.unicaster.sender.start(node.rng.randbytes(16), to, parent, KIND_CHANNEL, None,
+                                    cm.encode(cm.Leave(bytes(32))), self.net.now, lambda *a: None)
+        self.net._flush(self.net.hosts[away])
+        self.net.run_for(1)
+        self.f.publish(self.author, b"after it left")
+        self.assertTrue(settle_until(self.net, lambda: self._everyone_got(b"after it left", below),
+                                     limit=5, step=0.25))
+        stats = self.net.node(parent).stats  # told by its LEAVE, not by its silence
+        self.assertEqual((stats["channel_child_lost_warned"], stats["channel_child_unresponsive"]),
+                         (1, 0))
+
     def test_a_server_still_holding_a_session_with_a_restarted_one_reaches_it_within_seconds(self):
         """The restarted server lost the session; what comes on it is dropped there. A fresh
         handshake is made once a message has gone unanswered for REHANDSHAKE_UNANSWERED, not
