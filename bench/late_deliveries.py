@@ -5,8 +5,8 @@ of parents up to the root, or where that chain breaks (a member with no parent: 
 waiting for its root, or not in the channel at all; a parent that is down). With the crashes and
 restarts of the run, every live delivery later than the threshold is put in a class by what its
 chain and those show; the classes are printed with their counts and their slowest cases. This
-is how the latency tail at N = 3,000 was traced to the restarted roots (docs/SCALING.md, "Where
-the latency tail came from").
+is how the latency tail at N = 3,000 was traced to roots back from a restart (docs/SCALING.md,
+"The latency tail at N = 3,000: roots back from a restart").
 """
 
 from __future__ import annotations

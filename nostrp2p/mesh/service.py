@@ -172,7 +172,8 @@ class MeshService(Service):
         self._positions_changed()
 
     def _positions_changed(self, *_) -> None:
-        """A post held or a new parent: saved with whatever else changes meanwhile."""
+        """A post held, a new parent, our own channel's children changed: saved with whatever else
+        changes meanwhile."""
         if self._positions_timer is None:
             self._positions_timer = self.reactor.callLater(
                 limits.CHANNEL_POSITIONS_SAVE_INTERVAL, self._save_positions)
