@@ -83,14 +83,14 @@ OVERLAY = {
     "channel_root_rejoin": "Tries to join an author's server again after losing it as our "
                            "parent (its children wait for it rather than join elsewhere).",
     "channel_former_child_called": "Children this server had in its own channel before it "
-                                   "restarted, sent its first post after the restart.",
-    "channel_former_child_silent": "Of those, children that did not acknowledge it: their own "
-                                   "children were warned.",
+                                   "restarted, called back as it started.",
+    "channel_former_child_silent": "Of those, children that did not answer: their own children "
+                                   "were warned.",
     "channel_root_key_outdated": "Posts that did not check against the root's key kept from "
                                  "before a restart (its owner moved server): the root was looked "
                                  "up again.",
-    "channel_root_called_back": "Times an author's server back from a restart sent this server a "
-                                "post while it waited for it: it joined again at once.",
+    "channel_root_called_back": "Times an author's server back from a restart called this server "
+                                "back while it waited for it: it joined again at once.",
     "channel_child_displaced": "Children this server, full, sent one level down to make room for "
                                "a joiner with a taller subtree.",
     "channel_displaced": "Times this server's parent sent it one level down to make room for a "

@@ -6,8 +6,8 @@ few, asks its old parent for its place first (``parent``), and checks the posts 
 root's key it had (``root``) rather than hold them until a lookup finds it. Beside them, under
 the key "children", the children of its own channel, each with the children it reported, for a
 restarted root to call back (``Channels.restore_children``). A missing or unreadable file, or
-entry, only means a shorter catch-up, a join by the route, a lookup, or a root whose first post
-goes to its new children alone.
+entry, only means a shorter catch-up, a join by the route, a lookup, or a restarted root whose
+old children come back at their own pace.
 
     {author: [epoch, seq, root key, *parent descriptor], ...,
      "children": [[child, [grandchild, ...]], ...]}

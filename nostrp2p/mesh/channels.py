@@ -144,7 +144,7 @@ class Channels:
         self.on_children = None  # (now): our own channel's children, or theirs, changed
         # Our own channel's children before this server last stopped, as kept beside the key
         # (``restore_children``): child key -> (descriptor, the children it reported). Called
-        # back by our first post (``_call_back``), then forgotten.
+        # back when we start (``_call_back``), then forgotten.
         self.former: dict[bytes, tuple] = {}
         # Every post held in any channel's log, oldest first, with its size: the logs of all
         # channels together hold at most CHANNEL_LOGS_BYTES.
@@ -173,17 +173,16 @@ class Channels:
     def restore_children(self, children) -> None:
         """Before ``start``: our own channel's children as they stood when this server last
         stopped (``own_children``), each with the children it reported. A restarted root has
-        lost them; its first post goes to each that has not joined again meanwhile: one that
-        waits for us joins at once, and the children of one that does not answer are warned,
-        as if it had failed us then (docs/PROTOCOL.md "A root back from a restart")."""
+        lost them; at ``start`` it tells each where the channel stands: one that waits for us
+        joins at once, and the children of one that does not answer are warned, as if it had
+        failed us then (docs/PROTOCOL.md "A root back from a restart")."""
         self.former = {desc.overlay_key: (desc, tuple(grandchildren))
                        for desc, grandchildren in list(children)[:limits.CHANNEL_CHILDREN_MAX]
                        if desc.overlay_key != self.own_key}
 
     def own_children(self) -> list:
         """Our own channel's children [(descriptor, the descriptors of its children as it
-        reported them)], to keep across a restart (``restore_children``): those we have, then
-        those we had before our last restart and have not called back yet. A child reached only
+        reported them)], to keep across a restart (``restore_children``). A child reached only
         through a relay, with no address to give, is left out."""
         channel = self.channels.get(self.own)
         out = []
@@ -191,15 +190,16 @@ class Channels:
             desc = self._descriptor_of(member)
             if desc is not None and desc.port:
                 out.append((desc.unbound(), tuple(channel.grandchildren.get(key, ()))))
-        have = {desc.overlay_key for desc, _ in out}
-        out += [kept for key, kept in self.former.items() if key not in have]
-        return out[:limits.CHANNEL_CHILDREN_MAX]
+        return out
 
     def start(self, now: float) -> None:
         self.started = True
         self.epoch = self.epoch or max(1, int(now * 1000))
         own = self._channel(self.own, now)
         own.epoch, own.last_seq, own.root_key = self.epoch, self._next_seq, self.own_key
+        former, self.former = self.former, {}
+        for desc, grandchildren in former.values():
+            self._call_back(own, desc, grandchildren, now)
         for channel in list(self.channels.values()):
             if channel.subscribed and not channel.in_tree(self.own):
                 self._find_root(channel, now)
@@ -303,27 +303,22 @@ class Channels:
         message = cm.encode(cm.Post(self.own, self.epoch, seq, False, payload, proof))
         for desc, _ in list(channel.children.values()):
             self._send_to_child(channel, desc, message, now)
-        if self.former:
-            # As many as the children's places left, so that no post goes out more than
-            # CHANNEL_CHILDREN_MAX times: first those with children, whom only we can warn.
-            former, self.former = self.former, {}
-            waiting = sorted((kept for key, kept in former.items() if key not in channel.children),
-                             key=lambda kept: -len(kept[1]))
-            for desc, grandchildren in waiting[:limits.CHANNEL_CHILDREN_MAX - len(channel.children)]:
-                self._call_back(channel, desc, grandchildren, message, now)
-            self._children_changed(channel, now)  # called back: no longer kept
         return self.epoch, seq
 
-    def _call_back(self, channel, desc, grandchildren, message, now):
-        """Our first post after a restart, to a child we had before it that has not joined
-        again: alive, it waits for us (root_away) and joins now (``_on_post``); silent for
-        CHANNEL_FORWARD_TIMEOUT, it is taken for gone and its children are warned, who else
-        would wait for a parent that is not there until their heartbeat finds it out
-        (CHANNEL_PARENT_TIMEOUT): nobody else knows them."""
+    def _call_back(self, channel, desc, grandchildren, now):
+        """We are back from a restart: a child we had before it is told where our channel
+        stands (STATE). Alive, it waits for us (root_away) and joins now (``_on_state``), not at
+        its next try; not acknowledged within two CHANNEL_FORWARD_TIMEOUTs (a new session's
+        handshake, then the STATE: two round trips), it is taken for gone and its children are
+        warned, who else would wait for a parent that is not there until their heartbeat finds
+        it out (CHANNEL_PARENT_TIMEOUT): nobody else knows them. A STATE, not our next post:
+        that may come much later, and goes to CHANNEL_CHILDREN_MAX children at most, which
+        newcomers may have filled by then."""
         self.node.count("channel_former_child_called")
-        self.node.count("channel_post_sent")
         answered = []
-        self._send_raw(desc, message, now, acked=lambda now: answered.append(now))
+        self._send(desc, cm.State(((self.own, True, channel.epoch, channel.last_seq,
+                                    self._path_below(channel)),)),
+                   now, acked=lambda now: answered.append(now))
 
         def overdue(now):
             if not answered and desc.overlay_key not in channel.children and \
@@ -331,7 +326,7 @@ class Channels:
                 self.node.count("channel_former_child_silent")
                 self._warn_children_of(channel, desc.overlay_key, grandchildren, now)
 
-        self.node.timers.call_at(now + limits.CHANNEL_FORWARD_TIMEOUT, overdue)
+        self.node.timers.call_at(now + 2 * limits.CHANNEL_FORWARD_TIMEOUT, overdue)
 
     def peer_lost(self, overlay_key: bytes, now: float) -> None:
         """The links gave up on a server (keepalives): it is no parent or child of ours now."""
@@ -777,18 +772,6 @@ class Channels:
             channel.parent.overlay_key == sender.overlay_key
         from_root = sender.owner == message.author
         asked = message.repair and channel is not None and message.seq in channel.pulling
-        if channel is not None and channel.root_away and channel.parent is None and \
-                channel.joining is None and sender.overlay_key == channel.root_key:
-            # The root we wait for is back, and calls us (its first post after a restart goes
-            # to the children it had): we join it now, not at our next try, which may be many
-            # seconds away (CHANNEL_REJOIN_DELAY doubling). The server we had as the root,
-            # by its key (known: we lost it as our parent), as the locator would find it.
-            self.node.count("channel_root_called_back")
-            if channel.retry_timer is not None:
-                channel.retry_timer.cancel()
-                channel.retry_timer = None
-            channel.tried.clear()
-            self._join(channel, sender, 0, now)
         if not (from_parent or message.repair or (channel is not None and channel.joining is not None
                                                   and channel.joining.overlay_key == sender.overlay_key)):
             # It takes us for its child and we are not (we moved on; or we restarted and
@@ -1456,6 +1439,19 @@ class Channels:
     def _on_state(self, sender, message, now):
         for author, member, epoch, last_seq, path in message.entries:
             channel = self.channels.get(author)
+            if channel is not None and channel.root_away and channel.parent is None and \
+                    channel.joining is None and sender.overlay_key == channel.root_key:
+                # The root we wait for is back, and calls us (``_call_back``): we join it now,
+                # not at our next try, which may be many seconds away (CHANNEL_REJOIN_DELAY
+                # doubling). The server we had as the root, by its key (known: we lost it as
+                # our parent), as the locator would find it.
+                self.node.count("channel_root_called_back")
+                if channel.retry_timer is not None:
+                    channel.retry_timer.cancel()
+                    channel.retry_timer = None
+                channel.tried.clear()
+                self._join(channel, sender, 0, now)
+                continue
             if channel is None or channel.parent is None or \
                     channel.parent.overlay_key != sender.overlay_key:
                 continue

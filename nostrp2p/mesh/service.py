@@ -69,7 +69,7 @@ class MeshService(Service):
         self._follows = set()  # authors followed (kept across stop and start)
         # Where we stood in their channels (channel_positions.Kept), kept in a file beside the
         # key: after a restart, the catch-up asks for what came since and the join goes to the
-        # parent we had; and our own channel's children, whom our first post calls back
+        # parent we had; and our own channel's children, called back as we start
         self._positions_path = key_path + ".channels"
         self._positions = {}
         self._positions_timer = None

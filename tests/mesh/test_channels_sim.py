@@ -107,8 +107,9 @@ class ChannelTreeTests(ChannelTree, TestCase):
 
     def test_a_root_back_from_a_restart_calls_back_the_children_waiting_for_it(self):
         # Its children take it for lost and try it again at doubling intervals: here their next
-        # try is about half a minute after it is back. Its first post goes to the children it
-        # kept (beside its key: here the simulator's Followers), who join it at once.
+        # try is about half a minute after it is back. It tells the children it kept (beside
+        # its key: here the simulator's Followers) where its channel stands as it starts, and
+        # they join it at once.
         self.net.run_for(2 * limits.CHANNEL_HEARTBEAT_INTERVAL)
         self.net.crash(self.author)
         self.net.run_for(60)
@@ -126,7 +127,7 @@ class ChannelTreeTests(ChannelTree, TestCase):
         # Nobody else knows the gone child's children: its parent, the root, forgot them when
         # it restarted, and they would find their parent gone only when their heartbeats go
         # unanswered (CHANNEL_PARENT_TIMEOUT). The root kept them, and warns them when the
-        # child it kept does not answer its first post.
+        # child it kept does not answer it as it starts.
         self.net.run_for(2 * limits.CHANNEL_HEARTBEAT_INTERVAL)  # children reported upward
         by_key = {self.net.node(a).identity.public_key: a for a in self.nodes}
         root = self.net.node(self.author).channels.channels[self.owner]

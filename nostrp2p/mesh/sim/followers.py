@@ -27,7 +27,7 @@ class Followers:
         # writes them within CHANNEL_POSITIONS_SAVE_INTERVAL of a change; kept here at once.)
         self.parents: dict[tuple, dict] = collections.defaultdict(dict)
         # address -> its own channel's children (with theirs), kept across crashes as a node
-        # keeps them beside the positions, so a restarted root calls them back at its first post
+        # keeps them beside the positions, so a restarted root calls them back as it starts
         self.children: dict[tuple, list] = collections.defaultdict(list)
         # address -> {author: the root's key as it checked posts with}, kept as a node keeps it
         self.roots: dict[tuple, dict] = collections.defaultdict(dict)
