@@ -306,9 +306,10 @@ class Channels:
         return self.epoch, seq
 
     def _call_back(self, channel, desc, grandchildren, now):
-        """We are back from a restart: a child we had before it is told where our channel
-        stands (STATE). Alive, it waits for us (root_away) and joins now (``_on_state``), not at
-        its next try; not acknowledged within two CHANNEL_FORWARD_TIMEOUTs (a new session's
+        """We are back from a restart: a child we had before it is told it is no longer our
+        child (a STATE, as to a heartbeat from a child we do not have). Alive, it waits for us
+        (root_away), or has not found out yet that we were gone, and joins us now
+        (``_on_state``), not at its next try or heartbeat; not acknowledged within two CHANNEL_FORWARD_TIMEOUTs (a new session's
         handshake, then the STATE: two round trips), it is taken for gone and its children are
         warned, who else would wait for a parent that is not there until their heartbeat finds
         it out (CHANNEL_PARENT_TIMEOUT): nobody else knows them. A STATE, not our next post:
@@ -316,8 +317,7 @@ class Channels:
         newcomers may have filled by then."""
         self.node.count("channel_former_child_called")
         answered = []
-        self._send(desc, cm.State(((self.own, True, channel.epoch, channel.last_seq,
-                                    self._path_below(channel)),)),
+        self._send(desc, cm.State(((self.own, False, channel.epoch, channel.last_seq, None),)),
                    now, acked=lambda now: answered.append(now))
 
         def overdue(now):
@@ -1439,18 +1439,11 @@ class Channels:
     def _on_state(self, sender, message, now):
         for author, member, epoch, last_seq, path in message.entries:
             channel = self.channels.get(author)
-            if channel is not None and channel.root_away and channel.parent is None and \
-                    channel.joining is None and sender.overlay_key == channel.root_key:
-                # The root we wait for is back, and calls us (``_call_back``): we join it now,
-                # not at our next try, which may be many seconds away (CHANNEL_REJOIN_DELAY
-                # doubling). The server we had as the root, by its key (known: we lost it as
-                # our parent), as the locator would find it.
-                self.node.count("channel_root_called_back")
-                if channel.retry_timer is not None:
-                    channel.retry_timer.cancel()
-                    channel.retry_timer = None
-                channel.tried.clear()
-                self._join(channel, sender, 0, now)
+            if channel is not None and not member and channel.joining is None and \
+                    channel.root_key == sender.overlay_key and (
+                        channel.root_away if channel.parent is None
+                        else channel.parent.overlay_key == sender.overlay_key):
+                self._root_back(channel, sender, now)
                 continue
             if channel is None or channel.parent is None or \
                     channel.parent.overlay_key != sender.overlay_key:
@@ -1467,6 +1460,22 @@ class Channels:
                 self._set_path(channel, path, now)
             channel.parent_heard = now
             self._learn(channel, epoch, last_seq, now)
+
+    def _root_back(self, channel, root, now):
+        """Our root, restarted, says we are not its child (``_call_back``, or the answer to a
+        heartbeat): we wait for it, or did not know it was gone, and join it now, not at our
+        next try, which may be many seconds away (CHANNEL_REJOIN_DELAY doubling), and with no
+        lookup: the server we had as the root, by its key."""
+        self.node.count("channel_root_called_back")
+        if channel.parent is not None:
+            self.node.count("channel_parent_forgot")
+            channel.parent, channel.path = None, ()
+        channel.root_away = True  # until it takes us: no other parent meanwhile
+        if channel.retry_timer is not None:
+            channel.retry_timer.cancel()
+            channel.retry_timer = None
+        channel.tried.clear()
+        self._join(channel, root, 0, now)
 
     def _path_below(self, channel) -> tuple:
         """Our children's path to the root: us, then ours."""

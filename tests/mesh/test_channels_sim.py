@@ -123,6 +123,19 @@ class ChannelTreeTests(ChannelTree, TestCase):
                                      limit=3, step=0.25))
         self.assertGreater(self.net.total("channel_root_called_back"), 0)
 
+    def test_a_root_back_within_seconds_has_its_children_back_before_they_noticed(self):
+        # Down for less than anything takes to notice, it forgot them while they still take
+        # it for their parent: told so as it starts, they join it again at once, rather than
+        # at their next heartbeat; the post a second after its start reaches everyone.
+        self.net.run_for(2 * limits.CHANNEL_HEARTBEAT_INTERVAL)
+        self.net.crash(self.author)
+        self.net.run_for(3)
+        self.net.restart(self.author)
+        self.net.run_for(1)
+        self.f.publish(self.author, b"quickly back")
+        self.assertTrue(settle_until(self.net, lambda: self._everyone_got(b"quickly back"),
+                                     limit=2, step=0.25))
+
     def test_the_subtree_of_a_root_child_gone_while_the_root_was_away_gets_its_first_post(self):
         # Nobody else knows the gone child's children: its parent, the root, forgot them when
         # it restarted, and they would find their parent gone only when their heartbeats go
