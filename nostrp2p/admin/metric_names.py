@@ -89,8 +89,8 @@ OVERLAY = {
     "channel_root_key_outdated": "Posts that did not check against the root's key kept from "
                                  "before a restart (its owner moved server): the root was looked "
                                  "up again.",
-    "channel_root_called_back": "Times an author's server back from a restart called this server "
-                                "back while it waited for it: it joined again at once.",
+    "channel_root_called_back": "Times an author's server back from a restart told this server it "
+                                "was no longer its child: it joined it again at once.",
     "channel_child_displaced": "Children this server, full, sent one level down to make room for "
                                "a joiner with a taller subtree.",
     "channel_displaced": "Times this server's parent sent it one level down to make room for a "
