@@ -105,16 +105,20 @@ class ChannelTreeTests(ChannelTree, TestCase):
         self.assertTrue(settle_until(self.net, lambda: self._everyone_got(b"back", everyone),
                                      limit=30))
 
+    def _root_down_for(self, seconds, then):
+        """The author's server crashes, is back ``seconds`` later, and has run ``then`` more."""
+        self.net.crash(self.author)
+        self.net.run_for(seconds)
+        self.net.restart(self.author)
+        self.net.run_for(then)
+
     def test_a_root_back_from_a_restart_calls_back_the_children_waiting_for_it(self):
         # Its children take it for lost and try it again at doubling intervals: here their next
         # try is about half a minute after it is back. It tells the children it kept (beside
         # its key: here the simulator's Followers) where its channel stands as it starts, and
         # they join it at once.
         self.net.run_for(2 * limits.CHANNEL_HEARTBEAT_INTERVAL)
-        self.net.crash(self.author)
-        self.net.run_for(60)
-        self.net.restart(self.author)
-        self.net.run_for(0.5)
+        self._root_down_for(60, then=0.5)
         self.f.publish(self.author, b"back")
         self.assertTrue(settle_until(self.net, lambda: self._everyone_got(b"back"), limit=3, step=0.25))
         self.net.run_for(1.5)
@@ -128,10 +132,7 @@ class ChannelTreeTests(ChannelTree, TestCase):
         # it for their parent: told so as it starts, they join it again at once, rather than
         # at their next heartbeat; the post a second after its start reaches everyone.
         self.net.run_for(2 * limits.CHANNEL_HEARTBEAT_INTERVAL)
-        self.net.crash(self.author)
-        self.net.run_for(3)
-        self.net.restart(self.author)
-        self.net.run_for(1)
+        self._root_down_for(3, then=1)
         self.f.publish(self.author, b"quickly back")
         self.assertTrue(settle_until(self.net, lambda: self._everyone_got(b"quickly back"),
                                      limit=2, step=0.25))
@@ -149,10 +150,7 @@ class ChannelTreeTests(ChannelTree, TestCase):
         below = [a for a in self.followers if a != victim and self._has_ancestor(a, victim)]
         self.assertTrue(below)
         self.net.crash(victim)
-        self.net.crash(self.author)
-        self.net.run_for(8)
-        self.net.restart(self.author)
-        self.net.run_for(0.5)
+        self._root_down_for(8, then=0.5)
         self.f.publish(self.author, b"first after")
         self.assertTrue(settle_until(self.net, lambda: self._everyone_got(b"first after", below),
                                      limit=4, step=0.25))
