@@ -139,8 +139,7 @@ class Sender:
         if not out.checked and now - out.started >= limits.REHANDSHAKE_UNANSWERED - 1e-9:
             out.checked = True
             if self._stale_session(out):
-                self.links.forget(out.overlay_key)
-                self.node.count("unicast_rehandshake")
+                self._rehandshake(out.overlay_key)
                 # Everything outstanding to it went on that session: again at once, on the
                 # fresh one, not at the backed-off timeout.
                 for other in self._going_to(out.overlay_key):
@@ -170,14 +169,18 @@ class Sender:
                 self._next_relay(out.overlay_key, now)
             elif not relayed and out.tries[index] == limits.REHANDSHAKE_AFTER_TRIES and \
                     not self.node.needs_peer(out.overlay_key) and self._session_older(out):
-                self.links.forget(out.overlay_key)
-                self.node.count("unicast_rehandshake")
+                self._rehandshake(out.overlay_key)
             rt.back_off()
             self._send_fragment(out, index, now)
         if out.sent_at:
             self._arm(out, min(out.sent_at.values()) + rt.rto)
         if not out.checked:
             self._arm(out, out.started + limits.REHANDSHAKE_UNANSWERED)
+
+    def _rehandshake(self, overlay_key) -> None:
+        """Our session with the peer is dropped: the next datagram to it makes a fresh one."""
+        self.links.forget(overlay_key)
+        self.node.count("unicast_rehandshake")
 
     def _session_older(self, out) -> bool:
         """Whether our session with the peer was made before this message went (a fresh one,
