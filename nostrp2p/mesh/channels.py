@@ -144,7 +144,8 @@ class Channels:
         self.on_children = None  # (now): our own channel's children, or theirs, changed
         # Our own channel's children before this server last stopped, as kept beside the key
         # (``restore_children``): child key -> (descriptor, the children it reported). Called
-        # back when we start (``_call_back``), then forgotten.
+        # back when we start (``_call_back``); each is forgotten when it joins us again (its
+        # children then taken for its, until it reports its own) or once it is given up.
         self.former: dict[bytes, tuple] = {}
         # Every post held in any channel's log, oldest first, with its size: the logs of all
         # channels together hold at most CHANNEL_LOGS_BYTES.
@@ -197,8 +198,7 @@ class Channels:
         self.epoch = self.epoch or max(1, int(now * 1000))
         own = self._channel(self.own, now)
         own.epoch, own.last_seq, own.root_key = self.epoch, self._next_seq, self.own_key
-        former, self.former = self.former, {}
-        for desc, grandchildren in former.values():
+        for desc, grandchildren in list(self.former.values()):
             self._call_back(own, desc, grandchildren, now)
         for channel in list(self.channels.values()):
             if channel.subscribed and not channel.in_tree(self.own):
@@ -321,12 +321,30 @@ class Channels:
                    now, acked=lambda now: answered.append(now))
 
         def overdue(now):
-            if not answered and desc.overlay_key not in channel.children and \
-                    self.channels.get(channel.author) is channel:
+            if desc.overlay_key not in self.former:  # it joined us again
+                return
+            if answered:  # alive: it may join yet; its children wait on it, not on us
+                self.node.timers.call_at(now + limits.CHANNEL_PARENT_TIMEOUT,
+                                         lambda now: self.former.pop(desc.overlay_key, None))
+                return
+            del self.former[desc.overlay_key]
+            if self.channels.get(channel.author) is channel:
                 self.node.count("channel_former_child_silent")
                 self._warn_children_of(channel, desc.overlay_key, grandchildren, now)
 
         self.node.timers.call_at(now + 2 * limits.CHANNEL_FORWARD_TIMEOUT, overdue)
+
+    def _former_child_back(self, channel, sender, height, now):
+        """A child we called back (``_call_back``) joined our own channel again. Until its first
+        heartbeat reports its children, the ones it had before we stopped are taken for its:
+        should it fail us before that report, they are the ones warned, who would otherwise wait
+        for a parent that is not there until their heartbeat found it out. Back with no subtree
+        (it restarted too), it has lost them, and they are warned now."""
+        _, grandchildren = self.former.pop(sender.overlay_key)
+        if not height:
+            self._warn_children_of(channel, sender.overlay_key, grandchildren, now)
+        elif grandchildren and sender.overlay_key not in channel.grandchildren:
+            channel.grandchildren[sender.overlay_key] = grandchildren
 
     def peer_lost(self, overlay_key: bytes, now: float) -> None:
         """The links gave up on a server (keepalives): it is no parent or child of ours now."""
@@ -572,6 +590,8 @@ class Channels:
         channel.children[sender.overlay_key] = [sender, now]
         self.child_channels[sender.overlay_key] += 1
         self.node.count("channel_child_added")
+        if author == self.own and sender.overlay_key in self.former:
+            self._former_child_back(channel, sender, message.height, now)
         self._children_changed(channel, now)
         self._send(sender, cm.Accept(author, channel.epoch, channel.last_seq, channel.path), now)
         self._find_root(channel, now)  # a forwarder checks proofs too, before it pulls for others

@@ -156,6 +156,51 @@ class ChannelTreeTests(ChannelTree, TestCase):
                                      limit=4, step=0.25))
         self.assertGreater(self.net.total("channel_former_child_silent"), 0)
 
+    def test_the_subtree_of_a_called_back_child_gone_before_its_first_report_gets_the_next_post(self):
+        # The child the root called back joins it again and goes down before its first
+        # heartbeat has told the root its children: the root warns the children it kept for it,
+        # who would otherwise wait for their heartbeat to find their parent gone
+        # (CHANNEL_PARENT_TIMEOUT).
+        victim, below = self._root_child_with_children()
+        self._root_down_for(8, then=0)
+        back = self.net.node(victim).channels.channels[self.owner]
+        # Joined again (a new parent forgets what was reported to the old), not reported yet.
+        self.assertTrue(settle_until(
+            self.net, lambda: back.parent is not None and back.reported is None,
+            limit=3, step=0.05))
+        self.assertEqual(back.parent.overlay_key, self.net.node(self.author).identity.public_key)
+        self.net.crash(victim)
+        self.f.publish(self.author, b"after the child")
+        self.assertTrue(settle_until(self.net, lambda: self._everyone_got(b"after the child", below),
+                                     limit=4, step=0.25))
+
+    def test_the_subtree_of_a_called_back_child_back_from_a_restart_of_its_own_gets_the_next_post(self):
+        # Root and child restarted together: the child joins the root again with no subtree (it
+        # forgot its children, who may still take it for their parent). The root warns the
+        # children it kept for it, and they join elsewhere before the next post, where they
+        # would otherwise find out only at their next heartbeat to it (here, unwarned, the first
+        # of them had the post 8 s after it was sent, the last 14.5 s; warned, all within 4.25).
+        victim, below = self._root_child_with_children()
+        self.net.crash(victim)
+        self._root_down_for(8, then=0)
+        self.net.restart(victim)
+        self.net.run_for(1)
+        self.f.publish(self.author, b"after both")
+        self.assertTrue(settle_until(self.net, lambda: self._everyone_got(b"after both", below),
+                                     limit=6, step=0.25))
+
+    def _root_child_with_children(self):
+        """A child of the author's server with children of its own, once every child reported
+        its children upward, and the followers below it."""
+        self.net.run_for(2 * limits.CHANNEL_HEARTBEAT_INTERVAL)
+        by_key = {self.net.node(a).identity.public_key: a for a in self.nodes}
+        root = self.net.node(self.author).channels.channels[self.owner]
+        victim = next(by_key[k] for k in root.children
+                      if self.net.node(by_key[k]).channels.channels[self.owner].children)
+        below = [a for a in self.followers if a != victim and self._has_ancestor(a, victim)]
+        self.assertTrue(below)
+        return victim, below
+
     def test_a_follower_down_during_posts_gets_them_after_it_returns(self):
         away = self.followers[3]
         self.net.crash(away)
