@@ -54,6 +54,11 @@ def _nonce(counter: int) -> bytes:
     return b"\x00\x00\x00\x00" + counter.to_bytes(8, "little")
 
 
+def public_key(secret: bytes) -> bytes:
+    """The X25519 public key of ``secret`` (an ephemeral key's, in the handshake)."""
+    return bindings.crypto_scalarmult_base(secret)
+
+
 def _dh(secret: bytes, public: bytes) -> bytes:
     try:
         return bindings.crypto_scalarmult(secret, public)

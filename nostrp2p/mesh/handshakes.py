@@ -237,7 +237,7 @@ class Handshakes:
             return None
         sid = self.links.new_sid()
         eph_secret = self.node.rng.randbytes(32)
-        eph_public = crypto.bindings.crypto_scalarmult_base(eph_secret)
+        eph_public = crypto.public_key(eph_secret)
         ident = self.node.identity
         init = crypto.make_init(self.net_key, eph_public, ident.public_key, ident.owner_key, sid)
         hs = Handshake(sid, eph_secret, init, address, expected)
@@ -330,7 +330,7 @@ class Handshakes:
         hs.cookies += 1
         self.node.count("cookie_received")
         ident = self.node.identity
-        hs.sent = crypto.make_init(self.net_key, crypto.bindings.crypto_scalarmult_base(hs.eph_secret),
+        hs.sent = crypto.make_init(self.net_key, crypto.public_key(hs.eph_secret),
                                    ident.public_key, ident.owner_key, hs.sid, cookie)
         self.node.emit(hs.sent, hs.address, "init")
 
@@ -375,7 +375,7 @@ class Handshakes:
             return
         sid = self.links.new_sid()
         eph_secret = self.node.rng.randbytes(32)
-        eph_public = crypto.bindings.crypto_scalarmult_base(eph_secret)
+        eph_public = crypto.public_key(eph_secret)
         try:
             resp, send_key, recv_key = crypto.respond(
                 self.net_key, ident.private_key, ident.public_key, ident.owner_key,
