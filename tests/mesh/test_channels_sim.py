@@ -142,13 +142,7 @@ class ChannelTreeTests(ChannelTree, TestCase):
         # it restarted, and they would find their parent gone only when their heartbeats go
         # unanswered (CHANNEL_PARENT_TIMEOUT). The root kept them, and warns them when the
         # child it kept does not answer it as it starts.
-        self.net.run_for(2 * limits.CHANNEL_HEARTBEAT_INTERVAL)  # children reported upward
-        by_key = {self.net.node(a).identity.public_key: a for a in self.nodes}
-        root = self.net.node(self.author).channels.channels[self.owner]
-        victim = next(by_key[k] for k in root.children
-                      if self.net.node(by_key[k]).channels.channels[self.owner].children)
-        below = [a for a in self.followers if a != victim and self._has_ancestor(a, victim)]
-        self.assertTrue(below)
+        victim, below = self._root_child_with_children()
         self.net.crash(victim)
         self._root_down_for(8, then=0.5)
         self.f.publish(self.author, b"first after")
@@ -192,7 +186,7 @@ class ChannelTreeTests(ChannelTree, TestCase):
     def _root_child_with_children(self):
         """A child of the author's server with children of its own, once every child reported
         its children upward, and the followers below it."""
-        self.net.run_for(2 * limits.CHANNEL_HEARTBEAT_INTERVAL)
+        self.net.run_for(2 * limits.CHANNEL_HEARTBEAT_INTERVAL)  # children reported upward
         by_key = {self.net.node(a).identity.public_key: a for a in self.nodes}
         root = self.net.node(self.author).channels.channels[self.owner]
         victim = next(by_key[k] for k in root.children
