@@ -30,14 +30,14 @@ Each size sets up its network once: started in the state a converged growth leav
 simulator-only setup from global knowledge, then a settle of the real protocol:
 nostrp2p/mesh/sim/converged.py), or with --grow joins grown by real joins one after another.
 The broadcast baseline runs in a forked copy of it (first, or with --parallel on the other
-core), the followers run on the original. With --cheap-dh both make their sessions with a
-SIMULATION-ONLY stand-in for X25519 (nostrp2p/mesh/sim/cheap_dh.py: the same datagrams, a fifth
-less CPU, no security), and say so in what they print. The follower channels start in the state their joins
+core), the followers run on the original. The follower channels start in the state their joins
 leave once settled (simulator-only, nostrp2p/mesh/sim/converged_trees.py; then 30 s of the real
 protocol), or with --trees joins (the default of --small) by every server subscribing every
 follow at the same instant: the join storm, which no real network sees and which costs most of
 a run at N >= 1,000 (docs/SCALING.md). Servers that crash and come back join by real joins in
-both.
+both. With --cheap-dh both modes make their sessions with a SIMULATION-ONLY stand-in for X25519
+(nostrp2p/mesh/sim/cheap_dh.py: the same datagrams, a fifth less CPU, no security), and say so
+in what they print.
 """
 
 from __future__ import annotations

@@ -8,8 +8,8 @@ hash of the two public keys: both sides of a handshake still derive the same key
 transcript, and every datagram of it is still sent, sealed and checked (a wrong network
 password still fails at the INIT's MAC); but anyone who knows two public keys knows their
 secret, so a server can be impersonated, and nothing measured with it may be taken for a
-security property. Public keys are the real ones
-(an overlay key is an identity's, and XEdDSA signs with it), each computed once and kept.
+security property. Public keys are the real ones (an overlay key is an identity's, and XEdDSA
+signs with it), each computed once and kept.
 
 Installed for a run and removed after it (``installed``), never by a node or a test of security.
 """
