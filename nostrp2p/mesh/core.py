@@ -293,6 +293,10 @@ class OverlayNode:
     def needs_peer(self, overlay_key) -> bool:
         return overlay_key in self.membership.active
 
+    def needed_peers(self):
+        """The overlay keys ``needs_peer`` is true of: the links keep them up each second."""
+        return list(self.membership.active)
+
     def peer_connected(self, peer, now):
         self.stats["sessions_established"] += 1
         if self.on_session is not None:

@@ -64,7 +64,7 @@ class _Queue:
 
 class Peer(_Queue):
     __slots__ = ("overlay_key", "owner", "address", "current", "previous", "handshake",
-                 "last_sent", "last_recv", "state")
+                 "last_sent", "last_recv", "state", "placed")
 
     def __init__(self, overlay_key, owner, address, now):
         self.overlay_key = overlay_key
@@ -77,6 +77,7 @@ class Peer(_Queue):
         self.last_sent = now
         self.last_recv = now
         self.state = LinkState.IDLE
+        self.placed = 0  # its place in its Links' table (Links._add_peer)
 
     def _move(self, event: str) -> None:
         following = _NEXT.get((self.state, event))

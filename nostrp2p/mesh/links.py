@@ -7,6 +7,9 @@ by a relay; a path that names one server is believed only for that server's fram
 
 from __future__ import annotations
 
+import heapq
+import itertools
+
 from nostrp2p.mesh import crypto, limits, messages as m, wire
 from nostrp2p.mesh.handshakes import Handshakes, Peer
 from nostrp2p.mesh.relay_path import is_relayed
@@ -21,6 +24,10 @@ class Links:
         self.by_sid: dict[int, crypto.Session] = {}
         self.handshakes = Handshakes(node, self, network_key)
         self.rest_due = 0.0  # when the sweep next has quiet sessions let go of their ciphers
+        # When each peer is next due a look, between the sweeps that look at them all: (when,
+        # its place in ``peers``, peer), stale entries (a peer forgotten since) dropped as met.
+        self._looks: list = []
+        self._placed = itertools.count()  # peers in the order ``peers`` holds them
 
     # --- sending ---------------------------------------------------------------------------
     def send(self, overlay_key: bytes, address, message: m.Message, now: float) -> None:
@@ -38,7 +45,7 @@ class Links:
             if not self._room_for_peer(now):
                 self.node.count("drop_out_session_table_full")
                 return
-            peer = self.peers[overlay_key] = Peer(overlay_key, None, address, now)
+            peer = self._add_peer(overlay_key, None, address, now)
         session = peer.current
         if session is not None and not session.expired(now):
             self._seal_and_send(peer, session, message, now)
@@ -102,7 +109,7 @@ class Links:
             if not self._room_for_peer(now):
                 self.node.count("drop_out_session_table_full")
                 return False
-            peer = self.peers[overlay_key] = Peer(overlay_key, None, address, now)
+            peer = self._add_peer(overlay_key, None, address, now)
         if peer.current is None:
             peer.address = address
         # (A session through a relay keeps its path until the punched one proves itself.)
@@ -217,8 +224,7 @@ class Links:
             if not self._room_for_peer(now):
                 self.node.count("drop_session_table_full")
                 return None
-            key = session.peer_overlay_key
-            peer = self.peers[key] = Peer(key, session.peer_owner, address, now)
+            peer = self._add_peer(session.peer_overlay_key, session.peer_owner, address, now)
         peer.owner = session.peer_owner
         peer.address = address
         if peer.previous is not None:
@@ -230,6 +236,12 @@ class Links:
         return peer
 
     # --- upkeep ----------------------------------------------------------------------------
+    def _add_peer(self, overlay_key, owner, address, now) -> Peer:
+        peer = self.peers[overlay_key] = Peer(overlay_key, owner, address, now)
+        peer.placed = next(self._placed)
+        heapq.heappush(self._looks, (self._next_look(peer), peer.placed, peer))
+        return peer
+
     def forget(self, overlay_key: bytes) -> None:
         peer = self.peers.pop(overlay_key, None)
         if peer is None:
@@ -250,34 +262,74 @@ class Links:
     def sweep(self, now: float) -> None:
         self.handshakes.expire_half_open(now)
         # Quiet sessions let go of their ciphers every SESSION_CIPHER_IDLE, not every sweep:
-        # looking at every peer each second for it cost 4% of a simulated server's CPU.
+        # looking at every peer each second for it cost 4% of a simulated server's CPU. That
+        # sweep looks at every peer; the others look at the peers the views keep up and at
+        # those due (``_next_look``), in the same order: what every peer was looked at for
+        # each second was a third of the CPU of 10,000 simulated servers (docs/SCALING.md).
         rest = now >= self.rest_due
         if rest:
             self.rest_due = now + limits.SESSION_CIPHER_IDLE
-        for peer in list(self.peers.values()):
+            looked = [(peer, True) for peer in self.peers.values()]
+            self._looks = []
+        else:
+            looked = self._due(now)
+        for peer, taken in looked:
             if rest:
                 peer.rest(now)
-            session = peer.current
-            needed = self.node.needs_peer(peer.overlay_key)
-            if session is not None and session.expired(now):
-                self.forget(peer.overlay_key)
-                if needed:
-                    self.node.peer_failed(peer.overlay_key, now)
-                continue
+            self._look(peer, now)
+            if taken and self.peers.get(peer.overlay_key) is peer:
+                heapq.heappush(self._looks, (self._next_look(peer), peer.placed, peer))
+
+    def _due(self, now) -> list:
+        """[(peer, taken from the heap)]: those due a look, and the peers the views keep up
+        (their entries stay in the heap), in the order of ``peers``."""
+        due = {}
+        looks = self._looks
+        while looks and looks[0][0] <= now:
+            _, placed, peer = heapq.heappop(looks)
+            if self.peers.get(peer.overlay_key) is peer:
+                due[placed] = (peer, True)
+        for overlay_key in self.node.needed_peers():
+            peer = self.peers.get(overlay_key)
+            if peer is not None and peer.placed not in due:
+                due[peer.placed] = (peer, False)
+        return [due[placed] for placed in sorted(due)]
+
+    @staticmethod
+    def _next_look(peer) -> float:
+        """The first time a peer the views do not keep up can be due for anything at a look:
+        its session too old, or itself quiet too long. What happens to it meanwhile only moves
+        both later (a new session, a datagram either way), so a look before then would find
+        nothing to do. (A session that reaches REKEY_AFTER_MESSAGES first is replaced at its
+        next send, and let go at the next look at every peer.) Past due, with a handshake under
+        way, it is looked at each sweep until that is over."""
+        when = max(peer.last_recv, peer.last_sent) + limits.IDLE_SESSION_TIMEOUT
+        if peer.current is not None:
+            when = min(when, peer.current.created + limits.SESSION_MAX_AGE)
+        return when
+
+    def _look(self, peer, now) -> None:
+        session = peer.current
+        needed = self.node.needs_peer(peer.overlay_key)
+        if session is not None and session.expired(now):
+            self.forget(peer.overlay_key)
             if needed:
-                if now - peer.last_recv > limits.PEER_TIMEOUT:
-                    self.node.count("peer_timed_out")
-                    self.forget(peer.overlay_key)
-                    self.node.peer_failed(peer.overlay_key, now)
-                    continue
-                if session is not None and not is_relayed(peer.address):
-                    # (A neighbour whose path moved onto a relay gets no keepalives there: it
-                    # times out and membership finds a neighbour it can reach.)
-                    if now - peer.last_sent >= limits.KEEPALIVE_INTERVAL:
-                        self._seal_and_send(peer, session, m.Ping(), now)
-                    if (session.initiator and now - session.created > limits.REKEY_AFTER
-                            and peer.handshake is None):
-                        self.handshakes.initiate(peer.address, peer.overlay_key, now)
-            elif peer.handshake is None and \
-                    peer.quiet_for(now) > limits.IDLE_SESSION_TIMEOUT:
+                self.node.peer_failed(peer.overlay_key, now)
+            return
+        if needed:
+            if now - peer.last_recv > limits.PEER_TIMEOUT:
+                self.node.count("peer_timed_out")
                 self.forget(peer.overlay_key)
+                self.node.peer_failed(peer.overlay_key, now)
+                return
+            if session is not None and not is_relayed(peer.address):
+                # (A neighbour whose path moved onto a relay gets no keepalives there: it
+                # times out and membership finds a neighbour it can reach.)
+                if now - peer.last_sent >= limits.KEEPALIVE_INTERVAL:
+                    self._seal_and_send(peer, session, m.Ping(), now)
+                if (session.initiator and now - session.created > limits.REKEY_AFTER
+                        and peer.handshake is None):
+                    self.handshakes.initiate(peer.address, peer.overlay_key, now)
+        elif peer.handshake is None and \
+                peer.quiet_for(now) > limits.IDLE_SESSION_TIMEOUT:
+            self.forget(peer.overlay_key)
