@@ -309,12 +309,13 @@ class Channels:
         """We are back from a restart: a child we had before it is told it is no longer our
         child (a STATE, as to a heartbeat from a child we do not have). Alive, it waits for us
         (root_away), or has not found out yet that we were gone, and joins us now
-        (``_on_state``), not at its next try or heartbeat; not acknowledged within two CHANNEL_FORWARD_TIMEOUTs (a new session's
-        handshake, then the STATE: two round trips), it is taken for gone and its children are
-        warned, who else would wait for a parent that is not there until their heartbeat finds
-        it out (CHANNEL_PARENT_TIMEOUT): nobody else knows them. A STATE, not our next post:
-        that may come much later, and goes to CHANNEL_CHILDREN_MAX children at most, which
-        newcomers may have filled by then."""
+        (``_on_state``), not at its next try or heartbeat, bringing the children we kept for it
+        (``_former_child_back``); not acknowledged within two CHANNEL_FORWARD_TIMEOUTs (a new
+        session's handshake, then the STATE: two round trips), it is taken for gone and its
+        children are warned, who else would wait for a parent that is not there until their
+        heartbeat finds it out (CHANNEL_PARENT_TIMEOUT): nobody else knows them. A STATE, not
+        our next post: that may come much later, and goes to CHANNEL_CHILDREN_MAX children at
+        most, which newcomers may have filled by then."""
         self.node.count("channel_former_child_called")
         answered = []
         self._send(desc, cm.State(((self.own, False, channel.epoch, channel.last_seq, None),)),
