@@ -60,6 +60,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.dirname(HERE))  # the tree it sits in, not an installed copy
 
+from nostrp2p import collector  # noqa: E402
 from nostrp2p.mesh import limits  # noqa: E402
 from nostrp2p.mesh.sim import LinkModel, cheap_dh  # noqa: E402
 from nostrp2p.mesh.sim.converged import grow_converged  # noqa: E402
@@ -438,6 +439,11 @@ def main(argv=None):
                              "(where the follower stood in the tree at the post, and the crashes)")
     args = parser.parse_args(argv)
     PROGRESS["on"] = args.progress
+    # The simulated servers run with a started server's collector thresholds (collector.py):
+    # with Python's defaults the cyclic collector's full passes walk the whole heap, which is
+    # all the servers' state (12 GB at N = 10,000), and took 18% of a followers run's CPU at
+    # N = 1,000 (docs/SCALING.md, "The simulator's time at 10,000 servers").
+    collector.set_thresholds()
     if args.small:
         sizes = (40, 80)
     elif args.sizes:

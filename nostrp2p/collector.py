@@ -23,6 +23,11 @@ OLDER_GENERATION_RATIO = 20
 """Collections of a generation between two of the next older one (Python's default: 10)."""
 
 
+def set_thresholds() -> None:
+    """The thresholds above, from now on (``settle_after_start`` sets them too)."""
+    gc.set_threshold(YOUNG_COLLECTION_ALLOCATIONS, OLDER_GENERATION_RATIO, OLDER_GENERATION_RATIO)
+
+
 def settle_after_start() -> None:
     """Call once the server has started: what start-up made (modules, classes, services) lives
     as long as the process, so it is frozen out of every later collection; then the thresholds
@@ -31,4 +36,4 @@ def settle_after_start() -> None:
     return_freed_memory()
     gc.collect()
     gc.freeze()
-    gc.set_threshold(YOUNG_COLLECTION_ALLOCATIONS, OLDER_GENERATION_RATIO, OLDER_GENERATION_RATIO)
+    set_thresholds()
