@@ -22,7 +22,7 @@ Printed, each against its target:
     python bench/followers.py --nodes 3000   # larger
     python bench/followers.py --small        # N = 40 and 80 (a minute; run by the test suite)
     python bench/followers.py --sizes 10000 --duration 60 --parallel --progress --cheap-dh
-                                             # the size (100 minutes: docs/SCALING.md)
+                                             # the size (over an hour: docs/SCALING.md)
     python bench/followers.py --sizes 3000 --duration 60 --late 2
                                              # and why each delivery later than 2 s was late
 
